@@ -1,0 +1,393 @@
+// The one definition of the helper's API: every method, event and error.
+// The helper validates every message against it; the CLI, Electron main, preload, renderer and the
+// web bridge import the same module, so nothing can call what is not defined here.
+import { z } from 'zod';
+
+export const API_VERSION = 1;
+
+// ---------- identities ----------
+
+export const AppId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'app id: lowercase letters, digits, dot, dash, underscore (max 64)');
+export type AppId = z.infer<typeof AppId>;
+
+/** An egress is named by its interface name (IFNAMSIZ = 16 incl. NUL) or, later, a tunnel name. */
+export const EgressName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'egress: an interface or tunnel name of at most 15 characters');
+export type EgressName = z.infer<typeof EgressName>;
+
+// ---------- apps ----------
+
+export const AppMatcher = z
+  .object({
+    /** Absolute executable paths; a process matches when /proc/PID/exe is one of them. */
+    exe: z.array(z.string().startsWith('/', 'exe paths must be absolute')).max(32).optional(),
+    /** XDG desktop-entry id, e.g. "org.mozilla.firefox.desktop". */
+    desktopId: z.string().min(1).max(255).optional(),
+    /** Flatpak application id, matched from /proc/PID/root/.flatpak-info or the cgroup name. */
+    flatpakId: z.string().min(1).max(255).optional(),
+    /** A regular expression tested against the NUL-joined-by-space command line. */
+    cmdline: z.string().min(1).max(512).optional(),
+  })
+  .strict()
+  .refine((m) => m.exe?.length || m.desktopId || m.flatpakId || m.cmdline, {
+    message: 'an app needs at least one matcher: exe, desktopId, flatpakId or cmdline',
+  });
+export type AppMatcher = z.infer<typeof AppMatcher>;
+
+export const AppSource = z.enum(['desktop', 'flatpak', 'process', 'manual']);
+export type AppSource = z.infer<typeof AppSource>;
+
+export const EgressChoice = z.discriminatedUnion('mode', [
+  /** Leave the app on the system's own routing. */
+  z.object({ mode: z.literal('default') }).strict(),
+  /** Drop everything the app sends. */
+  z.object({ mode: z.literal('block') }).strict(),
+  /** First available egress wins; with killSwitch, nothing leaves when none is available. */
+  z
+    .object({
+      mode: z.literal('ordered'),
+      egresses: z.array(EgressName).min(1).max(8),
+      killSwitch: z.boolean(),
+    })
+    .strict(),
+]);
+export type EgressChoice = z.infer<typeof EgressChoice>;
+
+/** Where an app's traffic goes right now, as the helper computed it. */
+export const EgressState = z.enum([
+  'default', // system routing
+  'routed', // first choice is up and used
+  'failed-over', // a later choice in the list is used
+  'fallback-default', // none of the list is up, no kill switch: system routing
+  'killed', // none of the list is up and the kill switch drops traffic
+  'blocked', // the user chose block
+  'paused', // all policies paused by the user
+]);
+export type EgressState = z.infer<typeof EgressState>;
+
+export const App = z.object({
+  id: AppId,
+  name: z.string(),
+  /** A data: URL or absolute path of an icon file, resolved from the icon theme. */
+  icon: z.string().nullable(),
+  source: AppSource,
+  matchers: AppMatcher,
+  /** The socket tag (SO_MARK low bits) given to this app. Stable for the life of the policy. */
+  tag: z.number().int().min(1).max(0xffff),
+  choice: EgressChoice,
+  /** True when the managed policy pins this app's choice; the user cannot change it. */
+  managed: z.boolean(),
+  /** Processes currently in the app's cgroup. */
+  pids: z.array(z.number().int()),
+  egress: z.object({
+    state: EgressState,
+    /** The egress in use, or null for default/blocked/killed. */
+    active: EgressName.nullable(),
+  }),
+  counters: z.object({
+    txBytes: z.number(),
+    rxBytes: z.number(),
+    txRate: z.number(),
+    rxRate: z.number(),
+  }),
+});
+export type App = z.infer<typeof App>;
+
+// ---------- interfaces (egresses) ----------
+
+export const Address = z.object({
+  family: z.union([z.literal(4), z.literal(6)]),
+  address: z.string(),
+  prefixLength: z.number().int(),
+});
+export type Address = z.infer<typeof Address>;
+
+export const Interface = z.object({
+  name: EgressName,
+  index: z.number().int(),
+  kind: z.enum(['ethernet', 'wifi', 'tunnel', 'loopback', 'virtual', 'other']),
+  up: z.boolean(),
+  /** Up with carrier and a default route: apps may use it. */
+  usable: z.boolean(),
+  mac: z.string().nullable(),
+  mtu: z.number().int(),
+  addresses: z.array(Address),
+  gateways: z.array(z.object({ family: z.union([z.literal(4), z.literal(6)]), address: z.string() })),
+  /** The patent's "interface tag": the apps whose traffic this egress currently carries. */
+  apps: z.array(AppId),
+  counters: z.object({ txBytes: z.number(), rxBytes: z.number(), txRate: z.number(), rxRate: z.number() }),
+});
+export type Interface = z.infer<typeof Interface>;
+
+// ---------- status ----------
+
+export const Actor = z.object({
+  uid: z.number().int(),
+  user: z.string(),
+  /** 'api' for a socket client, 'managed' for the managed policy file, 'helper' for the helper itself. */
+  via: z.enum(['api', 'managed', 'helper']),
+});
+export type Actor = z.infer<typeof Actor>;
+
+export const Status = z.object({
+  version: z.string(),
+  apiVersion: z.number().int(),
+  instance: z.string(),
+  pid: z.number().int(),
+  startedAt: z.string(),
+  paused: z.boolean(),
+  /** Global "send everything through…" override; null when off. */
+  override: EgressName.nullable(),
+  cgroupRoot: z.string(),
+  policyPath: z.string(),
+  managedPolicyPath: z.string().nullable(),
+  apps: z.object({ total: z.number().int(), managed: z.number().int(), running: z.number().int() }),
+  /** Apps whose kill switch is dropping their traffic right now. */
+  killed: z.array(AppId),
+  health: z.enum(['ok', 'degraded']),
+  problems: z.array(z.string()),
+});
+export type Status = z.infer<typeof Status>;
+
+export const Explanation = z.object({
+  app: AppId,
+  destination: z.object({ host: z.string(), address: z.string(), port: z.number().int(), protocol: z.enum(['tcp', 'udp']) }),
+  verdict: z.enum(['egress', 'default', 'block']),
+  egress: EgressName.nullable(),
+  sourceAddress: z.string().nullable(),
+  /** One human sentence: why this verdict. */
+  reason: z.string(),
+  /** The decision steps in order, for the curious. */
+  steps: z.array(z.string()),
+});
+export type Explanation = z.infer<typeof Explanation>;
+
+// ---------- errors ----------
+
+export const ErrorCode = z.enum([
+  'BAD_REQUEST', // the message or its params do not match the schema
+  'UNKNOWN_METHOD',
+  'UNAUTHORIZED', // the peer may not do this
+  'NOT_FOUND',
+  'CONFLICT',
+  'MANAGED', // pinned by the managed policy
+  'UNAVAILABLE', // a kernel feature or the helper itself is not ready
+  'INTERNAL',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ApiErrorBody = z.object({
+  code: ErrorCode,
+  message: z.string(),
+  details: z.unknown().optional(),
+});
+export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
+
+/** An error that crosses the API: one clear message and a code. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+  toBody(): ApiErrorBody {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+// ---------- methods ----------
+
+const NoParams = z.object({}).strict();
+const Ok = z.object({ ok: z.literal(true) });
+
+function method<P extends z.ZodType, R extends z.ZodType>(
+  params: P,
+  result: R,
+  access: 'read' | 'write',
+  summary: string,
+) {
+  return { params, result, access, summary };
+}
+
+export const methods = {
+  'status.get': method(NoParams, Status, 'read', 'The helper, its instance and its health.'),
+  'apps.list': method(NoParams, z.array(App), 'read', 'Every app in the catalog with its egress and counters.'),
+  'apps.get': method(z.object({ id: AppId }).strict(), App, 'read', 'One app.'),
+  'apps.add': method(
+    z
+      .object({
+        id: AppId.optional(),
+        name: z.string().min(1).max(200),
+        icon: z.string().max(4096).nullable().optional(),
+        matchers: AppMatcher,
+      })
+      .strict(),
+    App,
+    'write',
+    'Add an app by hand.',
+  ),
+  'apps.remove': method(z.object({ id: AppId }).strict(), Ok, 'write', 'Remove a hand-added app and its policy.'),
+  'apps.enroll': method(
+    z.object({ id: AppId, pid: z.number().int().positive() }).strict(),
+    z.object({ cgroup: z.string(), tag: z.number().int() }),
+    'write',
+    "Move a process (the caller's own, unless root) into the app's cgroup; used by `switchyard run`.",
+  ),
+  'catalog.refresh': method(NoParams, z.object({ apps: z.number().int() }), 'write', 'Rescan desktop files.'),
+  'interfaces.list': method(NoParams, z.array(Interface), 'read', 'Network interfaces the helper sees.'),
+  'egress.set': method(
+    z.object({ app: AppId, choice: EgressChoice }).strict(),
+    App,
+    'write',
+    "Set an app's egress choice.",
+  ),
+  'policy.pause': method(
+    z.object({ paused: z.boolean() }).strict(),
+    Status,
+    'write',
+    'Pause or resume all policies (kill switches stay armed only while not paused).',
+  ),
+  'policy.override': method(
+    z.object({ egress: EgressName.nullable() }).strict(),
+    Status,
+    'write',
+    'Send every managed app through one egress, or null to stop.',
+  ),
+  explain: method(
+    z
+      .object({
+        app: AppId,
+        destination: z.string().min(1).max(300).describe('HOST:PORT or [IPv6]:PORT'),
+        protocol: z.enum(['tcp', 'udp']).default('tcp'),
+      })
+      .strict(),
+    Explanation,
+    'read',
+    'Which egress a flow would take and why.',
+  ),
+  'events.subscribe': method(
+    z.object({ topics: z.array(z.string()).optional() }).strict(),
+    Ok,
+    'read',
+    'Start the event stream on this connection.',
+  ),
+  'events.history': method(
+    z.object({ limit: z.number().int().min(1).max(5000).default(500) }).strict(),
+    z.array(z.lazy(() => EventEnvelope)),
+    'read',
+    'Recent events, oldest first.',
+  ),
+} as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type ParamsIn<M extends MethodName> = z.input<Methods[M]['params']>;
+export type Params<M extends MethodName> = z.output<Methods[M]['params']>;
+export type Result<M extends MethodName> = z.output<Methods[M]['result']>;
+export const methodNames = Object.keys(methods) as MethodName[];
+
+// ---------- events ----------
+
+export const events = {
+  /** An app was added, removed or its choice, processes or egress state changed. */
+  'app.changed': z.object({ app: App.nullable(), id: AppId, removed: z.boolean() }),
+  'interface.changed': z.object({ interface: Interface.nullable(), name: EgressName, removed: z.boolean() }),
+  'adoption': z.object({
+    app: AppId,
+    pid: z.number().int(),
+    exe: z.string(),
+    /** From the exec event to the cgroup write, in microseconds. */
+    latencyUs: z.number(),
+    via: z.enum(['exec', 'scan', 'run']),
+  }),
+  'egress.failover': z.object({ app: AppId, from: EgressName.nullable(), to: EgressName.nullable() }),
+  'egress.killed': z.object({ app: AppId, egresses: z.array(EgressName) }),
+  'egress.restored': z.object({ app: AppId, egress: EgressName }),
+  'policy.changed': z.object({ app: AppId.nullable(), summary: z.string(), actor: Actor }),
+  /** Per-app and per-interface counters, once a second. */
+  'counters': z.object({
+    at: z.number(),
+    apps: z.array(z.object({ id: AppId, txBytes: z.number(), rxBytes: z.number(), txRate: z.number(), rxRate: z.number() })),
+    interfaces: z.array(
+      z.object({ name: EgressName, txBytes: z.number(), rxBytes: z.number(), txRate: z.number(), rxRate: z.number() }),
+    ),
+  }),
+  'helper.problem': z.object({ message: z.string(), severity: z.enum(['warning', 'error']) }),
+} as const;
+
+export type Events = typeof events;
+export type EventName = keyof Events;
+export type EventData<E extends EventName> = z.output<Events[E]>;
+export const eventNames = Object.keys(events) as EventName[];
+
+export const EventEnvelope = z.object({
+  event: z.enum(eventNames as [EventName, ...EventName[]]),
+  seq: z.number().int(),
+  time: z.string(),
+  data: z.unknown(),
+});
+export type EventEnvelope = { event: EventName; seq: number; time: string; data: unknown };
+
+// ---------- wire envelopes (newline-delimited JSON) ----------
+
+export const RequestEnvelope = z
+  .object({
+    id: z.number().int().nonnegative(),
+    method: z.string().min(1).max(100),
+    params: z.unknown().optional(),
+  })
+  .strict();
+export type RequestEnvelope = z.infer<typeof RequestEnvelope>;
+
+export const ResponseEnvelope = z.union([
+  z.object({ id: z.number().int(), result: z.unknown() }).strict(),
+  z.object({ id: z.number().int().nullable(), error: ApiErrorBody }).strict(),
+]);
+export type ResponseEnvelope = z.infer<typeof ResponseEnvelope>;
+
+/** A message from the helper: a response or an event. */
+export const ServerMessage = z.union([ResponseEnvelope, EventEnvelope]);
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.hasOwn(methods, name);
+}
+
+/** Validate params for a method, throwing a BAD_REQUEST ApiError with the first problem in words. */
+export function parseParams<M extends MethodName>(name: M, params: unknown): Params<M> {
+  const r = methods[name].params.safeParse(params ?? {});
+  if (!r.success) throw new ApiError('BAD_REQUEST', `${name}: ${describeZodError(r.error)}`, r.error.issues);
+  return r.data as Params<M>;
+}
+
+export function parseResult<M extends MethodName>(name: M, result: unknown): Result<M> {
+  const r = methods[name].result.safeParse(result);
+  if (!r.success) throw new ApiError('INTERNAL', `${name} returned a malformed result: ${describeZodError(r.error)}`);
+  return r.data as Result<M>;
+}
+
+export function parseEvent<E extends EventName>(name: E, data: unknown): EventData<E> {
+  const r = events[name].safeParse(data);
+  if (!r.success) throw new ApiError('INTERNAL', `event ${name} is malformed: ${describeZodError(r.error)}`);
+  return r.data as EventData<E>;
+}
+
+export function describeZodError(e: z.ZodError): string {
+  const first = e.issues[0];
+  if (!first) return 'invalid';
+  const path = first.path.length ? `${first.path.join('.')}: ` : '';
+  return `${path}${first.message}`;
+}
+
+/** The one client interface: the CLI, Electron main, the preload bridge and the test fakes implement it. */
+export interface HelperClient {
+  call<M extends MethodName>(method: M, params: ParamsIn<M>): Promise<Result<M>>;
+  on<E extends EventName>(event: E, listener: (data: EventData<E>) => void): () => void;
+}
