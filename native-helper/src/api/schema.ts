@@ -241,6 +241,12 @@ export const methods = {
     'write',
     "Move a process (the caller's own, unless root) into the app's cgroup; used by `switchyard run`.",
   ),
+  'apps.launch': method(
+    z.object({ id: AppId, command: z.array(z.string()).min(1).max(256).optional() }).strict(),
+    z.object({ pid: z.number().int() }),
+    'write',
+    "Start the app (its desktop Exec line, or command) as the caller, with the caller's environment, inside its cgroup.",
+  ),
   'catalog.refresh': method(NoParams, z.object({ apps: z.number().int() }), 'write', 'Rescan desktop files.'),
   'interfaces.list': method(NoParams, z.array(Interface), 'read', 'Network interfaces the helper sees.'),
   'egress.set': method(
@@ -293,6 +299,45 @@ export type ParamsIn<M extends MethodName> = z.input<Methods[M]['params']>;
 export type Params<M extends MethodName> = z.output<Methods[M]['params']>;
 export type Result<M extends MethodName> = z.output<Methods[M]['result']>;
 export const methodNames = Object.keys(methods) as MethodName[];
+
+// ---------- desktop shell (served by Electron main or the web bridge, never by the helper) ----------
+
+export const ShellInfo = z.object({
+  mode: z.enum(['electron', 'web']),
+  version: z.string(),
+  /** Whether the shell can write an XDG autostart entry for this user. */
+  canAutostart: z.boolean(),
+  autostart: z.boolean(),
+  /** Where the shell connects to the helper. */
+  helperSocket: z.string(),
+});
+export type ShellInfo = z.infer<typeof ShellInfo>;
+
+export const HelperConnection = z.object({
+  state: z.enum(['connecting', 'connected', 'absent', 'refused', 'incompatible']),
+  /** One sentence for people: what is wrong and how to fix it. */
+  message: z.string(),
+  socket: z.string(),
+  retryInMs: z.number().nullable(),
+});
+export type HelperConnection = z.infer<typeof HelperConnection>;
+
+export const shellMethods = {
+  'shell.info': method(NoParams, ShellInfo, 'read', 'The desktop shell hosting the UI.'),
+  'shell.setAutostart': method(z.object({ enabled: z.boolean() }).strict(), ShellInfo, 'write', 'Start at login.'),
+  'shell.connection': method(NoParams, HelperConnection, 'read', 'The shell\'s connection to the helper.'),
+  'shell.exportEvents': method(
+    z.object({ format: z.enum(['json', 'csv']) }).strict(),
+    z.object({ path: z.string().nullable() }),
+    'write',
+    'Save the event log to a file the user picks.',
+  ),
+} as const;
+export type ShellMethods = typeof shellMethods;
+export type ShellMethodName = keyof ShellMethods;
+export const shellEvents = {
+  'shell.connection': HelperConnection,
+} as const;
 
 // ---------- events ----------
 
