@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install everything a fresh Debian 12 / Ubuntu machine lacks, then build the native parts and the UI.
+# Used by the README's first command and by CI (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive ELECTRON_SKIP_BINARY_DOWNLOAD=1
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+echo "=== apt packages"
+as_root apt-get update -q
+as_root apt-get install -y -q --no-install-recommends \
+  build-essential python3 clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libsodium-dev \
+  iproute2 nftables tcpdump iperf3 wireguard-go wireguard-tools openvpn openssl \
+  chromium xvfb procps util-linux iputils-ping socat jq ca-certificates
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Switchyard needs Node.js 20.19 or newer; this is "+process.version); process.exit(1) }'
+
+echo "=== npm ci"
+npm ci --no-audit --no-fund
+
+echo "=== build (native addon, eBPF program, data path, UI)"
+npm run build
+
+getent group switchyard >/dev/null || as_root groupadd --system switchyard
+echo "=== setup done"

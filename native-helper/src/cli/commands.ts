@@ -1,0 +1,346 @@
+// The CLI's commands. Each is a thin call into the helper API plus human formatting.
+import type { App, EgressChoice, EventEnvelope, Interface, Status } from '../api/schema.ts';
+import { type OptionSpec, type Parsed, UsageError, list, required, str } from './args.ts';
+import { withClient } from './connect.ts';
+import { bytes, color, rate, table } from './format.ts';
+
+export interface Command {
+  name: string;
+  usage: string;
+  summary: string;
+  options?: OptionSpec;
+  run(p: Parsed): Promise<number | void>;
+}
+
+const print = (p: Parsed, value: unknown, human: () => string) =>
+  console.log(p.json ? JSON.stringify(value, null, 2) : human());
+
+const STATE_LABEL: Record<App['egress']['state'], string> = {
+  default: 'system default',
+  routed: 'routed',
+  'failed-over': 'failed over',
+  'fallback-default': 'fallback: system default',
+  killed: 'BLOCKED by kill switch',
+  blocked: 'blocked',
+  paused: 'paused',
+};
+
+export function describeChoice(c: EgressChoice): string {
+  if (c.mode === 'ordered') return `${c.egresses.join(' → ')}${c.killSwitch ? ' (kill switch)' : ''}`;
+  return c.mode;
+}
+
+function stateText(a: App): string {
+  const label = STATE_LABEL[a.egress.state];
+  const text = a.egress.active ? `${label} via ${a.egress.active}` : label;
+  if (a.egress.state === 'killed') return color.red(text);
+  if (a.egress.state === 'failed-over' || a.egress.state === 'fallback-default') return color.yellow(text);
+  return text;
+}
+
+function appDetails(a: App): string {
+  const m = a.matchers;
+  return [
+    `${color.bold(a.name)} (${a.id})${a.managed ? '  [managed]' : ''}`,
+    `  choice:     ${describeChoice(a.choice)}`,
+    `  egress:     ${stateText(a)}`,
+    `  tag:        ${a.tag}`,
+    `  source:     ${a.source}`,
+    m.exe?.length ? `  exe:        ${m.exe.join(', ')}` : null,
+    m.desktopId ? `  desktop id: ${m.desktopId}` : null,
+    m.flatpakId ? `  flatpak id: ${m.flatpakId}` : null,
+    m.cmdline ? `  cmdline:    /${m.cmdline}/` : null,
+    `  processes:  ${a.pids.length ? a.pids.join(' ') : 'none running'}`,
+    `  traffic:    ↑ ${rate(a.counters.txRate)} ↓ ${rate(a.counters.rxRate)}  (total ↑ ${bytes(a.counters.txBytes)} ↓ ${bytes(a.counters.rxBytes)})`,
+  ]
+    .filter((l) => l !== null)
+    .join('\n');
+}
+
+function statusText(s: Status): string {
+  return [
+    `helper      ${s.health === 'ok' ? color.green('running') : color.yellow('degraded')} (pid ${s.pid}, version ${s.version}, instance ${s.instance})`,
+    `since       ${s.startedAt}`,
+    `policies    ${s.paused ? color.yellow('PAUSED') : 'active'}${s.override ? `, everything through ${s.override}` : ''}`,
+    `apps        ${s.apps.total} known, ${s.apps.managed} with a choice, ${s.apps.running} running`,
+    s.killed.length ? `kill switch ${color.red(`blocking ${s.killed.join(', ')}`)}` : 'kill switch nothing blocked',
+    `policy      ${s.policyPath}`,
+    `cgroups     ${s.cgroupRoot}`,
+    ...s.problems.map((p) => color.yellow(`problem     ${p}`)),
+  ].join('\n');
+}
+
+function interfaceRows(list: Interface[]): string {
+  return table(
+    ['interface', 'kind', 'state', 'addresses', 'gateway', 'apps', 'rate ↑/↓'],
+    list.map((i) => [
+      i.name,
+      i.kind,
+      i.usable ? color.green('usable') : i.up ? color.yellow('up, no route') : color.red('down'),
+      i.addresses.map((a) => `${a.address}/${a.prefixLength}`).join(' ') || '-',
+      i.gateways.map((g) => g.address).join(' ') || '-',
+      i.apps.join(',') || '-',
+      `${rate(i.counters.txRate)} / ${rate(i.counters.rxRate)}`,
+    ]),
+  );
+}
+
+function eventLine(e: EventEnvelope): string {
+  const d = e.data as Record<string, unknown>;
+  const time = e.time.slice(11, 19);
+  switch (e.event) {
+    case 'adoption':
+      return `${time} adopted    pid ${d.pid} (${d.exe}) into ${d.app} via ${d.via} in ${Math.round(Number(d.latencyUs))} µs`;
+    case 'egress.failover':
+      return `${time} failover   ${d.app}: ${d.from ?? 'none'} → ${d.to ?? 'none'}`;
+    case 'egress.killed':
+      return `${time} kill       ${d.app}: blocked, none of ${(d.egresses as string[]).join(', ')} is up`;
+    case 'egress.restored':
+      return `${time} restored   ${d.app}: back on ${d.egress}`;
+    case 'policy.changed': {
+      const actor = d.actor as { user: string; via: string };
+      return `${time} policy     ${d.summary} (by ${actor.user} via ${actor.via})`;
+    }
+    case 'interface.changed': {
+      const i = d.interface as Interface | null;
+      return `${time} interface  ${d.name} ${d.removed ? 'removed' : i?.usable ? 'usable' : i?.up ? 'up, not usable' : 'down'}`;
+    }
+    case 'app.changed':
+      return `${time} app        ${d.id} ${d.removed ? 'removed' : 'changed'}`;
+    case 'helper.problem':
+      return `${time} ${d.severity}    ${d.message}`;
+    default:
+      return `${time} ${e.event} ${JSON.stringify(d)}`;
+  }
+}
+
+export function parseChoice(spec: string, killSwitch: boolean): EgressChoice {
+  if (spec === 'default') return { mode: 'default' };
+  if (spec === 'block') return { mode: 'block' };
+  const egresses = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!egresses.length) throw new UsageError('egress: give default, block or a comma-separated list of interfaces');
+  return { mode: 'ordered', egresses, killSwitch };
+}
+
+export const commands: Command[] = [
+  {
+    name: 'status',
+    usage: 'status',
+    summary: 'show the helper and policy state',
+    run: (p) =>
+      withClient(p, async (c) => {
+        const s = await c.call('status.get', {});
+        print(p, s, () => statusText(s));
+      }),
+  },
+  {
+    name: 'apps',
+    usage: 'apps [--running]',
+    summary: 'list apps with their egress and traffic',
+    options: { running: { type: 'boolean' } },
+    run: (p) =>
+      withClient(p, async (c) => {
+        let apps = await c.call('apps.list', {});
+        if (p.values.running) apps = apps.filter((a) => a.pids.length > 0);
+        print(p, apps, () =>
+          apps.length === 0
+            ? 'No apps yet. Add one with `switchyard app add`, or start one with `switchyard run`.'
+            : table(
+                ['app', 'name', 'choice', 'egress', 'procs', 'rate ↑/↓'],
+                apps.map((a) => [
+                  a.id + (a.managed ? ' 🔒' : ''),
+                  a.name,
+                  describeChoice(a.choice),
+                  stateText(a),
+                  String(a.pids.length),
+                  `${rate(a.counters.txRate)} / ${rate(a.counters.rxRate)}`,
+                ]),
+              ),
+        );
+      }),
+  },
+  {
+    name: 'app show',
+    usage: 'app show APP',
+    summary: 'show one app',
+    run: (p) =>
+      withClient(p, async (c) => {
+        const id = p.positionals[0];
+        if (!id) throw new UsageError('app show: which app? e.g. `switchyard app show firefox`');
+        const a = await c.call('apps.get', { id });
+        print(p, a, () => appDetails(a));
+      }),
+  },
+  {
+    name: 'app add',
+    usage: 'app add --name NAME [--id ID] [--exe PATH]… [--cmdline REGEX] [--desktop-id ID] [--flatpak-id ID]',
+    summary: 'add an app by hand',
+    options: {
+      name: { type: 'string' },
+      id: { type: 'string' },
+      exe: { type: 'string', multiple: true },
+      cmdline: { type: 'string' },
+      'desktop-id': { type: 'string' },
+      'flatpak-id': { type: 'string' },
+    },
+    run: (p) =>
+      withClient(p, async (c) => {
+        const exe = list(p, 'exe');
+        const a = await c.call('apps.add', {
+          name: required(p, 'name', 'a name people will recognise'),
+          ...(str(p, 'id') ? { id: str(p, 'id') } : {}),
+          matchers: {
+            ...(exe.length ? { exe } : {}),
+            ...(str(p, 'cmdline') ? { cmdline: str(p, 'cmdline') } : {}),
+            ...(str(p, 'desktop-id') ? { desktopId: str(p, 'desktop-id') } : {}),
+            ...(str(p, 'flatpak-id') ? { flatpakId: str(p, 'flatpak-id') } : {}),
+          },
+        });
+        print(p, a, () => `added ${a.id}\n${appDetails(a)}`);
+      }),
+  },
+  {
+    name: 'app rm',
+    usage: 'app rm APP',
+    summary: 'remove a hand-added app',
+    run: (p) =>
+      withClient(p, async (c) => {
+        const id = p.positionals[0];
+        if (!id) throw new UsageError('app rm: which app?');
+        const r = await c.call('apps.remove', { id });
+        print(p, r, () => `removed ${id}`);
+      }),
+  },
+  {
+    name: 'interfaces',
+    usage: 'interfaces',
+    summary: 'list network interfaces and the apps on each',
+    run: (p) =>
+      withClient(p, async (c) => {
+        const list = await c.call('interfaces.list', {});
+        print(p, list, () => interfaceRows(list));
+      }),
+  },
+  {
+    name: 'egress set',
+    usage: 'egress set APP default|block|IFACE[,IFACE…] [--kill-switch]',
+    summary: "set an app's egress (first usable interface wins)",
+    options: { 'kill-switch': { type: 'boolean' } },
+    run: (p) =>
+      withClient(p, async (c) => {
+        const [app, spec] = p.positionals;
+        if (!app || !spec) throw new UsageError('egress set: usage: egress set APP default|block|IFACE[,IFACE…] [--kill-switch]');
+        const choice = parseChoice(spec, p.values['kill-switch'] === true);
+        if (choice.mode !== 'ordered' && p.values['kill-switch']) {
+          throw new UsageError('--kill-switch goes with a list of interfaces, not default or block');
+        }
+        const a = await c.call('egress.set', { app, choice });
+        print(p, a, () => `${a.id}: ${describeChoice(a.choice)}; now ${stateText(a)}`);
+      }),
+  },
+  {
+    name: 'explain',
+    usage: 'explain --app APP --dst HOST:PORT [--udp]',
+    summary: 'which egress a connection would take, and why',
+    options: { app: { type: 'string' }, dst: { type: 'string' }, udp: { type: 'boolean' } },
+    run: (p) =>
+      withClient(p, async (c) => {
+        const e = await c.call('explain', {
+          app: required(p, 'app', 'the app id'),
+          destination: required(p, 'dst', 'e.g. example.org:443'),
+          protocol: p.values.udp ? 'udp' : 'tcp',
+        });
+        print(p, e, () =>
+          [
+            `${e.app} → ${e.destination.host} (${e.destination.address}) ${e.destination.protocol}/${e.destination.port}`,
+            `verdict: ${e.verdict}${e.egress ? ` via ${e.egress}` : ''}${e.sourceAddress ? ` from ${e.sourceAddress}` : ''}`,
+            `why:     ${e.reason}`,
+            ...e.steps.map((s, i) => `  ${i + 1}. ${s}`),
+          ].join('\n'),
+        );
+      }),
+  },
+  {
+    name: 'events',
+    usage: 'events [--history N] [--no-follow]',
+    summary: 'print recent events, then follow new ones',
+    options: { history: { type: 'string' }, 'no-follow': { type: 'boolean' } },
+    run: (p) =>
+      withClient(
+        p,
+        async (c, conn) => {
+          const limit = Number(str(p, 'history') ?? '20');
+          if (!Number.isInteger(limit) || limit < 0 || limit > 5000) throw new UsageError('--history takes 0 to 5000');
+          const show = (e: EventEnvelope) => console.log(p.json ? JSON.stringify(e) : eventLine(e));
+          if (limit > 0) for (const e of await c.call('events.history', { limit })) show(e);
+          if (p.values['no-follow']) return;
+          await conn.follow(show);
+        },
+        { keepOpen: true },
+      ),
+  },
+  {
+    name: 'pause',
+    usage: 'pause',
+    summary: 'pause all policies (apps use the system default)',
+    run: (p) => withClient(p, async (c) => print(p, await c.call('policy.pause', { paused: true }), () => 'policies paused')),
+  },
+  {
+    name: 'resume',
+    usage: 'resume',
+    summary: 'resume all policies',
+    run: (p) => withClient(p, async (c) => print(p, await c.call('policy.pause', { paused: false }), () => 'policies resumed')),
+  },
+  {
+    name: 'override',
+    usage: 'override IFACE|off',
+    summary: 'send every app with a choice through one egress',
+    run: (p) =>
+      withClient(p, async (c) => {
+        const target = p.positionals[0];
+        if (!target) throw new UsageError('override: give an interface, or off');
+        const s = await c.call('policy.override', { egress: target === 'off' ? null : target });
+        print(p, s, () => (s.override ? `everything goes through ${s.override}` : 'override off'));
+      }),
+  },
+  {
+    name: 'launch',
+    usage: 'launch APP',
+    summary: "start an app's desktop entry through Switchyard",
+    run: (p) =>
+      withClient(p, async (c) => {
+        const id = p.positionals[0];
+        if (!id) throw new UsageError('launch: which app?');
+        const r = await c.call('apps.launch', { id });
+        print(p, r, () => `started ${id} (pid ${r.pid})`);
+      }),
+  },
+  {
+    name: 'run',
+    usage: 'run --app APP -- CMD [ARGS…]',
+    summary: "run a command inside an app's cgroup (as the calling user)",
+    options: { app: { type: 'string' } },
+    run: async (p) => (await import('./run.ts')).runCommand(p),
+  },
+  {
+    name: 'helper',
+    usage: 'helper [--instance NAME] [--socket PATH] [--state-dir DIR] [--managed-policy FILE] [--socket-group GROUP] [--data-dir DIR]…',
+    summary: 'run the privileged helper daemon in the foreground',
+    options: {
+      'state-dir': { type: 'string' },
+      'managed-policy': { type: 'string' },
+      'socket-group': { type: 'string' },
+      'socket-mode': { type: 'string' },
+      'data-dir': { type: 'string', multiple: true },
+      'cgroup-parent': { type: 'string' },
+    },
+    run: async (p) => (await import('./helper-command.ts')).helperCommand(p),
+  },
+  {
+    name: 'web',
+    usage: 'web [--port N] [--open]',
+    summary: 'serve the UI on 127.0.0.1 for a browser (web mode)',
+    options: { port: { type: 'string' }, open: { type: 'boolean' } },
+    run: async (p) => (await import('./web-command.ts')).webCommand(p),
+  },
+];

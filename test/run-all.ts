@@ -1,0 +1,81 @@
+// `npm test`: everything this machine can run, in order, and a summary that never hides a skip.
+// Suites that need root (integration, e2e) are skipped loudly when not root, with the reason.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+interface Step {
+  name: string;
+  argv: string[];
+  vitest?: boolean;
+  needs?: () => string | null; // a reason to skip, or null
+}
+
+const isRoot = process.getuid?.() === 0;
+const needRoot = () => (isRoot ? null : 'needs root (network namespaces, cgroups, eBPF): run `sudo npm test`');
+const needChromium = () =>
+  needRoot() ?? (existsSync('/usr/bin/chromium') ? null : 'needs /usr/bin/chromium (apt-get install chromium)');
+const needNative = () =>
+  existsSync('native-helper/native/build/Release/switchyard_native.node')
+    ? null
+    : 'native addon not built: run `npm run build:native`';
+
+const only = process.argv.slice(2);
+const steps: Step[] = [
+  { name: 'typecheck', argv: ['npm', 'run', '-s', 'typecheck'] },
+  { name: 'lint', argv: ['npm', 'run', '-s', 'lint'] },
+  { name: 'unit', argv: ['npx', 'vitest', 'run', '--project', 'unit', '--project', 'component'], vitest: true },
+  {
+    name: 'integration',
+    argv: ['npx', 'vitest', 'run', '--project', 'integration'],
+    vitest: true,
+    needs: () => needRoot() ?? needNative(),
+  },
+  { name: 'e2e', argv: ['npx', 'vitest', 'run', '--project', 'e2e'], vitest: true, needs: () => needChromium() ?? needNative() },
+].filter((s) => only.length === 0 || only.includes(s.name));
+
+const work = mkdtempSync(join(tmpdir(), 'switchyard-test-'));
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const summary: string[] = [];
+
+for (const step of steps) {
+  const reason = step.needs?.();
+  if (reason) {
+    skipped++;
+    const msg = `SKIPPED ${step.name}: ${reason}`;
+    console.error(`\n${'!'.repeat(msg.length)}\n${msg}\n${'!'.repeat(msg.length)}`);
+    summary.push(`  ${step.name.padEnd(12)} SKIPPED (${reason})`);
+    continue;
+  }
+  console.log(`\n=== ${step.name}: ${step.argv.join(' ')}`);
+  const report = join(work, `${step.name}.json`);
+  const argv = step.vitest ? [...step.argv, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`] : step.argv;
+  const started = Date.now();
+  const r = spawnSync(argv[0]!, argv.slice(1), { stdio: 'inherit' });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const ok = r.status === 0;
+  if (step.vitest && existsSync(report)) {
+    const j = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTotalTests: number };
+    passed += j.numPassedTests;
+    failed += j.numFailedTests + (ok || j.numFailedTests > 0 ? 0 : 1);
+    summary.push(`  ${step.name.padEnd(12)} ${ok ? 'ok' : 'FAILED'}: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${j.numPendingTests} skipped (${seconds}s)`);
+    if (j.numTotalTests === 0) {
+      failed++;
+      summary.push(`  ${step.name.padEnd(12)} FAILED: ran no test`);
+    }
+  } else {
+    if (ok) passed++;
+    else failed++;
+    summary.push(`  ${step.name.padEnd(12)} ${ok ? 'ok' : 'FAILED'} (${seconds}s)`);
+  }
+}
+rmSync(work, { recursive: true, force: true });
+
+console.log('\n=== summary');
+console.log(summary.join('\n'));
+if (skipped) console.log(`\n${skipped} suite(s) were SKIPPED; see the reasons above.`);
+console.log(`\ntests: ${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
