@@ -1,7 +1,7 @@
 // The anchors every Switchyard number is compared against, measured in the same run on one namespace
 // pair: plain veth, Debian's wireguard-go (userspace), Debian's OpenVPN (AES-256-GCM, userspace, no DCO).
 // Each tunnel is brought up only for its own measurement so idle daemons never share the CPU.
-import { mkdir, writeFile, rm } from 'node:fs/promises';
+import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { run, output } from '../../native-helper/src/mechanism/exec.ts';
 import {
   type AnchorName,
@@ -30,6 +30,7 @@ const WG_SUBNET = '198.18.1';
 const OVPN_SUBNET = '198.18.2';
 const WG_PORT = 51820;
 const OVPN_PORT = 1194;
+const WG_SOCKET_DIR = '/var/run/wireguard';
 
 export interface AnchorOutcome {
   results: AnchorResult[];
@@ -80,14 +81,22 @@ export async function measureAnchors(ctx: BenchContext): Promise<AnchorOutcome> 
                 cpu: cpuRatio(outcome.results, 'veth', streams, result.cpuSecondsPerGbit),
               },
         );
-        if (daemonShare !== undefined) rows[1]!.note += `; ${anchor.name} daemons ${(daemonShare * 100).toFixed(0)}% of it`;
+        if (daemonShare !== undefined)
+          rows[1]!.note += `; ${anchor.name} daemons ${(daemonShare * 100).toFixed(0)}% of it`;
         outcome.rows.push(...rows);
       }
     } catch (err) {
       const message = (err as Error).message;
       ctx.log(`anchor ${anchor.name} failed: ${message}`);
       outcome.failed.push(anchor.name);
-      outcome.rows.push({ group: 'anchors', name: anchor.name, value: NaN, unit: '', note: message, status: 'failed' });
+      outcome.rows.push({
+        group: 'anchors',
+        name: anchor.name,
+        value: NaN,
+        unit: '',
+        note: message,
+        status: 'failed',
+      });
     } finally {
       await tunnel?.stop();
     }
@@ -103,12 +112,19 @@ async function measureWithDaemons(
   name: AnchorName,
   streams: number,
 ): Promise<{ result: ThroughputResult; daemonShare: number | undefined }> {
-  const daemonCpu = async () => (await Promise.all(tunnel.daemons.map((d) => cpuTimeOf(d.pid)))).reduce((s, x) => s + x, 0);
+  const daemonCpu = async () =>
+    (await Promise.all(tunnel.daemons.map((d) => cpuTimeOf(d.pid)))).reduce((s, x) => s + x, 0);
   const [d0, m0] = [await daemonCpu(), await machineCpu()];
-  const result = await measureThroughput(ctx, { clientNs: pair.a, serverAddr: tunnel.serverAddr, streams, label: name });
+  const result = await measureThroughput(ctx, {
+    clientNs: pair.a,
+    serverAddr: tunnel.serverAddr,
+    streams,
+    label: name,
+  });
   const [d1, m1] = [await daemonCpu(), await machineCpu()];
   for (const d of tunnel.daemons) {
-    if (!(await d.alive())) throw new Error(`${d.argv.join(' ')} died during the measurement: ${await tail(d.logFile)}`);
+    if (!(await d.alive()))
+      throw new Error(`${d.argv.join(' ')} died during the measurement: ${await tail(d.logFile)}`);
   }
   const machine = m1.busySeconds - m0.busySeconds;
   return { result, daemonShare: tunnel.daemons.length && machine > 0 ? (d1 - d0) / machine : undefined };
@@ -139,19 +155,26 @@ async function wireguardGo(ctx: BenchContext, pair: NetnsPair): Promise<Tunnel> 
     }),
   );
   const daemons: BackgroundProcess[] = [];
+  const socketDirExisted = await exists(WG_SOCKET_DIR);
   const stop = async () => {
     await stopAll(daemons);
     // wireguard-go removes its socket on SIGTERM; after a SIGKILL it would linger.
-    for (const s of sides) await rm(`/var/run/wireguard/${s.ifname}.sock`, { force: true });
+    for (const s of sides) await rm(`${WG_SOCKET_DIR}/${s.ifname}.sock`, { force: true });
+    // Leave no trace: drop the directory wireguard-go made, unless someone else's sockets are in it.
+    if (!socketDirExisted) await rmdir(WG_SOCKET_DIR).catch(() => {});
   };
   try {
     for (const [i, s] of sides.entries()) {
       const peer = sides[1 - i]!;
-      const d = await startBackground(ctx, inNs(s.ns, ['wireguard-go', '-f', s.ifname]), `${dir}/${s.ifname}.log`);
+      const d = await startBackground(
+        ctx,
+        inNs(s.ns, ['wireguard-go', '-f', s.ifname]),
+        `${dir}/${s.ifname}.log`,
+      );
       daemons.push(d);
       await waitFor(`wireguard-go to create ${s.ifname} in ${s.ns} (log: ${d.logFile})`, async () => {
         if (!(await d.alive())) throw new Error(`wireguard-go exited: ${await tail(d.logFile)}`);
-        return exists(`/var/run/wireguard/${s.ifname}.sock`);
+        return exists(`${WG_SOCKET_DIR}/${s.ifname}.sock`);
       });
       await run(inNs(s.ns, [
         'wg', 'set', s.ifname, 'private-key', keys[i]!.keyFile, 'listen-port', String(WG_PORT),
@@ -162,7 +185,9 @@ async function wireguardGo(ctx: BenchContext, pair: NetnsPair): Promise<Tunnel> 
     }
     // First packets trigger the handshake; do it before timing starts.
     await run(inNs(pair.a, ['ping', '-c', '3', '-i', '0.2', '-W', '2', sides[1]!.addr]));
-    const mtu = (await output(['ip', '-n', pair.a, '-o', 'link', 'show', sides[0]!.ifname])).match(/mtu (\d+)/)?.[1];
+    const mtu = (await output(['ip', '-n', pair.a, '-o', 'link', 'show', sides[0]!.ifname])).match(
+      /mtu (\d+)/,
+    )?.[1];
     ctx.log(`wireguard-go up: ${sides[0]!.ifname} ↔ ${sides[1]!.ifname}, mtu ${mtu ?? '?'}`);
     return { serverAddr: sides[1]!.addr, daemons, stop };
   } catch (err) {
@@ -179,7 +204,9 @@ async function makeCertificates(dir: string): Promise<void> {
   try {
     await run(['openssl', 'version']);
   } catch {
-    throw new Error('openssl is not installed; install the Debian package "openssl" to run the OpenVPN anchor.');
+    throw new Error(
+      'openssl is not installed; install the Debian package "openssl" to run the OpenVPN anchor.',
+    );
   }
   await run([
     'openssl', 'req', '-x509', ...ec, '-keyout', `${dir}/ca.key`, '-out', `${dir}/ca.crt`, '-days', '2',
@@ -194,7 +221,17 @@ async function makeCertificates(dir: string): Promise<void> {
       `${dir}/${who}.ext`,
       `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=${usage}\n`,
     );
-    await run(['openssl', 'req', ...ec, '-keyout', `${dir}/${who}.key`, '-out', `${dir}/${who}.csr`, '-subj', `/CN=${who}`]);
+    await run([
+      'openssl',
+      'req',
+      ...ec,
+      '-keyout',
+      `${dir}/${who}.key`,
+      '-out',
+      `${dir}/${who}.csr`,
+      '-subj',
+      `/CN=${who}`,
+    ]);
     await run([
       'openssl', 'x509', '-req', '-in', `${dir}/${who}.csr`, '-CA', `${dir}/ca.crt`, '-CAkey', `${dir}/ca.key`,
       '-CAcreateserial', '-out', `${dir}/${who}.crt`, '-days', '2', '-extfile', `${dir}/${who}.ext`,
@@ -240,7 +277,9 @@ async function openvpn(ctx: BenchContext, pair: NetnsPair): Promise<Tunnel> {
       const log = await tail(d.logFile, 1000);
       const cipher = log.match(/Data Channel: [Cc]ipher '([^']+)'/)?.[1];
       if (cipher !== 'AES-256-GCM') {
-        throw new Error(`OpenVPN negotiated data cipher ${cipher ?? '(none found)'}, not AES-256-GCM (log: ${d.logFile}).`);
+        throw new Error(
+          `OpenVPN negotiated data cipher ${cipher ?? '(none found)'}, not AES-256-GCM (log: ${d.logFile}).`,
+        );
       }
     }
     await run(inNs(pair.a, ['ping', '-c', '3', '-i', '0.2', '-W', '2', sides[1].addr]));

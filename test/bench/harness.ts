@@ -38,31 +38,62 @@ export interface BenchContext {
   anchors: AnchorResult[];
   /** Aborted on SIGINT/SIGTERM/SIGHUP; long loops should check it. */
   signal: AbortSignal;
-  /** Register cleanup; runs LIFO when the module ends (success, failure) or on a signal. */
-  defer(label: string, fn: () => unknown): void;
+  /** Register cleanup; runs LIFO when the module ends (success, failure) or on a signal. Returns an unregister function. */
+  defer(label: string, fn: () => unknown): () => void;
   /** A name unique in this run that fits an interface name (<= 15 chars): prefix + counter + tag. */
   uniqueName(tag: string): string;
 }
 
-/** LIFO cleanup with nested scopes; each entry runs at most once, errors are collected not thrown. */
+/**
+ * LIFO cleanup with nested scopes; each entry runs at most once, errors are collected, not thrown.
+ * Once closed (after a signal), anything registered later runs at once: nothing can slip past.
+ */
 export class Cleanups {
   private entries: { label: string; fn: () => unknown }[] = [];
   private children: Cleanups[] = [];
+  private closed = false;
 
-  add(label: string, fn: () => unknown): void {
-    this.entries.push({ label, fn });
+  /** Returns a function that unregisters the entry (for resources released early). */
+  add(label: string, fn: () => unknown): () => void {
+    const entry = { label, fn };
+    if (this.closed) {
+      void Promise.resolve()
+        .then(fn)
+        .catch(() => {});
+      return () => {};
+    }
+    this.entries.push(entry);
+    return () => {
+      this.entries = this.entries.filter((e) => e !== entry);
+    };
   }
 
   child(): Cleanups {
     const c = new Cleanups();
+    c.closed = this.closed;
     this.children.push(c);
     return c;
   }
 
-  /** Runs children first (newest first), then own entries; returns the errors. */
-  async runAll(log: (m: string) => void = () => {}): Promise<Error[]> {
+  /**
+   * Runs children first (newest first), then own entries; returns the errors. Calls are serialized
+   * so a signal's cleanup and the normal end-of-module cleanup never run entries side by side.
+   */
+  runAll(log: (m: string) => void = () => {}, opts: { close?: boolean } = {}): Promise<Error[]> {
+    if (opts.close) this.closed = true;
+    const next = this.queue.then(() => this.drain(log, opts));
+    this.queue = next.then(
+      () => {},
+      () => {},
+    );
+    return next;
+  }
+
+  private queue: Promise<void> = Promise.resolve();
+
+  private async drain(log: (m: string) => void, opts: { close?: boolean }): Promise<Error[]> {
     const errors: Error[] = [];
-    for (let c = this.children.pop(); c; c = this.children.pop()) errors.push(...(await c.runAll(log)));
+    for (let c = this.children.pop(); c; c = this.children.pop()) errors.push(...(await c.runAll(log, opts)));
     for (let e = this.entries.pop(); e; e = this.entries.pop()) {
       try {
         await e.fn();
@@ -83,7 +114,8 @@ export class Cleanups {
 // ---------- statistics ----------
 
 export function median(samples: readonly number[]): number {
-  if (samples.length === 0) throw new Error('median: no samples; measure at least once before taking a median.');
+  if (samples.length === 0)
+    throw new Error('median: no samples; measure at least once before taking a median.');
   const s = [...samples].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
@@ -105,7 +137,8 @@ export function parseProcPidStat(text: string, ticks: number): { cpuSeconds: num
   const utime = Number(rest[14 - 3]);
   const stime = Number(rest[15 - 3]);
   const startTicks = Number(rest[22 - 3]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`unreadable /proc/PID/stat line: ${text}`);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime))
+    throw new Error(`unreadable /proc/PID/stat line: ${text}`);
   return { cpuSeconds: (utime + stime) / ticks, startTicks };
 }
 
@@ -138,7 +171,9 @@ export async function machineCpu(): Promise<MachineCpu> {
 }
 
 /** Runs fn and reports the whole machine's busy CPU seconds and the wall time it took. */
-export async function withMachineCpu<T>(fn: () => Promise<T>): Promise<{ value: T; cpuSeconds: number; wallSeconds: number }> {
+export async function withMachineCpu<T>(
+  fn: () => Promise<T>,
+): Promise<{ value: T; cpuSeconds: number; wallSeconds: number }> {
   const before = await machineCpu();
   const t0 = process.hrtime.bigint();
   const value = await fn();
@@ -181,39 +216,34 @@ async function startTicksOf(pid: number): Promise<number | undefined> {
  * (`ip netns exec` execs its command, so the PID survives that too).
  */
 export async function startBackground(
-  ctx: Pick<BenchContext, 'defer' | 'log'>,
+  ctx: Pick<BenchContext, 'defer' | 'log' | 'signal'>,
   argv: readonly string[],
   logFile: string,
 ): Promise<BackgroundProcess> {
+  if (ctx.signal.aborted) throw new Error(`interrupted; not starting ${argv.join(' ')}.`);
   const { stdout } = await run(['sh', '-c', '"$@" >"$BENCH_LOG" 2>&1 </dev/null & echo $!', 'sh', ...argv], {
     env: { ...process.env, BENCH_LOG: logFile },
   });
   const pid = Number(stdout.trim());
-  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`could not start ${argv.join(' ')}: no PID printed (${stdout}).`);
+  if (!Number.isInteger(pid) || pid <= 1)
+    throw new Error(`could not start ${argv.join(' ')}: no PID printed (${stdout}).`);
   const startTicks = await startTicksOf(pid);
   const isOurs = async () => startTicks !== undefined && (await startTicksOf(pid)) === startTicks;
-  let stopped = false;
-  const proc: BackgroundProcess = {
-    pid,
-    argv,
-    logFile,
-    alive: isOurs,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
+  const terminate = async () => {
+    if (!(await isOurs())) return;
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 50; i++) {
       if (!(await isOurs())) return;
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 50; i++) {
-        if (!(await isOurs())) return;
-        await sleep(100);
-      }
-      ctx.log(`${argv.join(' ')} (pid ${pid}) ignored SIGTERM for 5 s; sending SIGKILL.`);
-      if (await isOurs()) process.kill(pid, 'SIGKILL');
-      for (let i = 0; i < 20 && (await isOurs()); i++) await sleep(100);
-    },
+      await sleep(100);
+    }
+    ctx.log(`${argv.join(' ')} (pid ${pid}) ignored SIGTERM for 5 s; sending SIGKILL.`);
+    if (await isOurs()) process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 20 && (await isOurs()); i++) await sleep(100);
   };
-  ctx.defer(`stop ${argv.join(' ')} (pid ${pid})`, () => proc.stop());
-  return proc;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= terminate().finally(() => unregister()));
+  const unregister = ctx.defer(`stop ${argv.join(' ')} (pid ${pid})`, stop);
+  return { pid, argv, logFile, alive: isOurs, stop };
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -221,7 +251,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls check() every 100 ms until it returns true; throws `what` after timeoutMs. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -292,25 +326,46 @@ export interface Iperf3Options {
 }
 
 /** One iperf3 TCP client run from clientNs; returns receiver-side Gbit/s. */
-export async function measureIperf3(opts: Iperf3Options): Promise<number> {
-  return (await runIperf3(opts)).gbps;
+export async function measureIperf3(ctx: IperfContext, opts: Iperf3Options): Promise<number> {
+  return (await runIperf3(ctx, opts)).gbps;
 }
 
-export async function runIperf3(opts: Iperf3Options): Promise<Iperf3Summary> {
+type IperfContext = Pick<BenchContext, 'defer' | 'log' | 'signal' | 'tmpdir'>;
+let clientRuns = 0;
+
+/**
+ * The client runs as a tracked background process (not a plain child) so a signal or timeout stops
+ * it by PID; otherwise it would outlive the run, spinning against a deleted namespace.
+ */
+export async function runIperf3(ctx: IperfContext, opts: Iperf3Options): Promise<Iperf3Summary> {
   const omit = opts.omit ?? 1;
   const argv = [
     'ip', 'netns', 'exec', opts.clientNs,
     'iperf3', '-c', opts.serverAddr, '-p', String(opts.port ?? IPERF3_PORT),
     '-P', String(opts.streams), '-t', String(opts.seconds), '-O', String(omit), '-J', '--connect-timeout', '3000',
   ]; // prettier-ignore
-  const res = await run(argv, { allowFailure: true, timeoutMs: (opts.seconds + omit + 20) * 1000 });
-  if (res.code !== 0 && !res.stdout.trim()) throw new Error(`${argv.join(' ')} failed (exit ${res.code}): ${res.stderr.trim()}`);
-  return parseIperf3Json(res.stdout);
+  const client = await startBackground(ctx, argv, `${ctx.tmpdir}/iperf3-client-${++clientRuns}.log`);
+  const deadline = Date.now() + (opts.seconds + omit + 20) * 1000;
+  try {
+    while (await client.alive()) {
+      if (ctx.signal.aborted) throw new Error('interrupted');
+      if (Date.now() > deadline)
+        throw new Error(`${argv.join(' ')} did not finish in time (log: ${client.logFile}).`);
+      await sleep(100);
+    }
+  } finally {
+    await client.stop();
+  }
+  const text = await readFile(client.logFile, 'utf8');
+  // stdout and stderr share the log; the JSON document is everything from the first brace.
+  const start = text.indexOf('{');
+  if (start < 0) throw new Error(`${argv.join(' ')} printed no JSON: ${text.trim().slice(0, 300)}`);
+  return parseIperf3Json(text.slice(start));
 }
 
 /** Starts `iperf3 -s` in a namespace and waits until it listens. */
 export async function startIperf3Server(
-  ctx: Pick<BenchContext, 'defer' | 'log' | 'tmpdir'>,
+  ctx: IperfContext,
   ns: string,
   port = IPERF3_PORT,
 ): Promise<BackgroundProcess> {
@@ -321,7 +376,9 @@ export async function startIperf3Server(
   );
   await waitFor(`iperf3 -s to listen on port ${port} in ${ns} (log: ${proc.logFile})`, async () => {
     if (!(await proc.alive())) throw new Error(`iperf3 -s in ${ns} exited: ${await tail(proc.logFile)}`);
-    const ss = await run(['ip', 'netns', 'exec', ns, 'ss', '-Htln', `sport = :${port}`], { allowFailure: true });
+    const ss = await run(['ip', 'netns', 'exec', ns, 'ss', '-Htln', `sport = :${port}`], {
+      allowFailure: true,
+    });
     return ss.stdout.trim() !== '';
   });
   return proc;
@@ -353,7 +410,7 @@ export interface ThroughputResult {
  * listen on serverAddr (startIperf3Server).
  */
 export async function measureThroughput(
-  ctx: Pick<BenchContext, 'quick' | 'log' | 'signal'>,
+  ctx: IperfContext & Pick<BenchContext, 'quick'>,
   opts: { clientNs: string; serverAddr: string; streams: number; label: string; plan?: ThroughputPlan },
 ): Promise<ThroughputResult> {
   const plan = opts.plan ?? throughputPlan(ctx.quick);
@@ -362,7 +419,12 @@ export async function measureThroughput(
   for (let i = 0; i < plan.runs; i++) {
     if (ctx.signal.aborted) throw new Error('interrupted');
     const m = await withMachineCpu(() =>
-      runIperf3({ clientNs: opts.clientNs, serverAddr: opts.serverAddr, streams: opts.streams, seconds: plan.seconds }),
+      runIperf3(ctx, {
+        clientNs: opts.clientNs,
+        serverAddr: opts.serverAddr,
+        streams: opts.streams,
+        seconds: plan.seconds,
+      }),
     );
     samples.push(m.value.gbps);
     cpuSamples.push(cpuSecondsPerGbit(m.cpuSeconds, m.wallSeconds, m.value.gbps));
@@ -383,7 +445,11 @@ export async function measureThroughput(
 
 // ---------- anchors, for modules computing ratios ----------
 
-export function anchorOf(anchors: readonly AnchorResult[], name: AnchorName, streams: number): AnchorResult | undefined {
+export function anchorOf(
+  anchors: readonly AnchorResult[],
+  name: AnchorName,
+  streams: number,
+): AnchorResult | undefined {
   return anchors.find((a) => a.anchor === name && a.streams === streams);
 }
 

@@ -36,7 +36,8 @@ export async function createNetnsPair(ctx: BenchContext, opts: NetnsPairOptions)
   const a = `${id}-a`;
   const b = `${id}-b`;
   const subnet = opts.subnet24 ?? '198.18.0';
-  if (!/^198\.(18|19)\.\d{1,3}$/.test(subnet)) throw new Error(`subnet24 ${subnet} is outside 198.18.0.0/15; use the benchmark range.`);
+  if (!/^198\.(18|19)\.\d{1,3}$/.test(subnet))
+    throw new Error(`subnet24 ${subnet} is outside 198.18.0.0/15; use the benchmark range.`);
   const pair: NetnsPair = {
     a,
     b,
@@ -55,7 +56,21 @@ export async function createNetnsPair(ctx: BenchContext, opts: NetnsPairOptions)
     await run(['ip', 'netns', 'add', ns]);
     await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
   }
-  await run(['ip', '-n', a, 'link', 'add', pair.vethA, 'type', 'veth', 'peer', 'name', pair.vethB, 'netns', b]);
+  await run([
+    'ip',
+    '-n',
+    a,
+    'link',
+    'add',
+    pair.vethA,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    pair.vethB,
+    'netns',
+    b,
+  ]);
   for (const [ns, dev, addr] of [
     [a, pair.vethA, pair.addrA],
     [b, pair.vethB, pair.addrB],
@@ -74,10 +89,21 @@ async function deleteNs(ctx: Pick<BenchContext, 'log'>, ns: string): Promise<voi
   if (!listed.stdout.split('\n').some((l) => l.split(' ')[0] === ns)) return;
   // Processes still inside would keep the namespace alive after its name is gone; we only started
   // processes we stop by PID, so anything left is a bug worth naming (not something to kill blindly).
-  const pids = (await run(['ip', 'netns', 'pids', ns], { allowFailure: true })).stdout.split('\n').filter(Boolean);
+  const pids = (await run(['ip', 'netns', 'pids', ns], { allowFailure: true })).stdout
+    .split('\n')
+    .filter(Boolean);
   if (pids.length) {
-    const names = await Promise.all(pids.map((p) => readFile(`/proc/${p}/comm`, 'utf8').then((c) => `${p} ${c.trim()}`, () => p)));
-    ctx.log(`namespace ${ns} still holds processes (${names.join(', ')}); they were not started through the harness.`);
+    const names = await Promise.all(
+      pids.map((p) =>
+        readFile(`/proc/${p}/comm`, 'utf8').then(
+          (c) => `${p} ${c.trim()}`,
+          () => p,
+        ),
+      ),
+    );
+    ctx.log(
+      `namespace ${ns} still holds processes (${names.join(', ')}); something started them without startBackground(), so they are not stopped here.`,
+    );
   }
   await run(['ip', 'netns', 'del', ns]);
 }

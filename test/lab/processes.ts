@@ -1,8 +1,7 @@
 // Long-running lab processes (servers, apps, test children). exec.ts runs a command to completion;
 // these outlive the call, so they are the one place the lab uses child_process directly.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, readlinkSync } from 'node:fs';
-import { readFile, readlink } from 'node:fs/promises';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,23 +34,6 @@ export function processStartTime(pid: number): string | null {
 export function isAlive(pid: number, startTime?: string): boolean {
   const now = processStartTime(pid);
   return now !== null && (startTime === undefined || now === startTime);
-}
-
-export async function processCmdline(pid: number): Promise<string> {
-  try {
-    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ').trim();
-  } catch {
-    return '';
-  }
-}
-
-/** "net:[4026532…]" of a process, or null. */
-export async function processNetns(pid: number): Promise<string | null> {
-  try {
-    return await readlink(`/proc/${pid}/ns/net`);
-  } catch {
-    return null;
-  }
 }
 
 /** TERM, wait, then KILL; only if the PID still is the process we mean (same start time). */
@@ -119,8 +101,4 @@ export function downSyncInChild(prefix: string): void {
     stdio: 'inherit',
     timeout: 60_000,
   });
-}
-
-export function ownNetns(): string {
-  return readlinkSync('/proc/self/ns/net');
 }

@@ -62,10 +62,12 @@ export async function readState(prefix: string): Promise<LabState | null> {
   return state;
 }
 
+let writeCounter = 0;
+
 /** Write atomically: a crash mid-write must not leave a state file `down` cannot read. */
 export async function writeState(state: LabState): Promise<void> {
   await mkdir(stateDir(state.prefix), { recursive: true });
-  const tmp = `${statePath(state.prefix)}.${process.pid}.tmp`;
+  const tmp = `${statePath(state.prefix)}.${process.pid}.${++writeCounter}.tmp`;
   await writeFile(tmp, JSON.stringify(state, null, 2) + '\n');
   await rename(tmp, statePath(state.prefix));
 }

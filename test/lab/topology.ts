@@ -280,7 +280,7 @@ function servers(): ServerSpec[] {
       ],
       readyLine: 'lab-servers ready',
     },
-    { name: 'iperf3', role: 'internet', argv: ['iperf3', '-s', '-p', String(PORTS.iperf3)], readyLine: null },
+    { name: 'iperf3', role: 'internet', argv: ['iperf3', '-s', '--forceflush', '-p', String(PORTS.iperf3)], readyLine: 'Server listening' },
   ];
 }
 

@@ -40,6 +40,7 @@ struct watcher {
 	int stop_fd;  /* eventfd: written by stop() to wake the reader */
 	int sock;
 	char netns_path[PATH_MAX];
+	int rcvbuf;
 	/* Setup result handed back to procEventsStart. */
 	sem_t ready;
 	int setup_err;
@@ -105,21 +106,28 @@ static int send_listen(int sock, enum proc_cn_mcast_op op)
 	return send(sock, &msg, sizeof msg, 0) < 0 ? -errno : 0;
 }
 
+/* The initial netns has a fixed inode (PROC_NET_INIT_INO in include/linux/proc_ns.h). */
+#define INIT_NET_INO 0xEFFFFFF9u
+
 /* Runs on the reader thread: enter the initial netns, open the socket, come back. */
 static int setup_socket(struct watcher *w, const char **op)
 {
 	int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (own < 0)
 		return *op = "procEventsStart: open(/proc/thread-self/ns/net)", -errno;
-	int target = open(w->netns_path, O_RDONLY | O_CLOEXEC);
-	if (target < 0) {
-		int e = errno;
-		close(own);
-		return *op = "procEventsStart: open(initial netns)", -e;
-	}
 	struct stat a, b;
-	bool same = fstat(own, &a) == 0 && fstat(target, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
-	int err = 0;
+	int target = -1, err = 0;
+	/* Already in the initial netns: no setns needed (and /proc/1 may be unreadable, e.g. in a sandbox). */
+	bool same = fstat(own, &a) == 0 && a.st_ino == INIT_NET_INO;
+	if (!same) {
+		target = open(w->netns_path, O_RDONLY | O_CLOEXEC);
+		if (target < 0) {
+			err = -errno;
+			*op = "procEventsStart: open(initial netns; pass netnsPath)";
+			goto out;
+		}
+		same = fstat(target, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+	}
 	if (!same && setns(target, CLONE_NEWNET) < 0) {
 		err = -errno;
 		*op = "procEventsStart: setns(initial netns)";
@@ -131,8 +139,8 @@ static int setup_socket(struct watcher *w, const char **op)
 		*op = "procEventsStart: socket(NETLINK_CONNECTOR)";
 	} else {
 		struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0};
-		int big = 8 << 20; /* bursts of fork/exit (builds, browsers) overflow the default quickly */
-		setsockopt(w->sock, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+		/* Bursts of fork/exit (builds, browsers) overflow the default buffer quickly. */
+		setsockopt(w->sock, SOL_SOCKET, SO_RCVBUFFORCE, &w->rcvbuf, sizeof w->rcvbuf);
 		if (bind(w->sock, (struct sockaddr *)&sa, sizeof sa) < 0) {
 			err = -errno;
 			*op = "procEventsStart: bind(CN_IDX_PROC)";
@@ -146,7 +154,8 @@ static int setup_socket(struct watcher *w, const char **op)
 	}
 out:
 	close(own);
-	close(target);
+	if (target >= 0)
+		close(target);
 	if (err && w->sock >= 0) {
 		close(w->sock);
 		w->sock = -1;
@@ -255,7 +264,7 @@ static void finalize_handle(napi_env env, void *data, void *hint)
 	free(w);
 }
 
-/* procEventsStart(callback, {netnsPath?}) → {stop()} */
+/* procEventsStart(callback, {netnsPath?, receiveBufferBytes?}) → {stop()} */
 static napi_value proc_events_start(napi_env env, napi_callback_info info)
 {
 	napi_value argv[2];
@@ -270,17 +279,26 @@ static napi_value proc_events_start(napi_env env, napi_callback_info info)
 		return sy_throw_errno(env, "procEventsStart: calloc", ENOMEM);
 	w->sock = -1;
 	strcpy(w->netns_path, "/proc/1/ns/net");
+	w->rcvbuf = 8 << 20;
 	napi_typeof(env, argv[1], &t);
 	if (t == napi_object) {
 		napi_value v;
-		bool has;
-		napi_has_named_property(env, argv[1], "netnsPath", &has);
-		if (has) {
-			napi_get_named_property(env, argv[1], "netnsPath", &v);
-			if (!sy_arg_str(env, v, "netnsPath", w->netns_path, sizeof w->netns_path)) {
+		napi_valuetype vt;
+		napi_get_named_property(env, argv[1], "netnsPath", &v);
+		napi_typeof(env, v, &vt);
+		if (vt != napi_undefined && !sy_arg_str(env, v, "netnsPath", w->netns_path, sizeof w->netns_path)) {
+			free(w);
+			return NULL;
+		}
+		napi_get_named_property(env, argv[1], "receiveBufferBytes", &v);
+		napi_typeof(env, v, &vt);
+		uint32_t rb = 0;
+		if (vt != napi_undefined) {
+			if (!sy_arg_u32(env, v, "receiveBufferBytes", &rb)) {
 				free(w);
 				return NULL;
 			}
+			w->rcvbuf = rb > INT32_MAX ? INT32_MAX : (int)rb;
 		}
 	}
 	w->stop_fd = eventfd(0, EFD_CLOEXEC);

@@ -124,7 +124,10 @@ export class HelperSocketClient implements HelperClient {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(
-          new ApiError('UNAVAILABLE', `${method}: the helper did not answer within ${this.timeoutMs} ms; check that it is healthy`),
+          new ApiError(
+            'UNAVAILABLE',
+            `${method}: the helper did not answer within ${this.timeoutMs} ms; check that it is healthy`,
+          ),
         );
       }, this.timeoutMs);
       this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
@@ -162,11 +165,14 @@ export class HelperSocketClient implements HelperClient {
 
   private onLine(line: string): void {
     const parsed = parseLine(line);
-    if (!parsed.ok) return this.problem(new ApiError('INTERNAL', `the helper sent a line that is ${parsed.message}`));
+    if (!parsed.ok)
+      return this.problem(new ApiError('INTERNAL', `the helper sent a line that is ${parsed.message}`));
     const msg = parsed.value as Record<string, unknown> | null;
     if (msg && typeof msg === 'object' && 'event' in msg) return this.onEventMessage(msg);
     if (!msg || typeof msg !== 'object' || !('id' in msg)) {
-      return this.problem(new ApiError('INTERNAL', 'the helper sent a message that is neither a response nor an event'));
+      return this.problem(
+        new ApiError('INTERNAL', 'the helper sent a message that is neither a response nor an event'),
+      );
     }
     const id = msg.id;
     if ('error' in msg) {
@@ -178,7 +184,9 @@ export class HelperSocketClient implements HelperClient {
       return this.settle(id, (p) => p.reject(err));
     }
     if (typeof id !== 'number' || !('result' in msg)) {
-      return this.problem(new ApiError('INTERNAL', 'the helper sent a response without a numeric id and a result'));
+      return this.problem(
+        new ApiError('INTERNAL', 'the helper sent a response without a numeric id and a result'),
+      );
     }
     this.settle(id, (p) => {
       try {
@@ -191,7 +199,10 @@ export class HelperSocketClient implements HelperClient {
 
   private settle(id: number, fn: (p: Pending) => void): void {
     const p = this.pending.get(id);
-    if (!p) return this.problem(new ApiError('INTERNAL', `the helper answered request ${id}, which is not pending`));
+    if (!p)
+      return this.problem(
+        new ApiError('INTERNAL', `the helper answered request ${id}, which is not pending`),
+      );
     this.pending.delete(id);
     clearTimeout(p.timer);
     fn(p);
@@ -199,7 +210,8 @@ export class HelperSocketClient implements HelperClient {
 
   private onEventMessage(msg: Record<string, unknown>): void {
     const env = EventEnvelope.safeParse(msg);
-    if (!env.success) return this.problem(new ApiError('INTERNAL', `malformed event: ${describeZodError(env.error)}`));
+    if (!env.success)
+      return this.problem(new ApiError('INTERNAL', `malformed event: ${describeZodError(env.error)}`));
     let data: unknown;
     try {
       data = parseEvent(env.data.event, env.data.data);
@@ -220,7 +232,9 @@ export class HelperSocketClient implements HelperClient {
     this.isClosed = true;
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(new ApiError('UNAVAILABLE', `${p.method}: the connection to the helper closed before it answered`));
+      p.reject(
+        new ApiError('UNAVAILABLE', `${p.method}: the connection to the helper closed before it answered`),
+      );
     }
     this.pending.clear();
     for (const l of this.closeListeners) l(err);
@@ -275,7 +289,8 @@ export function classifyConnectFailure(
   socket: string,
   message: string,
 ): { state: 'absent' | 'refused'; reason: string } {
-  if (errno === 'EACCES' || errno === 'EPERM') return { state: 'refused', reason: `permission denied on ${socket}` };
+  if (errno === 'EACCES' || errno === 'EPERM')
+    return { state: 'refused', reason: `permission denied on ${socket}` };
   if (errno === 'ENOENT') return { state: 'absent', reason: `no socket at ${socket}` };
   if (errno === 'ECONNREFUSED') return { state: 'absent', reason: `nothing listens on ${socket}` };
   return { state: 'absent', reason: message };
@@ -354,7 +369,9 @@ export class ReconnectingHelperClient implements HelperClient {
 
   call<M extends MethodName>(method: M, params: ParamsIn<M>): Promise<Result<M>> {
     if (!this.client || this.state.state !== 'connected') {
-      return Promise.reject(new ApiError('UNAVAILABLE', this.state.message, { connection: this.state.state }));
+      return Promise.reject(
+        new ApiError('UNAVAILABLE', this.state.message, { connection: this.state.state }),
+      );
     }
     return this.client.call(method, params);
   }
@@ -372,20 +389,27 @@ export class ReconnectingHelperClient implements HelperClient {
   }
 
   private make(state: HelperConnection['state'], retryInMs: number | null, detail = {}): HelperConnection {
-    return { state, message: connectionMessage(state, this.opts.socketPath, detail), socket: this.opts.socketPath, retryInMs };
+    return {
+      state,
+      message: connectionMessage(state, this.opts.socketPath, detail),
+      socket: this.opts.socketPath,
+      retryInMs,
+    };
   }
 
   private setState(next: HelperConnection): void {
     const prev = this.state;
     this.state = next;
-    if (prev.state === next.state && prev.message === next.message && prev.retryInMs === next.retryInMs) return;
+    if (prev.state === next.state && prev.message === next.message && prev.retryInMs === next.retryInMs)
+      return;
     for (const l of this.connectionListeners) l(next);
   }
 
   private async tryConnect(): Promise<void> {
     this.retryTimer = null;
     if (this.stopped) return;
-    if (this.state.state !== 'connecting' || this.state.retryInMs !== null) this.setState(this.make('connecting', null));
+    if (this.state.state !== 'connecting' || this.state.retryInMs !== null)
+      this.setState(this.make('connecting', null));
     let client: HelperSocketClient;
     try {
       client = await HelperSocketClient.connect(this.opts.socketPath, this.opts);
@@ -412,7 +436,8 @@ export class ReconnectingHelperClient implements HelperClient {
         this.client = null;
         if (!this.stopped) void this.tryConnect();
       });
-      if (client.closed) throw new ApiError('UNAVAILABLE', 'the helper closed the connection during the handshake');
+      if (client.closed)
+        throw new ApiError('UNAVAILABLE', 'the helper closed the connection during the handshake');
       this.setState(this.make('connected', null, { version: status.version }));
     } catch (err) {
       client.close();

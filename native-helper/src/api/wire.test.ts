@@ -1,10 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { LineSplitter, OversizeLineError, encodeError, encodeEvent, encodeRequest, encodeResult, parseLine } from './wire.ts';
+import {
+  LineSplitter,
+  OversizeLineError,
+  encodeError,
+  encodeEvent,
+  encodeRequest,
+  encodeResult,
+  parseLine,
+} from './wire.ts';
 
 function collect(max?: number) {
   const lines: string[] = [];
   const errors: OversizeLineError[] = [];
-  const s = new LineSplitter({ maxLineBytes: max, onLine: (l) => lines.push(l), onError: (e) => errors.push(e) });
+  const s = new LineSplitter({
+    maxLineBytes: max,
+    onLine: (l) => lines.push(l),
+    onError: (e) => errors.push(e),
+  });
   return { s, lines, errors };
 }
 

@@ -59,7 +59,8 @@ export function parseDesktopEntry(text: string, opts: DesktopEntryOptions): Desk
 
   if (parseBooleanValue(group.get('Hidden'))) return { kind: 'hidden', id };
   const type = str('Type');
-  if (type !== 'Application') return { kind: 'skipped', id, reason: `Type is ${type ?? 'missing'}, not Application` };
+  if (type !== 'Application')
+    return { kind: 'skipped', id, reason: `Type is ${type ?? 'missing'}, not Application` };
   const name = localized('Name')?.trim();
   if (!name) return { kind: 'skipped', id, reason: `${opts.path} has no Name` };
 
@@ -71,10 +72,12 @@ export function parseDesktopEntry(text: string, opts: DesktopEntryOptions): Desk
     try {
       exec = parseExecLine(execLine, { icon, name, desktopFilePath: opts.path });
     } catch (err) {
-      if (err instanceof ExecLineError) return { kind: 'skipped', id, reason: `${opts.path}: ${err.message}` };
+      if (err instanceof ExecLineError)
+        return { kind: 'skipped', id, reason: `${opts.path}: ${err.message}` };
       throw err;
     }
-    if (exec.length === 0) return { kind: 'skipped', id, reason: `${opts.path} has an Exec line with no program` };
+    if (exec.length === 0)
+      return { kind: 'skipped', id, reason: `${opts.path} has an Exec line with no program` };
   } else if (!dbusActivatable) {
     return { kind: 'skipped', id, reason: `${opts.path} has no Exec line and is not D-Bus activatable` };
   }
@@ -109,5 +112,10 @@ export function desktopIdFromPath(applicationsDir: string, filePath: string): st
 export function desktopIdFromHintPath(hint: string): string {
   const marker = '/applications/';
   const at = hint.lastIndexOf(marker);
-  return at >= 0 ? hint.slice(at + marker.length).split('/').join('-') : path.basename(hint);
+  return at >= 0
+    ? hint
+        .slice(at + marker.length)
+        .split('/')
+        .join('-')
+    : path.basename(hint);
 }

@@ -14,6 +14,8 @@ export interface SearchPathOptions {
   extraDataDirs?: readonly string[];
   /** Scan the helper's own XDG_DATA_HOME; default true. */
   includeOwnDataHome?: boolean;
+  /** The system Flatpak installation's exports; default /var/lib/flatpak/exports/share. */
+  flatpakSystemExports?: string;
 }
 
 export interface DataDir {
@@ -42,11 +44,12 @@ export function dataDirs(opts: SearchPathOptions = {}): DataDir[] {
     userDirs.push(absoluteOr(env.XDG_DATA_HOME, path.join(ownHome, '.local/share')));
     flatpakDirs.push(path.join(ownHome, USER_FLATPAK_EXPORTS));
   }
-  flatpakDirs.push(SYSTEM_FLATPAK_EXPORTS);
+  flatpakDirs.push(opts.flatpakSystemExports ?? SYSTEM_FLATPAK_EXPORTS);
   const systemDirs = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share')
     .split(':')
     .filter((d) => path.isAbsolute(d)); // the spec says relative entries are invalid and ignored
 
+  const flatpakSet = new Set(flatpakDirs.map((d) => path.resolve(d)));
   const ordered = [...userDirs, ...(opts.extraDataDirs ?? []), ...flatpakDirs, ...systemDirs];
   const seen = new Set<string>();
   const out: DataDir[] = [];
@@ -54,7 +57,7 @@ export function dataDirs(opts: SearchPathOptions = {}): DataDir[] {
     const normal = path.resolve(dir);
     if (seen.has(normal)) continue;
     seen.add(normal);
-    out.push({ path: normal, flatpak: normal.endsWith('/flatpak/exports/share') });
+    out.push({ path: normal, flatpak: flatpakSet.has(normal) || normal.endsWith('/flatpak/exports/share') });
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // files, so the icon travels inline; only PNG and SVG (browsers draw them) up to a size limit.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseKeyFile, parseListValue } from './key-file.ts';
+import { parseKeyFile, unescapeValue } from './key-file.ts';
 
 export interface IconOptions {
   /** Data dirs, most important first; icons are looked up in each dir's icons/ and pixmaps/. */
@@ -45,7 +45,10 @@ export const DEFAULT_MAX_ICON_BYTES = 64 * 1024;
 export function createIconResolver(opts: IconOptions): IconResolver {
   const size = opts.size ?? DEFAULT_ICON_SIZE;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_ICON_BYTES;
-  const baseDirs = [...(opts.homes ?? []).map((h) => path.join(h, '.icons')), ...opts.dataDirs.map((d) => path.join(d, 'icons'))];
+  const baseDirs = [
+    ...(opts.homes ?? []).map((h) => path.join(h, '.icons')),
+    ...opts.dataDirs.map((d) => path.join(d, 'icons')),
+  ];
   const pixmapDirs = opts.dataDirs.map((d) => path.join(d, 'pixmaps'));
   const listings = new Map<string, Promise<Set<string>>>();
   const themes = new Map<string, Promise<Theme | null>>();
@@ -53,7 +56,10 @@ export function createIconResolver(opts: IconOptions): IconResolver {
   const list = (dir: string) => {
     let p = listings.get(dir);
     if (!p) {
-      p = readdir(dir).then((names) => new Set(names), () => new Set<string>());
+      p = readdir(dir).then(
+        (names) => new Set(names),
+        () => new Set<string>(),
+      );
       listings.set(dir, p);
     }
     return p;
@@ -73,7 +79,13 @@ export function createIconResolver(opts: IconOptions): IconResolver {
     if (path.isAbsolute(value)) return readIconAsDataUrl(value, maxBytes);
     if (value.includes('/')) return null; // neither a name nor an absolute path
     const name = value.replace(/\.(png|svg|xpm)$/i, '');
-    for (const file of await themedCandidates(name, await themeChain(opts.theme, theme), size, baseDirs, list)) {
+    for (const file of await themedCandidates(
+      name,
+      await themeChain(opts.theme, theme),
+      size,
+      baseDirs,
+      list,
+    )) {
       const url = await readIconAsDataUrl(file, maxBytes);
       if (url) return url;
     }
@@ -94,7 +106,10 @@ export function resolveIcon(icon: string, opts: IconOptions): Promise<string | n
   return createIconResolver(opts)(icon);
 }
 
-async function themeChain(userTheme: string | undefined, load: (name: string) => Promise<Theme | null>): Promise<Theme[]> {
+async function themeChain(
+  userTheme: string | undefined,
+  load: (name: string) => Promise<Theme | null>,
+): Promise<Theme[]> {
   const chain: Theme[] = [];
   const seen = new Set<string>();
   const visit = async (name: string) => {
@@ -127,7 +142,8 @@ async function themedCandidates(
       for (const base of baseDirs) {
         const folder = path.join(base, theme.name, dir.name);
         const names = await list(folder);
-        for (const ext of LOOKUP_EXTENSIONS) if (names.has(`${name}.${ext}`)) out.push(path.join(folder, `${name}.${ext}`));
+        for (const ext of LOOKUP_EXTENSIONS)
+          if (names.has(`${name}.${ext}`)) out.push(path.join(folder, `${name}.${ext}`));
       }
     }
   }
@@ -137,7 +153,8 @@ async function themedCandidates(
 /** The spec's DirectorySizeDistance (at scale 1); 0 means the directory matches the size. */
 function sizeDistance(dir: ThemeDir, size: number): number {
   if (dir.type === 'Fixed') return Math.abs(dir.size - size);
-  if (dir.type === 'Scalable') return size < dir.minSize ? dir.minSize - size : size > dir.maxSize ? size - dir.maxSize : 0;
+  if (dir.type === 'Scalable')
+    return size < dir.minSize ? dir.minSize - size : size > dir.maxSize ? size - dir.maxSize : 0;
   const low = dir.size - dir.threshold;
   const high = dir.size + dir.threshold;
   return size < low ? low - size : size > high ? size - high : 0;
@@ -155,7 +172,7 @@ async function loadTheme(
     const keyFile = parseKeyFile(text);
     const main = keyFile.get('Icon Theme');
     if (!main) continue;
-    const dirNames = [...parseListValue(main.get('Directories') ?? ''), ...parseListValue(main.get('ScaledDirectories') ?? '')];
+    const dirNames = [...commaList(main.get('Directories')), ...commaList(main.get('ScaledDirectories'))];
     const dirs: ThemeDir[] = [];
     for (const dirName of dirNames) {
       const group = keyFile.get(dirName);
@@ -172,12 +189,21 @@ async function loadTheme(
         threshold: Number(group.get('Threshold') ?? 2) || 2,
       });
     }
-    return { name, dirs, inherits: parseListValue(main.get('Inherits') ?? '').map((s) => s.trim()) };
+    // Other base dirs (Flatpak exports) may hold sizes this index does not list; take those too.
+    const listed = new Set(dirs.map((d) => d.name));
+    const extra =
+      (await conventionalTheme(name, baseDirs, list))?.dirs.filter((d) => !listed.has(d.name)) ?? [];
+    return { name, dirs: [...dirs, ...extra], inherits: commaList(main.get('Inherits')) };
   }
   return conventionalTheme(name, baseDirs, list);
 }
 
-/** A theme without index.theme (Flatpak exports ship hicolor icons without one): read sizes from folder names. */
+/** index.theme lists (Directories, Inherits) are comma-separated. */
+function commaList(raw: string | undefined): string[] {
+  return (raw ? unescapeValue(raw).split(',') : []).map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** Theme dirs read from folder names ("48x48/apps", "scalable/apps"): for trees without index.theme, like Flatpak's exports. */
 async function conventionalTheme(
   name: string,
   baseDirs: readonly string[],
@@ -211,12 +237,16 @@ async function conventionalTheme(
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** A PNG or SVG file as a data: URL; null when missing, too large, or another format (XPM cannot be drawn). */
-export async function readIconAsDataUrl(file: string, maxBytes: number = DEFAULT_MAX_ICON_BYTES): Promise<string | null> {
+export async function readIconAsDataUrl(
+  file: string,
+  maxBytes: number = DEFAULT_MAX_ICON_BYTES,
+): Promise<string | null> {
   const info = await stat(file).catch(() => null);
   if (!info?.isFile() || info.size === 0 || info.size > maxBytes) return null;
   const data = await readFile(file).catch(() => null);
   if (!data) return null;
   if (data.subarray(0, 8).equals(PNG_MAGIC)) return `data:image/png;base64,${data.toString('base64')}`;
-  if (/<svg[\s>]/.test(data.subarray(0, 16 * 1024).toString('utf8'))) return `data:image/svg+xml;base64,${data.toString('base64')}`;
+  if (/<svg[\s>]/.test(data.subarray(0, 16 * 1024).toString('utf8')))
+    return `data:image/svg+xml;base64,${data.toString('base64')}`;
   return null;
 }

@@ -88,7 +88,11 @@ export function localesFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
 }
 
 /** A key's value in the first matching preferred locale, else its unlocalized value (still escaped). */
-export function localizedRaw(group: Map<string, string>, key: string, locales: readonly string[]): string | undefined {
+export function localizedRaw(
+  group: Map<string, string>,
+  key: string,
+  locales: readonly string[],
+): string | undefined {
   for (const locale of locales) {
     for (const suffix of localeSuffixes(locale)) {
       const value = group.get(`${key}[${suffix}]`);

@@ -71,11 +71,14 @@ export async function startHelperStandIn(opts: { socketPath?: string } = {}): Pr
     const splitter = new LineSplitter({
       onLine: (line) => {
         const req = RequestEnvelope.safeParse(JSON.parse(line));
-        if (!req.success) return void sock.write(encodeError(null, { code: 'BAD_REQUEST', message: 'malformed' }));
+        if (!req.success)
+          return void sock.write(encodeError(null, { code: 'BAD_REQUEST', message: 'malformed' }));
         requests.push(req.data);
         const handler = handlers.get(req.data.method);
         if (!handler) {
-          return void sock.write(encodeError(req.data.id, { code: 'UNKNOWN_METHOD', message: `unknown ${req.data.method}` }));
+          return void sock.write(
+            encodeError(req.data.id, { code: 'UNKNOWN_METHOD', message: `unknown ${req.data.method}` }),
+          );
         }
         try {
           const result = handler(req.data.params);
@@ -84,7 +87,9 @@ export async function startHelperStandIn(opts: { socketPath?: string } = {}): Pr
           sock.write(encodeResult(req.data.id, result));
         } catch (err) {
           const e = err as { code?: string; message: string };
-          sock.write(encodeError(req.data.id, { code: (e.code ?? 'INTERNAL') as 'INTERNAL', message: e.message }));
+          sock.write(
+            encodeError(req.data.id, { code: (e.code ?? 'INTERNAL') as 'INTERNAL', message: e.message }),
+          );
         }
       },
       onError: () => sock.destroy(),

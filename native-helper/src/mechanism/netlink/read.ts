@@ -103,7 +103,7 @@ export async function readAddresses(opts: NetnsOption = {}): Promise<LinkAddress
         address: String(a.local),
         prefixLength: Number(a.prefixlen),
         scope: String(a.scope ?? 'global'),
-        tentative: a.tentative === true,
+        tentative: a.tentative === true || a.dadfailed === true,
       });
     }
   }
@@ -208,8 +208,10 @@ export function interfacesFromSnapshot(snap: Snapshot, wireless: Map<string, boo
         usable: up && carrier && defaults.length > 0 && !defaults.every((d) => d.flags.includes('linkdown')),
         mac: l.mac,
         mtu: l.mtu,
+        // Tentative (DAD pending) addresses cannot be a route's source yet; the address event that ends
+        // DAD makes the caller re-read.
         addresses: snap.addresses
-          .filter((a) => a.ifname === l.name && a.scope !== 'host')
+          .filter((a) => a.ifname === l.name && a.scope !== 'host' && !a.tentative)
           .map((a) => ({ family: a.family, address: a.address, prefixLength: a.prefixLength })),
         gateways: defaults
           .filter((d) => d.gateway)

@@ -25,10 +25,13 @@ export interface Watcher {
   stop(): Promise<void>;
 }
 
-async function startTicks(pid: number): Promise<string | null> {
+/** Start time of a live process (null when gone or a zombie), to recognise our PID and not a recycled one. */
+export async function startTicks(pid: number): Promise<string | null> {
   try {
     const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return null;
+    return fields[19] ?? null;
   } catch {
     return null;
   }
@@ -134,7 +137,10 @@ class MonitorWatcher extends EventEmitter implements Watcher {
     if (this.health) clearInterval(this.health);
     this.fsw?.close();
     process.off('exit', this.onExit);
-    if (await this.alive()) this.killMonitor();
+    if (await this.alive()) {
+      this.killMonitor();
+      for (let i = 0; i < 50 && (await this.alive()); i++) await new Promise((r) => setTimeout(r, 20));
+    }
     this.pid = null;
     await rm(this.dir, { recursive: true, force: true });
   }

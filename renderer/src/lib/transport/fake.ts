@@ -129,7 +129,7 @@ export class FakeHelper implements SwitchyardClient {
     this.connectionState = this.#connectionFor(opts.connection ?? 'connected');
     this.#generate(opts.apps ?? 36);
     this.#seedHistory();
-    if (opts.autoTick) this.#timer = setInterval(() => this.tick(), 1000);
+    if (opts.autoTick) this.#timer = setInterval(() => this.#second(), 1000);
   }
 
   #connectionFor(state: HelperConnection['state']): HelperConnection {
@@ -292,6 +292,17 @@ export class FakeHelper implements SwitchyardClient {
   }
 
   // ---------- live behaviour ----------
+
+  #retryIn = 5;
+
+  /** The demo clock: counters when connected, otherwise a retry every five seconds (that fails again). */
+  #second() {
+    if (this.connectionState.state === 'connected') return this.tick();
+    if (--this.#retryIn <= 0) {
+      this.#retryIn = 5;
+      this.#listeners.emit('shell.connection', this.connectionState);
+    }
+  }
 
   /** One second passes: rates wander, byte counters grow, and a counters event goes out. */
   tick(): void {
@@ -518,7 +529,7 @@ export class FakeHelper implements SwitchyardClient {
     const literal = /^[\d.]+$/.test(host) || host.includes(':');
     let h = 0;
     for (const ch of host) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-    const address = literal ? host : `93.184.${h % 256}.${(h >> 8) % 256}`;
+    const address = literal ? host : `93.184.${h % 256}.${(h >>> 8) % 256}`;
     const destination = { host, address, port, protocol: p.protocol };
     const steps = [
       `${app.name} has socket tag ${app.tag}; its sockets carry mark 0x${app.tag.toString(16)}.`,

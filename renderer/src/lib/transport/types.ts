@@ -1,4 +1,5 @@
 // The one client shape the UI talks to, whatever carries the messages (Electron preload, WebSocket, fake).
+import './csp.ts';
 import type { z } from 'zod';
 import {
   ApiError,
@@ -51,8 +52,10 @@ export type Listener<E extends UiEventName> = (data: UiEventData<E>, meta: Event
  * 'shell.connection' event. Listeners get the event's {seq, time} as a second argument.
  */
 export interface SwitchyardClient extends HelperClient {
-  call<M extends AnyMethodName>(method: M, params: AnyParamsIn<M>): Promise<AnyResult<M>>;
-  on<E extends UiEventName>(event: E, listener: Listener<E>): () => void;
+  call<M extends MethodName>(method: M, params: ParamsIn<M>): Promise<Result<M>>;
+  call<M extends ShellMethodName>(method: M, params: z.input<ShellMethods[M]['params']>): Promise<z.output<ShellMethods[M]['result']>>;
+  on<E extends EventName>(event: E, listener: (data: EventData<E>, meta: EventMeta) => void): () => void;
+  on(event: 'shell.connection', listener: (data: HelperConnection, meta: EventMeta) => void): () => void;
   /** 'electron', 'web' or 'demo': decides how exports and retries work. */
   readonly kind: 'electron' | 'web' | 'demo';
   /** Try to reach the helper now instead of waiting for the next retry, where the carrier can. */

@@ -43,11 +43,25 @@ export interface WebSocketClientOptions {
   backoff?: (attempt: number) => number;
   requestTimeoutMs?: number;
   hasToken?: boolean;
+  /**
+   * Whether the bridge's HTTP server answers. Browsers hide why an upgrade failed, so a socket that
+   * never opened while the server answers means the bridge refused us (wrong or reused token).
+   */
+  probe?: () => Promise<boolean>;
 }
 
 const OPEN = 1;
-/** Close codes the bridge uses to say "your token is wrong" (policy violation, or 4401/4403). */
-const REFUSED_CODES = new Set([1008, 4401, 4403]);
+/** Close codes that mean "you, not the network": policy violation (1008) and garbage (1007). */
+const REFUSED_CODES = new Set([1007, 1008, 4401, 4403]);
+
+async function probeServer(): Promise<boolean> {
+  try {
+    const res = await fetch('./', { method: 'HEAD', cache: 'no-store' });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
 
 export function defaultBackoff(attempt: number): number {
   return Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
@@ -75,7 +89,7 @@ interface Pending {
 
 export class WebSocketClient implements SwitchyardClient {
   readonly kind = 'web' as const;
-  #opts: Required<Omit<WebSocketClientOptions, 'hasToken'>> & { hasToken: boolean };
+  #opts: Required<WebSocketClientOptions>;
   #socket: SocketLike | null = null;
   #listeners = new ListenerSet();
   #errors = new Set<(e: ApiError) => void>();
@@ -92,6 +106,7 @@ export class WebSocketClient implements SwitchyardClient {
       backoff: defaultBackoff,
       requestTimeoutMs: 20_000,
       hasToken: true,
+      probe: probeServer,
       ...options,
     };
     this.#state = {
@@ -124,7 +139,9 @@ export class WebSocketClient implements SwitchyardClient {
       return;
     }
     this.#socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       this.#attempt = 0;
       void this.#afterOpen();
     };
@@ -136,7 +153,8 @@ export class WebSocketClient implements SwitchyardClient {
       if (this.#socket !== socket) return;
       this.#socket = null;
       this.#failPending(new ApiError('UNAVAILABLE', 'The connection to the Switchyard bridge closed; try again in a moment.'));
-      this.#scheduleRetry(ev);
+      if (opened || REFUSED_CODES.has(ev.code)) return this.#scheduleRetry(ev);
+      void this.#opts.probe().then((alive) => this.#scheduleRetry(alive ? { code: 4401, reason: 'refused' } : ev));
     };
   }
 
@@ -167,14 +185,14 @@ export class WebSocketClient implements SwitchyardClient {
       this.#setState({
         state: 'refused',
         message: this.#opts.hasToken
-          ? "The Switchyard bridge refused this page's access token; open the address the bridge printed again."
-          : 'This page has no access token; open the full address the bridge printed (it ends in #token=…).',
+          ? 'The Switchyard bridge refused this page: its link is wrong or already used by another browser. Run "switchyard web" again and open the new link.'
+          : 'This page has no access token. Run "switchyard web" and open the full link it prints (it ends in #token=…).',
         retryInMs: delay,
       });
     } else {
       this.#setState({
         state: 'absent',
-        message: 'The Switchyard bridge is not answering; make sure it is running.',
+        message: 'The Switchyard web bridge is not answering. Start it again with "switchyard web".',
         retryInMs: delay,
       });
     }
@@ -204,7 +222,7 @@ export class WebSocketClient implements SwitchyardClient {
         this.#reportError(new ApiError('INTERNAL', `The bridge sent a malformed event: ${describeZodError(env.error)}`));
         return;
       }
-      const { seq, time, data } = msg as { seq?: number; time?: string; data: unknown };
+      const { seq, time, data } = msg as unknown as { seq?: number; time?: string; data: unknown };
       this.#dispatchEvent(String(name), data, { seq, time });
       return;
     }

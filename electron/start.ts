@@ -1,0 +1,128 @@
+// `npm start`: the desktop app under Electron when its binary is installed; otherwise the same UI
+// in a Chromium app window through the loopback web bridge.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleElectron, repoRoot } from '../build/bundle-electron.ts';
+import { defaultSocketPath } from '../native-helper/src/api/client.ts';
+import { run } from '../native-helper/src/mechanism/exec.ts';
+import { startWebBridge } from '../native-helper/src/web/bridge.ts';
+
+const rendererDist = join(repoRoot, 'renderer', 'dist');
+
+/** The Electron executable, or null when the npm package is installed without its binary. */
+export function electronBinary(): string | null {
+  try {
+    const path = createRequire(import.meta.url)('electron') as unknown;
+    return typeof path === 'string' && existsSync(path) ? path : null;
+  } catch {
+    return null; // the package throws when its binary was never downloaded
+  }
+}
+
+/** A Chromium-family browser for web mode: /usr/bin/chromium, then chromium or google-chrome on PATH. */
+export function findBrowser(env: NodeJS.ProcessEnv = process.env): string | null {
+  const candidates = ['/usr/bin/chromium'];
+  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    for (const name of ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'])
+      candidates.push(join(dir, name));
+  }
+  return candidates.find((p) => existsSync(p)) ?? null;
+}
+
+async function ensureRenderer(): Promise<void> {
+  if (existsSync(join(rendererDist, 'index.html'))) return;
+  console.log('Building the UI (renderer/dist is missing)…');
+  const vite = join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js');
+  await run([process.execPath, vite, 'build', join(repoRoot, 'renderer')], { timeoutMs: 300_000 });
+}
+
+async function startElectron(binary: string): Promise<number> {
+  await bundleElectron();
+  const r = await run([binary, repoRoot, ...process.argv.slice(2)], { timeoutMs: 0, allowFailure: true });
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  return r.code ?? 1;
+}
+
+async function startWebMode(): Promise<number> {
+  const bridge = await startWebBridge({
+    helperSocket: defaultSocketPath(),
+    port: 0,
+    rendererDir: rendererDist,
+  });
+  let launchDir: string | null = null;
+  const stop = async (code: number) => {
+    if (launchDir) rmSync(launchDir, { recursive: true, force: true });
+    await bridge.close();
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stop(130));
+  process.once('SIGTERM', () => void stop(143));
+
+  const browser = findBrowser();
+  if (!browser) {
+    console.log(
+      `No Chromium or Chrome found. Open this link once in a browser (it works for one browser only):\n  ${bridge.url}`,
+    );
+    console.log('Press Ctrl+C to stop.');
+    return new Promise<number>(() => {});
+  }
+  // The token must not appear on the browser's command line (any local user can read argv), so
+  // the browser opens a private file that forwards to the bridge.
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-open-'));
+  launchDir = dir;
+  const launcher = join(dir, 'open.html');
+  writeFileSync(launcher, `<!doctype html><meta http-equiv="refresh" content="0;url=${bridge.url}">`, {
+    mode: 0o600,
+  });
+  const profile = join(
+    process.env.XDG_CACHE_HOME || join(homedir(), '.cache'),
+    'switchyard',
+    'browser-profile',
+  );
+  mkdirSync(profile, { recursive: true });
+  const args = [
+    browser,
+    `--app=file://${launcher}`,
+    `--user-data-dir=${profile}`,
+    '--no-first-run',
+    '--no-default-browser-check',
+  ];
+  if (process.getuid?.() === 0) args.push('--no-sandbox'); // Chromium refuses to run as root otherwise
+  args.push(...(process.env.SWITCHYARD_BROWSER_FLAGS ?? '').split(' ').filter(Boolean));
+  console.log(
+    `Opening Switchyard in ${browser} (web mode at ${bridge.origin}). Close the window or press Ctrl+C to stop.`,
+  );
+  setTimeout(() => rmSync(dir, { recursive: true, force: true }), 15_000).unref();
+  // Its own profile makes the browser a separate process, so it exits when its window closes.
+  const r = await run(args, { timeoutMs: 0, allowFailure: true });
+  rmSync(dir, { recursive: true, force: true });
+  if (r.code !== 0)
+    console.error(`${browser} exited with ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  await bridge.close();
+  return r.code ?? 0;
+}
+
+async function main(): Promise<number> {
+  await ensureRenderer();
+  const binary = electronBinary();
+  if (binary) return startElectron(binary);
+  console.log(
+    "Electron's binary is not installed (node_modules/electron has no dist/), so Switchyard opens in web mode instead.\n" +
+      'To get the desktop app, install it where downloads work: npm rebuild electron (or set ELECTRON_OVERRIDE_DIST_PATH).',
+  );
+  return startWebMode();
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      console.error(`switchyard: could not start: ${err.message}`);
+      process.exit(1);
+    },
+  );
+}

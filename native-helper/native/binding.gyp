@@ -1,0 +1,18 @@
+{
+  "targets": [
+    {
+      "target_name": "switchyard_native",
+      "sources": [
+        "src/addon.c",
+        "src/util.c",
+        "src/peercred.c",
+        "src/cgroup.c",
+        "src/tagger.c",
+        "src/procevents.c",
+        "src/sockets.c"
+      ],
+      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+      "libraries": ["-lbpf", "-lpthread"]
+    }
+  ]
+}

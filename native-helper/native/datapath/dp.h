@@ -1,0 +1,127 @@
+/* Shared state of the data path process: sessions, peers, counters. */
+#ifndef SY_DP_H
+#define SY_DP_H
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include "replay.h"
+#include "wire.h"
+
+#define SY_MAX_SESSIONS 1024
+#define SY_MAX_PEERS 256
+#define SY_MAX_ADDRS 8
+#define SY_MAX_RULES 64
+#define SY_MAX_DSTS 16
+#define SY_MAX_WORKERS 16
+#define SY_BATCH 64
+#define SY_HEADROOM 64 /* header + clear TLVs + secret block, written in place before the inner packet */
+#define SY_BUF 65600
+
+enum { SY_CIPHER_CHACHA = 0, SY_CIPHER_AESGCM = 1 };
+enum { SY_MODE_CLIENT = 0, SY_MODE_GATEWAY = 1 };
+
+struct sy_session {
+    _Atomic uint32_t state; /* 0 free, 1 active, 2 retired */
+    uint32_t local_index, remote_index, peer_slot, epoch;
+    uint8_t cipher;
+    crypto_aead_aes256gcm_state aes_send, aes_recv;
+    uint8_t send_key[32], recv_key[32];
+    _Atomic uint64_t send_counter;
+    uint64_t rekey_after_messages;
+    uint64_t expires_ms;
+    uint64_t retired_ms;
+    pthread_spinlock_t replay_lock;
+    struct sy_replay replay;
+    _Atomic int rekey_signalled, confirmed;
+} __attribute__((aligned(64)));
+
+struct sy_cidr {
+    uint8_t family, plen;
+    uint8_t addr[16];
+};
+
+struct sy_rule {
+    uint16_t tag;
+    uint8_t n_dst;
+    struct sy_cidr dst[SY_MAX_DSTS];
+};
+
+struct sy_peer {
+    int used;
+    uint32_t id;
+    _Atomic int send_session; /* session slot used to send, -1 none */
+    struct sockaddr_in6 endpoint;
+    uint8_t n_addrs, n_rules;
+    struct sy_cidr addrs[SY_MAX_ADDRS];
+    struct sy_rule rules[SY_MAX_RULES];
+};
+
+/* Drop/pass reasons, counted per worker and summed on demand. */
+enum {
+    C_RX_PACKETS, C_RX_BYTES, C_TX_PACKETS, C_TX_BYTES,
+    C_RX_BAD_HEADER, C_RX_UNKNOWN_INDEX, C_RX_AUTH_FAIL, C_RX_REPLAY, C_RX_EXPIRED, C_RX_EPOCH,
+    C_RX_BAD_INNER, C_RX_SRC_DENIED, C_RX_TAG_DENIED, C_RX_DST_DENIED, C_RX_UNKNOWN_TYPE,
+    C_TX_NO_SESSION, C_TX_NO_PEER, C_TX_UNTAGGED, C_TX_BAD_PACKET, C_TX_ERRORS,
+    C_HS_FORWARDED, C_HS_RATE_LIMITED, C_GSO_SEGMENTS, C_GRO_SEGMENTS, C_TUN_SUPERPACKETS,
+    C_COUNT
+};
+extern const char *const sy_counter_names[C_COUNT];
+
+#define SY_ACCT_SLOTS 4096
+struct sy_acct {
+    _Atomic uint32_t used;
+    uint32_t peer_id, policy;
+    uint16_t tag;
+    _Atomic uint64_t packets, bytes;
+};
+
+struct sy_worker {
+    int id, tun_fd, udp_fd;
+    pthread_t thread;
+    _Atomic uint64_t counters[C_COUNT];
+    struct sy_acct acct[SY_ACCT_SLOTS];
+};
+
+struct sy_tag_policy {
+    uint32_t policy;
+    uint8_t traffic_class, set;
+};
+
+struct sy_dp {
+    int mode;
+    int nworkers;
+    int vnet_offloads; /* TSO/USO enabled on the TUN */
+    int udp_gso, udp_gro;
+    uint16_t port;
+    int aes_available;
+    struct sy_session sessions[SY_MAX_SESSIONS];
+    struct sy_peer peers[SY_MAX_PEERS];
+    pthread_rwlock_t peers_lock;
+    struct sy_tag_policy tags[65536];
+    struct sy_worker *workers[SY_MAX_WORKERS];
+    const volatile void *flowmarks; /* mmap'd sy_flow_slot array or NULL */
+    pthread_mutex_t out_lock; /* control frames to stdout */
+    _Atomic int64_t hs_tokens;
+    _Atomic uint64_t hs_refill_ms;
+};
+
+extern struct sy_dp G;
+
+uint64_t sy_now_ms(void);
+void sy_count(struct sy_worker *w, int c, uint64_t n);
+int sy_control_send(uint8_t type, const void *a, size_t alen, const void *b, size_t blen);
+void *sy_worker_main(void *arg);
+int sy_flowmark_lookup(const uint8_t *ip, size_t len, uint32_t *mark);
+int sy_cidr_match(const struct sy_cidr *c, int family, const uint8_t *addr);
+int sy_aead_seal(struct sy_session *s, uint8_t *ad, size_t adlen, uint8_t *pt, size_t ptlen, uint64_t counter);
+int sy_aead_open(struct sy_session *s, const uint8_t *ad, size_t adlen, uint8_t *ct, size_t ctlen, uint64_t counter);
+
+/* Control frames (little-endian): u32 length of type+payload, u8 type, payload. */
+enum {
+    CTL_ADD_SESSION = 1, CTL_DEL_SESSION = 2, CTL_SEND = 3, CTL_SET_PEER = 4, CTL_SET_TAGS = 5, CTL_STATS = 6,
+    EV_READY = 100, EV_HANDSHAKE = 101, EV_STATS = 102, EV_REKEY = 103, EV_CONFIRMED = 104,
+};
+
+#endif

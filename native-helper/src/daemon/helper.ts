@@ -1,0 +1,754 @@
+// The helper: wires the policy (what the user wants) to the mechanisms (what the kernel does).
+//   start: policy → cgroup subtree → tagger → proc events + /proc scan → interfaces → reconcile → socket
+//   then:  every change (API, interfaces, processes) → evaluate → compile → one reconcile transaction
+//   stop:  everything it created is removed; a crash (SIGKILL) leaves the kernel state failing closed.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { type App, type AppId, ApiError, type EgressChoice, type Interface, type Status } from '../api/schema.ts';
+import { type CatalogEntry, buildCatalog } from '../catalog/catalog.ts';
+import { type ProcessIdentity, matchProcess, readAllProcessIdentities, readProcessIdentity } from '../catalog/processes.ts';
+import { Tagger, pinDirFor } from '../mechanism/bpf/tagger.ts';
+import {
+  cgroupId,
+  cgroupOfPid,
+  ensureCgroup,
+  findCgroup2Mount,
+  listProcesses,
+  moveProcess,
+  removeCgroupTree,
+} from '../mechanism/cgroup/index.ts';
+import { type Watcher, readInterfaces, readLinks, watch } from '../mechanism/netlink/index.ts';
+import { readCounters } from '../mechanism/nft/table.ts';
+import { ProcEvents } from '../mechanism/proc/events.ts';
+import { listInetSockets, setSocketMark, shutdownSocket } from '../mechanism/sockets/index.ts';
+import { compile } from '../policy/compile.ts';
+import { type Evaluation, evaluate } from '../policy/evaluate.ts';
+import {
+  type PolicyApp,
+  type PolicyDocument,
+  addApp,
+  ensureEgressTables,
+  removeApp,
+  setChoice,
+} from '../policy/model.ts';
+import { type Layout, layoutFor, markFor } from '../policy/tags.ts';
+import { Reconciler } from '../reconcile/reconciler.ts';
+import { VERSION } from '../version.ts';
+import { API_VERSION } from '../api/schema.ts';
+import { type GroupInfo, lookupGroup } from './auth.ts';
+import { EventBus } from './event-bus.ts';
+import { type ManagedPolicy, loadManagedPolicy } from './managed-policy.ts';
+import { PolicyStore } from './policy-store.ts';
+import { RateTracker, type Rated } from './rates.ts';
+
+export interface HelperOptions {
+  instance: string;
+  socketPath: string;
+  stateDir: string;
+  managedPolicyPath: string | null;
+  socketGroup: string;
+  socketMode: number;
+  /** Extra XDG data dirs to find desktop files in (the lab passes its own). */
+  dataDirs: string[];
+  /** Where under the cgroup v2 mount the helper's subtree goes ('' = the mount's root). */
+  cgroupParent: string;
+  log?: (msg: string) => void;
+}
+
+interface AppCgroup {
+  path: string;
+  id: bigint;
+}
+
+const ZERO: Rated = { txBytes: 0, rxBytes: 0, txRate: 0, rxRate: 0 };
+
+export class Helper {
+  readonly bus = new EventBus();
+  readonly layout: Layout;
+  readonly group: GroupInfo | null;
+  readonly startedAt = new Date().toISOString();
+  private readonly store: PolicyStore;
+  private policy: PolicyDocument;
+  private managed: ManagedPolicy = { version: 1, apps: [] };
+  private catalog = new Map<AppId, CatalogEntry>();
+  private interfaces: Interface[] = [];
+  private evaluations = new Map<AppId, Evaluation>();
+  private cgroups = new Map<AppId, AppCgroup>();
+  private pids = new Map<AppId, number[]>();
+  private appCounters = new Map<AppId, Rated>();
+  private ifCounters = new Map<string, Rated>();
+  private readonly rates = new RateTracker();
+  private problems = new Map<string, string>();
+  private cgroupMount = '';
+  private cgroupRoot = '';
+  private tagger!: Tagger;
+  private reconciler: Reconciler;
+  private procEvents: ProcEvents | null = null;
+  private watcher: Watcher | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private refreshing: Promise<void> | null = null;
+  private refreshAgain = false;
+  private stopped = false;
+  readonly log: (msg: string) => void;
+
+  constructor(readonly opts: HelperOptions) {
+    this.log = opts.log ?? ((m) => console.error(`${new Date().toISOString()} switchyard[${opts.instance}]: ${m}`));
+    this.layout = layoutFor(opts.instance);
+    this.store = new PolicyStore(opts.stateDir);
+    this.policy = this.store.load();
+    this.group = lookupGroup(opts.socketGroup);
+    if (!this.group) this.problem('group', `the group '${opts.socketGroup}' does not exist, so only root can use the helper; create it with \`sudo groupadd --system ${opts.socketGroup}\``);
+    this.reconciler = new Reconciler({ layout: this.layout, stateFile: join(opts.stateDir, 'kernel-state.json') });
+  }
+
+  // ---------- lifecycle ----------
+
+  async start(): Promise<void> {
+    this.loadManaged();
+    this.cgroupMount = await findCgroup2Mount().catch((err: Error) => {
+      throw new Error(
+        `${err.message} If the helper was started with \`ip netns exec\`, that remounts /sys and hides cgroup2 and bpffs: enter only the network namespace instead (\`nsenter --net=/run/netns/NAME switchyard helper …\`).`,
+      );
+    });
+    const parent = join(this.cgroupMount, this.opts.cgroupParent);
+    this.cgroupRoot = join(parent, `switchyard.${this.opts.instance}`);
+    await ensureCgroup(this.cgroupRoot);
+    this.tagger = new Tagger({ cgroupPath: this.cgroupRoot, pinDir: pinDirFor(this.opts.instance) });
+    this.tagger.attach();
+    await this.recoverCgroups();
+
+    await this.syncCatalog();
+    this.interfaces = await readInterfaces();
+    await this.refresh('start');
+
+    // Listen before scanning, so a process that starts during the scan is not missed.
+    this.startProcEvents();
+    await this.scanAndAdopt('scan');
+    this.watcher = await watch();
+    this.watcher.on('changed', () => void this.refresh('interfaces'));
+    this.watcher.on('error', (err) => this.problem('netlink', `interface monitor: ${err.message}`));
+    this.timers.push(setInterval(() => void this.tick(), 1000));
+    this.log(`started: instance ${this.opts.instance}, cgroups ${this.cgroupRoot}, policy ${this.store.path}`);
+  }
+
+  /** Clean shutdown: remove every rule, table, cgroup and pin this instance created. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.procEvents?.stop();
+    await this.watcher?.stop();
+    await this.refreshing?.catch(() => {});
+    await this.reconciler.teardown();
+    await removeCgroupTree(this.cgroupRoot, { moveTo: dirname(this.cgroupRoot) });
+    this.tagger.detach();
+    this.log('stopped and cleaned up');
+  }
+
+  // ---------- policy ----------
+
+  private loadManaged(): void {
+    const { policy, problem } = loadManagedPolicy(this.opts.managedPolicyPath);
+    this.managed = policy;
+    if (problem) this.problem('managed', problem);
+    else this.problems.delete('managed');
+    let doc = this.policy;
+    for (const m of policy.apps) {
+      if (doc.apps.some((a) => a.id === m.id)) continue;
+      if (!m.matchers) continue; // a catalog app: added when the catalog is read
+      doc = addApp(doc, { id: m.id, name: m.name ?? m.id, icon: null, source: 'manual', matchers: m.matchers });
+    }
+    this.commit(doc);
+  }
+
+  private managedChoice(id: AppId): EgressChoice | null {
+    return this.managed.apps.find((a) => a.id === id)?.choice ?? null;
+  }
+
+  /** The policy with managed choices laid over the user's. */
+  private effectivePolicy(): PolicyDocument {
+    return {
+      ...this.policy,
+      apps: this.policy.apps.map((a) => {
+        const pinned = this.managedChoice(a.id);
+        return pinned ? { ...a, choice: pinned } : a;
+      }),
+    };
+  }
+
+  /** Persist a new policy document (atomically) if it changed. */
+  private commit(doc: PolicyDocument): void {
+    const withTables = ensureEgressTables({ ...doc, apps: doc.apps.map((a) => ({ ...a, choice: this.managedChoice(a.id) ?? a.choice })) });
+    const next = { ...doc, egressTables: withTables.egressTables };
+    if (JSON.stringify(next) === JSON.stringify(this.policy)) return;
+    this.store.save(next);
+    this.policy = next;
+  }
+
+  async syncCatalog(): Promise<number> {
+    let skipped = 0;
+    const entries = await buildCatalog({
+      extraDataDirs: this.opts.dataDirs,
+      userHomes: desktopUserHomes(),
+      onSkip: () => skipped++,
+    });
+    this.catalog = new Map(entries.map((e) => [e.id, e]));
+    let doc = this.policy;
+    for (const e of entries) {
+      const existing = doc.apps.find((a) => a.id === e.id);
+      if (!existing) {
+        doc = addApp(doc, { id: e.id, name: e.name, icon: null, source: e.source, matchers: e.matchers });
+      } else if (existing.source !== 'manual' && JSON.stringify([existing.name, existing.matchers]) !== JSON.stringify([e.name, e.matchers])) {
+        doc = { ...doc, apps: doc.apps.map((a) => (a.id === e.id ? { ...a, name: e.name, matchers: e.matchers } : a)) };
+      }
+    }
+    // Uninstalled apps the user never configured leave the policy; configured ones stay.
+    doc = {
+      ...doc,
+      apps: doc.apps.filter((a) => a.source === 'manual' || this.catalog.has(a.id) || a.choice.mode !== 'default' || this.cgroups.has(a.id)),
+    };
+    this.commit(doc);
+    return entries.length;
+  }
+
+  // ---------- apps as the API shows them ----------
+
+  app(id: AppId): App {
+    const a = this.policy.apps.find((x) => x.id === id);
+    if (!a) throw new ApiError('NOT_FOUND', `no app '${id}'; \`switchyard apps\` lists them`);
+    return this.view(a);
+  }
+
+  apps(): App[] {
+    return this.policy.apps.map((a) => this.view(a)).sort((x, y) => x.name.localeCompare(y.name));
+  }
+
+  private view(a: PolicyApp): App {
+    const pinned = this.managedChoice(a.id);
+    const ev = this.evaluations.get(a.id) ?? { state: 'default', active: null };
+    return {
+      id: a.id,
+      name: a.name,
+      icon: a.icon ?? this.catalog.get(a.id)?.icon ?? null,
+      source: a.source,
+      matchers: a.matchers,
+      tag: a.tag,
+      choice: pinned ?? a.choice,
+      managed: pinned !== null,
+      pids: this.pids.get(a.id) ?? [],
+      egress: { state: ev.state, active: ev.active },
+      counters: this.appCounters.get(a.id) ?? ZERO,
+    };
+  }
+
+  interfaceList(): Interface[] {
+    return this.interfaces.map((i) => this.interfaceView(i));
+  }
+
+  private interfaceView(i: Interface): Interface {
+    const apps = [...this.evaluations].filter(([, e]) => e.active === i.name).map(([id]) => id).sort();
+    return { ...i, apps, counters: this.ifCounters.get(i.name) ?? i.counters };
+  }
+
+  status(): Status {
+    const apps = this.apps();
+    return {
+      version: VERSION,
+      apiVersion: API_VERSION,
+      instance: this.opts.instance,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      paused: this.policy.paused,
+      override: this.policy.override,
+      cgroupRoot: this.cgroupRoot,
+      policyPath: this.store.path,
+      managedPolicyPath: this.opts.managedPolicyPath,
+      apps: {
+        total: apps.length,
+        managed: apps.filter((a) => a.choice.mode !== 'default').length,
+        running: apps.filter((a) => a.pids.length > 0).length,
+      },
+      killed: apps.filter((a) => a.egress.state === 'killed').map((a) => a.id),
+      health: this.problems.size ? 'degraded' : 'ok',
+      problems: [...this.problems.values()],
+    };
+  }
+
+  // ---------- changes from the API ----------
+
+  async setChoice(id: AppId, choice: EgressChoice): Promise<App> {
+    const current = this.policy.apps.find((a) => a.id === id);
+    if (!current) throw new ApiError('NOT_FOUND', `no app '${id}'; \`switchyard apps\` lists them`);
+    if (this.managedChoice(id)) throw new ApiError('MANAGED', `${current.name}'s egress is set by the managed policy (${this.opts.managedPolicyPath}) and cannot be changed here`);
+    if (choice.mode === 'ordered' && new Set(choice.egresses).size !== choice.egresses.length) {
+      throw new ApiError('BAD_REQUEST', 'an egress appears twice in the list');
+    }
+    this.commit(setChoice(this.policy, id, choice));
+    await this.refresh('policy');
+    return this.app(id);
+  }
+
+  async addManualApp(p: { id?: string; name: string; icon?: string | null; matchers: PolicyApp['matchers'] }): Promise<App> {
+    const id = p.id ?? slugOf(p.name);
+    if (this.policy.apps.some((a) => a.id === id)) throw new ApiError('CONFLICT', `an app with id '${id}' exists already; pick another --id`);
+    if (p.matchers.cmdline) {
+      try {
+        new RegExp(p.matchers.cmdline);
+      } catch (err) {
+        throw new ApiError('BAD_REQUEST', `cmdline is not a valid regular expression: ${(err as Error).message}`);
+      }
+    }
+    this.commit(addApp(this.policy, { id, name: p.name, icon: p.icon ?? null, source: 'manual', matchers: p.matchers }));
+    await this.scanAndAdopt('scan');
+    await this.refresh('policy');
+    return this.app(id);
+  }
+
+  async removeManualApp(id: AppId): Promise<void> {
+    const a = this.policy.apps.find((x) => x.id === id);
+    if (!a) throw new ApiError('NOT_FOUND', `no app '${id}'`);
+    if (a.source !== 'manual') throw new ApiError('CONFLICT', `${a.name} comes from its desktop file; set its egress to default instead of removing it`);
+    if (this.managedChoice(id)) throw new ApiError('MANAGED', `${a.name} is pinned by the managed policy`);
+    await this.releaseCgroup(id);
+    this.commit(removeApp(this.policy, id));
+    await this.refresh('policy');
+  }
+
+  async setPaused(paused: boolean): Promise<void> {
+    this.commit({ ...this.policy, paused });
+    await this.refresh('policy');
+  }
+
+  async setOverride(egress: string | null): Promise<void> {
+    this.commit({ ...this.policy, override: egress });
+    await this.refresh('policy');
+  }
+
+  // ---------- cgroups and adoption ----------
+
+  /** After a crash, app cgroups still exist (with their processes): take them back. */
+  private async recoverCgroups(): Promise<void> {
+    const entries = await readdir(this.cgroupRoot, { withFileTypes: true });
+    const known = new Set<bigint>();
+    for (const e of entries) {
+      if (!e.isDirectory() || !e.name.startsWith('app-')) continue;
+      const id = e.name.slice(4);
+      const path = join(this.cgroupRoot, e.name);
+      const app = this.policy.apps.find((a) => a.id === id);
+      if (!app) {
+        await removeCgroupTree(path, { moveTo: dirname(this.cgroupRoot) });
+        continue;
+      }
+      const cg = { path, id: cgroupId(path) };
+      this.cgroups.set(id, cg);
+      this.tagger.set(cg.id, markFor(this.layout, app.tag));
+      known.add(cg.id);
+    }
+    for (const t of this.tagger.list()) if (!known.has(BigInt(t.cgroupId))) this.tagger.delete(t.cgroupId);
+  }
+
+  private async cgroupFor(app: PolicyApp): Promise<AppCgroup> {
+    const existing = this.cgroups.get(app.id);
+    if (existing) return existing;
+    const path = join(this.cgroupRoot, `app-${app.id}`);
+    await ensureCgroup(path);
+    const cg = { path, id: cgroupId(path) };
+    // Tag before any process joins, so no socket of the app is ever created untagged.
+    this.tagger.set(cg.id, markFor(this.layout, app.tag));
+    this.cgroups.set(app.id, cg);
+    return cg;
+  }
+
+  private async releaseCgroup(id: AppId): Promise<void> {
+    const cg = this.cgroups.get(id);
+    if (!cg) return;
+    await removeCgroupTree(cg.path, { moveTo: dirname(this.cgroupRoot) });
+    this.tagger.delete(cg.id);
+    this.cgroups.delete(id);
+    this.pids.delete(id);
+  }
+
+  /** Move a process into an app's cgroup and tag the sockets it opened before. */
+  async enroll(id: AppId, pid: number, via: 'exec' | 'scan' | 'run', since?: bigint, exe?: string): Promise<AppCgroup> {
+    const app = this.policy.apps.find((a) => a.id === id);
+    if (!app) throw new ApiError('NOT_FOUND', `no app '${id}'; add it with \`switchyard app add\``);
+    const cg = await this.cgroupFor(app);
+    await moveProcess(pid, cg.path);
+    const latencyUs = since === undefined ? 0 : Number(process.hrtime.bigint() - since) / 1000;
+    const mark = markFor(this.layout, app.tag);
+    let retagged = 0;
+    try {
+      for (const s of listInetSockets(pid)) {
+        if (s.mark === mark) continue;
+        setSocketMark(pid, s.fd, mark);
+        retagged++;
+      }
+    } catch {
+      // The process may have exited already; nothing to re-tag then.
+    }
+    const pids = new Set(this.pids.get(id) ?? []);
+    pids.add(pid);
+    this.pids.set(id, [...pids].sort((a, b) => a - b));
+    this.bus.emit('adoption', { app: id, pid, exe: exe ?? readExe(pid), latencyUs, via });
+    if (retagged) this.log(`re-tagged ${retagged} socket(s) of pid ${pid} (${id})`);
+    return cg;
+  }
+
+  private startProcEvents(): void {
+    try {
+      this.procEvents = new ProcEvents().start({ netnsPath: initialNetnsPath() });
+      this.procEvents.on('exec', (e) => void this.onExec(e.pid, e.timestampNs));
+      this.procEvents.on('overflow', () => void this.scanAndAdopt('scan'));
+      this.procEvents.on('error', (err) => {
+        this.problem('proc', `process events stopped (${err.message}); scanning /proc every 2 s instead`);
+        this.timers.push(setInterval(() => void this.scanAndAdopt('scan'), 2000));
+      });
+    } catch (err) {
+      this.problem('proc', `no process events (${(err as Error).message}); scanning /proc every 2 s instead`);
+      this.timers.push(setInterval(() => void this.scanAndAdopt('scan'), 2000));
+    }
+  }
+
+  private async onExec(pid: number, timestampNs: bigint | number): Promise<void> {
+    if (this.stopped || pid === process.pid || !inOurNetns(pid)) return;
+    try {
+      // A process already inside one of our app cgroups stays with its app (multi-process apps are one app).
+      const cg = await cgroupOfPid(pid);
+      if (cg === null || this.isOurs(cg)) return;
+      const proc = await readProcessIdentity(pid);
+      if (!proc) return;
+      const app = this.match(proc);
+      if (app) await this.enroll(app.id, pid, 'exec', BigInt(timestampNs), proc.exe ?? undefined);
+    } catch (err) {
+      if (!isGone(err)) this.log(`adopting pid ${pid}: ${(err as Error).message}`);
+    }
+  }
+
+  private isOurs(cgroupRelative: string): boolean {
+    return join(this.cgroupMount, cgroupRelative).startsWith(`${this.cgroupRoot}/`);
+  }
+
+  private match(proc: ProcessIdentity): PolicyApp | undefined {
+    if (!proc.exe || proc.pid === 1 || proc.pid === process.pid) return undefined;
+    // Hand-added and managed apps first: they are the user's explicit word.
+    const ordered = [...this.policy.apps].sort((a, b) => Number(b.source === 'manual') - Number(a.source === 'manual'));
+    for (const app of ordered) {
+      try {
+        if (matchProcess(app.matchers, proc)) return app;
+      } catch {
+        // An invalid pattern was rejected when it was added; ignore it here.
+      }
+    }
+    return undefined;
+  }
+
+  private async scanAndAdopt(via: 'scan'): Promise<void> {
+    for (const proc of await readAllProcessIdentities()) {
+      if (proc.pid === process.pid || !inOurNetns(proc.pid)) continue;
+      const cg = await cgroupOfPid(proc.pid).catch(() => null);
+      if (cg === null || this.isOurs(cg)) continue;
+      const app = this.match(proc);
+      if (!app) continue;
+      await this.enroll(app.id, proc.pid, via, undefined, proc.exe ?? undefined).catch((err: unknown) => {
+        if (!isGone(err)) this.log(`adopting pid ${proc.pid}: ${(err as Error).message}`);
+      });
+    }
+  }
+
+  // ---------- egress: evaluate, compile, reconcile ----------
+
+  /** Re-read interfaces and make the kernel match the policy. Serialized; bursts coalesce. */
+  refresh(reason: 'start' | 'policy' | 'interfaces'): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        try {
+          await this.refreshOnce(reason);
+          this.problems.delete('reconcile');
+        } catch (err) {
+          this.problem('reconcile', `could not apply the policy: ${(err as Error).message}`);
+        }
+      } while (this.refreshAgain && !this.stopped);
+    })().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async refreshOnce(reason: string): Promise<void> {
+    if (this.stopped) return;
+    const before = this.interfaces;
+    this.interfaces = await readInterfaces();
+    const policy = this.effectivePolicy();
+    const previous = this.evaluations;
+    const next = new Map<AppId, Evaluation>();
+    for (const a of policy.apps) next.set(a.id, evaluate(a.choice, this.interfaces, policy));
+    await this.reconciler.apply(compile(policy, this.interfaces, this.layout));
+    this.evaluations = next;
+
+    for (const i of this.interfaces) {
+      const old = before.find((b) => b.name === i.name);
+      if (!old || old.usable !== i.usable || old.up !== i.up || JSON.stringify(old.addresses) !== JSON.stringify(i.addresses)) {
+        if (reason !== 'start') this.bus.emit('interface.changed', { interface: this.interfaceView(i), name: i.name, removed: false });
+      }
+    }
+    for (const old of before) {
+      if (!this.interfaces.some((i) => i.name === old.name)) this.bus.emit('interface.changed', { interface: null, name: old.name, removed: true });
+    }
+    for (const a of policy.apps) {
+      const was = previous.get(a.id);
+      const now = next.get(a.id)!;
+      if (was && was.state === now.state && was.active === now.active) continue;
+      if (reason === 'interfaces') this.announce(a, was, now);
+      else if (reason === 'policy') this.bus.emit('app.changed', { app: this.view(a), id: a.id, removed: false });
+      if (was && was.active !== now.active) this.moveConnections(a.id, now.active);
+    }
+  }
+
+  private announce(a: PolicyApp, was: Evaluation | undefined, now: Evaluation): void {
+    if (now.state === 'killed' && was?.state !== 'killed' && a.choice.mode === 'ordered') {
+      this.bus.emit('egress.killed', { app: a.id, egresses: a.choice.egresses });
+    } else if (was && was.active !== now.active && now.active && (now.state === 'routed' || now.state === 'failed-over')) {
+      if (now.state === 'routed' && (was.state === 'failed-over' || was.state === 'killed' || was.state === 'fallback-default')) {
+        this.bus.emit('egress.restored', { app: a.id, egress: now.active });
+      } else {
+        this.bus.emit('egress.failover', { app: a.id, from: was.active, to: now.active });
+      }
+    } else if (was && was.active && !now.active && now.state === 'fallback-default') {
+      this.bus.emit('egress.failover', { app: a.id, from: was.active, to: null });
+    }
+    this.bus.emit('app.changed', { app: this.view(a), id: a.id, removed: false });
+  }
+
+  /**
+   * Existing connections follow a new egress. The mark stays (it is the app's tag) and the rules now
+   * point elsewhere, so unconnected sockets move by themselves; a connected socket keeps the old
+   * egress's source address, which the new path cannot carry, so it is shut down and the app reconnects.
+   */
+  private moveConnections(id: AppId, active: string | null): void {
+    const keep = new Set(
+      (active ? this.interfaces.find((i) => i.name === active)?.addresses ?? [] : this.interfaces.flatMap((i) => i.addresses)).map((a) => a.address),
+    );
+    for (const pid of this.pids.get(id) ?? []) {
+      try {
+        for (const s of listInetSockets(pid)) {
+          const connected = s.remoteAddress && s.remotePort;
+          const local = s.localAddress ?? '';
+          if (!connected || isLoopbackOrAny(local) || keep.has(local)) continue;
+          shutdownSocket(pid, s.fd);
+        }
+      } catch {
+        // The process exited meanwhile.
+      }
+    }
+  }
+
+  // ---------- once a second: processes and counters ----------
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    for (const [id, cg] of this.cgroups) {
+      this.pids.set(id, await listProcessesDeep(cg.path));
+    }
+    const now = Date.now();
+    let counters = new Map<string, { bytes: number }>();
+    try {
+      counters = await readCounters(this.layout.nftTable);
+    } catch (err) {
+      this.problem('counters', (err as Error).message);
+    }
+    const apps: { id: string; txBytes: number; rxBytes: number; txRate: number; rxRate: number }[] = [];
+    for (const a of this.policy.apps) {
+      const c = { txBytes: counters.get(`tx_${a.tag}`)?.bytes ?? 0, rxBytes: counters.get(`rx_${a.tag}`)?.bytes ?? 0 };
+      const r = this.rates.update(`app:${a.id}`, c, now);
+      this.appCounters.set(a.id, r);
+      if (this.cgroups.has(a.id)) apps.push({ id: a.id, ...r });
+    }
+    const interfaces: { name: string; txBytes: number; rxBytes: number; txRate: number; rxRate: number }[] = [];
+    const links = await readLinks().catch(() => []);
+    for (const i of this.interfaces) {
+      const link = links.find((l) => l.name === i.name);
+      if (!link) continue;
+      const c = { txBytes: link.stats.txBytes, rxBytes: link.stats.rxBytes };
+      const r = this.rates.update(`if:${i.name}`, c, now);
+      this.ifCounters.set(i.name, r);
+      interfaces.push({ name: i.name, ...r });
+    }
+    this.bus.emit('counters', { at: now, apps, interfaces });
+  }
+
+  // ---------- launching ----------
+
+  /** Start an app as the calling user, with that user's environment, inside the app's cgroup. */
+  async launch(id: AppId, peer: { pid: number; uid: number; gid: number }, command?: string[]): Promise<number> {
+    const app = this.policy.apps.find((a) => a.id === id);
+    if (!app) throw new ApiError('NOT_FOUND', `no app '${id}'`);
+    const argv = command ?? this.catalog.get(id)?.exec;
+    if (!argv?.length) throw new ApiError('BAD_REQUEST', `${app.name} has no command to launch; give one with command`);
+    const cg = await this.cgroupFor(app);
+    const env = readEnviron(peer.pid);
+    // The shell joins the cgroup while still root, then setpriv drops to the user before exec.
+    const script = 'echo $$ > "$0/cgroup.procs" && exec "$@"';
+    const child = spawn('/bin/sh', ['-c', script, cg.path, '/usr/bin/setpriv', `--reuid=${peer.uid}`, `--regid=${peer.gid}`, '--init-groups', '--', ...argv], {
+      env,
+      detached: true,
+      stdio: 'ignore',
+      cwd: env.HOME ?? '/',
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once('error', (err) => reject(new ApiError('INTERNAL', `cannot launch ${app.name}: ${err.message}`)));
+      child.once('spawn', () => resolve(child.pid!));
+    });
+    child.unref();
+    this.bus.emit('adoption', { app: id, pid, exe: argv[0]!, latencyUs: 0, via: 'run' });
+    return pid;
+  }
+
+  // ---------- explain ----------
+
+  policyApp(id: AppId): PolicyApp & { choice: EgressChoice } {
+    const a = this.effectivePolicy().apps.find((x) => x.id === id);
+    if (!a) throw new ApiError('NOT_FOUND', `no app '${id}'; \`switchyard apps\` lists them`);
+    return a;
+  }
+
+  get switches(): { paused: boolean; override: string | null } {
+    return { paused: this.policy.paused, override: this.policy.override };
+  }
+
+  private problem(key: string, message: string): void {
+    if (this.problems.get(key) === message) return;
+    this.problems.set(key, message);
+    this.log(message);
+    this.bus.emit('helper.problem', { message, severity: 'warning' });
+  }
+}
+
+// ---------- small helpers ----------
+
+const OWN_NETNS = readlinkSync('/proc/self/ns/net');
+
+/**
+ * The proc connector only exists in the initial network namespace. PID 1's namespace is the usual way
+ * in; where PID 1 is hidden (some sandboxes), kthreadd (PID 2) always lives there too.
+ */
+function initialNetnsPath(): string {
+  for (const path of ['/proc/1/ns/net', '/proc/2/ns/net']) {
+    try {
+      closeSync(openSync(path, 'r'));
+      return path;
+    } catch {
+      // try the next one
+    }
+  }
+  return '/proc/1/ns/net';
+}
+
+/**
+ * The helper's routing applies to its own network namespace only, so it adopts only processes there:
+ * a container's processes (another netns) are left alone.
+ */
+function inOurNetns(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`) === OWN_NETNS;
+  } catch {
+    return false;
+  }
+}
+
+function slugOf(name: string): string {
+  const s = name
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+|-+$/g, '')
+    .slice(0, 64);
+  return s || 'app';
+}
+
+function isGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
+function isLoopbackOrAny(address: string): boolean {
+  return address === '' || address === '0.0.0.0' || address === '::' || address.startsWith('127.') || address === '::1';
+}
+
+function readExe(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] || `pid ${pid}`;
+  } catch {
+    return `pid ${pid}`;
+  }
+}
+
+function readEnviron(pid: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  try {
+    for (const kv of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
+      const eq = kv.indexOf('=');
+      if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+  } catch {
+    // fall back to a minimal environment
+  }
+  env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
+  return env;
+}
+
+async function listProcessesDeep(path: string): Promise<number[]> {
+  const out: number[] = [];
+  const walk = async (p: string) => {
+    out.push(...(await listProcesses(p).catch(() => [] as number[])));
+    for (const e of await readdir(p, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory()) await walk(join(p, e.name));
+    }
+  };
+  await walk(path);
+  return out.sort((a, b) => a - b);
+}
+
+/** Homes of people logged in (uid ≥ 1000 with a home), so their own desktop files are found. */
+function desktopUserHomes(): string[] {
+  try {
+    return readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'))
+      .filter((f) => Number(f[2]) >= 1000 && Number(f[2]) < 60000 && f[5]?.startsWith('/home/'))
+      .map((f) => f[5]!);
+  } catch {
+    return [];
+  }
+}
+
+/** `switchyard helper`: run until SIGTERM/SIGINT, then clean up. */
+export async function runHelper(opts: HelperOptions): Promise<number> {
+  const helper = new Helper(opts);
+  const { startServer } = await import('./wiring.ts');
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  const shutdown = async (signal: string) => {
+    helper.log(`${signal}: shutting down`);
+    await server?.close();
+    await helper.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  try {
+    await helper.start();
+    server = await startServer(helper);
+  } catch (err) {
+    helper.log(`cannot start: ${(err as Error).message}`);
+    // Leave the kernel state in place: kill switches keep failing closed until a helper comes back.
+    return 1;
+  }
+  helper.log(`listening on ${opts.socketPath}`);
+  await new Promise(() => {});
+  return 0;
+}

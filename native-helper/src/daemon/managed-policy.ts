@@ -1,0 +1,55 @@
+// The read-only managed policy (e.g. /etc/switchyard/managed.json), deployed by fleet tools such as
+// Ansible or an MDM. It pins app choices the user cannot override. A missing file pins nothing;
+// a bad file is reported as a problem and pins nothing new, but never crashes the helper.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AppId, AppMatcher, EgressChoice, describeZodError } from '../api/schema.ts';
+
+export const ManagedPolicy = z
+  .object({
+    version: z.literal(1),
+    apps: z
+      .array(
+        z
+          .object({
+            id: AppId,
+            /** Needed only for apps the catalog does not know. */
+            name: z.string().min(1).max(200).optional(),
+            matchers: AppMatcher.optional(),
+            choice: EgressChoice,
+          })
+          .strict(),
+      )
+      .max(10_000)
+      .default([]),
+  })
+  .strict();
+export type ManagedPolicy = z.infer<typeof ManagedPolicy>;
+
+export type ManagedLoad = { policy: ManagedPolicy; problem: string | null };
+
+export function loadManagedPolicy(path: string | null): ManagedLoad {
+  const none: ManagedPolicy = { version: 1, apps: [] };
+  if (!path) return { policy: none, problem: null };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { policy: none, problem: null };
+    return { policy: none, problem: `cannot read the managed policy ${path}: ${(err as Error).message}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { policy: none, problem: `the managed policy ${path} is not valid JSON: ${(err as Error).message}` };
+  }
+  const r = ManagedPolicy.safeParse(json);
+  if (!r.success) return { policy: none, problem: `the managed policy ${path} is invalid: ${describeZodError(r.error)}` };
+  const ids = new Set<string>();
+  for (const a of r.data.apps) {
+    if (ids.has(a.id)) return { policy: none, problem: `the managed policy ${path} lists app '${a.id}' twice` };
+    ids.add(a.id);
+  }
+  return { policy: r.data, problem: null };
+}

@@ -1,0 +1,94 @@
+// The API handlers: one per schema method, each a thin call into the Helper, plus the socket server.
+import type { Socket } from 'node:net';
+import { ApiError } from '../api/schema.ts';
+import { native } from '../mechanism/native.ts';
+import { explain, resolveDestination } from '../policy/evaluate.ts';
+import type { Peer } from './auth.ts';
+import type { Handlers } from './dispatch.ts';
+import type { Helper } from './helper.ts';
+import { ApiServer } from './server.ts';
+
+export function handlersFor(h: Helper): Handlers {
+  const changed = (app: string | null, summary: string, actor: Parameters<Handlers['egress.set']>[1]['actor']) =>
+    h.bus.emit('policy.changed', { app, summary, actor });
+  return {
+    'status.get': () => h.status(),
+    'apps.list': () => h.apps(),
+    'apps.get': ({ id }) => h.app(id),
+    'apps.add': async (p, ctx) => {
+      const app = await h.addManualApp(p);
+      changed(app.id, `added ${app.name}`, ctx.actor);
+      return app;
+    },
+    'apps.remove': async ({ id }, ctx) => {
+      await h.removeManualApp(id);
+      changed(id, `removed ${id}`, ctx.actor);
+      return { ok: true as const };
+    },
+    'apps.enroll': async ({ id, pid }, ctx) => {
+      if (ctx.peer.uid !== 0 && ctx.peer.pid !== pid) {
+        throw new ApiError('UNAUTHORIZED', 'only root may move another process; `switchyard run` moves itself');
+      }
+      const cg = await h.enroll(id, pid, 'run');
+      return { cgroup: cg.path, tag: h.app(id).tag };
+    },
+    'apps.launch': async ({ id, command }, ctx) => {
+      const pid = await h.launch(id, ctx.peer, command);
+      changed(id, `launched ${id} (pid ${pid})`, ctx.actor);
+      return { pid };
+    },
+    'catalog.refresh': async () => ({ apps: await h.syncCatalog() }),
+    'interfaces.list': () => h.interfaceList(),
+    'egress.set': async ({ app, choice }, ctx) => {
+      const result = await h.setChoice(app, choice);
+      const text = choice.mode === 'ordered' ? `${choice.egresses.join(' → ')}${choice.killSwitch ? ' with kill switch' : ''}` : choice.mode;
+      changed(app, `${result.name}: egress set to ${text}`, ctx.actor);
+      return result;
+    },
+    'policy.pause': async ({ paused }, ctx) => {
+      await h.setPaused(paused);
+      changed(null, paused ? 'all policies paused' : 'policies resumed', ctx.actor);
+      return h.status();
+    },
+    'policy.override': async ({ egress }, ctx) => {
+      await h.setOverride(egress);
+      changed(null, egress ? `everything sent through ${egress}` : 'override turned off', ctx.actor);
+      return h.status();
+    },
+    explain: async ({ app, destination, protocol }) => {
+      const a = h.policyApp(app);
+      let dst;
+      try {
+        dst = await resolveDestination(destination, protocol);
+      } catch (err) {
+        throw new ApiError('BAD_REQUEST', (err as Error).message);
+      }
+      return explain(a, dst, h.interfaceList(), { layout: h.layout, ...h.switches });
+    },
+    'events.subscribe': ({ topics }, ctx) => {
+      ctx.subscribe(topics);
+      return { ok: true as const };
+    },
+    'events.history': ({ limit }) => h.bus.recent(limit),
+  };
+}
+
+export async function startServer(h: Helper): Promise<ApiServer> {
+  const server = new ApiServer({
+    socketPath: h.opts.socketPath,
+    group: h.group,
+    mode: h.opts.socketMode,
+    handlers: handlersFor(h),
+    bus: h.bus,
+    peerOf: peerOfSocket,
+    log: h.log,
+  });
+  await server.listen();
+  return server;
+}
+
+function peerOfSocket(socket: Socket): Peer {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('the connection has no file descriptor');
+  return native().peerCred(fd);
+}

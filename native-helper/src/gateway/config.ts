@@ -1,0 +1,79 @@
+// The gateway's configuration file (JSON), validated with zod.
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { describeZodError } from '../api/schema.ts';
+import { Base64Key, CidrText } from '../tunnel/config.ts';
+
+const Name = z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name is 1-32 letters, digits, dot, dash or underscore');
+
+export const GatewayApp = z
+  .object({
+    /** The app tag this peer may claim (the low 16 bits of the client's socket mark). */
+    tag: z.number().int().min(0).max(0xffff),
+    /** Destinations the app may reach through the gateway; "0.0.0.0/0" and "::/0" for all. */
+    allow: z.array(CidrText).min(1).max(16),
+    /** Which uplink carries it (the name of an entry in uplinks); the first uplink when omitted. */
+    uplink: Name.optional(),
+  })
+  .strict();
+
+export const GatewayPeer = z
+  .object({
+    name: Name,
+    publicKey: Base64Key,
+    /** The peer's addresses inside the tunnel; packets from other sources are dropped. */
+    addresses: z.array(CidrText).min(1).max(8),
+    apps: z.array(GatewayApp).max(64),
+  })
+  .strict();
+
+export const GatewayConfig = z
+  .object({
+    /** Scopes the gateway's nft table, so several gateways never collide. */
+    instance: Name.default('default'),
+    privateKey: Base64Key,
+    listenPort: z.number().int().min(1).max(65535),
+    tunName: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).default('sygw0'),
+    /** The gateway's own tunnel address and the tunnel subnet, e.g. 10.77.0.1/24. */
+    address: CidrText,
+    mtu: z.number().int().min(576).max(1500).default(1400),
+    uplinks: z.array(z.object({ name: Name, interface: z.string().regex(/^[A-Za-z0-9_.@:-]{1,15}$/) }).strict()).min(1).max(8),
+    peers: z.array(GatewayPeer).max(250),
+    /** Turn on IP forwarding in the gateway's network namespace (needed to forward at all). */
+    enableForwarding: z.boolean().default(true),
+    preferAes: z.boolean().default(true),
+    workers: z.number().int().min(1).max(16).optional(),
+    offload: z.boolean().default(true),
+    netns: z.string().optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const uplinks = new Set(c.uplinks.map((u) => u.name));
+    const keys = new Set<string>();
+    c.peers.forEach((p, i) => {
+      if (keys.has(p.publicKey)) ctx.addIssue({ code: 'custom', path: ['peers', i, 'publicKey'], message: 'two peers share one public key' });
+      keys.add(p.publicKey);
+      p.apps.forEach((a, j) => {
+        if (a.uplink && !uplinks.has(a.uplink))
+          ctx.addIssue({ code: 'custom', path: ['peers', i, 'apps', j, 'uplink'], message: `no uplink named ${a.uplink}` });
+      });
+    });
+  });
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
+export type GatewayConfigInput = z.input<typeof GatewayConfig>;
+
+export function parseGatewayConfig(value: unknown, source = 'gateway config'): GatewayConfig {
+  const r = GatewayConfig.safeParse(value);
+  if (!r.success) throw new Error(`${source}: ${describeZodError(r.error)}`);
+  return r.data;
+}
+
+export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read the gateway config ${path}: ${(e as Error).message}`);
+  }
+  return parseGatewayConfig(json, path);
+}

@@ -1,0 +1,139 @@
+// The gateway side of the handshake: authenticate the peer by its static key, refuse replays and
+// floods before doing DH, install the session keys into the data path.
+import type { Datapath, Endpoint } from '../tunnel/datapath.ts';
+import { HandshakeError } from '../tunnel/noise.ts';
+import { INIT_LEN, chooseCipher, consumeInitiation, createResponse, mac1Valid } from '../tunnel/handshake.ts';
+import type { KeyPair } from '../tunnel/keys.ts';
+import { IndexAllocator, TokenBucket, type TunnelTimers } from '../tunnel/timers.ts';
+
+export interface ResponderPeer {
+  id: number;
+  name: string;
+  publicKey: Buffer;
+}
+
+export interface ResponderCounters {
+  accepted: number;
+  unknownPeer: number;
+  replayedInitiation: number;
+  rateLimited: number;
+  badMac: number;
+  invalid: number;
+}
+
+interface PeerState {
+  lastTimestamp: Buffer | null;
+  sessions: { localIndex: number; timer: NodeJS.Timeout }[];
+}
+
+export class Responder {
+  readonly counters: ResponderCounters = { accepted: 0, unknownPeer: 0, replayedInitiation: 0, rateLimited: 0, badMac: 0, invalid: 0 };
+  private indices = new IndexAllocator();
+  private byKey = new Map<string, ResponderPeer>();
+  private state = new Map<number, PeerState>();
+  private global = new TokenBucket(50, 200);
+  private perSource = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly dp: Datapath,
+    private readonly ourStatic: KeyPair,
+    peers: ResponderPeer[],
+    private readonly timers: TunnelTimers,
+    private readonly preferAes: boolean,
+  ) {
+    for (const p of peers) this.byKey.set(p.publicKey.toString('base64'), p);
+    dp.on('handshake', (from, msg) => this.onMessage(from, msg));
+    dp.on('confirmed', (idx) => this.onConfirmed(idx));
+  }
+
+  private bucketFor(address: string): TokenBucket {
+    let b = this.perSource.get(address);
+    if (!b) {
+      if (this.perSource.size > 10_000) this.perSource.clear();
+      b = new TokenBucket(5, 2);
+      this.perSource.set(address, b);
+    }
+    return b;
+  }
+
+  private onMessage(from: Endpoint, msg: Buffer) {
+    if (msg.length !== INIT_LEN) return; // responses are for initiators
+    if (!mac1Valid(msg, this.ourStatic.publicKey)) {
+      this.counters.badMac++;
+      return;
+    }
+    if (!this.bucketFor(from.address).take() || !this.global.take()) {
+      this.counters.rateLimited++;
+      return;
+    }
+    let got;
+    try {
+      got = consumeInitiation(msg, this.ourStatic);
+    } catch (e) {
+      if (e instanceof HandshakeError) this.counters.invalid++;
+      return;
+    }
+    const peer = this.byKey.get(got.peerStatic.toString('base64'));
+    if (!peer) {
+      this.counters.unknownPeer++;
+      return;
+    }
+    const st = this.state.get(peer.id) ?? { lastTimestamp: null, sessions: [] };
+    this.state.set(peer.id, st);
+    if (st.lastTimestamp && Buffer.compare(got.timestamp, st.lastTimestamp) <= 0) {
+      this.counters.replayedInitiation++;
+      return;
+    }
+    const cipher = chooseCipher(got.cipherOffer, this.preferAes && this.dp.ready.aesAvailable);
+    if (cipher === null) {
+      this.counters.invalid++;
+      return;
+    }
+    st.lastTimestamp = got.timestamp;
+    const localIndex = this.indices.allocate();
+    const response = createResponse({ received: got, senderIndex: localIndex, cipher });
+    const keys = got.state.split();
+    this.dp.addSession({
+      localIndex,
+      remoteIndex: got.peerIndex,
+      peerId: peer.id,
+      epoch: got.epoch,
+      cipher,
+      sendKey: keys.send,
+      receiveKey: keys.receive,
+      lifetimeMs: this.timers.rejectAfterMs,
+      rekeyAfterMessages: 1n << 62n, // only the initiator rekeys
+    });
+    keys.send.fill(0);
+    keys.receive.fill(0);
+    const timer = setTimeout(() => this.retire(peer.id, localIndex), this.timers.rejectAfterMs);
+    timer.unref();
+    st.sessions.push({ localIndex, timer });
+    this.dp.send(from, response);
+    this.counters.accepted++;
+  }
+
+  /** Data arrived on a new session: the client has it, older ones can go. */
+  private onConfirmed(localIndex: number) {
+    for (const [peerId, st] of this.state) {
+      const i = st.sessions.findIndex((s) => s.localIndex === localIndex);
+      if (i < 0) continue;
+      for (const old of st.sessions.slice(0, i)) this.retire(peerId, old.localIndex);
+    }
+  }
+
+  private retire(peerId: number, localIndex: number) {
+    const st = this.state.get(peerId);
+    if (!st) return;
+    const i = st.sessions.findIndex((s) => s.localIndex === localIndex);
+    if (i < 0) return;
+    clearTimeout(st.sessions[i]!.timer);
+    st.sessions.splice(i, 1);
+    this.dp.deleteSession(localIndex);
+    this.indices.release(localIndex);
+  }
+
+  stop(): void {
+    for (const st of this.state.values()) for (const s of st.sessions) clearTimeout(s.timer);
+  }
+}

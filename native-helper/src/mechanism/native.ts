@@ -1,0 +1,122 @@
+// Loads the N-API addon (native-helper/native) with a typed interface. The addon holds what Node cannot
+// do itself: SO_PEERCRED, bpf() for the tagger, the proc connector, and pidfd_getfd on other processes.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** Repo-relative locations, resolved from this file so the cwd does not matter. */
+export const NATIVE_HELPER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ADDON_PATH = path.join(NATIVE_HELPER_DIR, 'native/build/Release/switchyard_native.node');
+export const TAGGER_OBJECT_PATH = path.join(NATIVE_HELPER_DIR, 'bpf/sock_tag.bpf.o');
+
+/** cgroup ids are u64: returned as bigint; accepted as bigint or a decimal string. */
+export type CgroupIdInput = bigint | string;
+
+export interface PeerCred {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+export interface TaggerAttachResult {
+  progId: number;
+  mapId: number;
+  /** The map was already pinned (a previous helper's), so its entries were kept. */
+  reusedMap: boolean;
+  /** The program of ours that was atomically replaced (BPF_F_REPLACE), or null on a first attach. */
+  replacedProgId: number | null;
+  /** Duplicate copies of ours found attached and removed. */
+  extraDetached: number;
+}
+
+export interface TaggerStatus {
+  pinnedMapId: number | null;
+  pinnedProgId: number | null;
+  /** All programs attached directly to the cgroup for sock_create, ours or not. */
+  attachedCount: number;
+  ourProgIds: number[];
+}
+
+export interface TagEntry {
+  cgroupId: bigint;
+  mark: number;
+  flags: number;
+}
+
+export type ProcEvent =
+  | { what: 'exec'; pid: number; tgid: number; timestampNs: bigint }
+  | { what: 'fork'; pid: number; tgid: number; parentPid: number; timestampNs: bigint }
+  | { what: 'exit'; pid: number; tgid: number; parentPid: number; exitCode: number; timestampNs: bigint }
+  /** The kernel dropped events (ENOBUFS): rescan /proc. */
+  | { what: 'overflow' }
+  /** The reader stopped on an unexpected error. */
+  | { what: 'error'; errno: number; message: string };
+
+export interface ProcEventsHandle {
+  stop(): void;
+}
+
+export interface SocketInfo {
+  fd: number;
+  /** AF_* number: 2 = AF_INET, 10 = AF_INET6, 1 = AF_UNIX. */
+  family: number;
+  /** SOCK_* number: 1 = stream, 2 = dgram. */
+  type: number;
+  /** IPPROTO_* number: 6 = TCP, 17 = UDP. */
+  protocol: number;
+  mark: number;
+  localAddress: string | null;
+  localPort: number | null;
+  remoteAddress: string | null;
+  remotePort: number | null;
+  /** TCP state name (ESTABLISHED, LISTEN, ...) for TCP sockets, else null. */
+  tcpState: string | null;
+}
+
+/** Errors from the addon carry the errno name as `code` and the failed operation as `syscall`. */
+export interface NativeError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+export interface NativeAddon {
+  peerCred(fd: number): PeerCred;
+  cgroupId(path: string): bigint;
+  taggerAttach(opts: { object: string; cgroupPath: string; pinDir: string }): TaggerAttachResult;
+  taggerDetach(opts: { cgroupPath: string; pinDir: string }): { detached: number };
+  taggerStatus(opts: { cgroupPath: string; pinDir: string }): TaggerStatus;
+  tagSet(pinDir: string, cgroupId: CgroupIdInput, mark: number, flags?: number): void;
+  /** Returns whether an entry existed. */
+  tagDelete(pinDir: string, cgroupId: CgroupIdInput): boolean;
+  tagList(pinDir: string): TagEntry[];
+  /**
+   * netnsPath: the initial network namespace to open the connector in (default /proc/1/ns/net; not
+   * needed when already in it). receiveBufferBytes: socket buffer (default 8 MiB; the kernel doubles it).
+   */
+  procEventsStart(
+    callback: (event: ProcEvent) => void,
+    opts?: { netnsPath?: string; receiveBufferBytes?: number },
+  ): ProcEventsHandle;
+  listSockets(pid: number): SocketInfo[];
+  setSocketMark(pid: number, fd: number, mark: number): void;
+  shutdownSocket(pid: number, fd: number): void;
+}
+
+let cached: NativeAddon | undefined;
+
+/** The addon, loaded once. Throws a clear error when it has not been built. */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  try {
+    cached = require(ADDON_PATH) as NativeAddon;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `The native addon is not built or cannot load (${ADDON_PATH}): run \`npm run build:native\` (make -C native-helper). ${reason}`,
+      { cause: err },
+    );
+  }
+  return cached;
+}

@@ -1,0 +1,222 @@
+// Policy + interfaces → the kernel state the helper wants (rules, routes, nft table, sysctls). Pure.
+import type { Interface } from '../api/schema.ts';
+import type { TableSpec } from '../mechanism/nft/spec.ts';
+import type { DesiredState, Family, RouteSpec, RuleSpec } from '../reconcile/types.ts';
+import { isIP } from 'node:net';
+import { effectiveChoice, evaluate } from './evaluate.ts';
+import type { PolicyDocument } from './model.ts';
+import { hex, MARK_MASK, markFor, MAX_LOOKUPS, SLOT_MASK, tableFor, type Layout } from './tags.ts';
+
+const FAMILIES: Family[] = [4, 6];
+const METRIC: Record<Family, number> = { 4: 0, 6: 1024 };
+
+type Iface = Pick<Interface, 'name' | 'kind' | 'usable' | 'addresses' | 'gateways'>;
+
+function isLinkLocal(family: Family, address: string): boolean {
+  return family === 4 ? address.startsWith('169.254.') : /^fe[89ab]/i.test(address);
+}
+
+function v4ToInt(a: string): number {
+  return a.split('.').reduce((n, o) => (n << 8) + Number(o), 0) >>> 0;
+}
+
+function v6ToBig(a: string): bigint {
+  const [head = '', tail = ''] = a.includes('::') ? a.split('::') : [a, ''];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = a.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  return groups.reduce((n, g) => (n << 16n) + BigInt(parseInt(g || '0', 16)), 0n);
+}
+
+function bigToV6(n: bigint): string {
+  const groups = Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(16 * (7 - i))) & 0xffffn).toString(16));
+  // Compress the longest run of zero groups, as the kernel prints it.
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+/** The network prefix of an address, in the kernel's own spelling ("198.18.1.0/24", "fd5a:1::/64"). */
+export function networkOf(family: Family, address: string, prefixLength: number): string {
+  if (family === 4) {
+    const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+    const n = (v4ToInt(address) & mask) >>> 0;
+    return `${[24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.')}/${prefixLength}`;
+  }
+  const mask = prefixLength === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - prefixLength)) - 1n);
+  return `${bigToV6(v6ToBig(address) & mask)}/${prefixLength}`;
+}
+
+/** The routes of one egress's table: default route(s) with its primary source, and connected prefixes. */
+export function egressRoutes(iface: Iface, table: number): RouteSpec[] {
+  const routes: RouteSpec[] = [];
+  for (const family of FAMILIES) {
+    const addrs = iface.addresses.filter((a) => a.family === family && !isLinkLocal(family, a.address));
+    const primary = addrs[0]?.address;
+    const gw = iface.gateways.find((g) => g.family === family)?.address;
+    const metric = METRIC[family];
+    if (gw) routes.push({ family, table, dst: 'default', via: gw, dev: iface.name, ...(primary ? { src: primary } : {}), metric });
+    else if (iface.kind === 'tunnel' && primary) routes.push({ family, table, dst: 'default', dev: iface.name, src: primary, metric });
+    const seen = new Set<string>();
+    for (const a of addrs) {
+      if (a.prefixLength >= (family === 4 ? 32 : 128)) continue;
+      const dst = networkOf(family, a.address, a.prefixLength);
+      if (seen.has(dst)) continue;
+      seen.add(dst);
+      routes.push({ family, table, dst, dev: iface.name, src: a.address, metric, ...(family === 4 ? { scope: 'link' as const } : {}) });
+    }
+  }
+  return routes;
+}
+
+export interface CompileOptions {
+  /** Sysctls of managed egresses; default true (see below). */
+  sysctls?: boolean;
+  /**
+   * Per-egress DNS resolvers (IPv4 addresses are used). When an app's active egress has one, the app's
+   * DNS queries to a loopback stub (127.0.0.53 and the like) are sent to that resolver instead, through
+   * the egress — see docs/dns.md.
+   */
+  dnsResolvers?: Record<string, string[]>;
+}
+
+export interface DnsRedirect {
+  mark: number;
+  egress: string;
+  resolver: string;
+}
+
+/**
+ * The desired kernel state. Rules per app (mark M, both families):
+ *   block            → prohibit at priorities.block (lifted while paused)
+ *   ordered E1..En   → lookup table(Ei) at priorities.lookup + i; an egress that is not usable has an empty
+ *                      table, so the kernel falls through to the next one by itself (failover without waiting)
+ *   kill switch      → unreachable at priorities.kill, always present (lifted only while paused)
+ * The override replaces each non-blocked app's list with [override] (effectiveChoice).
+ */
+export function compile(policy: PolicyDocument, interfaces: readonly Iface[], layout: Layout, opts: CompileOptions = {}): DesiredState {
+  const rules: RuleSpec[] = [];
+  const inUse = new Set<string>();
+  const kill: { mark: number; allowed: string[] }[] = [];
+  const dns: DnsRedirect[] = [];
+
+  for (const app of policy.apps) {
+    const mark = markFor(layout, app.tag);
+    const eff = effectiveChoice(app.choice, policy.override);
+    const active = evaluate(app.choice, interfaces, policy).active;
+    const resolver = active ? opts.dnsResolvers?.[active]?.find((r) => isIP(r) === 4) : undefined;
+    if (active && resolver) dns.push({ mark, egress: active, resolver });
+    if (eff.mode === 'block') {
+      if (!policy.paused) for (const family of FAMILIES) rules.push({ family, priority: layout.priorities.block, fwmark: mark, mask: MARK_MASK, action: 'prohibit' });
+      continue;
+    }
+    if (eff.mode !== 'ordered') continue;
+    if (eff.egresses.length > MAX_LOOKUPS) throw new Error(`app ${app.id} lists ${eff.egresses.length} egresses; at most ${MAX_LOOKUPS} are supported.`);
+    eff.egresses.forEach((egress, i) => {
+      const n = policy.egressTables[egress];
+      if (n === undefined) throw new Error(`egress ${egress} has no routing table in the policy; call ensureEgressTables() before compile().`);
+      inUse.add(egress);
+      for (const family of FAMILIES)
+        rules.push({ family, priority: layout.priorities.lookup + i, fwmark: mark, mask: MARK_MASK, action: 'lookup', table: tableFor(layout, n) });
+    });
+    if (eff.killSwitch && !policy.paused) {
+      for (const family of FAMILIES) rules.push({ family, priority: layout.priorities.kill, fwmark: mark, mask: MARK_MASK, action: 'unreachable' });
+      kill.push({ mark, allowed: ['lo', ...eff.egresses] });
+    }
+  }
+
+  const routes: RouteSpec[] = [];
+  const sysctls: Record<string, string> = {};
+  for (const egress of [...inUse].sort()) {
+    const iface = interfaces.find((i) => i.name === egress);
+    if (!iface) continue;
+    if (iface.usable) routes.push(...egressRoutes(iface, tableFor(layout, policy.egressTables[egress]!)));
+    if (opts.sysctls ?? true) {
+      // Replies to a socket bound to this egress's address must pass strict rp_filter: the nft prerouting
+      // chain puts the connection's mark back on them and src_valid_mark makes rp_filter use it.
+      sysctls[`net/ipv4/conf/${egress}/src_valid_mark`] = '1';
+      // A carrier loss keeps IPv4/IPv6 routes (flagged linkdown); ignoring them lets the kernel fail over.
+      sysctls[`net/ipv4/conf/${egress}/ignore_routes_with_linkdown`] = '1';
+      sysctls[`net/ipv6/conf/${egress}/ignore_routes_with_linkdown`] = '1';
+    }
+  }
+
+  for (const egress of new Set(dns.map((d) => d.egress))) {
+    // The redirected query leaves with a 127/8 source until masquerade rewrites it, and its reply is
+    // un-NATed back to 127/8 on arrival: both need route_localnet on that egress. nft drops any other
+    // packet for 127/8 arriving there (dns_guard), so the egress does not accept loopback traffic from outside.
+    if (opts.sysctls ?? true) sysctls[`net/ipv4/conf/${egress}/route_localnet`] = '1';
+  }
+
+  return { rules, routes, nft: nftTable(policy, layout, kill, dns), sysctls };
+}
+
+/** Counters per app, ct-mark copy for rx and rp_filter, and the kill switch's second line of defence. */
+export function nftTable(
+  policy: PolicyDocument,
+  layout: Layout,
+  kill: { mark: number; allowed: string[] }[],
+  dns: readonly DnsRedirect[] = [],
+): TableSpec {
+  const ours = `${hex(SLOT_MASK)} == ${hex(layout.markBase)}`;
+  const apps = [...policy.apps].sort((a, b) => a.tag - b.tag);
+  const entries = (kind: string) => apps.map((a): [string, string] => [hex(markFor(layout, a.tag)), `"${kind}_${a.tag}"`]);
+  const output = [
+    `meta mark & ${hex(SLOT_MASK)} != ${hex(layout.markBase)} return`,
+    'ct mark set meta mark',
+    'counter name meta mark map @tx_counters',
+  ];
+  if (kill.length) output.push('meta mark @kill_marks meta mark . oifname != @kill_allowed counter name meta mark map @kill_counters drop');
+  const dnsChains: TableSpec['chains'] = [];
+  if (dns.length) {
+    const egresses = [...new Set(dns.map((d) => `"${d.egress}"`))].join(', ');
+    dnsChains.push(
+      {
+        name: 'dns_redirect',
+        hook: { type: 'nat', hook: 'output', priority: -100 },
+        rules: ['ip daddr 127.0.0.0/8 meta l4proto { udp, tcp } th dport 53 dnat ip to meta mark map @dns_resolvers'],
+      },
+      {
+        name: 'dns_masquerade',
+        hook: { type: 'nat', hook: 'postrouting', priority: 100 },
+        rules: [`meta mark & ${ours} ip saddr 127.0.0.0/8 oifname != "lo" masquerade`],
+      },
+      {
+        name: 'dns_guard',
+        hook: { type: 'filter', hook: 'prerouting', priority: 'filter' },
+        rules: [`iifname { ${egresses} } ip daddr 127.0.0.0/8 ct status dnat accept`, `iifname { ${egresses} } ip daddr 127.0.0.0/8 drop`],
+      },
+    );
+  }
+  return {
+    name: layout.nftTable,
+    counters: apps.flatMap((a) => ['tx', 'rx', 'kill'].map((k) => ({ name: `${k}_${a.tag}` }))),
+    sets: [
+      { name: 'kill_marks', type: 'mark', elements: kill.map((k) => hex(k.mark)) },
+      { name: 'kill_allowed', type: 'mark . ifname', elements: kill.flatMap((k) => k.allowed.map((e) => `${hex(k.mark)} . "${e}"`)) },
+    ],
+    maps: [
+      { name: 'tx_counters', type: 'mark : counter', elements: entries('tx') },
+      { name: 'rx_counters', type: 'mark : counter', elements: entries('rx') },
+      { name: 'kill_counters', type: 'mark : counter', elements: entries('kill') },
+      ...(dns.length ? [{ name: 'dns_resolvers', type: 'mark : ipv4_addr', elements: dns.map((d): [string, string] => [hex(d.mark), d.resolver]) }] : []),
+    ],
+    chains: [
+      { name: 'output', hook: { type: 'filter', hook: 'output', priority: 'filter' }, rules: output },
+      { name: 'input', hook: { type: 'filter', hook: 'input', priority: 'filter' }, rules: [`ct mark & ${ours} counter name ct mark map @rx_counters`] },
+      { name: 'prerouting', hook: { type: 'filter', hook: 'prerouting', priority: 'mangle' }, rules: [`ct mark & ${ours} meta mark set ct mark`] },
+      ...dnsChains,
+    ],
+  };
+}

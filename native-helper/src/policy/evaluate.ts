@@ -1,0 +1,170 @@
+// Where an app's traffic goes, decided from its choice, the interfaces and the global switches; and
+// explain(), which also asks the kernel what it would really do with such a packet.
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { run } from '../mechanism/exec.ts';
+import { ipArgv, type NetnsOption } from '../mechanism/netlink/ns.ts';
+import type { EgressChoice, EgressState, Explanation, Interface } from '../api/schema.ts';
+import { hex, markFor, type Layout } from './tags.ts';
+
+export interface GlobalSwitches {
+  paused: boolean;
+  /** Send every non-blocked app through this egress (with the app's own kill switch, if any). */
+  override: string | null;
+}
+
+export interface Evaluation {
+  state: EgressState;
+  active: string | null;
+}
+
+type Usability = Pick<Interface, 'name' | 'usable'>;
+
+/**
+ * The choice actually in force. The override replaces the list of every app except blocked ones;
+ * an app's own kill switch still applies to it, a default app gets no kill switch.
+ */
+export function effectiveChoice(choice: EgressChoice, override: string | null): EgressChoice {
+  if (!override || choice.mode === 'block') return choice;
+  return { mode: 'ordered', egresses: [override], killSwitch: choice.mode === 'ordered' && choice.killSwitch };
+}
+
+export function firstUsable(egresses: readonly string[], interfaces: readonly Usability[]): number {
+  return egresses.findIndex((e) => interfaces.some((i) => i.name === e && i.usable));
+}
+
+/**
+ * Paused keeps each app's routing (moving live flows to another interface would break them) but lifts
+ * block and kill switch: pausing only ever lets more traffic through.
+ */
+export function evaluate(choice: EgressChoice, interfaces: readonly Usability[], sw: GlobalSwitches): Evaluation {
+  const eff = effectiveChoice(choice, sw.override);
+  if (eff.mode === 'block') return sw.paused ? { state: 'paused', active: null } : { state: 'blocked', active: null };
+  if (eff.mode === 'default') return sw.paused ? { state: 'paused', active: null } : { state: 'default', active: null };
+  const i = firstUsable(eff.egresses, interfaces);
+  const active = i >= 0 ? eff.egresses[i]! : null;
+  if (sw.paused) return { state: 'paused', active };
+  if (i === 0) return { state: 'routed', active };
+  if (i > 0) return { state: 'failed-over', active };
+  return { state: eff.killSwitch ? 'killed' : 'fallback-default', active: null };
+}
+
+// ---------- explain ----------
+
+export interface Destination {
+  host: string;
+  address: string;
+  port: number;
+  protocol: 'tcp' | 'udp';
+}
+
+/** Parses "HOST:PORT" or "[IPv6]:PORT" and resolves the host to one address. */
+export async function resolveDestination(spec: string, protocol: 'tcp' | 'udp'): Promise<Destination> {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(spec) ?? /^([^:[\]]+):(\d+)$/.exec(spec);
+  if (!m) throw new Error(`destination "${spec}" is not HOST:PORT or [IPv6]:PORT.`);
+  const host = m[1]!;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) throw new Error(`port ${port} is out of range 1..65535.`);
+  const address = isIP(host) ? host : (await lookup(host)).address;
+  return { host, address, port, protocol };
+}
+
+export interface KernelRoute {
+  ok: boolean;
+  dev: string | null;
+  src: string | null;
+  gateway: string | null;
+  table: string | null;
+  /** The kernel's refusal, e.g. "Network is unreachable", when ok is false. */
+  error: string | null;
+}
+
+/** `ip route get ADDR mark M ipproto P dport N`: what the kernel would do with such a packet. */
+export async function kernelRouteGet(address: string, mark: number, protocol: 'tcp' | 'udp', port: number, opts: NetnsOption = {}): Promise<KernelRoute> {
+  const args = ['-json', 'route', 'get', address, 'mark', hex(mark), 'ipproto', protocol, 'dport', String(port)];
+  const res = await run(ipArgv(opts, args), { allowFailure: true });
+  if (res.code !== 0) {
+    const error = res.stderr.replace(/^RTNETLINK answers: /m, '').trim() || `ip route get exited ${res.code}`;
+    return { ok: false, dev: null, src: null, gateway: null, table: null, error };
+  }
+  const [r] = JSON.parse(res.stdout) as Record<string, unknown>[];
+  const s = (v: unknown) => (typeof v === 'string' ? v : null);
+  return { ok: true, dev: s(r?.dev), src: s(r?.prefsrc), gateway: s(r?.gateway), table: r?.table === undefined ? 'main' : String(r.table), error: null };
+}
+
+export interface ExplainApp {
+  id: string;
+  name: string;
+  tag: number;
+  choice: EgressChoice;
+}
+
+export interface ExplainContext extends GlobalSwitches, NetnsOption {
+  layout: Layout;
+}
+
+function describeChoice(c: EgressChoice): string {
+  if (c.mode === 'default') return 'use the system routing';
+  if (c.mode === 'block') return 'block all traffic';
+  return `use ${c.egresses.join(', then ')}${c.killSwitch ? ' with the kill switch on' : ''}`;
+}
+
+export async function explain(
+  app: ExplainApp,
+  destination: Destination,
+  interfaces: readonly Usability[],
+  ctx: ExplainContext,
+): Promise<Explanation> {
+  const mark = markFor(ctx.layout, app.tag);
+  const steps: string[] = [`${app.name} has tag ${app.tag}, so its sockets carry mark ${hex(mark)}.`];
+  steps.push(`Its choice is to ${describeChoice(app.choice)}.`);
+  if (ctx.override && app.choice.mode !== 'block') steps.push(`The global override sends it through ${ctx.override}.`);
+  if (ctx.paused) steps.push('Policies are paused: routing stays, block and kill switch are lifted.');
+  const eff = effectiveChoice(app.choice, ctx.override);
+  if (eff.mode === 'ordered')
+    for (const e of eff.egresses) steps.push(`${e} is ${interfaces.some((i) => i.name === e && i.usable) ? 'usable' : 'not usable'}.`);
+  const ev = evaluate(app.choice, interfaces, ctx);
+  steps.push(`The helper's decision: ${ev.state}${ev.active ? ` via ${ev.active}` : ''}.`);
+
+  const k = await kernelRouteGet(destination.address, mark, destination.protocol, destination.port, ctx);
+  steps.push(
+    k.ok
+      ? `The kernel routes it out of ${k.dev}${k.gateway ? ` via ${k.gateway}` : ''} from ${k.src ?? 'an automatic source'} (table ${k.table}).`
+      : `The kernel refuses it: ${k.error}.`,
+  );
+
+  const base = { app: app.id, destination, sourceAddress: k.ok ? k.src : null, steps };
+  if (!k.ok) {
+    const why =
+      ev.state === 'blocked'
+        ? `${app.name} is blocked.`
+        : ev.state === 'killed'
+          ? `none of ${app.name}'s egresses is usable and its kill switch drops the traffic.`
+          : `the kernel has no route for it (${k.error}).`;
+    return { ...base, verdict: 'block', egress: null, reason: capitalize(why) };
+  }
+  if (ev.state === 'blocked' || ev.state === 'killed') {
+    // The kernel would route it (the helper has not applied yet); the decision still stands.
+    steps.push('The kernel does not match the decision yet; the helper may still be applying it.');
+    const why = ev.state === 'blocked' ? `${app.name} is blocked.` : `None of ${app.name}'s egresses is usable and its kill switch drops the traffic.`;
+    return { ...base, verdict: 'block', egress: null, reason: why };
+  }
+  if ((ev.state === 'routed' || ev.state === 'failed-over' || (ev.state === 'paused' && ev.active)) && k.dev) {
+    const mismatch = ev.active && k.dev !== ev.active;
+    if (mismatch) steps.push(`The kernel does not match the decision yet (${k.dev} instead of ${ev.active}); the helper may still be applying it.`);
+    const reason =
+      ev.state === 'failed-over'
+        ? `${app.name} fails over to ${k.dev} because its earlier choices are not usable.`
+        : `${app.name} is routed through ${k.dev}${ev.state === 'paused' ? ' (policies are paused)' : ''}.`;
+    return { ...base, verdict: 'egress', egress: k.dev, reason };
+  }
+  const reason =
+    ev.state === 'fallback-default'
+      ? `None of ${app.name}'s egresses is usable and its kill switch is off, so it uses the system routing (${k.dev}).`
+      : `${app.name} uses the system routing, which sends this destination out of ${k.dev}.`;
+  return { ...base, verdict: 'default', egress: k.dev, reason };
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

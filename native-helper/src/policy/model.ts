@@ -1,0 +1,124 @@
+// The persisted policy document: what the user chose, validated with zod and versioned.
+import { z } from 'zod';
+import { AppId, AppMatcher, AppSource, EgressChoice, EgressName } from '../api/schema.ts';
+import { MAX_TAG, TABLES_PER_SLOT } from './tags.ts';
+
+export const POLICY_VERSION = 1;
+
+export const PolicyApp = z
+  .object({
+    id: AppId,
+    name: z.string().min(1).max(200),
+    icon: z.string().nullable(),
+    source: AppSource,
+    matchers: AppMatcher,
+    tag: z.number().int().min(1).max(MAX_TAG),
+    choice: EgressChoice,
+  })
+  .strict();
+export type PolicyApp = z.infer<typeof PolicyApp>;
+
+export const PolicyDocument = z
+  .object({
+    version: z.literal(POLICY_VERSION),
+    apps: z.array(PolicyApp),
+    paused: z.boolean(),
+    override: EgressName.nullable(),
+    /** Egress name → index n of its routing table (see tags.ts tableFor). Never reused while listed. */
+    egressTables: z.record(z.string(), z.number().int().min(1).max(TABLES_PER_SLOT - 1)),
+  })
+  .strict()
+  .superRefine((doc, ctx) => {
+    const ids = new Set<string>();
+    const tags = new Set<number>();
+    for (const a of doc.apps) {
+      if (ids.has(a.id)) ctx.addIssue({ code: 'custom', message: `app id ${a.id} appears twice` });
+      if (tags.has(a.tag)) ctx.addIssue({ code: 'custom', message: `tag ${a.tag} is used by two apps` });
+      ids.add(a.id);
+      tags.add(a.tag);
+    }
+    const ns = Object.values(doc.egressTables);
+    if (new Set(ns).size !== ns.length) ctx.addIssue({ code: 'custom', message: 'two egresses share a routing table' });
+  });
+export type PolicyDocument = z.infer<typeof PolicyDocument>;
+
+export function emptyPolicy(): PolicyDocument {
+  return { version: POLICY_VERSION, apps: [], paused: false, override: null, egressTables: {} };
+}
+
+/** Upgrades from older versions, keyed by the version they upgrade from. */
+const migrations: Record<number, (doc: Record<string, unknown>) => Record<string, unknown>> = {
+  // 1: (doc) => ({ ...doc, version: 2 }),   // the first real migration goes here
+};
+
+/** Parses a stored document (any known version), migrating it to the current version. */
+export function parsePolicy(raw: unknown): PolicyDocument {
+  if (typeof raw !== 'object' || raw === null) throw new Error('policy file is not a JSON object; restore it from a backup or delete it.');
+  let doc = raw as Record<string, unknown>;
+  let version = typeof doc.version === 'number' ? doc.version : NaN;
+  if (version > POLICY_VERSION)
+    throw new Error(`policy file is version ${version}, newer than this helper (${POLICY_VERSION}); upgrade Switchyard.`);
+  while (version < POLICY_VERSION) {
+    const step = migrations[version];
+    if (!step) throw new Error(`policy file version ${String(doc.version)} cannot be migrated; restore it from a backup or delete it.`);
+    doc = step(doc);
+    version = doc.version as number;
+  }
+  const r = PolicyDocument.safeParse(doc);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new Error(`policy file is invalid at ${i.path.join('.') || '(root)'}: ${i.message}.`);
+  }
+  return r.data;
+}
+
+/** The lowest tag no app has; tags of removed apps become free again only after removal. */
+export function allocateTag(doc: PolicyDocument): number {
+  const used = new Set(doc.apps.map((a) => a.tag));
+  for (let t = 1; t <= MAX_TAG; t++) if (!used.has(t)) return t;
+  throw new Error('all 65535 app tags are in use; remove apps before adding more.');
+}
+
+/** Adds an app with a fresh tag (or returns the document unchanged if the id exists). */
+export function addApp(doc: PolicyDocument, app: Omit<PolicyApp, 'tag' | 'choice'> & { choice?: EgressChoice }): PolicyDocument {
+  if (doc.apps.some((a) => a.id === app.id)) return doc;
+  const entry = PolicyApp.parse({ ...app, choice: app.choice ?? { mode: 'default' }, tag: allocateTag(doc) });
+  return { ...doc, apps: [...doc.apps, entry] };
+}
+
+export function removeApp(doc: PolicyDocument, id: string): PolicyDocument {
+  return { ...doc, apps: doc.apps.filter((a) => a.id !== id) };
+}
+
+export function setChoice(doc: PolicyDocument, id: string, choice: EgressChoice): PolicyDocument {
+  if (!doc.apps.some((a) => a.id === id)) throw new Error(`no app "${id}" in the policy; add it first.`);
+  const parsed = EgressChoice.parse(choice);
+  return { ...doc, apps: doc.apps.map((a) => (a.id === id ? { ...a, choice: parsed } : a)) };
+}
+
+/** Every egress the policy may route through (app lists plus the override). */
+export function referencedEgresses(doc: PolicyDocument): string[] {
+  const names = new Set<string>();
+  for (const a of doc.apps) if (a.choice.mode === 'ordered') for (const e of a.choice.egresses) names.add(e);
+  if (doc.override) names.add(doc.override);
+  return [...names];
+}
+
+/**
+ * Gives every referenced egress a routing-table index (existing ones keep theirs; the lowest free index
+ * is used). Returns the same object when nothing changed, so callers know whether to persist.
+ */
+export function ensureEgressTables(doc: PolicyDocument): PolicyDocument {
+  const missing = referencedEgresses(doc).filter((e) => !(e in doc.egressTables));
+  if (missing.length === 0) return doc;
+  const used = new Set(Object.values(doc.egressTables));
+  const tables = { ...doc.egressTables };
+  let n = 1;
+  for (const e of missing) {
+    while (used.has(n)) n++;
+    if (n >= TABLES_PER_SLOT) throw new Error('no routing table left for another egress; remove unused egresses from the policy.');
+    tables[e] = n;
+    used.add(n);
+  }
+  return { ...doc, egressTables: tables };
+}

@@ -1,0 +1,90 @@
+// Every number the helper puts in the kernel, derived from the instance name so that two instances
+// (or a test and a real helper) never touch each other's state.
+//
+//   slot        1..200, a stable hash of the instance name (or an explicit override).
+//   mark        0x5A000000 | slot << 16 | tag       (tag 1..65535; matched with mask 0xFFFFFFFF)
+//               bits 31..24 = 0x5A "ours", bits 23..16 = slot, bits 15..0 = the app's tag.
+//   priorities  base = 10000 + slot * 16, 16 per instance, all between `local` (0) and `main` (32766):
+//                 base + 1          block   (prohibit)              – blocked apps
+//                 base + 2 .. + 9   lookup  (table of egress #i)    – one per listed egress, in order,
+//                                   so the kernel itself fails over when an egress's routes vanish
+//                 base + 12         kill    (unreachable)           – always present for kill-switched apps,
+//                                   so a marked packet can never fall through to the main table
+//   tables      0x5A000000 + slot * 1024 + n (n 1..1023), one per egress, allocated in the policy.
+//   nft table   inet switchyard_<instance>
+export const MARK_PREFIX = 0x5a000000;
+export const MARK_MASK = 0xffffffff;
+export const SLOT_MASK = 0xffff0000;
+export const MAX_SLOT = 200;
+export const MAX_TAG = 0xffff;
+export const PRIORITY_START = 10000;
+export const PRIORITIES_PER_SLOT = 16;
+export const MAX_LOOKUPS = 8;
+export const TABLES_PER_SLOT = 1024;
+
+export interface Layout {
+  instance: string;
+  slot: number;
+  /** The mark with tag 0: every mark of this instance matches it under SLOT_MASK. */
+  markBase: number;
+  priorities: { first: number; last: number; block: number; lookup: number; kill: number };
+  tables: { first: number; last: number };
+  nftTable: string;
+}
+
+/** FNV-1a over the instance name, folded into 1..200. */
+export function slotFor(instance: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(instance, 'utf8')) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return (h % MAX_SLOT) + 1;
+}
+
+export function layoutFor(instance: string, slotOverride?: number): Layout {
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(instance))
+    throw new Error(`instance name "${instance}" is invalid; use 1-40 letters, digits, _ or -.`);
+  const slot = slotOverride ?? slotFor(instance);
+  if (!Number.isInteger(slot) || slot < 1 || slot > MAX_SLOT) throw new Error(`slot ${slot} is out of range; pick 1..${MAX_SLOT}.`);
+  const base = PRIORITY_START + slot * PRIORITIES_PER_SLOT;
+  const tableFirst = MARK_PREFIX + slot * TABLES_PER_SLOT;
+  return {
+    instance,
+    slot,
+    markBase: (MARK_PREFIX | (slot << 16)) >>> 0,
+    priorities: { first: base, last: base + PRIORITIES_PER_SLOT - 1, block: base + 1, lookup: base + 2, kill: base + 12 },
+    tables: { first: tableFirst + 1, last: tableFirst + TABLES_PER_SLOT - 1 },
+    nftTable: `switchyard_${instance.replace(/-/g, '_')}`,
+  };
+}
+
+export function markFor(layout: Layout, tag: number): number {
+  if (!Number.isInteger(tag) || tag < 1 || tag > MAX_TAG) throw new Error(`tag ${tag} is out of range; tags are 1..65535.`);
+  return (layout.markBase | tag) >>> 0;
+}
+
+/** The tag of a mark of this instance, or null when the mark is not ours. */
+export function tagOfMark(layout: Layout, mark: number): number | null {
+  if (((mark & SLOT_MASK) >>> 0) !== layout.markBase) return null;
+  const tag = mark & 0xffff;
+  return tag === 0 ? null : tag;
+}
+
+/** Table id for the n-th egress table (n 1..1023). */
+export function tableFor(layout: Layout, n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n >= TABLES_PER_SLOT) throw new Error(`egress table index ${n} is out of range 1..1023.`);
+  return layout.tables.first - 1 + n;
+}
+
+export function isOurPriority(layout: Layout, priority: number): boolean {
+  return priority >= layout.priorities.first && priority <= layout.priorities.last;
+}
+
+export function isOurTable(layout: Layout, table: number): boolean {
+  return table >= layout.tables.first && table <= layout.tables.last;
+}
+
+export function hex(n: number): string {
+  return '0x' + (n >>> 0).toString(16);
+}

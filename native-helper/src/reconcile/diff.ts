@@ -1,0 +1,87 @@
+// actual vs desired → ordered operations. Order keeps the kernel safe at every step:
+//   sysctls, route replaces (tables are filled before rules point at them), rule adds (new rules exist
+//   before old ones go, so there is never a gap and a kill rule is never missing), the nft table swap
+//   (atomic), then rule deletes and finally route deletes.
+// The reconciler runs sysctls, then the nft swap, then one ip batch per family in this order. nft going
+// first is safe: a changed allow-list can only drop a marked packet for a moment, never let one leak.
+import { createHash } from 'node:crypto';
+import { renderTable, type TableSpec } from '../mechanism/nft/spec.ts';
+import { hex } from '../policy/tags.ts';
+import { routeKey, routeSame, ruleKey, type DesiredState, type Family, type RouteSpec, type RuleSpec } from './types.ts';
+import type { ActualState } from './actual.ts';
+
+export type Operation =
+  | { op: 'sysctl'; path: string; value: string }
+  | { op: 'route-replace'; route: RouteSpec }
+  | { op: 'rule-add'; rule: RuleSpec }
+  | { op: 'nft-replace'; table: TableSpec }
+  | { op: 'nft-delete'; name: string }
+  | { op: 'rule-del'; rule: RuleSpec }
+  | { op: 'route-del'; route: RouteSpec };
+
+/** Hash of the table's content (without counter values or comment): equal hashes mean nothing to do. */
+export function nftHash(spec: TableSpec): string {
+  const plain = { ...spec, comment: undefined, counters: spec.counters.map((c) => ({ name: c.name })) };
+  return createHash('sha256').update(renderTable(plain)).digest('hex').slice(0, 16);
+}
+
+export function diff(actual: ActualState, desired: DesiredState, nftName?: string): Operation[] {
+  const ops: Operation[] = [];
+  for (const [path, value] of Object.entries(desired.sysctls)) {
+    if (actual.sysctls[path] !== value) ops.push({ op: 'sysctl', path, value });
+  }
+
+  const actualRoutes = new Map(actual.routes.map((r) => [routeKey(r), r]));
+  const desiredRoutes = new Map(desired.routes.map((r) => [routeKey(r), r]));
+  for (const [k, r] of desiredRoutes) {
+    const a = actualRoutes.get(k);
+    if (!a || !routeSame(a, r)) ops.push({ op: 'route-replace', route: r });
+  }
+
+  const actualRules = new Map<string, RuleSpec[]>();
+  for (const r of actual.rules) actualRules.set(ruleKey(r), [...(actualRules.get(ruleKey(r)) ?? []), r]);
+  const desiredRules = new Map(desired.rules.map((r) => [ruleKey(r), r]));
+  for (const [k, r] of desiredRules) if (!actualRules.has(k)) ops.push({ op: 'rule-add', rule: r });
+
+  if (desired.nft) {
+    const hash = nftHash(desired.nft);
+    if (actual.nft?.hash !== hash) ops.push({ op: 'nft-replace', table: { ...desired.nft, comment: `sy:${hash}` } });
+  } else if (actual.nft && nftName) ops.push({ op: 'nft-delete', name: nftName });
+
+  for (const [k, rs] of actualRules) {
+    // Duplicates (e.g. left by a helper killed mid-apply) go too, keeping one if it is wanted.
+    const extra = desiredRules.has(k) ? rs.slice(1) : rs;
+    for (const r of extra) ops.push({ op: 'rule-del', rule: r });
+  }
+  for (const [k, r] of actualRoutes) if (!desiredRoutes.has(k)) ops.push({ op: 'route-del', route: r });
+  return ops;
+}
+
+export function ruleLine(verb: 'add' | 'del', r: RuleSpec): string {
+  const action = r.action === 'lookup' ? `lookup ${r.table}` : r.action;
+  return `rule ${verb} priority ${r.priority} fwmark ${hex(r.fwmark)}/${hex(r.mask)} ${action}`;
+}
+
+export function routeLine(verb: 'replace' | 'del', r: RouteSpec): string {
+  const parts = ['route', verb, r.dst];
+  if (r.via) parts.push('via', r.via);
+  parts.push('dev', r.dev);
+  if (verb === 'replace') {
+    if (r.src) parts.push('src', r.src);
+    if (r.scope) parts.push('scope', r.scope);
+  }
+  parts.push('table', String(r.table), 'metric', String(r.metric));
+  return parts.join(' ');
+}
+
+/** The batch lines of one family, in operation order. */
+export function batchLines(ops: readonly Operation[], family: Family): string[] {
+  const lines: string[] = [];
+  for (const o of ops) {
+    if (o.op === 'route-replace' && o.route.family === family) lines.push(routeLine('replace', o.route));
+    if (o.op === 'route-del' && o.route.family === family) lines.push(routeLine('del', o.route));
+    if (o.op === 'rule-add' && o.rule.family === family) lines.push(ruleLine('add', o.rule));
+    if (o.op === 'rule-del' && o.rule.family === family) lines.push(ruleLine('del', o.rule));
+  }
+  return lines;
+}

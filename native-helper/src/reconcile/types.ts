@@ -1,0 +1,61 @@
+// The kernel state the helper wants, in the helper's own ranges only. compile() produces it, the
+// reconciler makes the kernel match it.
+import type { TableSpec } from '../mechanism/nft/spec.ts';
+
+export type Family = 4 | 6;
+
+export interface RuleSpec {
+  family: Family;
+  priority: number;
+  fwmark: number;
+  mask: number;
+  action: 'lookup' | 'unreachable' | 'prohibit' | 'blackhole';
+  /** Only for action 'lookup'. */
+  table?: number;
+}
+
+export interface RouteSpec {
+  family: Family;
+  table: number;
+  /** 'default' or a prefix "198.18.1.0/24". */
+  dst: string;
+  via?: string;
+  dev: string;
+  /** Preferred source address (ip route … src), so bind-time source selection matches the egress. */
+  src?: string;
+  /** Always explicit: IPv6 routes default to 1024 in the kernel, IPv4 to 0. */
+  metric: number;
+  scope?: 'link';
+}
+
+export interface DesiredState {
+  rules: RuleSpec[];
+  routes: RouteSpec[];
+  /** The helper's nftables table; null means no table at all. */
+  nft: TableSpec | null;
+  /** sysctl path (slash form, e.g. "net/ipv4/conf/eth0/src_valid_mark") → value. */
+  sysctls: Record<string, string>;
+}
+
+export function emptyDesired(): DesiredState {
+  return { rules: [], routes: [], nft: null, sysctls: {} };
+}
+
+export function ruleKey(r: RuleSpec): string {
+  return `${r.family}|${r.priority}|${r.fwmark >>> 0}/${r.mask >>> 0}|${r.action}|${r.action === 'lookup' ? r.table : ''}`;
+}
+
+/** Routes are identified by table, destination and metric; other fields changing means "replace". */
+export function routeKey(r: RouteSpec): string {
+  return `${r.family}|${r.table}|${r.dst}|${r.metric}`;
+}
+
+export function routeSame(a: RouteSpec, b: RouteSpec): boolean {
+  return (
+    routeKey(a) === routeKey(b) &&
+    a.dev === b.dev &&
+    (a.via ?? '') === (b.via ?? '') &&
+    (a.src ?? '') === (b.src ?? '') &&
+    (a.scope ?? '') === (b.scope ?? '')
+  );
+}

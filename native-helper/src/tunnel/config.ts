@@ -1,0 +1,55 @@
+// The client tunnel's configuration (zod), as `switchyard tunnel add` would store it.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { decodeKey } from './keys.ts';
+
+export const Base64Key = z.string().refine((k) => {
+  try {
+    decodeKey(k);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'a key is 44 characters of base64 (32 bytes); make one with `switchyard tunnel keygen`');
+
+export const CidrText = z.string().refine((t) => {
+  const [a, l] = t.split('/');
+  const fam = isIP(a ?? '');
+  const max = fam === 4 ? 32 : 128;
+  return fam !== 0 && (l === undefined || (/^\d+$/.test(l) && Number(l) <= max));
+}, 'an address or prefix such as 10.77.0.2/32 or 0.0.0.0/0');
+
+export const CipherChoice = z.enum(['auto', 'chacha20poly1305', 'aes256gcm']);
+
+export const TunnelConfig = z
+  .object({
+    /** The TUN device name (also the egress name policies refer to). */
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'a tunnel name is an interface name of at most 15 characters'),
+    privateKey: Base64Key,
+    gateway: z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(),
+    gatewayPublicKey: Base64Key,
+    /** This client's address inside the tunnel, e.g. 10.77.0.2/24. */
+    address: CidrText,
+    mtu: z.number().int().min(576).max(1500).default(1400),
+    cipher: CipherChoice.default('auto'),
+    /** Per app tag: the policy id and traffic class stamped on its packets. */
+    apps: z
+      .array(
+        z
+          .object({
+            tag: z.number().int().min(0).max(0xffff),
+            policyId: z.number().int().min(0).max(0xffffffff),
+            trafficClass: z.number().int().min(0).max(255).default(0),
+          })
+          .strict(),
+      )
+      .max(4096)
+      .default([]),
+    workers: z.number().int().min(1).max(16).optional(),
+    offload: z.boolean().default(true),
+    /** Run the data path in this network namespace (tests, or a helper that keeps tunnels apart). */
+    netns: z.string().optional(),
+  })
+  .strict();
+export type TunnelConfig = z.infer<typeof TunnelConfig>;
+export type TunnelConfigInput = z.input<typeof TunnelConfig>;

@@ -1,0 +1,326 @@
+// Drives the C data path process (native-helper/native/datapath): starts it, speaks its control
+// protocol over stdin/stdout (u32 LE length, u8 type, payload), and turns its frames into events.
+// exec.ts only runs commands to completion; this is a long-lived child with a binary channel.
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+const CTL = { addSession: 1, delSession: 2, send: 3, setPeer: 4, setTags: 5, stats: 6 } as const;
+const EV = { ready: 100, handshake: 101, stats: 102, rekey: 103, confirmed: 104 } as const;
+
+export const DEFAULT_DATAPATH_BINARY = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../native/datapath/build/switchyard-datapath',
+);
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export interface Cidr {
+  address: string;
+  prefixLength: number;
+}
+
+export function parseCidr(text: string): Cidr {
+  const [address, len] = text.split('/');
+  const family = isIPv4(address ?? '') ? 4 : isIPv6(address ?? '') ? 6 : 0;
+  if (!address || !family) throw new Error(`${text} is not an IP address or prefix (e.g. 10.0.0.0/8)`);
+  const max = family === 4 ? 32 : 128;
+  const prefixLength = len === undefined ? max : Number(len);
+  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > max)
+    throw new Error(`${text}: the prefix length must be 0..${max}`);
+  return { address, prefixLength };
+}
+
+function ipv4Bytes(a: string): Buffer {
+  return Buffer.from(a.split('.').map(Number));
+}
+
+function ipv6Bytes(a: string): Buffer {
+  let text = a;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  let tail: number[] = [];
+  if (v4) {
+    const b = ipv4Bytes(v4[1]!);
+    tail = [(b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!];
+    text = text.slice(0, -v4[1]!.length).replace(/:$/, ':0');
+    if (text.endsWith('::0')) text = text.slice(0, -1);
+  }
+  const [head, rest] = text.split('::') as [string, string | undefined];
+  const h = head ? head.split(':').filter((x) => x !== '').map((x) => parseInt(x, 16)) : [];
+  const r = rest !== undefined && rest !== '' ? rest.split(':').filter((x) => x !== '').map((x) => parseInt(x, 16)) : [];
+  const groups = rest === undefined ? [...h, ...tail] : [...h, ...new Array(8 - h.length - r.length - tail.length).fill(0), ...r, ...tail];
+  const out = Buffer.alloc(16);
+  groups.slice(0, 8).forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  return out;
+}
+
+/** 16 bytes: IPv6, or IPv4 as ::ffff:a.b.c.d (the data path uses one dual-stack socket). */
+export function addressBytes(address: string): Buffer {
+  if (isIPv4(address)) return Buffer.concat([Buffer.alloc(10), Buffer.from([0xff, 0xff]), ipv4Bytes(address)]);
+  if (isIPv6(address)) return ipv6Bytes(address);
+  throw new Error(`${address} is not an IP address`);
+}
+
+export function encodeEndpoint(ep: Endpoint | null): Buffer {
+  const b = Buffer.alloc(18);
+  if (!ep) return b;
+  addressBytes(ep.address).copy(b, 0);
+  b.writeUInt16BE(ep.port, 16);
+  return b;
+}
+
+export function decodeEndpoint(b: Buffer): Endpoint {
+  const port = b.readUInt16BE(16);
+  const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  if (mapped) return { address: `${b[12]}.${b[13]}.${b[14]}.${b[15]}`, port };
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+  return { address: groups.join(':'), port };
+}
+
+function encodeCidr(c: Cidr): Buffer {
+  const b = Buffer.alloc(18);
+  const family = isIPv4(c.address) ? 4 : 6;
+  b[0] = family;
+  b[1] = c.prefixLength;
+  (family === 4 ? ipv4Bytes(c.address) : ipv6Bytes(c.address)).copy(b, 2);
+  return b;
+}
+
+export interface DatapathOptions {
+  mode: 'client' | 'gateway';
+  tun: string;
+  port?: number;
+  workers?: number;
+  /** TSO/USO super-packets from the TUN and UDP GSO/GRO. */
+  offload?: boolean;
+  /** Attach the tc program that recovers skb->mark (client side). */
+  flowmark?: boolean;
+  /** Run inside this network namespace (via `ip netns exec`). */
+  netns?: string;
+  binary?: string;
+  /** Off only for debugging with strace. */
+  seccomp?: boolean;
+}
+
+export interface DatapathReady {
+  port: number;
+  aesAvailable: boolean;
+  workers: number;
+  offload: boolean;
+  gso: boolean;
+  gro: boolean;
+  flowmark: boolean;
+}
+
+export interface SessionKeys {
+  localIndex: number;
+  remoteIndex: number;
+  peerId: number;
+  epoch: number;
+  cipher: 0 | 1;
+  sendKey: Buffer;
+  receiveKey: Buffer;
+  lifetimeMs: number;
+  rekeyAfterMessages: bigint;
+}
+
+export interface PeerConfig {
+  id: number;
+  endpoint: Endpoint | null;
+  /** Inner addresses this peer owns: the gateway accepts them as sources and routes them to it. */
+  addresses: Cidr[];
+  /** Gateway: the app tags this peer may claim and where each may go. */
+  rules: { tag: number; allow: Cidr[] }[];
+}
+
+export interface DatapathStats {
+  counters: Record<string, number>;
+  accounting: { peer: number; tag: number; policy: number; packets: number; bytes: number }[];
+}
+
+export interface DatapathEvents {
+  handshake: [Endpoint, Buffer];
+  rekey: [number];
+  confirmed: [number];
+  exit: [number | null];
+  log: [string];
+  ready: [];
+}
+
+export class Datapath extends EventEmitter<DatapathEvents> {
+  private buf = Buffer.alloc(0);
+  private statsWaiters: ((s: DatapathStats) => void)[] = [];
+  private exited = false;
+  ready!: DatapathReady;
+
+  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>) {
+    super();
+  }
+
+  static async start(opts: DatapathOptions): Promise<Datapath> {
+    const binary = opts.binary ?? process.env.SWITCHYARD_DATAPATH ?? DEFAULT_DATAPATH_BINARY;
+    if (!existsSync(binary))
+      throw new Error(`the tunnel data path ${binary} is missing; build it with \`make -C native-helper/native/datapath\``);
+    const args = ['--mode', opts.mode, '--tun', opts.tun, '--port', String(opts.port ?? 0), '--workers', String(opts.workers ?? 1)];
+    if (opts.offload) args.push('--offload');
+    else args.push('--no-gso', '--no-gro');
+    if (opts.flowmark) args.push('--flowmark');
+    if (opts.seccomp === false) args.push('--no-seccomp');
+    const argv = opts.netns ? ['ip', 'netns', 'exec', opts.netns, binary, ...args] : [binary, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const dp = new Datapath(child);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      for (const line of d.split('\n')) if (line.trim()) dp.emit('log', line.trim());
+    });
+    child.stdin.on('error', () => {});
+    return new Promise((resolveReady, reject) => {
+      const onExit = (code: number | null) => {
+        dp.exited = true;
+        reject(new Error(`the tunnel data path exited during setup (${code}): ${stderr.trim() || 'no output'}`));
+      };
+      child.once('exit', onExit);
+      child.stdout.on('data', (d: Buffer) => dp.onData(d));
+      dp.once('ready', () => {
+        child.off('exit', onExit);
+        child.on('exit', (code) => {
+          dp.exited = true;
+          dp.emit('exit', code);
+        });
+        resolveReady(dp);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  private onData(d: Buffer) {
+    this.buf = Buffer.concat([this.buf, d]);
+    while (this.buf.length >= 5) {
+      const len = this.buf.readUInt32LE(0);
+      if (this.buf.length < 4 + len) return;
+      const type = this.buf[4]!;
+      const p = this.buf.subarray(5, 4 + len);
+      this.buf = this.buf.subarray(4 + len);
+      this.onFrame(type, Buffer.from(p));
+    }
+  }
+
+  private onFrame(type: number, p: Buffer) {
+    switch (type) {
+      case EV.ready:
+        this.ready = {
+          port: p.readUInt16LE(0),
+          aesAvailable: p[2] === 1,
+          workers: p[3]!,
+          offload: p[4] === 1,
+          gso: p[5] === 1,
+          gro: p[6] === 1,
+          flowmark: p[7] === 1,
+        };
+        this.emit('ready');
+        break;
+      case EV.handshake:
+        this.emit('handshake', decodeEndpoint(p.subarray(0, 18)), p.subarray(18));
+        break;
+      case EV.stats:
+        this.statsWaiters.shift()?.(JSON.parse(p.toString('utf8')) as DatapathStats);
+        break;
+      case EV.rekey:
+        this.emit('rekey', p.readUInt32LE(0));
+        break;
+      case EV.confirmed:
+        this.emit('confirmed', p.readUInt32LE(0));
+        break;
+    }
+  }
+
+  private frame(type: number, payload: Buffer) {
+    if (this.exited) return;
+    const head = Buffer.alloc(5);
+    head.writeUInt32LE(payload.length + 1, 0);
+    head[4] = type;
+    this.child.stdin.write(Buffer.concat([head, payload]));
+  }
+
+  addSession(s: SessionKeys): void {
+    const b = Buffer.alloc(96);
+    b.writeUInt32LE(s.localIndex >>> 0, 0);
+    b.writeUInt32LE(s.remoteIndex >>> 0, 4);
+    b.writeUInt32LE(s.peerId, 8);
+    b.writeUInt32LE(s.epoch >>> 0, 12);
+    b[16] = s.cipher;
+    s.sendKey.copy(b, 20);
+    s.receiveKey.copy(b, 52);
+    b.writeUInt32LE(s.lifetimeMs, 84);
+    b.writeBigUInt64LE(s.rekeyAfterMessages, 88);
+    this.frame(CTL.addSession, b);
+    b.fill(0);
+  }
+
+  deleteSession(localIndex: number): void {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(localIndex >>> 0);
+    this.frame(CTL.delSession, b);
+  }
+
+  send(to: Endpoint, message: Buffer): void {
+    this.frame(CTL.send, Buffer.concat([encodeEndpoint(to), message]));
+  }
+
+  setPeer(p: PeerConfig): void {
+    const head = Buffer.alloc(24);
+    head.writeUInt32LE(p.id, 0);
+    encodeEndpoint(p.endpoint).copy(head, 4);
+    head[22] = p.addresses.length;
+    head[23] = p.rules.length;
+    const parts = [head, ...p.addresses.map(encodeCidr)];
+    for (const r of p.rules) {
+      const rh = Buffer.alloc(4);
+      rh.writeUInt16LE(r.tag, 0);
+      rh[2] = r.allow.length;
+      parts.push(rh, ...r.allow.map(encodeCidr));
+    }
+    this.frame(CTL.setPeer, Buffer.concat(parts));
+  }
+
+  setTags(tags: { tag: number; policy: number; trafficClass: number }[]): void {
+    const b = Buffer.alloc(4 + tags.length * 8);
+    b.writeUInt32LE(tags.length, 0);
+    tags.forEach((t, i) => {
+      b.writeUInt16LE(t.tag, 4 + i * 8);
+      b[6 + i * 8] = t.trafficClass;
+      b.writeUInt32LE(t.policy >>> 0, 8 + i * 8);
+    });
+    this.frame(CTL.setTags, b);
+  }
+
+  stats(): Promise<DatapathStats> {
+    if (this.exited) return Promise.reject(new Error('the tunnel data path is not running'));
+    return new Promise((res) => {
+      this.statsWaiters.push(res);
+      this.frame(CTL.stats, Buffer.alloc(0));
+    });
+  }
+
+  /** Closing stdin makes the data path exit; its TUN device goes with it. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const done = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await done;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,153 @@
+// Switchyard's handshake messages (PROTOCOL.md): Noise IK wrapped in a prefix, indices and mac1.
+import { timingSafeEqual } from 'node:crypto';
+import { generateKeyPair, type KeyPair } from './keys.ts';
+import { HandshakeError, HandshakeState, PATTERN_IK, hash, hmac } from './noise.ts';
+
+export const PROTOCOL_NAME = 'Noise_IK_25519_ChaChaPoly_BLAKE2s';
+export const PROLOGUE = Buffer.from('Switchyard tunnel v1', 'ascii');
+export const VERSION = 1;
+export const TYPE_INIT = 1;
+export const TYPE_RESPONSE = 2;
+export const TYPE_DATA = 4;
+export const INIT_LEN = 140;
+export const RESPONSE_LEN = 80;
+
+export const CIPHER_CHACHA = 0;
+export const CIPHER_AESGCM = 1;
+export type Cipher = typeof CIPHER_CHACHA | typeof CIPHER_AESGCM;
+
+const MAC1_LABEL = Buffer.from('mac1----', 'ascii');
+
+function mac1Key(receiverStatic: Uint8Array): Buffer {
+  return hash(MAC1_LABEL, receiverStatic);
+}
+function mac1(receiverStatic: Uint8Array, body: Uint8Array): Buffer {
+  return hmac(mac1Key(receiverStatic), body).subarray(0, 16);
+}
+
+/** Cheap check before any DH: does the sender know our public key? */
+export function mac1Valid(message: Uint8Array, ourStatic: Uint8Array): boolean {
+  if (message.length < 16) return false;
+  const body = message.subarray(0, message.length - 16);
+  return timingSafeEqual(mac1(ourStatic, body), message.subarray(message.length - 16));
+}
+
+/** TAI64N: 8 bytes seconds since 1970 + 2^62, 4 bytes nanoseconds. Monotonic per process. */
+let lastStamp = 0n;
+export function tai64n(nowNs: bigint = BigInt(Date.now()) * 1_000_000n): Buffer {
+  const stamp = nowNs > lastStamp ? nowNs : lastStamp + 1n;
+  lastStamp = stamp;
+  const b = Buffer.alloc(12);
+  b.writeBigUInt64BE((1n << 62n) + stamp / 1_000_000_000n, 0);
+  b.writeUInt32BE(Number(stamp % 1_000_000_000n), 8);
+  return b;
+}
+
+function prefix(type: number): Buffer {
+  return Buffer.from([VERSION, type, 0, 0]);
+}
+
+export interface Initiation {
+  message: Buffer;
+  state: HandshakeState;
+  senderIndex: number;
+}
+
+export function createInitiation(opts: {
+  ourStatic: KeyPair;
+  peerStatic: Uint8Array;
+  senderIndex: number;
+  cipherOffer: number;
+  /** The key generation this handshake creates; both ends stamp it on every data packet. */
+  epoch: number;
+  ephemeral?: KeyPair;
+  timestamp?: Buffer;
+}): Initiation {
+  const state = new HandshakeState(
+    PATTERN_IK,
+    { protocolName: PROTOCOL_NAME, initiator: true, prologue: PROLOGUE, s: opts.ourStatic, rs: opts.peerStatic, e: opts.ephemeral },
+    generateKeyPair,
+  );
+  const tail = Buffer.alloc(8);
+  tail[0] = opts.cipherOffer;
+  tail.writeUInt32BE(opts.epoch >>> 0, 4);
+  const payload = Buffer.concat([opts.timestamp ?? tai64n(), tail]);
+  const noise = state.writeMessage(payload);
+  const head = prefix(TYPE_INIT);
+  const idx = Buffer.alloc(4);
+  idx.writeUInt32BE(opts.senderIndex >>> 0);
+  const body = Buffer.concat([head, idx, noise]);
+  return { message: Buffer.concat([body, mac1(opts.peerStatic, body)]), state, senderIndex: opts.senderIndex };
+}
+
+export interface ReceivedInitiation {
+  state: HandshakeState;
+  peerStatic: Buffer;
+  peerIndex: number;
+  timestamp: Buffer;
+  cipherOffer: number;
+  epoch: number;
+}
+
+/** Responder: parse and authenticate message 1. Throws HandshakeError on anything wrong. */
+export function consumeInitiation(message: Uint8Array, ourStatic: KeyPair): ReceivedInitiation {
+  if (message.length !== INIT_LEN || message[0] !== VERSION || message[1] !== TYPE_INIT)
+    throw new HandshakeError('not an initiation');
+  if (!mac1Valid(message, ourStatic.publicKey)) throw new HandshakeError('initiation mac1 is wrong');
+  const state = new HandshakeState(
+    PATTERN_IK,
+    { protocolName: PROTOCOL_NAME, initiator: false, prologue: PROLOGUE, s: ourStatic },
+    generateKeyPair,
+  );
+  const payload = state.readMessage(message.subarray(8, INIT_LEN - 16));
+  if (payload.length !== 20) throw new HandshakeError('initiation payload has the wrong size');
+  return {
+    state,
+    peerStatic: state.rs!,
+    peerIndex: Buffer.from(message).readUInt32BE(4),
+    timestamp: payload.subarray(0, 12),
+    cipherOffer: payload[12]!,
+    epoch: payload.readUInt32BE(16),
+  };
+}
+
+export function createResponse(opts: {
+  received: ReceivedInitiation;
+  senderIndex: number;
+  cipher: Cipher;
+}): Buffer {
+  const noise = opts.received.state.writeMessage(Buffer.from([opts.cipher, 0, 0, 0]));
+  const idx = Buffer.alloc(8);
+  idx.writeUInt32BE(opts.senderIndex >>> 0, 0);
+  idx.writeUInt32BE(opts.received.peerIndex >>> 0, 4);
+  const body = Buffer.concat([prefix(TYPE_RESPONSE), idx, noise]);
+  return Buffer.concat([body, mac1(opts.received.peerStatic, body)]);
+}
+
+export interface ReceivedResponse {
+  peerIndex: number;
+  cipher: Cipher;
+}
+
+/** Initiator: the receiver index of a response, to find the pending handshake. */
+export function responseReceiverIndex(message: Uint8Array): number | null {
+  if (message.length !== RESPONSE_LEN || message[0] !== VERSION || message[1] !== TYPE_RESPONSE) return null;
+  return Buffer.from(message).readUInt32BE(8);
+}
+
+export function consumeResponse(message: Uint8Array, initiation: Initiation, ourStatic: KeyPair, offer: number): ReceivedResponse {
+  if (responseReceiverIndex(message) !== initiation.senderIndex >>> 0) throw new HandshakeError('response for another handshake');
+  if (!mac1Valid(message, ourStatic.publicKey)) throw new HandshakeError('response mac1 is wrong');
+  const payload = initiation.state.readMessage(message.subarray(12, RESPONSE_LEN - 16));
+  const cipher = payload[0];
+  if (payload.length !== 4 || (cipher !== CIPHER_CHACHA && cipher !== CIPHER_AESGCM) || !(offer & (1 << cipher)))
+    throw new HandshakeError('response chose a cipher we did not offer');
+  return { peerIndex: Buffer.from(message).readUInt32BE(4), cipher };
+}
+
+/** The responder's pick from an offer: AES-256-GCM only when both ends have it. */
+export function chooseCipher(offer: number, weHaveAes: boolean): Cipher | null {
+  if (weHaveAes && offer & (1 << CIPHER_AESGCM)) return CIPHER_AESGCM;
+  if (offer & (1 << CIPHER_CHACHA)) return CIPHER_CHACHA;
+  return null;
+}

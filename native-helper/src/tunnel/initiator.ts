@@ -1,0 +1,147 @@
+// The client side of the handshake: initiate, retry, install keys into the data path, rekey by time
+// and by volume (the data path reports when the send counter passes the limit).
+import { EventEmitter } from 'node:events';
+import type { Datapath, Endpoint } from './datapath.ts';
+import {
+  RESPONSE_LEN,
+  consumeResponse,
+  createInitiation,
+  responseReceiverIndex,
+  type Cipher,
+  type Initiation,
+} from './handshake.ts';
+import type { KeyPair } from './keys.ts';
+import { IndexAllocator, type TunnelTimers } from './timers.ts';
+
+export interface InitiatorOptions {
+  ourStatic: KeyPair;
+  peerStatic: Buffer;
+  endpoint: Endpoint;
+  peerId: number;
+  cipherOffer: number;
+  timers: TunnelTimers;
+}
+
+interface Live {
+  localIndex: number;
+  createdAt: number;
+  epoch: number;
+  cipher: Cipher;
+}
+
+export interface InitiatorEvents {
+  established: [Live];
+  failed: [string];
+}
+
+export class Initiator extends EventEmitter<InitiatorEvents> {
+  private indices = new IndexAllocator();
+  private pending: Initiation | null = null;
+  private attemptStarted = 0;
+  private epoch = 0;
+  private current: Live | null = null;
+  private timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+  handshakesSent = 0;
+
+  constructor(
+    private readonly dp: Datapath,
+    private readonly o: InitiatorOptions,
+  ) {
+    super();
+    dp.on('handshake', (from, msg) => this.onMessage(from, msg));
+    dp.on('rekey', (idx) => {
+      if (this.current?.localIndex === idx) this.handshake();
+    });
+  }
+
+  get session(): Live | null {
+    return this.current;
+  }
+
+  private later(ms: number, fn: () => void) {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  /** Start (or restart) a handshake; retries every rekeyTimeout until a response arrives. */
+  handshake(): void {
+    if (this.stopped) return;
+    if (this.pending) return; // one attempt cycle at a time
+    this.attemptStarted = Date.now();
+    this.sendInitiation();
+  }
+
+  private sendInitiation() {
+    if (this.pending) this.indices.release(this.pending.senderIndex);
+    const epoch = ++this.epoch;
+    this.pending = createInitiation({
+      ourStatic: this.o.ourStatic,
+      peerStatic: this.o.peerStatic,
+      senderIndex: this.indices.allocate(),
+      cipherOffer: this.o.cipherOffer,
+      epoch,
+    });
+    this.dp.send(this.o.endpoint, this.pending.message);
+    this.handshakesSent++;
+    const sent = this.pending;
+    const jitter = Math.floor(Math.random() * 333);
+    this.later(this.o.timers.rekeyTimeoutMs + jitter, () => {
+      if (this.pending !== sent) return;
+      if (Date.now() - this.attemptStarted >= this.o.timers.rekeyAttemptMs)
+        this.emit('failed', `no handshake response from ${this.o.endpoint.address}:${this.o.endpoint.port}`);
+      this.sendInitiation();
+    });
+  }
+
+  private onMessage(_from: Endpoint, msg: Buffer) {
+    if (msg.length !== RESPONSE_LEN || !this.pending) return;
+    if (responseReceiverIndex(msg) !== this.pending.senderIndex) return;
+    let r;
+    try {
+      r = consumeResponse(msg, this.pending, this.o.ourStatic, this.o.cipherOffer);
+    } catch {
+      return; // forged or corrupted: wait for a valid one or the retry
+    }
+    const init = this.pending;
+    this.pending = null;
+    const keys = init.state.split();
+    const epoch = this.epoch;
+    this.dp.addSession({
+      localIndex: init.senderIndex,
+      remoteIndex: r.peerIndex,
+      peerId: this.o.peerId,
+      epoch,
+      cipher: r.cipher,
+      sendKey: keys.send,
+      receiveKey: keys.receive,
+      lifetimeMs: this.o.timers.rejectAfterMs,
+      rekeyAfterMessages: this.o.timers.rekeyAfterMessages,
+    });
+    keys.send.fill(0);
+    keys.receive.fill(0);
+    const previous = this.current;
+    this.current = { localIndex: init.senderIndex, createdAt: Date.now(), epoch, cipher: r.cipher };
+    // Keep the old session a moment for packets already in flight, then forget it.
+    if (previous)
+      this.later(this.o.timers.rekeyTimeoutMs, () => {
+        this.dp.deleteSession(previous.localIndex);
+        this.indices.release(previous.localIndex);
+      });
+    const mine = this.current;
+    this.later(this.o.timers.rekeyAfterMs, () => {
+      if (this.current === mine) this.handshake();
+    });
+    this.emit('established', this.current);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}

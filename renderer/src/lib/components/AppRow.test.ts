@@ -1,0 +1,81 @@
+import '@testing-library/svelte/vitest';
+import { fireEvent, render, screen } from '@testing-library/svelte';
+import { describe, expect, it, vi } from 'vitest';
+import { FakeHelper } from '../transport/fake.ts';
+import AppRow from './AppRow.svelte';
+
+function rowFor(id: string, patch: Partial<FakeHelper['apps'][number]> = {}) {
+  const fake = new FakeHelper();
+  const app = { ...structuredClone(fake.apps.find((a) => a.id === id)!), ...patch };
+  const onchoice = vi.fn();
+  const onlaunch = vi.fn();
+  const onselect = vi.fn();
+  render(AppRow, { props: { app, candidates: fake.interfaces.filter((i) => i.kind !== 'loopback'), onchoice, onlaunch, onselect } });
+  return { app, onchoice, onlaunch, onselect };
+}
+
+describe('AppRow', () => {
+  it('names every control after the app', () => {
+    rowFor('lab-browser');
+    expect(screen.getByRole('combobox', { name: 'Egress for Lab Browser' })).toBeTruthy();
+    expect(screen.getByRole('switch', { name: 'Kill switch for Lab Browser' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Launch Lab Browser' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Details for Lab Browser' })).toBeTruthy();
+  });
+
+  it('offers default, block and each interface, and sends the matching choice', async () => {
+    const { onchoice } = rowFor('lab-browser');
+    const select = screen.getByRole('combobox', { name: 'Egress for Lab Browser' }) as HTMLSelectElement;
+    expect([...select.options].map((o) => o.textContent)).toEqual(['System default', 'Block', 'wlan0', 'enp3s0']);
+    expect(select.value).toBe('default');
+    await fireEvent.change(select, { target: { value: 'egress:wlan0' } });
+    expect(onchoice).toHaveBeenCalledWith('lab-browser', { mode: 'ordered', egresses: ['wlan0'], killSwitch: false });
+  });
+
+  it('keeps the kill switch off and disabled until the app has an egress list', () => {
+    rowFor('lab-browser', { choice: { mode: 'default' } });
+    const sw = screen.getByRole('switch', { name: 'Kill switch for Lab Browser' }) as HTMLButtonElement;
+    expect(sw.disabled).toBe(true);
+    expect(sw.getAttribute('aria-checked')).toBe('false');
+  });
+
+  it('toggles the kill switch of an ordered list', async () => {
+    const { onchoice } = rowFor('lab-browser', { choice: { mode: 'ordered', egresses: ['wlan0', 'enp3s0'], killSwitch: false } });
+    const sw = screen.getByRole('switch', { name: 'Kill switch for Lab Browser' }) as HTMLButtonElement;
+    expect(sw.disabled).toBe(false);
+    await fireEvent.click(sw);
+    expect(onchoice).toHaveBeenCalledWith('lab-browser', { mode: 'ordered', egresses: ['wlan0', 'enp3s0'], killSwitch: true });
+    expect(screen.getByText(/then enp3s0/)).toBeTruthy();
+  });
+
+  it('disables the controls of a managed app and says why', () => {
+    rowFor('lab-browser', { managed: true, choice: { mode: 'ordered', egresses: ['wlan0'], killSwitch: true } });
+    const select = screen.getByRole('combobox', { name: 'Egress for Lab Browser' }) as HTMLSelectElement;
+    const sw = screen.getByRole('switch', { name: 'Kill switch for Lab Browser' }) as HTMLButtonElement;
+    expect(select.disabled).toBe(true);
+    expect(sw.disabled).toBe(true);
+    const why = document.getElementById(select.getAttribute('aria-describedby') ?? '');
+    expect(why?.textContent).toMatch(/Pinned by the managed policy/);
+    expect(sw.getAttribute('aria-describedby')).toBe(select.getAttribute('aria-describedby'));
+    expect(select.closest('[title]')?.getAttribute('title')).toMatch(/managed policy/);
+    expect(screen.getByText('Managed')).toBeTruthy();
+    // Launching is still the user's call.
+    expect((screen.getByRole('button', { name: 'Launch Lab Browser' }) as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('shows the state badge and live rates', () => {
+    rowFor('lab-browser', {
+      egress: { state: 'failed-over', active: 'enp3s0' },
+      counters: { txBytes: 0, rxBytes: 0, txRate: 1500, rxRate: 2_500_000 },
+    });
+    expect(screen.getByText('Failed over')).toBeTruthy();
+    expect(screen.getByText('1.5 kB/s')).toBeTruthy();
+    expect(screen.getByText('2.5 MB/s')).toBeTruthy();
+  });
+
+  it('launches with one click', async () => {
+    const { onlaunch } = rowFor('lab-browser');
+    await fireEvent.click(screen.getByRole('button', { name: 'Launch Lab Browser' }));
+    expect(onlaunch).toHaveBeenCalledWith('lab-browser');
+  });
+});

@@ -1,0 +1,168 @@
+// The app catalog as the UI sees it: list, search, filter, live counters and egress edits.
+import type { App, EgressChoice, EventData } from '../../../../native-helper/src/api/schema.ts';
+import type { SwitchyardClient } from '../transport/types.ts';
+import { toApiError } from '../transport/types.ts';
+import type { Notices } from './notices.svelte.ts';
+
+export type AppFilter = 'all' | 'managed' | 'running' | 'blocked';
+export const APP_FILTERS: { value: AppFilter; label: string }[] = [
+  { value: 'all', label: 'All' },
+  { value: 'managed', label: 'Managed' },
+  { value: 'running', label: 'Running' },
+  { value: 'blocked', label: 'Blocked' },
+];
+
+/** Blocked means no traffic leaves: blocked by choice, or held by the kill switch. */
+export function isBlocked(app: App): boolean {
+  return app.choice.mode === 'block' || app.egress.state === 'blocked' || app.egress.state === 'killed';
+}
+
+export function matchesFilter(app: App, filter: AppFilter): boolean {
+  switch (filter) {
+    case 'all':
+      return true;
+    case 'managed':
+      return app.managed;
+    case 'running':
+      return app.pids.length > 0;
+    case 'blocked':
+      return isBlocked(app);
+  }
+}
+
+/** Search matches the name, the id or an executable path, case-insensitively. */
+export function matchesQuery(app: App, query: string): boolean {
+  const q = query.trim().toLowerCase();
+  if (!q) return true;
+  return (
+    app.name.toLowerCase().includes(q) ||
+    app.id.includes(q) ||
+    (app.matchers.exe ?? []).some((e) => e.toLowerCase().includes(q))
+  );
+}
+
+export function filterApps(apps: readonly App[], query: string, filter: AppFilter): App[] {
+  return apps
+    .filter((a) => matchesFilter(a, filter) && matchesQuery(a, query))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function countByFilter(apps: readonly App[]): Record<AppFilter, number> {
+  const counts: Record<AppFilter, number> = { all: 0, managed: 0, running: 0, blocked: 0 };
+  for (const a of apps) for (const f of APP_FILTERS) if (matchesFilter(a, f.value)) counts[f.value]++;
+  return counts;
+}
+
+export class AppsState {
+  list = $state<App[]>([]);
+  query = $state('');
+  filter = $state<AppFilter>('all');
+  selectedId = $state<string | null>(null);
+  loaded = $state(false);
+  loadError = $state<string | null>(null);
+  /** Apps with a request in flight, so their controls wait for the answer. */
+  busy = $state<Record<string, boolean>>({});
+  /** The last failed change per app, shown next to its controls. */
+  errors = $state<Record<string, string>>({});
+
+  visible = $derived(filterApps(this.list, this.query, this.filter));
+  counts = $derived(countByFilter(this.list));
+  selected = $derived(this.list.find((a) => a.id === this.selectedId) ?? null);
+
+  #client: SwitchyardClient;
+  #notices: Notices | undefined;
+
+  constructor(client: SwitchyardClient, notices?: Notices) {
+    this.#client = client;
+    this.#notices = notices;
+  }
+
+  async load(): Promise<void> {
+    try {
+      this.list = await this.#client.call('apps.list', {});
+      this.loadError = null;
+    } catch (e) {
+      this.loadError = `The app list could not be loaded: ${toApiError(e).message}`;
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  byId(id: string): App | undefined {
+    return this.list.find((a) => a.id === id);
+  }
+
+  nameOf(id: string | null): string {
+    if (!id) return 'All apps';
+    return this.byId(id)?.name ?? id;
+  }
+
+  /** Live counters, once a second: update rates and totals in place. */
+  applyCounters(data: EventData<'counters'>): void {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local lookup table, not state
+    const index = new Map(this.list.map((a, i) => [a.id, i]));
+    for (const c of data.apps) {
+      const i = index.get(c.id);
+      if (i === undefined) continue;
+      const app = this.list[i] as App;
+      const prev = app.counters;
+      if (prev.txRate !== c.txRate || prev.rxRate !== c.rxRate || prev.txBytes !== c.txBytes || prev.rxBytes !== c.rxBytes)
+        app.counters = { txBytes: c.txBytes, rxBytes: c.rxBytes, txRate: c.txRate, rxRate: c.rxRate };
+    }
+  }
+
+  applyChanged(data: EventData<'app.changed'>): void {
+    const i = this.list.findIndex((a) => a.id === data.id);
+    if (data.removed || !data.app) {
+      if (i >= 0) this.list.splice(i, 1);
+      if (this.selectedId === data.id) this.selectedId = null;
+      return;
+    }
+    if (i >= 0) this.list[i] = data.app;
+    else this.list.push(data.app);
+  }
+
+  /** Send a new egress choice; the helper's answer (or its app.changed event) becomes the truth. */
+  async setChoice(id: string, choice: EgressChoice): Promise<boolean> {
+    const app = this.byId(id);
+    if (!app) return false;
+    if (app.managed) {
+      this.errors[id] = `${app.name} is pinned by the managed policy; ask your administrator to change it.`;
+      return false;
+    }
+    this.busy[id] = true;
+    delete this.errors[id];
+    try {
+      const updated = await this.#client.call('egress.set', { app: id, choice });
+      this.applyChanged({ app: updated, id, removed: false });
+      return true;
+    } catch (e) {
+      this.errors[id] = `Could not change ${app.name}'s egress: ${toApiError(e).message}`;
+      this.#notices?.error(this.errors[id]);
+      return false;
+    } finally {
+      delete this.busy[id];
+    }
+  }
+
+  /** Rescan desktop entries, then reload the list. */
+  async rescan(): Promise<void> {
+    try {
+      const { apps } = await this.#client.call('catalog.refresh', {});
+      await this.load();
+      this.#notices?.info(`Found ${apps} apps.`);
+    } catch (e) {
+      this.#notices?.error(`Could not rescan apps: ${toApiError(e).message}`);
+    }
+  }
+
+  async launch(id: string): Promise<void> {
+    const name = this.nameOf(id);
+    try {
+      const { pid } = await this.#client.call('apps.launch', { id });
+      this.#notices?.info(`Started ${name} through Switchyard (process ${pid}).`);
+    } catch (e) {
+      this.#notices?.error(`Could not start ${name}: ${toApiError(e).message}`);
+    }
+  }
+}

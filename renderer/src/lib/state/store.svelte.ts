@@ -1,0 +1,106 @@
+// Wires one client to the state modules: loads everything when the helper is reachable and keeps it
+// current from events. Views get the store from context and never talk to the client themselves.
+import { getContext, setContext } from 'svelte';
+import type { ApiError } from '../../../../native-helper/src/api/schema.ts';
+import type { SwitchyardClient } from '../transport/types.ts';
+import { ActivityState } from './activity.svelte.ts';
+import { AppsState } from './apps.svelte.ts';
+import { ConnectionState } from './connection.svelte.ts';
+import { InterfacesState } from './interfaces.svelte.ts';
+import { Notices } from './notices.svelte.ts';
+import { SettingsState } from './settings.svelte.ts';
+
+export class Store {
+  readonly client: SwitchyardClient;
+  readonly notices = new Notices();
+  readonly connection = new ConnectionState();
+  readonly apps: AppsState;
+  readonly interfaces: InterfacesState;
+  readonly activity: ActivityState;
+  readonly settings: SettingsState;
+  /** Helper problems and unreadable messages, shown as a banner until dismissed. */
+  problems = $state<string[]>([]);
+  #off: (() => void)[] = [];
+  #wasConnected = false;
+
+  constructor(client: SwitchyardClient) {
+    this.client = client;
+    this.apps = new AppsState(client, this.notices);
+    this.interfaces = new InterfacesState(client);
+    this.activity = new ActivityState(client, (id) => this.apps.nameOf(id));
+    this.settings = new SettingsState(client);
+  }
+
+  /** Subscribe to everything and load; resolves once the first connection state is known. */
+  async start(): Promise<void> {
+    const c = this.client;
+    this.#off.push(
+      c.on('shell.connection', (conn) => this.#onConnection(conn)),
+      c.on('counters', (d) => {
+        this.apps.applyCounters(d);
+        this.interfaces.applyCounters(d);
+      }),
+      c.on('app.changed', (d) => {
+        this.apps.applyChanged(d);
+        this.interfaces.retagApp(d.id, d.removed ? null : (d.app?.egress.active ?? null));
+        if (this.settings.status) void this.settings.loadStatus();
+      }),
+      c.on('interface.changed', (d, m) => {
+        this.interfaces.applyChanged(d);
+        this.activity.add('interface.changed', d, m);
+      }),
+      c.on('helper.problem', (d, m) => {
+        this.activity.add('helper.problem', d, m);
+        if (d.severity === 'error') this.problems.push(d.message);
+      }),
+      c.onProtocolError((e: ApiError) => {
+        if (this.problems.length < 5) this.problems.push(e.message);
+      }),
+    );
+    for (const name of ['adoption', 'egress.failover', 'egress.killed', 'egress.restored', 'policy.changed'] as const)
+      this.#off.push(c.on(name, (d, m) => this.activity.add(name, d, m)));
+    void this.settings.loadShell();
+    try {
+      this.#onConnection(await c.call('shell.connection', {}));
+    } catch {
+      // A carrier without a shell (tests) counts as connected once the helper answers.
+      this.#onConnection({ state: 'connected', message: 'Connected.', socket: '', retryInMs: null });
+    }
+  }
+
+  #onConnection(conn: Parameters<ConnectionState['set']>[0]) {
+    this.connection.set(conn);
+    const connected = conn.state === 'connected';
+    if (connected && !this.#wasConnected) void this.reload();
+    this.#wasConnected = connected;
+  }
+
+  async reload(): Promise<void> {
+    // Apps first: the activity log names apps by their names.
+    await Promise.all([this.apps.load(), this.interfaces.load(), this.settings.loadStatus()]);
+    await this.activity.load();
+  }
+
+  dismissProblem(i: number): void {
+    this.problems.splice(i, 1);
+  }
+
+  dispose(): void {
+    for (const off of this.#off) off();
+    this.#off = [];
+    this.connection.dispose();
+    this.client.close();
+  }
+}
+
+const KEY = Symbol('switchyard.store');
+
+export function provideStore(store: Store): Store {
+  return setContext(KEY, store);
+}
+
+export function useStore(): Store {
+  const store = getContext<Store | undefined>(KEY);
+  if (!store) throw new Error('useStore() needs provideStore() in a parent component.');
+  return store;
+}

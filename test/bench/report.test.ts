@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import type { BenchRow } from './harness.ts';
+import { cpuModelOf, memTotalOf, renderConsoleTable, renderResultsMarkdown } from './report.ts';
+
+const rows: BenchRow[] = [
+  {
+    group: 'anchors',
+    name: 'veth, 1 stream',
+    value: 12.345,
+    unit: 'Gbit/s',
+    status: 'ok',
+    note: 'median of 3×5 s',
+  },
+  {
+    group: 'anchors',
+    name: 'openvpn, 1 stream',
+    value: 0.4123,
+    unit: 'Gbit/s',
+    ratio: { against: 'veth, 1 stream', value: 0.0334 },
+    status: 'ok',
+  },
+  {
+    group: 'tunnel',
+    name: 'tunnel',
+    value: NaN,
+    unit: '',
+    status: 'failed',
+    note: 'broke | badly\nline two',
+  },
+  { group: 'apply', name: 'apply', value: NaN, unit: '', status: 'not available', note: 'not written yet' },
+];
+
+const machine = {
+  cpu: 'AMD EPYC',
+  cores: 2,
+  memory: '23.5 GiB',
+  kernel: '6.18.0',
+  node: 'v20.20.2',
+  tools: { 'wireguard-go': 'v0.0.20220316', openvpn: '2.6.14' },
+};
+
+describe('renderResultsMarkdown', () => {
+  const md = renderResultsMarkdown({
+    date: new Date('2026-11-21T10:00:00Z'),
+    machine,
+    quick: false,
+    only: [],
+    plan: { runs: 3, seconds: 5 },
+    rows,
+  });
+  it('states date, mode and the machine', () => {
+    expect(md).toContain('2026-11-21 10:00 UTC');
+    expect(md).toContain('median of 3 × 5 s');
+    expect(md).toContain('| CPU | AMD EPYC |');
+    expect(md).toContain('| openvpn | 2.6.14 |');
+  });
+  it('has one table per group with values, ratios and statuses', () => {
+    expect(md.match(/^## (anchors|tunnel|apply)$/gm)).toEqual(['## anchors', '## tunnel', '## apply']);
+    expect(md).toContain('| veth, 1 stream | 12.3 | Gbit/s |  | median of 3×5 s |');
+    expect(md).toContain('| openvpn, 1 stream | 0.412 | Gbit/s | 0.033× veth, 1 stream |');
+    expect(md).toContain('| apply | not available |');
+  });
+  it('keeps a failure note inside its table cell', () => {
+    expect(md).toContain('| tunnel | FAILED |  |  | broke \\| badly line two |');
+  });
+  it('says how busy the machine was before the run, when measured', () => {
+    const busy = renderResultsMarkdown({
+      date: new Date(),
+      machine,
+      quick: false,
+      only: [],
+      plan: { runs: 3, seconds: 5 },
+      rows,
+      backgroundCores: 1.5,
+    });
+    expect(busy).toContain('| busy before the run | 1.50 of 2 cores');
+    expect(md).not.toContain('busy before the run');
+  });
+  it('marks a quick or partial run as such', () => {
+    const quick = renderResultsMarkdown({
+      date: new Date(),
+      machine,
+      quick: true,
+      only: ['tunnel'],
+      plan: { runs: 1, seconds: 3 },
+      rows,
+    });
+    expect(quick).toMatch(/quick run .* indicative only; only: tunnel/);
+  });
+});
+
+describe('renderConsoleTable', () => {
+  it('aligns every row under the header', () => {
+    const lines = renderConsoleTable(rows).split('\n');
+    const valueEnd = lines[0]!.indexOf('value') + 'value'.length;
+    expect(lines).toHaveLength(rows.length + 2);
+    expect(lines[2]!.indexOf('12.3') + 4).toBe(lines[3]!.indexOf('0.412') + 5);
+    expect(lines[2]!.indexOf('12.3') + 4).toBeGreaterThanOrEqual(valueEnd);
+  });
+});
+
+describe('machine description parsers', () => {
+  it('finds the CPU model on x86 and falls back when there is none', () => {
+    expect(cpuModelOf('processor\t: 0\nmodel name\t: AMD EPYC 7763 64-Core Processor\n')).toBe(
+      'AMD EPYC 7763 64-Core Processor',
+    );
+    expect(cpuModelOf('processor\t: 0\n')).toBe('unknown CPU');
+  });
+  it('reports MemTotal in GiB', () => {
+    expect(memTotalOf('MemTotal:       24576000 kB\nMemFree: 1 kB\n')).toBe('23.4 GiB');
+  });
+});

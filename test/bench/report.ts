@@ -1,0 +1,149 @@
+// Turning rows into the console table and test/bench/RESULTS.md, and describing the machine.
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { run } from '../../native-helper/src/mechanism/exec.ts';
+import type { BenchRow } from './harness.ts';
+
+export interface MachineDescription {
+  cpu: string;
+  cores: number;
+  memory: string;
+  kernel: string;
+  node: string;
+  tools: Record<string, string>;
+}
+
+/** First "model name" of /proc/cpuinfo (x86) or a fallback for CPUs that do not print one. */
+export function cpuModelOf(cpuinfo: string): string {
+  const line = cpuinfo.split('\n').find((l) => /^(model name|Model|cpu model)\s*:/.test(l));
+  return line?.split(':').slice(1).join(':').trim() || 'unknown CPU';
+}
+
+export function memTotalOf(meminfo: string): string {
+  const kib = Number(meminfo.match(/^MemTotal:\s+(\d+) kB/m)?.[1]);
+  return Number.isFinite(kib) ? `${(kib / 1024 / 1024).toFixed(1)} GiB` : 'unknown';
+}
+
+async function versionOf(argv: string[], pattern: RegExp): Promise<string> {
+  const res = await run(argv, { allowFailure: true, timeoutMs: 5_000 }).catch(() => undefined);
+  if (!res) return 'not installed';
+  const text = `${res.stdout}\n${res.stderr}`;
+  return text.match(pattern)?.[1] ?? (text.trim().split('\n')[0] || 'unknown');
+}
+
+export async function describeMachine(): Promise<MachineDescription> {
+  return {
+    cpu: cpuModelOf(await readFile('/proc/cpuinfo', 'utf8')),
+    cores: os.cpus().length,
+    memory: memTotalOf(await readFile('/proc/meminfo', 'utf8')),
+    kernel: os.release(),
+    node: process.version,
+    tools: {
+      'wireguard-go': await versionOf(['wireguard-go', '--version'], /wireguard-go (v\S+)/),
+      openvpn: await versionOf(['openvpn', '--version'], /^OpenVPN (\S+)/m),
+      iperf3: await versionOf(['iperf3', '--version'], /^iperf (\S+)/m),
+      openssl: await versionOf(['openssl', 'version'], /^OpenSSL (\S+)/m),
+    },
+  };
+}
+
+export function formatValue(row: BenchRow): string {
+  if (row.status === 'failed') return 'FAILED';
+  if (row.status === 'not available') return 'not available';
+  const v = row.value;
+  if (!Number.isFinite(v)) return '—';
+  const abs = Math.abs(v);
+  if (abs >= 100) return v.toFixed(0);
+  if (abs >= 10) return v.toFixed(1);
+  if (abs >= 1) return v.toFixed(2);
+  return v.toPrecision(3);
+}
+
+export function formatRatio(ratio: BenchRow['ratio']): string {
+  if (!ratio) return '';
+  const v = ratio.value;
+  const shown = Math.abs(v) >= 10 ? v.toFixed(1) : Math.abs(v) >= 0.1 ? v.toFixed(2) : v.toPrecision(2);
+  return `${shown}× ${ratio.against}`;
+}
+
+const HEADER = ['group', 'name', 'value', 'unit', 'ratio', 'note'] as const;
+
+function cells(row: BenchRow): string[] {
+  // Error messages may span lines; a row must stay one line in both tables.
+  const note = (row.note ?? '').replace(/\s*\r?\n\s*/g, ' ');
+  return [row.group, row.name, formatValue(row), row.unit, formatRatio(row.ratio), note];
+}
+
+/** Plain-text table with aligned columns for the terminal. */
+export function renderConsoleTable(rows: readonly BenchRow[]): string {
+  const table = [[...HEADER], ...rows.map(cells)];
+  const widths = HEADER.map((_, c) => Math.max(...table.map((r) => (c === 5 ? 0 : r[c]!.length))));
+  const line = (r: string[]) =>
+    r
+      .map((cell, c) => (c === 2 ? cell.padStart(widths[c]!) : c === 5 ? cell : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(table[0]!),
+    widths.map((w) => '-'.repeat(Math.max(w, 4))).join('  '),
+    ...table.slice(1).map(line),
+  ].join('\n');
+}
+
+function mdCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+export interface ResultsDocument {
+  date: Date;
+  machine: MachineDescription;
+  quick: boolean;
+  only: string[];
+  plan: { runs: number; seconds: number };
+  rows: readonly BenchRow[];
+  /** Cores busy with other work just before the run (the machine may be shared). */
+  backgroundCores?: number;
+}
+
+export function renderResultsMarkdown(doc: ResultsDocument): string {
+  const m = doc.machine;
+  const mode = doc.quick
+    ? `quick run (${doc.plan.runs} × ${doc.plan.seconds} s iperf3 per number): indicative only`
+    : `full run (median of ${doc.plan.runs} × ${doc.plan.seconds} s iperf3 runs per number)`;
+  const out = [
+    '# Switchyard benchmark results',
+    '',
+    `Written by \`npm run bench\` on ${doc.date.toISOString().replace('T', ' ').slice(0, 16)} UTC — ${mode}` +
+      (doc.only.length ? `; only: ${doc.only.join(', ')}` : '') +
+      '.',
+    '',
+    'Ratios compare against anchors measured in this same run on the same kind of namespace pair ' +
+      '(plain veth, Debian wireguard-go, Debian OpenVPN with AES-256-GCM, userspace). ' +
+      'CPU-s/Gbit is whole-machine busy CPU seconds per Gbit moved (= cores busy per Gbit/s); lower is better.',
+    '',
+    '## Machine',
+    '',
+    '| | |',
+    '|---|---|',
+    `| CPU | ${mdCell(m.cpu)} |`,
+    `| cores | ${m.cores} |`,
+    `| memory | ${m.memory} |`,
+    `| kernel | ${mdCell(m.kernel)} |`,
+    `| Node | ${m.node} |`,
+    ...(doc.backgroundCores === undefined
+      ? []
+      : [
+          `| busy before the run | ${doc.backgroundCores.toFixed(2)} of ${m.cores} cores (other work; numbers are noisier when high) |`,
+        ]),
+    ...Object.entries(m.tools).map(([tool, version]) => `| ${tool} | ${mdCell(version)} |`),
+  ];
+  const groups = [...new Set(doc.rows.map((r) => r.group))];
+  for (const group of groups) {
+    out.push('', `## ${group}`, '', '| name | value | unit | ratio | note |', '|---|---:|---|---|---|');
+    for (const row of doc.rows.filter((r) => r.group === group)) {
+      const [, name, value, unit, ratio, note] = cells(row).map(mdCell);
+      out.push(`| ${name} | ${value} | ${unit} | ${ratio} | ${note} |`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,124 @@
+// The Switchyard tunnel on the anchors' kind of namespace pair: TCP throughput (1 and 4 iperf3
+// streams) and machine CPU per Gbit/s, per cipher, with the ratio to this run's wireguard-go; how
+// many packets carried a kernel-mark tag; and a longer fuzz run of the packet parsers.
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../../native-helper/src/mechanism/exec.ts';
+import { runGateway, type RunningGateway } from '../../native-helper/src/gateway/gateway.ts';
+import { runTunnel, type RunningTunnel } from '../../native-helper/src/tunnel/tunnel.ts';
+import { genkey, pubkey } from '../../native-helper/src/tunnel/keys.ts';
+import { type BenchContext, type BenchRow, measureThroughput, startIperf3Server } from './harness.ts';
+import { createNetnsPair, inNs } from './netns-pair.ts';
+
+const TAG = 0x0b0b;
+const POLICY = 77;
+const MARK = ((0x5a << 24) | (1 << 16) | TAG) >>> 0;
+const CLIENT_TUN = '198.19.60.2';
+const GATEWAY_TUN = '198.19.60.1';
+const FUZZ = resolve(dirname(fileURLToPath(import.meta.url)), '../../native-helper/fuzz/run.sh');
+
+type Cipher = 'aes256gcm' | 'chacha20poly1305';
+
+export async function benchTunnel(ctx: BenchContext): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const ciphers: Cipher[] = ctx.quick ? ['aes256gcm'] : ['aes256gcm', 'chacha20poly1305'];
+  for (const cipher of ciphers) rows.push(...(await benchCipher(ctx, cipher)));
+  rows.push(await benchFuzz(ctx));
+  return rows;
+}
+
+async function benchCipher(ctx: BenchContext, cipher: Cipher): Promise<BenchRow[]> {
+  const pair = await createNetnsPair(ctx, { label: 'tunnel', subnet24: '198.18.60' });
+  const keys = { gateway: genkey(), client: genkey() };
+  let gateway: RunningGateway | undefined;
+  let tunnel: RunningTunnel | undefined;
+  const undo = ctx.defer('switchyard tunnel and gateway', async () => {
+    await tunnel?.stop();
+    await gateway?.stop();
+  });
+  try {
+    gateway = await runGateway({
+      instance: `${ctx.prefix}b`,
+      privateKey: keys.gateway,
+      listenPort: 51820,
+      tunName: ctx.uniqueName('gw'),
+      address: `${GATEWAY_TUN}/24`,
+      uplinks: [{ name: 'lan', interface: pair.vethB }],
+      enableForwarding: false,
+      netns: pair.b,
+      peers: [{ name: 'bench', publicKey: pubkey(keys.client), addresses: [`${CLIENT_TUN}/32`], apps: [{ tag: TAG, allow: [`${GATEWAY_TUN}/32`] }] }],
+    });
+    const tunName = ctx.uniqueName('tun');
+    tunnel = await runTunnel({
+      name: tunName,
+      privateKey: keys.client,
+      gateway: { host: pair.addrB, port: gateway.port },
+      gatewayPublicKey: pubkey(keys.gateway),
+      address: `${CLIENT_TUN}/32`,
+      cipher,
+      apps: [{ tag: TAG, policyId: POLICY }],
+      netns: pair.a,
+    });
+    // iperf3 cannot set SO_MARK, so an output route chain marks its packets as the tagger would mark
+    // its socket; the kernel reroutes on the mark and the tc program reads skb->mark as usual.
+    await run(inNs(pair.a, ['nft', '-f', '-']), {
+      input: `table ip sybench {\n chain out {\n type route hook output priority mangle;\n ip daddr ${GATEWAY_TUN} meta mark set ${MARK}\n }\n}\n`,
+    });
+    await run(['ip', '-n', pair.a, '-batch', '-'], {
+      input: `rule add fwmark ${MARK} lookup 160 pref 160\nroute add default dev ${tunName} table 160\n`,
+    });
+    await run(inNs(pair.a, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=0', `net.ipv4.conf.${tunName}.rp_filter=0`]));
+    await tunnel.established(15_000);
+    const server = await startIperf3Server(ctx, pair.b);
+    const rows: BenchRow[] = [];
+    for (const streams of [1, 4]) {
+      const r = await measureThroughput(ctx, { clientNs: pair.a, serverAddr: GATEWAY_TUN, streams, label: `switchyard ${cipher}` });
+      const wg = ctx.anchors.find((a) => a.anchor === 'wireguard-go' && a.streams === streams);
+      const name = `switchyard ${cipher}, ${streams} stream${streams > 1 ? 's' : ''}`;
+      rows.push({
+        group: 'tunnel',
+        name,
+        value: r.gbps,
+        unit: 'Gbit/s',
+        ...(wg && wg.gbps > 0 ? { ratio: { against: 'wireguard-go', value: r.gbps / wg.gbps } } : {}),
+        note: `samples ${r.samples.map((s) => s.toFixed(2)).join(', ')}`,
+      });
+      rows.push({ group: 'tunnel', name: `${name}, CPU`, value: r.cpuSecondsPerGbit, unit: 'CPU s/Gbit' });
+    }
+    await server.stop();
+    const dp = await tunnel.stats();
+    const gw = await gateway.stats();
+    const tagged = dp.counters.txPackets! - dp.counters.txUntagged!;
+    rows.push({
+      group: 'tunnel',
+      name: `switchyard ${cipher}, packets tagged from the kernel mark`,
+      value: dp.counters.txPackets ? (100 * tagged) / dp.counters.txPackets : NaN,
+      unit: '%',
+      note: `${tagged} of ${dp.counters.txPackets}; gateway accounted ${gw.accounting.find((a) => a.tag === TAG)?.packets ?? 0} packets for tag ${TAG}`,
+    });
+    return rows;
+  } finally {
+    await tunnel?.stop();
+    await gateway?.stop();
+    undo();
+    await pair.destroy();
+  }
+}
+
+async function benchFuzz(ctx: BenchContext): Promise<BenchRow> {
+  const seconds = ctx.quick ? 30 : 300;
+  const r = await run([FUZZ, String(seconds)], {
+    allowFailure: true,
+    timeoutMs: (seconds + 120) * 1000,
+    env: { ...process.env, FUZZ_OUT: `${ctx.tmpdir}/fuzz` },
+  });
+  const runs = /Done (\d+) runs/.exec(r.stderr)?.[1];
+  return {
+    group: 'tunnel',
+    name: `fuzz packet parsers (${seconds} s, libFuzzer + ASan/UBSan)`,
+    value: runs ? Number(runs) : NaN,
+    unit: 'executions',
+    status: r.code === 0 && runs ? 'ok' : 'failed',
+    note: r.code === 0 ? 'no crash' : `crash or build failure: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+  };
+}

@@ -1,0 +1,57 @@
+// The lab's authoritative DNS server for a few names under .lab.
+//   server.lab   A/AAAA → the servers' addresses
+//   gateway.lab  A/AAAA → the gateway's public addresses
+//   whoami.lab   TXT → the address of whoever asked; A/AAAA → that address when the family matches
+// Anything else is NXDOMAIN; a known name without that type answers NOERROR with no records.
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv4, isIPv6 } from 'node:net';
+import { encodeError, encodeResponse, parseQuery, RCODE, TYPE, type Answer, type Question } from './dns-wire.ts';
+
+export interface DnsZone {
+  serversV4: string;
+  serversV6: string;
+  gatewayV4: string;
+  gatewayV6: string;
+}
+
+export function answerQuestion(zone: DnsZone, q: Question, clientAddress: string): { rcode: number; answers: Answer[] } {
+  const addresses = (v4: string, v6: string): Answer[] =>
+    q.type === TYPE.A ? [{ type: TYPE.A, address: v4 }] : q.type === TYPE.AAAA ? [{ type: TYPE.AAAA, address: v6 }] : [];
+  switch (q.name) {
+    case 'server.lab':
+      return { rcode: RCODE.NOERROR, answers: addresses(zone.serversV4, zone.serversV6) };
+    case 'gateway.lab':
+      return { rcode: RCODE.NOERROR, answers: addresses(zone.gatewayV4, zone.gatewayV6) };
+    case 'whoami.lab': {
+      const answers: Answer[] = [];
+      if (q.type === TYPE.TXT) answers.push({ type: TYPE.TXT, text: clientAddress });
+      if (q.type === TYPE.A && isIPv4(clientAddress)) answers.push({ type: TYPE.A, address: clientAddress });
+      if (q.type === TYPE.AAAA && isIPv6(clientAddress)) answers.push({ type: TYPE.AAAA, address: clientAddress });
+      return { rcode: RCODE.NOERROR, answers };
+    }
+    default:
+      return { rcode: RCODE.NXDOMAIN, answers: [] };
+  }
+}
+
+function respond(zone: DnsZone, msg: Buffer, rinfo: RemoteInfo): Buffer {
+  let q: Question;
+  try {
+    q = parseQuery(msg);
+  } catch {
+    return encodeError(msg, RCODE.FORMERR);
+  }
+  if ((q.flags & 0x8000) !== 0) return encodeError(msg, RCODE.FORMERR); // a response, not a query
+  if (((q.flags >> 11) & 0xf) !== 0 || q.qclass !== 1) return encodeResponse(q, RCODE.NOTIMP, []);
+  const { rcode, answers } = answerQuestion(zone, q, rinfo.address);
+  return encodeResponse(q, rcode, answers);
+}
+
+export function startDnsServer(zone: DnsZone, address: string, port: number): Promise<Socket> {
+  const socket = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
+  socket.on('message', (msg, rinfo) => socket.send(respond(zone, msg, rinfo), rinfo.port, rinfo.address));
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, address, () => resolve(socket));
+  });
+}
