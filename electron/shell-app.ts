@@ -189,6 +189,9 @@ export async function runShell(adapter: ElectronAdapter, opts: ShellOptions): Pr
   };
   render();
 
+  /** Bumped by every change to state, so an older refresh answer cannot overwrite a newer one. */
+  let generation = 0;
+
   async function act(action: TrayAction): Promise<void> {
     try {
       switch (action.kind) {
@@ -197,14 +200,21 @@ export async function runShell(adapter: ElectronAdapter, opts: ShellOptions): Pr
         case 'quit':
           stop();
           return adapter.quit();
-        case 'pause':
-          state.status = await helper.call('policy.pause', { paused: action.paused });
+        case 'pause': {
+          const status = await helper.call('policy.pause', { paused: action.paused });
+          generation++;
+          state.status = status;
           break;
-        case 'override':
-          state.status = await helper.call('policy.override', { egress: action.egress });
+        }
+        case 'override': {
+          const status = await helper.call('policy.override', { egress: action.egress });
+          generation++;
+          state.status = status;
           break;
+        }
         case 'egress': {
           const app = await helper.call('egress.set', { app: action.app, choice: action.choice });
+          generation++;
           state.apps = state.apps.map((a) => (a.id === app.id ? app : a));
           break;
         }
@@ -227,29 +237,26 @@ export async function runShell(adapter: ElectronAdapter, opts: ShellOptions): Pr
 
   // ---- state from the helper ----
   let refreshTimer: NodeJS.Timeout | null = null;
-  let refreshing: Promise<void> | null = null;
   async function refresh(): Promise<void> {
-    if (refreshing) await refreshing;
-    refreshing = (async () => {
-      if (helper.connection().state !== 'connected') {
-        state.status = null;
-      } else {
-        try {
-          const [status, apps, interfaces] = await Promise.all([
-            helper.call('status.get', {}),
-            helper.call('apps.list', {}),
-            helper.call('interfaces.list', {}),
-          ]);
-          Object.assign(state, { status, apps, interfaces });
-        } catch (err) {
-          adapter.log(`could not refresh the tray: ${(err as Error).message}`);
-        }
+    const started = ++generation;
+    if (helper.connection().state !== 'connected') {
+      state.status = null;
+    } else {
+      try {
+        const [status, apps, interfaces] = await Promise.all([
+          helper.call('status.get', {}),
+          helper.call('apps.list', {}),
+          helper.call('interfaces.list', {}),
+        ]);
+        // A tray action or a later refresh changed the state meanwhile: this answer is older.
+        if (started !== generation) return;
+        Object.assign(state, { status, apps, interfaces });
+      } catch (err) {
+        adapter.log(`could not refresh the tray: ${(err as Error).message}`);
       }
-      state.connection = helper.connection();
-      render();
-    })();
-    await refreshing;
-    refreshing = null;
+    }
+    state.connection = helper.connection();
+    render();
   }
   function scheduleRefresh(): void {
     if (refreshTimer) return;

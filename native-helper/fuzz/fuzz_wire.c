@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint8_t *pkt = malloc(n ? n : 1);
         memcpy(pkt, data + sizeof(vh), n);
         size_t total = 0;
-        sy_tso_split(&vh, pkt, n, emit, &total);
+        sy_tso_split(&vh, pkt, n, NULL, emit, &total);
         free(pkt);
     } else {
         struct sy_replay r;

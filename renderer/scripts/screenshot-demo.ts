@@ -21,15 +21,27 @@ const TYPES: Record<string, string> = {
 };
 
 async function main() {
-  await build({ root: rendererDir, configFile: join(rendererDir, 'vite.config.ts'), mode: 'demo', logLevel: 'warn', build: { outDir: distDir, emptyOutDir: true } });
+  await build({
+    root: rendererDir,
+    configFile: join(rendererDir, 'vite.config.ts'),
+    mode: 'demo',
+    logLevel: 'warn',
+    build: { outDir: distDir, emptyOutDir: true },
+  });
   await mkdir(outDir, { recursive: true });
 
   const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(
+      /^(\.\.[/\\])+/,
+      '',
+    );
     const file = join(distDir, path === '/' ? 'index.html' : path);
     try {
       const body = await readFile(file);
-      res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+      });
       res.end(body);
     } catch {
       res.writeHead(404, SECURITY_HEADERS);
@@ -42,19 +54,32 @@ async function main() {
 
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   const problems: string[] = [];
   const shots: string[] = [];
   try {
     for (const scheme of ['light', 'dark'] as const) {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: scheme });
+      const context = await browser.newContext({
+        viewport: { width: 1280, height: 800 },
+        colorScheme: scheme,
+      });
       const page = await context.newPage();
       watch(page, problems);
       const shot = async (name: string) => {
         const file = join(outDir, `${name}-${scheme}.png`);
         await page.screenshot({ path: file });
         shots.push(file);
+        for (const unnamed of await unnamedControls(page))
+          problems.push(`${name}: a ${unnamed} has no accessible name`);
       };
 
       await page.goto(`${base}?demo#/apps`);
@@ -103,7 +128,10 @@ async function main() {
       await page.getByRole('list', { name: 'Apps' }).waitFor();
       const rendered = await page.getByRole('listitem').count();
       if (rendered > 40) problems.push(`the virtual list rendered ${rendered} rows for 1000 apps`);
-      await page.locator('.viewport').first().evaluate((el) => (el.scrollTop = 30_000));
+      await page
+        .locator('.viewport')
+        .first()
+        .evaluate((el) => (el.scrollTop = 30_000));
       await page.waitForTimeout(300);
       await shot('apps-1000-scrolled');
       await context.close();
@@ -117,6 +145,33 @@ async function main() {
     console.error(`\n${problems.length} problem(s):\n${[...new Set(problems)].join('\n')}`);
     process.exitCode = 1;
   }
+}
+
+const CONTROL_ROLES = new Set([
+  'button',
+  'link',
+  'combobox',
+  'textbox',
+  'searchbox',
+  'switch',
+  'radio',
+  'checkbox',
+  'slider',
+  'listbox',
+  'menuitem',
+  'tab',
+]);
+
+/** Every interactive element in the accessibility tree must have a name (the e2e tests find them by it). */
+async function unnamedControls(page: Page): Promise<string[]> {
+  const cdp = await page.context().newCDPSession(page);
+  const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+    nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[];
+  };
+  await cdp.detach();
+  return nodes
+    .filter((n) => !n.ignored && CONTROL_ROLES.has(n.role?.value ?? '') && !(n.name?.value ?? '').trim())
+    .map((n) => n.role?.value ?? '?');
 }
 
 function watch(page: Page, problems: string[]) {

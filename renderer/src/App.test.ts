@@ -5,7 +5,16 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 // jsdom has no matchMedia; uPlot and the theme read it when they load.
 vi.hoisted(() => {
   window.matchMedia ??= (query: string) =>
-    ({ matches: false, media: query, onchange: null, addEventListener() {}, removeEventListener() {}, addListener() {}, removeListener() {}, dispatchEvent: () => false }) as MediaQueryList;
+    ({
+      matches: false,
+      media: query,
+      onchange: null,
+      addEventListener() {},
+      removeEventListener() {},
+      addListener() {},
+      removeListener() {},
+      dispatchEvent: () => false,
+    }) as MediaQueryList;
 });
 import App from './App.svelte';
 import { FakeHelper } from './lib/transport/fake.ts';
@@ -29,7 +38,9 @@ describe('the app shell', () => {
   it('has the five named navigation links and switches views', async () => {
     start();
     const nav = await screen.findByRole('navigation', { name: 'Main' });
-    const names = within(nav).getAllByRole('link').map((l) => l.textContent?.trim());
+    const names = within(nav)
+      .getAllByRole('link')
+      .map((l) => l.textContent?.trim());
     expect(names).toEqual(['Apps', 'Interfaces', 'Activity', 'Explain', 'Settings']);
     expect(screen.getByRole('link', { name: 'Apps' }).getAttribute('aria-current')).toBe('page');
     await fireEvent.click(screen.getByRole('link', { name: 'Settings' }));
@@ -49,11 +60,15 @@ describe('the app shell', () => {
 describe('helper unavailable', () => {
   it('explains a refused connection with the exact fix, then recovers by itself', async () => {
     start({ connection: 'refused' });
-    expect(await screen.findByRole('heading', { name: 'Switchyard may not talk to its helper' })).toBeTruthy();
+    expect(
+      await screen.findByRole('heading', { name: 'Switchyard may not talk to its helper' }),
+    ).toBeTruthy();
     expect(screen.getByText('sudo usermod -aG switchyard $USER')).toBeTruthy();
     expect(screen.getByText(/Log out and back in/)).toBeTruthy();
     expect(screen.getByText(/Trying again in 5 s/)).toBeTruthy();
-    expect(screen.getByRole('button', { name: 'Copy command: sudo usermod -aG switchyard $USER' })).toBeTruthy();
+    expect(
+      screen.getByRole('button', { name: 'Copy command: sudo usermod -aG switchyard $USER' }),
+    ).toBeTruthy();
     expect(screen.queryByRole('navigation', { name: 'Main' })).toBeNull();
 
     fake.setConnection('connected');
@@ -70,7 +85,9 @@ describe('helper unavailable', () => {
     start();
     await screen.findByRole('navigation', { name: 'Main' });
     fake.setConnection('incompatible');
-    expect(await screen.findByRole('heading', { name: 'The helper and this app are different versions' })).toBeTruthy();
+    expect(
+      await screen.findByRole('heading', { name: 'The helper and this app are different versions' }),
+    ).toBeTruthy();
   });
 });
 
@@ -82,7 +99,9 @@ describe('apps view', () => {
     expect(rows.length).toBeGreaterThan(5);
     expect(rows.length).toBeLessThan(40);
     expect(rows[0]?.getAttribute('aria-setsize')).toBe('1000');
-    expect(screen.getByText('1000 apps · ' + fake.apps.filter((a) => a.pids.length).length + ' running')).toBeTruthy();
+    expect(
+      screen.getByText('1000 apps · ' + fake.apps.filter((a) => a.pids.length).length + ' running'),
+    ).toBeTruthy();
   });
 
   it('filters to managed apps, whose controls are locked', async () => {
@@ -91,7 +110,8 @@ describe('apps view', () => {
     await fireEvent.click(screen.getByRole('radio', { name: 'Managed' }));
     const rows = within(screen.getByRole('list', { name: 'Apps' })).getAllByRole('listitem');
     expect(rows).toHaveLength(fake.apps.filter((a) => a.managed).length);
-    for (const combo of screen.getAllByRole('combobox', { name: /^Egress for / })) expect((combo as HTMLSelectElement).disabled).toBe(true);
+    for (const combo of screen.getAllByRole('combobox', { name: /^Egress for / }))
+      expect((combo as HTMLSelectElement).disabled).toBe(true);
   });
 
   it('searches, and says so when nothing matches', async () => {
@@ -108,19 +128,27 @@ describe('apps view', () => {
 
   it('changes an egress, arms the kill switch and shows live rates', async () => {
     start();
-    const combo = (await screen.findByRole('combobox', { name: 'Egress for Lab Browser' })) as HTMLSelectElement;
+    const combo = (await screen.findByRole('combobox', {
+      name: 'Egress for Lab Browser',
+    })) as HTMLSelectElement;
     await fireEvent.change(combo, { target: { value: 'egress:wlan0' } });
     await waitFor(() => expect(screen.getAllByText('Routed').length).toBeGreaterThan(0));
     const sw = screen.getByRole('switch', { name: 'Kill switch for Lab Browser' }) as HTMLButtonElement;
     await waitFor(() => expect(sw.disabled).toBe(false));
     await fireEvent.click(sw);
     await waitFor(() => expect(sw.getAttribute('aria-checked')).toBe('true'));
-    expect(fake.apps.find((a) => a.id === 'lab-browser')?.choice).toEqual({ mode: 'ordered', egresses: ['wlan0'], killSwitch: true });
+    expect(fake.apps.find((a) => a.id === 'lab-browser')?.choice).toEqual({
+      mode: 'ordered',
+      egresses: ['wlan0'],
+      killSwitch: true,
+    });
 
     await fireEvent.click(screen.getByRole('button', { name: 'Launch Lab Browser' }));
     expect(await screen.findByText(/Started Lab Browser through Switchyard/)).toBeTruthy();
     fake.tick();
-    const row = screen.getByRole('button', { name: 'Details for Lab Browser' }).closest('.app-row') as HTMLElement;
+    const row = screen
+      .getByRole('button', { name: 'Details for Lab Browser' })
+      .closest('.app-row') as HTMLElement;
     await waitFor(() => expect(within(row).getByText(/1 process/)).toBeTruthy());
     const rate = fake.apps.find((a) => a.id === 'lab-browser')?.counters.rxRate ?? 0;
     expect(rate).toBeGreaterThan(0);
@@ -143,8 +171,12 @@ describe('other views', () => {
     await screen.findByRole('list', { name: 'Apps' });
     await fireEvent.click(screen.getByRole('link', { name: 'Activity' }));
     const log = await screen.findByRole('list', { name: 'Activity log' });
-    expect(within(log).getAllByRole('listitem')[0]?.getAttribute('aria-setsize')).toBe(String(fake.history.length));
-    await fireEvent.change(screen.getByRole('combobox', { name: 'Event type' }), { target: { value: 'policy.changed' } });
+    expect(within(log).getAllByRole('listitem')[0]?.getAttribute('aria-setsize')).toBe(
+      String(fake.history.length),
+    );
+    await fireEvent.change(screen.getByRole('combobox', { name: 'Event type' }), {
+      target: { value: 'policy.changed' },
+    });
     await waitFor(() =>
       expect(
         within(screen.getByRole('list', { name: 'Activity log' }))
@@ -160,10 +192,14 @@ describe('other views', () => {
     start();
     await screen.findByRole('list', { name: 'Apps' });
     await fireEvent.click(screen.getByRole('link', { name: 'Explain' }));
-    await fireEvent.change(await screen.findByRole('combobox', { name: 'App' }), { target: { value: 'firefox' } });
+    await fireEvent.change(await screen.findByRole('combobox', { name: 'App' }), {
+      target: { value: 'firefox' },
+    });
     await fireEvent.click(screen.getByRole('button', { name: 'Explain' }));
     expect((await screen.findByRole('alert')).textContent).toMatch(/host:port/);
-    await fireEvent.input(screen.getByRole('textbox', { name: 'Destination' }), { target: { value: 'example.org:443' } });
+    await fireEvent.input(screen.getByRole('textbox', { name: 'Destination' }), {
+      target: { value: 'example.org:443' },
+    });
     await fireEvent.click(screen.getByRole('button', { name: 'Explain' }));
     const result = await screen.findByRole('region', { name: 'Explanation' });
     expect(within(result).getByText('Leaves through an egress')).toBeTruthy();
@@ -182,7 +218,9 @@ describe('other views', () => {
     expect(within(helper).getByText('/var/lib/switchyard/default/policy.json')).toBeTruthy();
     const autostart = screen.getByRole('switch', { name: 'Start at login' }) as HTMLButtonElement;
     expect(autostart.disabled).toBe(true);
-    expect(document.getElementById(autostart.getAttribute('aria-describedby') ?? '')?.textContent).toMatch(/Not available in the browser/);
+    expect(document.getElementById(autostart.getAttribute('aria-describedby') ?? '')?.textContent).toMatch(
+      /Not available in the browser/,
+    );
 
     await fireEvent.click(screen.getByRole('radio', { name: 'Dark' }));
     expect(document.documentElement.dataset.theme).toBe('dark');
@@ -212,9 +250,13 @@ describe('other views', () => {
     expect(within(wlan).getByText('192.168.1.23/24')).toBeTruthy();
     expect(within(wlan).getByText('192.168.1.1')).toBeTruthy();
     const carried = fake.interfaces.find((i) => i.name === 'wlan0')?.apps ?? [];
-    expect(within(wlan).getAllByRole('button', { name: /^Show .* in Apps$/ })).toHaveLength(Math.min(24, carried.length));
+    expect(within(wlan).getAllByRole('button', { name: /^Show .* in Apps$/ })).toHaveLength(
+      Math.min(24, carried.length),
+    );
     expect(screen.queryByRole('region', { name: 'lo' })).toBeNull();
     fake.setUsable('wlan0', false);
-    expect(await within(await screen.findByRole('region', { name: 'wlan0' })).findByText('Down')).toBeTruthy();
+    expect(
+      await within(await screen.findByRole('region', { name: 'wlan0' })).findByText('Down'),
+    ).toBeTruthy();
   });
 });

@@ -1,12 +1,17 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   Cleanups,
+  backgroundProcessesIn,
   cpuSecondsPerGbit,
+  cpuTimeOf,
   median,
   parseIperf3Json,
   parseProcPidStat,
   parseProcStat,
+  startBackground,
   throughputRatio,
   type AnchorResult,
 } from './harness.ts';
@@ -115,5 +120,35 @@ describe('Cleanups', () => {
     c.child().add('late', () => (ran = true));
     await new Promise((r) => setTimeout(r, 0));
     expect(ran).toBe(true);
+  });
+});
+
+describe('startBackground (real processes, no root)', () => {
+  it('returns the PID of the program itself, stops it by PID and unregisters its cleanup', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syb-test-'));
+    const cleanups = new Cleanups();
+    const ctx = { defer: cleanups.add.bind(cleanups), log: () => {}, signal: new AbortController().signal };
+    try {
+      const proc = await startBackground(ctx, ['sleep', '30'], join(dir, 'sleep.log'));
+      expect(readFileSync(`/proc/${proc.pid}/comm`, 'utf8').trim()).toBe('sleep');
+      expect(await proc.alive()).toBe(true);
+      expect(await cpuTimeOf(proc.pid)).toBeGreaterThanOrEqual(0);
+      expect(cleanups.pending).toBe(1);
+      await proc.stop();
+      expect(await proc.alive()).toBe(false);
+      expect(cleanups.pending).toBe(0);
+    } finally {
+      await cleanups.runAll();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('refuses to start anything once interrupted', async () => {
+    const abort = new AbortController();
+    abort.abort();
+    const ctx = { defer: () => () => {}, log: () => {}, signal: abort.signal };
+    await expect(startBackground(ctx, ['sleep', '30'], '/dev/null')).rejects.toThrow(/interrupted/);
+  });
+  it('finds tracked processes by the namespace they were started in', () => {
+    expect(backgroundProcessesIn('syb-no-such-namespace')).toEqual([]);
   });
 });

@@ -202,9 +202,12 @@ export interface BackgroundProcess {
   alive(): Promise<boolean>;
 }
 
+/** Start time of a running process; undefined once it is gone or a zombie nobody has reaped yet. */
 async function startTicksOf(pid: number): Promise<number | undefined> {
   try {
-    return parseProcPidStat(await readFile(`/proc/${pid}/stat`, 'utf8'), await ticksPerSecond()).startTicks;
+    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+    if (/^[ZX]/.test(text.slice(text.lastIndexOf(')') + 2))) return undefined;
+    return parseProcPidStat(text, await ticksPerSecond()).startTicks;
   } catch {
     return undefined;
   }
@@ -241,9 +244,24 @@ export async function startBackground(
     for (let i = 0; i < 20 && (await isOurs()); i++) await sleep(100);
   };
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= terminate().finally(() => unregister()));
+  const stop = () =>
+    (stopping ??= terminate().finally(() => {
+      unregister();
+      running.delete(proc);
+    }));
   const unregister = ctx.defer(`stop ${argv.join(' ')} (pid ${pid})`, stop);
-  return { pid, argv, logFile, alive: isOurs, stop };
+  const proc: BackgroundProcess = { pid, argv, logFile, alive: isOurs, stop };
+  running.add(proc);
+  return proc;
+}
+
+const running = new Set<BackgroundProcess>();
+
+/** Processes started with startBackground inside namespace ns (via `ip netns exec ns`) and not yet stopped. */
+export function backgroundProcessesIn(ns: string): BackgroundProcess[] {
+  return [...running].filter(
+    (p) => p.argv[0] === 'ip' && p.argv[1] === 'netns' && p.argv[2] === 'exec' && p.argv[3] === ns,
+  );
 }
 
 export function sleep(ms: number): Promise<void> {

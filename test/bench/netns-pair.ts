@@ -3,7 +3,7 @@
 // with its peer placed straight into B.
 import { readFile } from 'node:fs/promises';
 import { run } from '../../native-helper/src/mechanism/exec.ts';
-import type { BenchContext } from './harness.ts';
+import { backgroundProcessesIn, type BenchContext } from './harness.ts';
 
 export interface NetnsPair {
   a: string;
@@ -14,7 +14,7 @@ export interface NetnsPair {
   /** Addresses (no prefix length) on the veth ends. */
   addrA: string;
   addrB: string;
-  /** Deletes both namespaces (also done by ctx cleanup); processes inside must be stopped first. */
+  /** Stops harness-started processes inside, then deletes both namespaces (also done by ctx cleanup). */
   destroy(): Promise<void>;
 }
 
@@ -87,8 +87,9 @@ export async function createNetnsPair(ctx: BenchContext, opts: NetnsPairOptions)
 async function deleteNs(ctx: Pick<BenchContext, 'log'>, ns: string): Promise<void> {
   const listed = await run(['ip', 'netns', 'list'], { allowFailure: true });
   if (!listed.stdout.split('\n').some((l) => l.split(' ')[0] === ns)) return;
-  // Processes still inside would keep the namespace alive after its name is gone; we only started
-  // processes we stop by PID, so anything left is a bug worth naming (not something to kill blindly).
+  // A process left inside would keep the namespace alive after its name is gone: stop ours (by PID)
+  // first; anything else is a bug worth naming, not something to kill blindly.
+  await Promise.all(backgroundProcessesIn(ns).map((p) => p.stop()));
   const pids = (await run(['ip', 'netns', 'pids', ns], { allowFailure: true })).stdout
     .split('\n')
     .filter(Boolean);
@@ -101,9 +102,7 @@ async function deleteNs(ctx: Pick<BenchContext, 'log'>, ns: string): Promise<voi
         ),
       ),
     );
-    ctx.log(
-      `namespace ${ns} still holds processes (${names.join(', ')}); something started them without startBackground(), so they are not stopped here.`,
-    );
+    ctx.log(`namespace ${ns} still holds processes not started with startBackground(): ${names.join(', ')}.`);
   }
   await run(['ip', 'netns', 'del', ns]);
 }

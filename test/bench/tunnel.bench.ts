@@ -46,7 +46,14 @@ async function benchCipher(ctx: BenchContext, cipher: Cipher): Promise<BenchRow[
       uplinks: [{ name: 'lan', interface: pair.vethB }],
       enableForwarding: false,
       netns: pair.b,
-      peers: [{ name: 'bench', publicKey: pubkey(keys.client), addresses: [`${CLIENT_TUN}/32`], apps: [{ tag: TAG, allow: [`${GATEWAY_TUN}/32`] }] }],
+      peers: [
+        {
+          name: 'bench',
+          publicKey: pubkey(keys.client),
+          addresses: [`${CLIENT_TUN}/32`],
+          apps: [{ tag: TAG, allow: [`${GATEWAY_TUN}/32`] }],
+        },
+      ],
     });
     const tunName = ctx.uniqueName('tun');
     tunnel = await runTunnel({
@@ -65,14 +72,28 @@ async function benchCipher(ctx: BenchContext, cipher: Cipher): Promise<BenchRow[
       input: `table ip sybench {\n chain out {\n type route hook output priority mangle;\n ip daddr ${GATEWAY_TUN} meta mark set ${MARK}\n }\n}\n`,
     });
     await run(['ip', '-n', pair.a, '-batch', '-'], {
-      input: `rule add fwmark ${MARK} lookup 160 pref 160\nroute add default dev ${tunName} table 160\n`,
+      // The main-table route only lets connect() pick a route before any packet carries the mark.
+      input: `rule add fwmark ${MARK} lookup 160 pref 160\nroute add default dev ${tunName} table 160\nroute add ${GATEWAY_TUN}/32 dev ${tunName}\n`,
     });
-    await run(inNs(pair.a, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=0', `net.ipv4.conf.${tunName}.rp_filter=0`]));
+    await run(
+      inNs(pair.a, [
+        'sysctl',
+        '-q',
+        '-w',
+        'net.ipv4.conf.all.rp_filter=0',
+        `net.ipv4.conf.${tunName}.rp_filter=0`,
+      ]),
+    );
     await tunnel.established(15_000);
     const server = await startIperf3Server(ctx, pair.b);
     const rows: BenchRow[] = [];
     for (const streams of [1, 4]) {
-      const r = await measureThroughput(ctx, { clientNs: pair.a, serverAddr: GATEWAY_TUN, streams, label: `switchyard ${cipher}` });
+      const r = await measureThroughput(ctx, {
+        clientNs: pair.a,
+        serverAddr: GATEWAY_TUN,
+        streams,
+        label: `switchyard ${cipher}`,
+      });
       const wg = ctx.anchors.find((a) => a.anchor === 'wireguard-go' && a.streams === streams);
       const name = `switchyard ${cipher}, ${streams} stream${streams > 1 ? 's' : ''}`;
       rows.push({
@@ -119,6 +140,9 @@ async function benchFuzz(ctx: BenchContext): Promise<BenchRow> {
     value: runs ? Number(runs) : NaN,
     unit: 'executions',
     status: r.code === 0 && runs ? 'ok' : 'failed',
-    note: r.code === 0 ? 'no crash' : `crash or build failure: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    note:
+      r.code === 0
+        ? 'no crash'
+        : `crash or build failure: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`,
   };
 }

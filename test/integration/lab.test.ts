@@ -179,6 +179,20 @@ describe.skipIf(!isRoot)('lab lifecycle', () => {
     await expect(stat(stateDir(prefix))).rejects.toThrow(/ENOENT/);
     await expect(stat(join('/etc/netns', `${prefix}-desktop`))).rejects.toThrow(/ENOENT/);
   });
+
+  it('removes a lab whose owner was killed outright with `down --stale`', async () => {
+    const prefix = Lab.randomPrefix();
+    const result = await run(labArgv(['{node}', join(LAB_DIR, 'testing', 'up-then-die.ts'), prefix, 'sigkill']), {
+      allowFailure: true,
+      timeoutMs: 60_000,
+    });
+    expect(result.stdout).toContain(`up ${prefix}`);
+    expect(await labNamespaces(prefix)).toHaveLength(4); // nothing could clean up after SIGKILL
+    const stale = await run(labArgv(['{node}', join(LAB_DIR, 'cli.ts'), 'down', '--stale']));
+    expect(stale.stdout).toContain(prefix);
+    expect(await labNamespaces(prefix)).toEqual([]);
+    await expect(stat(stateDir(prefix))).rejects.toThrow(/ENOENT/);
+  });
 });
 
 describe.skipIf(!isRoot)('lab network', () => {

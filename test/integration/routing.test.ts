@@ -299,6 +299,18 @@ process.kill(process.pid, 'SIGKILL');
     expect((await echoes()).pe2_v4! - before.pe2_v4!).toBe(2);
   });
 
+  it('paused lifts block and kill switch in the kernel but keeps routing; resuming restores them', async () => {
+    await reconciler.apply(await desiredNow({ ...policy, paused: true }));
+    expect(await routeGet(V4, M.bl)).toMatchObject({ ok: true, dev: 'up1' });
+    expect(await routeGet(V4, M.ks)).toEqual({ ok: true, dev: 'up2', src: '198.18.2.2' });
+    const rules = await readRules(4, { netns: H });
+    expect(rules.some((r) => r.priority === layout.priorities.kill)).toBe(false);
+    expect(await listTable(layout.nftTable, { netns: H })).not.toMatch(/drop/);
+    await reconciler.apply(await desiredNow());
+    expect((await routeGet(V4, M.bl)).ok).toBe(false);
+    expect((await readRules(4, { netns: H })).filter((r) => r.priority === layout.priorities.kill)).toHaveLength(1);
+  });
+
   it('DNS to the loopback stub follows the app onto its egress resolver; others are untouched', async () => {
     await ip(P, 'addr', 'add', '198.18.200.53/32', 'dev', 'lo');
     await ip(P, 'addr', 'add', '198.18.200.54/32', 'dev', 'lo');

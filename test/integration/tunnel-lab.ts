@@ -32,7 +32,11 @@ export interface TunnelLab {
   keys: { gateway: string; client: string; other: string };
   gateway: RunningGateway;
   tunnel: RunningTunnel;
-  sh(ns: string, argv: string[], opts?: { input?: string; allowFailure?: boolean; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  sh(
+    ns: string,
+    argv: string[],
+    opts?: { input?: string; allowFailure?: boolean; timeoutMs?: number },
+  ): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** A long-running process in a namespace, killed by PID on close (exec.ts runs to completion only). */
   spawn(ns: string, argv: string[]): ChildProcess;
   close(): Promise<void>;
@@ -64,8 +68,11 @@ export async function createTunnelLab(opts: LabOptions = {}): Promise<TunnelLab>
   const keys = { gateway: genkey(), client: genkey(), other: genkey() };
   let gateway: RunningGateway | undefined;
   let tunnel: RunningTunnel | undefined;
-  const sh = (n: string, argv: string[], o: { input?: string; allowFailure?: boolean; timeoutMs?: number } = {}) =>
-    run(['ip', 'netns', 'exec', n, ...argv], o);
+  const sh = (
+    n: string,
+    argv: string[],
+    o: { input?: string; allowFailure?: boolean; timeoutMs?: number } = {},
+  ) => run(['ip', 'netns', 'exec', n, ...argv], o);
   const children: ChildProcess[] = [];
   const lab = {
     ns,
@@ -95,13 +102,53 @@ export async function createTunnelLab(opts: LabOptions = {}): Promise<TunnelLab>
       await run(['ip', 'netns', 'add', n]);
       await run(['ip', '-n', n, 'link', 'set', 'lo', 'up']);
     }
-    await run(['ip', 'link', 'add', 'c0', 'netns', ns.client, 'type', 'veth', 'peer', 'name', 'g0', 'netns', ns.gateway]);
-    await run(['ip', 'link', 'add', 'g1', 'netns', ns.gateway, 'type', 'veth', 'peer', 'name', 's0', 'netns', ns.server]);
-    const batch = (n: string, lines: string[]) => run(['ip', '-n', n, '-batch', '-'], { input: lines.join('\n') + '\n' });
+    await run([
+      'ip',
+      'link',
+      'add',
+      'c0',
+      'netns',
+      ns.client,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'g0',
+      'netns',
+      ns.gateway,
+    ]);
+    await run([
+      'ip',
+      'link',
+      'add',
+      'g1',
+      'netns',
+      ns.gateway,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      's0',
+      'netns',
+      ns.server,
+    ]);
+    const batch = (n: string, lines: string[]) =>
+      run(['ip', '-n', n, '-batch', '-'], { input: lines.join('\n') + '\n' });
     await batch(ns.client, [`addr add ${ADDR.clientWan}/24 dev c0`, 'link set c0 up']);
-    await batch(ns.gateway, [`addr add ${ADDR.gatewayWan}/24 dev g0`, 'link set g0 up', `addr add ${ADDR.gatewayLan}/24 dev g1`, 'link set g1 up']);
+    await batch(ns.gateway, [
+      `addr add ${ADDR.gatewayWan}/24 dev g0`,
+      'link set g0 up',
+      `addr add ${ADDR.gatewayLan}/24 dev g1`,
+      'link set g1 up',
+    ]);
     await batch(ns.server, [`addr add ${ADDR.server}/24 dev s0`, 'link set s0 up']);
-    await sh(ns.client, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
+    await sh(ns.client, [
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv4.conf.all.rp_filter=0',
+      'net.ipv4.conf.default.rp_filter=0',
+    ]);
 
     gateway = await runGateway(
       {
@@ -163,7 +210,10 @@ export async function createTunnelLab(opts: LabOptions = {}): Promise<TunnelLab>
   }
 }
 
-export const SOMARK = resolve(dirname(fileURLToPath(import.meta.url)), '../../native-helper/native/datapath/build/libsomark.so');
+export const SOMARK = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../native-helper/native/datapath/build/libsomark.so',
+);
 
 /** argv prefix that makes every socket of the program carry `mark` (what the tagger does per app). */
 export function withMark(mark: number): string[] {
@@ -172,21 +222,56 @@ export function withMark(mark: number): string[] {
 
 /** TCP to the server's echo-your-address service from a socket carrying `mark`. */
 export async function askServerWhoAmI(lab: TunnelLab, mark: number, payload = 'hello'): Promise<string> {
-  const r = await lab.sh(lab.ns.client, [...withMark(mark), 'socat', '-T', '3', '-', `TCP:${ADDR.server}:7000,connect-timeout=3`], {
-    input: payload,
-    allowFailure: true,
-    timeoutMs: 8000,
-  });
+  const r = await lab.sh(
+    lab.ns.client,
+    [...withMark(mark), 'socat', '-t', '5', '-T', '5', '-', `TCP:${ADDR.server}:7000,connect-timeout=3`],
+    {
+      input: payload,
+      allowFailure: true,
+      timeoutMs: 8000,
+    },
+  );
   return r.stdout.trim();
 }
 
 export async function startWhoAmIServer(lab: TunnelLab): Promise<void> {
-  // SOCAT_PEERADDR is the address the server saw; it answers with it and closes.
-  lab.spawn(lab.ns.server, ['socat', 'TCP-LISTEN:7000,reuseaddr,fork', 'SYSTEM:echo $SOCAT_PEERADDR']);
+  // SOCAT_PEERADDR is the address the server saw; it reads the whole request first (closing with
+  // unread data would reset the connection and lose the answer), answers with it and closes.
+  lab.spawn(lab.ns.server, ['socat', 'TCP-LISTEN:7000,reuseaddr,fork', 'SYSTEM:cat >/dev/null; echo $SOCAT_PEERADDR']);
   for (let i = 0; i < 50; i++) {
     const ss = await output(['ip', 'netns', 'exec', lab.ns.server, 'ss', '-ltn']);
     if (ss.includes(':7000')) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('the who-am-i server did not start');
+}
+
+// Sends hex datagrams (one per stdin line) to HOST:PORT and prints how many replies came back.
+const SENDER = `
+const d = require('dgram').createSocket('udp4');
+const [host, port, waitMs] = process.argv.slice(-3);
+let input = '', replies = 0;
+process.stdin.on('data', (c) => (input += c));
+process.stdin.on('end', () => d.bind(0, async () => {
+  d.on('message', () => replies++);
+  for (const h of input.split('\\n').filter(Boolean))
+    await new Promise((r) => d.send(Buffer.from(h, 'hex'), Number(port), host, r));
+  setTimeout(() => { console.log(replies); d.close(); }, Number(waitMs));
+}));`;
+
+/** Sends raw datagrams from the client namespace to the gateway; returns how many replies came. */
+export async function sendDatagrams(
+  lab: TunnelLab,
+  packets: Buffer[],
+  port: number,
+  waitMs = 300,
+): Promise<number> {
+  const r = await lab.sh(
+    lab.ns.client,
+    ['node', '-e', SENDER, ADDR.gatewayWan, String(port), String(waitMs)],
+    {
+      input: packets.map((p) => p.toString('hex')).join('\n') + '\n',
+    },
+  );
+  return Number(r.stdout.trim());
 }

@@ -8,22 +8,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { output } from '../../native-helper/src/mechanism/exec.ts';
 import { createInitiation } from '../../native-helper/src/tunnel/handshake.ts';
 import { decodeKey, generateKeyPair, pubkey } from '../../native-helper/src/tunnel/keys.ts';
-import { ADDR, OTHER_TAG, TAG, askServerWhoAmI, createTunnelLab, markFor, startWhoAmIServer, type TunnelLab } from './tunnel-lab.ts';
+import {
+  ADDR,
+  OTHER_TAG,
+  TAG,
+  askServerWhoAmI,
+  createTunnelLab,
+  markFor,
+  sendDatagrams,
+  startWhoAmIServer,
+  type TunnelLab,
+} from './tunnel-lab.ts';
 
 const isRoot = process.getuid?.() === 0;
-
-// Sends hex datagrams (one per stdin line) to HOST:PORT and prints how many replies came back.
-const SENDER = `
-const d = require('dgram').createSocket('udp4');
-const [host, port, waitMs] = process.argv.slice(-3);
-let input = '', replies = 0;
-process.stdin.on('data', (c) => (input += c));
-process.stdin.on('end', () => d.bind(0, async () => {
-  d.on('message', () => replies++);
-  for (const h of input.split('\\n').filter(Boolean))
-    await new Promise((r) => d.send(Buffer.from(h, 'hex'), Number(port), host, r));
-  setTimeout(() => { console.log(replies); d.close(); }, Number(waitMs));
-}));`;
 
 /** UDP payloads of a pcap (Ethernet link type) sent to `port`. */
 function udpPayloads(pcap: Buffer, port: number): Buffer[] {
@@ -51,19 +48,28 @@ describe.skipIf(!isRoot)('tunnel security', () => {
   let fresh: Buffer[] = [];
 
   const gw = () => lab.gateway.stats();
-  const send = async (packets: Buffer[], port = lab.gateway.port, waitMs = 300) =>
-    Number(
-      (
-        await lab.sh(lab.ns.client, ['node', '-e', SENDER, ADDR.gatewayWan, String(port), String(waitMs)], {
-          input: packets.map((p) => p.toString('hex')).join('\n') + '\n',
-        })
-      ).stdout.trim(),
-    );
+  const send = (packets: Buffer[], port = lab.gateway.port, waitMs = 300) =>
+    sendDatagrams(lab, packets, port, waitMs);
   const echoRequestsAtServer = async () => {
-    const j = JSON.parse(await output(['ip', 'netns', 'exec', lab.ns.server, 'nft', '-j', 'list', 'chain', 'ip', 'sytest', 'in'])) as {
+    const j = JSON.parse(
+      await output([
+        'ip',
+        'netns',
+        'exec',
+        lab.ns.server,
+        'nft',
+        '-j',
+        'list',
+        'chain',
+        'ip',
+        'sytest',
+        'in',
+      ]),
+    ) as {
       nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[];
     };
-    for (const item of j.nftables) for (const e of item.rule?.expr ?? []) if (e.counter) return e.counter.packets;
+    for (const item of j.nftables)
+      for (const e of item.rule?.expr ?? []) if (e.counter) return e.counter.packets;
     throw new Error('no counter in the server test chain');
   };
 
@@ -93,13 +99,18 @@ describe.skipIf(!isRoot)('tunnel security', () => {
     lab = await createTunnelLab();
     await startWhoAmIServer(lab);
     await lab.sh(lab.ns.server, ['nft', '-f', '-'], {
-      input: 'table ip sytest {\n chain in {\n type filter hook input priority 0;\n icmp type echo-request counter\n }\n}\n',
+      input:
+        'table ip sytest {\n chain in {\n type filter hook input priority 0;\n icmp type echo-request counter\n }\n}\n',
     });
     // Real tunnel packets to replay and mangle: three pings, captured between client and gateway.
     const stop = await capture(lab.ns.gateway, 'g0', 'pings');
-    const r = await lab.sh(lab.ns.client, ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-m', String(markFor(TAG)), ADDR.server], {
-      allowFailure: true,
-    });
+    const r = await lab.sh(
+      lab.ns.client,
+      ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-m', String(markFor(TAG)), ADDR.server],
+      {
+        allowFailure: true,
+      },
+    );
     expect(r.stdout).toMatch(/3 received/);
     captured = udpPayloads(await stop(), lab.gateway.port).filter((p) => p[1] === 4);
     expect(captured.length).toBe(3);
@@ -109,7 +120,11 @@ describe.skipIf(!isRoot)('tunnel security', () => {
       input: `table ip sytest {\n chain in {\n type filter hook input priority -400;\n udp dport ${lab.gateway.port} udp length > 100 drop\n }\n}\n`,
     });
     const stopFresh = await capture(lab.ns.gateway, 'g0', 'fresh');
-    await lab.sh(lab.ns.client, ['ping', '-c', '2', '-i', '0.2', '-W', '1', '-m', String(markFor(TAG)), ADDR.server], { allowFailure: true });
+    await lab.sh(
+      lab.ns.client,
+      ['ping', '-c', '2', '-i', '0.2', '-W', '1', '-m', String(markFor(TAG)), ADDR.server],
+      { allowFailure: true },
+    );
     fresh = udpPayloads(await stopFresh(), lab.gateway.port).filter((p) => p[1] === 4);
     await lab.sh(lab.ns.gateway, ['nft', 'delete', 'table', 'ip', 'sytest']);
     expect(fresh.length).toBe(2);
@@ -141,7 +156,14 @@ describe.skipIf(!isRoot)('tunnel security', () => {
     await send(flipped, undefined, 800);
     const after = await gw();
     const dropped = (k: string) => after.counters[k]! - before.counters[k]!;
-    const total = ['rxAuthFail', 'rxBadHeader', 'rxUnknownIndex', 'rxUnknownType', 'rxReplay', 'rxExpired'].reduce((s, k) => s + dropped(k), 0);
+    const total = [
+      'rxAuthFail',
+      'rxBadHeader',
+      'rxUnknownIndex',
+      'rxUnknownType',
+      'rxReplay',
+      'rxExpired',
+    ].reduce((s, k) => s + dropped(k), 0);
     expect(total).toBe(flipped.length);
     // Everything past the receiver index reaches the AEAD check, and fails it.
     expect(dropped('rxAuthFail')).toBeGreaterThanOrEqual((original.length - 8) * 8 - 64);
@@ -159,7 +181,10 @@ describe.skipIf(!isRoot)('tunnel security', () => {
     const before = await gw();
     await send(cuts, undefined, 500);
     const after = await gw();
-    const dropped = ['rxAuthFail', 'rxBadHeader', 'rxUnknownType'].reduce((s, k) => s + after.counters[k]! - before.counters[k]!, 0);
+    const dropped = ['rxAuthFail', 'rxBadHeader', 'rxUnknownType'].reduce(
+      (s, k) => s + after.counters[k]! - before.counters[k]!,
+      0,
+    );
     expect(dropped).toBe(cuts.length);
     expect(after.counters.rxPackets).toBe(before.counters.rxPackets);
     await send([original]);
@@ -195,9 +220,13 @@ describe.skipIf(!isRoot)('tunnel security', () => {
 
   it('a peer claiming another peer’s app tag is dropped at the gateway and counted', async () => {
     const before = await gw();
-    const r = await lab.sh(lab.ns.client, ['ping', '-c', '3', '-i', '0.2', '-W', '1', '-m', String(markFor(OTHER_TAG)), ADDR.server], {
-      allowFailure: true,
-    });
+    const r = await lab.sh(
+      lab.ns.client,
+      ['ping', '-c', '3', '-i', '0.2', '-W', '1', '-m', String(markFor(OTHER_TAG)), ADDR.server],
+      {
+        allowFailure: true,
+      },
+    );
     expect(r.stdout).toMatch(/0 received/);
     const after = await gw();
     expect(after.counters.rxTagDenied! - before.counters.rxTagDenied!).toBe(3);

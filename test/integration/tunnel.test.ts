@@ -2,7 +2,16 @@
 // gateway through the TUN; the server sees the gateway's address; the gateway accounts the app's
 // tag and policy id, learned from the packet's metadata.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDR, POLICY, TAG, askServerWhoAmI, createTunnelLab, markFor, startWhoAmIServer, type TunnelLab } from './tunnel-lab.ts';
+import {
+  ADDR,
+  POLICY,
+  TAG,
+  askServerWhoAmI,
+  createTunnelLab,
+  markFor,
+  startWhoAmIServer,
+  type TunnelLab,
+} from './tunnel-lab.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -17,9 +26,13 @@ describe.skipIf(!isRoot)('tunnel: client -> gateway -> server', () => {
   });
 
   it('a ping with the app mark crosses the tunnel', async () => {
-    const r = await lab.sh(lab.ns.client, ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-m', String(markFor(TAG)), ADDR.server], {
-      allowFailure: true,
-    });
+    const r = await lab.sh(
+      lab.ns.client,
+      ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-m', String(markFor(TAG)), ADDR.server],
+      {
+        allowFailure: true,
+      },
+    );
     expect(r.stdout).toMatch(/3 received/);
     const s = await lab.tunnel.stats();
     expect(s.counters.txPackets).toBeGreaterThanOrEqual(3);

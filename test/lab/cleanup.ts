@@ -3,7 +3,7 @@
 import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../native-helper/src/mechanism/exec.ts';
-import { killPid, processStartTime } from './processes.ts';
+import { isAlive, killPid, processStartTime } from './processes.ts';
 import { LAB_RUN_ROOT, readState, stateDir } from './state.ts';
 import { checkPrefix } from './topology.ts';
 
@@ -179,6 +179,26 @@ export async function downByPrefix(prefix: string): Promise<DownReport> {
   const dir = stateDir(prefix);
   report.stateDirRemoved = await isDir(dir);
   await rm(dir, { recursive: true, force: true });
-  await rmdir(LAB_RUN_ROOT).catch(() => {}); // only when no other lab uses it
   return report;
+}
+
+/**
+ * Take down labs whose owning process is gone without cleaning up (e.g. a test runner killed with
+ * SIGKILL). Labs started by the CLI have no owner and are left alone.
+ */
+export async function downStale(): Promise<string[]> {
+  const removed: string[] = [];
+  for (const prefix of await listDir(LAB_RUN_ROOT)) {
+    let state;
+    try {
+      state = await readState(checkPrefix(prefix));
+    } catch {
+      continue;
+    }
+    if (state?.owner && !isAlive(state.owner.pid, state.owner.startTime)) {
+      await downByPrefix(prefix);
+      removed.push(prefix);
+    }
+  }
+  return removed;
 }

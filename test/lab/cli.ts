@@ -1,15 +1,17 @@
 // `npm run lab -- up|down|status [--prefix P] [--uplinks N] [--apps]`: the lab for people.
 import { parseArgs } from 'node:util';
+import { downStale } from './cleanup.ts';
 import { DEFAULT_PREFIX, DEFAULT_UPLINKS, Lab, downByPrefix, requireRoot, type LabStatus } from './lab.ts';
 import { checkPrefix } from './topology.ts';
 
-const USAGE = `usage: lab up|down|status [--prefix P] [--uplinks N] [--apps]
+const USAGE = `usage: lab up|down|status [--prefix P] [--uplinks N] [--apps] [--stale]
   up       create the namespaced network (desktop, one ISP per uplink, internet, gateway) and its servers
   down     remove everything named after the prefix (also after a crash)
   status   show namespaces, uplinks, servers and running apps
   --prefix P   name prefix of everything created (default ${DEFAULT_PREFIX})
   --uplinks N  number of uplinks for up (default ${DEFAULT_UPLINKS})
-  --apps       also start the sample apps (lab-browser, lab-chat, lab-updater)`;
+  --apps       also start the sample apps (lab-browser, lab-chat, lab-updater)
+  --stale      with down: remove every lab whose owning test process died without cleaning up`;
 
 function printStatus(s: LabStatus): void {
   const line = (text = '') => console.log(text);
@@ -44,6 +46,7 @@ async function main(argv: string[]): Promise<void> {
       uplinks: { type: 'string', default: String(DEFAULT_UPLINKS) },
       apps: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      stale: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -65,6 +68,11 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'down': {
+      if (values.stale) {
+        const removed = await downStale();
+        console.log(removed.length ? `Removed stale labs: ${removed.join(', ')}.` : 'No stale labs.');
+        return;
+      }
       const report = await downByPrefix(prefix);
       if (values.quiet) return;
       const nothing = report.namespaces.length + report.killed.length + report.cgroups.length + report.bpfPins.length === 0 && !report.stateDirRemoved;

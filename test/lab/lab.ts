@@ -8,7 +8,7 @@ import type { TrafficRecord } from './apps/traffic-log.ts';
 import { downByPrefix, labNamespaces, type DownReport } from './cleanup.ts';
 import { appArgv, writeDesktopEntries } from './desktop-entries.ts';
 import { applyFragment, ipBatch, routeLine } from './engine.ts';
-import { downSyncInChild, isAlive, killPid, labArgv, startAttached, startDetached, type Started } from './processes.ts';
+import { downSyncInChild, isAlive, killPid, labArgv, processStartTime, startAttached, startDetached, type Started } from './processes.ts';
 import { dataDir, logDir, readState, stateDir, writeState, type LabState, type TrackedProcess } from './state.ts';
 import {
   checkPrefix,
@@ -167,6 +167,7 @@ export class Lab {
       prefix,
       createdAt: new Date().toISOString(),
       uplinkCount: topology.uplinks.length,
+      owner: opts.cleanupOnExit === false ? null : { pid: process.pid, startTime: processStartTime(process.pid) ?? '' },
       uplinks: topology.uplinks.map((u) => ({ id: u.id, admin: 'up', rateMbit: null })),
       processes: [],
     });

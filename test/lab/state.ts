@@ -26,6 +26,8 @@ export interface LabState {
   prefix: string;
   createdAt: string;
   uplinkCount: number;
+  /** The process whose exit takes the lab down (tests); null for a lab started by the CLI. */
+  owner: { pid: number; startTime: string } | null;
   uplinks: UplinkState[];
   processes: TrackedProcess[];
 }

@@ -3,6 +3,7 @@
  * kernel runs its TCP receive path once per ~64 KiB instead of once per segment. */
 #include <linux/virtio_net.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -31,7 +32,7 @@ static int tcp_candidate(const uint8_t *ip, size_t len, int *v6, size_t *iphl, s
     return len > *iphl + *thl;            /* payload required */
 }
 
-void sy_gro_flush(struct sy_gro *g, int tun_fd) {
+static void flush_flow(struct sy_gro *o, struct sy_gro_flow *g, int tun_fd) {
     if (!g->count) return;
     uint8_t *ip = g->buf;
     struct virtio_net_hdr vh = {0};
@@ -69,12 +70,23 @@ void sy_gro_flush(struct sy_gro *g, int tun_fd) {
         vh.csum_offset = 16;
     }
     struct iovec iov[2] = {{&vh, sizeof(vh)}, {ip, g->len}};
-    g->written += writev(tun_fd, iov, 2) < 0 ? 0 : g->count;
-    g->superpackets += g->count > 1;
+    o->written += writev(tun_fd, iov, 2) < 0 ? 0 : (uint64_t)g->count;
+    o->superpackets += g->count > 1;
     g->count = 0;
 }
 
-static void start(struct sy_gro *g, const uint8_t *ip, size_t len, int v6, size_t iphl, size_t thl) {
+void sy_gro_flush(struct sy_gro *o, int tun_fd) {
+    for (int i = 0; i < SY_GRO_FLOWS; i++) flush_flow(o, &o->flows[i], tun_fd);
+}
+
+int sy_gro_init(struct sy_gro *o) {
+    memset(o, 0, sizeof(*o));
+    for (int i = 0; i < SY_GRO_FLOWS; i++)
+        if (!(o->flows[i].buf = malloc(GRO_MAX + 64))) return -1;
+    return 0;
+}
+
+static void start(struct sy_gro_flow *g, const uint8_t *ip, size_t len, int v6, size_t iphl, size_t thl) {
     memcpy(g->buf, ip, len);
     g->len = len;
     g->v6 = v6;
@@ -86,33 +98,55 @@ static void start(struct sy_gro *g, const uint8_t *ip, size_t len, int v6, size_
     g->closed = (ip[iphl + 13] & 0x08) != 0; /* PSH ends a group */
 }
 
-/* Same flow, next in sequence, same ACK/window/options, full-size predecessor. */
-static int fits(const struct sy_gro *g, const uint8_t *ip, size_t len, int v6, size_t iphl, size_t thl) {
+static int same_flow(const struct sy_gro_flow *g, const uint8_t *ip, int v6, size_t iphl) {
+    if (!g->count || v6 != g->v6 || iphl != g->iphl) return 0;
     const uint8_t *h = g->buf;
-    if (g->closed || v6 != g->v6 || iphl != g->iphl || thl != g->thl) return 0;
+    if (v6 ? memcmp(h + 8, ip + 8, 32) : memcmp(h + 12, ip + 12, 8)) return 0;
+    return memcmp(h + iphl, ip + iphl, 4) == 0; /* ports */
+}
+
+/* Next in sequence, same ACK/window/options/TOS/TTL, full-size predecessor. */
+static int fits(const struct sy_gro_flow *g, const uint8_t *ip, size_t len, int v6, size_t iphl, size_t thl) {
+    const uint8_t *h = g->buf;
+    if (g->closed || thl != g->thl) return 0;
     size_t payload = len - iphl - thl;
     if (payload > g->mss || g->len + payload > GRO_MAX) return 0;
-    if (v6 ? memcmp(h + 8, ip + 8, 32) : memcmp(h + 12, ip + 12, 8)) return 0;
     if (!v6 && (h[1] != ip[1] || h[8] != ip[8])) return 0; /* TOS, TTL */
     if (v6 && (memcmp(h, ip, 4) || h[7] != ip[7])) return 0;
     const uint8_t *a = h + iphl, *b = ip + iphl;
-    if (memcmp(a, b, 4)) return 0;                         /* ports */
     if (sy_get32(b + 4) != g->next_seq) return 0;          /* in order */
     if (memcmp(a + 8, b + 8, 4) || memcmp(a + 14, b + 14, 2)) return 0; /* ack, window */
     if (memcmp(a + 20, b + 20, thl - 20)) return 0;        /* options (timestamps) */
     return 1;
 }
 
-void sy_gro_add(struct sy_gro *g, int tun_fd, const uint8_t *ip, size_t len) {
+void sy_gro_add(struct sy_gro *o, int tun_fd, const uint8_t *ip, size_t len) {
     int v6;
     size_t iphl, thl;
     if (!tcp_candidate(ip, len, &v6, &iphl, &thl)) {
-        sy_gro_flush(g, tun_fd);
+        /* A TCP control segment (FIN, RST...) must not overtake its flow's pending data. */
+        if (((ip[0] >> 4) == 4 && ip[9] == IPPROTO_TCP) || ((ip[0] >> 4) == 6 && ip[6] == IPPROTO_TCP))
+            sy_gro_flush(o, tun_fd);
         struct virtio_net_hdr vh = {0};
         struct iovec iov[2] = {{&vh, sizeof(vh)}, {(void *)ip, len}};
-        g->written += writev(tun_fd, iov, 2) < 0 ? 0 : 1;
+        o->written += writev(tun_fd, iov, 2) < 0 ? 0 : 1;
         return;
     }
+    struct sy_gro_flow *g = NULL;
+    for (int i = 0; i < SY_GRO_FLOWS && !g; i++)
+        if (same_flow(&o->flows[i], ip, v6, iphl)) g = &o->flows[i];
+    if (!g) { /* a free slot, else the least recently used flow gives way */
+        for (int i = 0; i < SY_GRO_FLOWS; i++) {
+            struct sy_gro_flow *f = &o->flows[i];
+            if (!f->count) {
+                g = f;
+                break;
+            }
+            if (!g || f->age < g->age) g = f;
+        }
+        flush_flow(o, g, tun_fd);
+    }
+    g->age = ++o->clock;
     if (g->count && fits(g, ip, len, v6, iphl, thl)) {
         size_t payload = len - iphl - thl;
         memcpy(g->buf + g->len, ip + iphl + thl, payload);
@@ -123,6 +157,6 @@ void sy_gro_add(struct sy_gro *g, int tun_fd, const uint8_t *ip, size_t len) {
         if (payload < g->mss || (ip[iphl + 13] & 0x08)) g->closed = 1;
         return;
     }
-    sy_gro_flush(g, tun_fd);
+    flush_flow(o, g, tun_fd);
     start(g, ip, len, v6, iphl, thl);
 }

@@ -180,7 +180,9 @@ static int ctl_add_session(const uint8_t *p, size_t n) {
     atomic_store(&s->send_counter, 0);
     s->rekey_after_messages = rekey;
     s->expires_ms = sy_now_ms() + lifetime;
+    pthread_spin_lock(&s->replay_lock); /* a worker may still commit for the slot's previous session */
     memset(&s->replay, 0, sizeof(s->replay));
+    pthread_spin_unlock(&s->replay_lock);
     atomic_store(&s->rekey_signalled, 0);
     atomic_store(&s->confirmed, 0);
     atomic_store_explicit(&s->state, 1, memory_order_release);

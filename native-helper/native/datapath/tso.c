@@ -65,6 +65,7 @@ static void ipv4_checksum(uint8_t *ip, size_t iphl) {
 }
 
 int sy_tso_split(const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len,
+                 uint8_t *(*segment_buffer)(void *ctx, size_t seglen),
                  void (*emit)(void *ctx, uint8_t *seg, size_t seglen), void *ctx) {
     size_t iplen;
     int ver = sy_inner_valid(pkt, len, &iplen);
@@ -105,7 +106,6 @@ int sy_tso_split(const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len,
     if (len < hl || mss == 0 || hl + mss > SEG_MAX) return -1;
     size_t payload = len - hl;
     static __thread uint8_t seg[SEG_HEADROOM + SEG_MAX + 16];
-    uint8_t *s = seg + SEG_HEADROOM;
     uint32_t seq = tcp ? sy_get32(pkt + iphl + 4) : 0;
     uint16_t id = v6 ? 0 : sy_get16(pkt + 4);
     uint8_t flags = tcp ? pkt[iphl + 13] : 0;
@@ -113,6 +113,9 @@ int sy_tso_split(const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len,
     for (size_t off = 0; off < payload || (payload == 0 && n == 0); off += mss, n++) {
         size_t chunk = payload - off < mss ? payload - off : mss;
         int last = off + chunk >= payload;
+        /* Straight into the caller's send buffer when it has one: no extra copy per segment. */
+        uint8_t *s = segment_buffer ? segment_buffer(ctx, hl + chunk) : NULL;
+        if (!s) s = seg + SEG_HEADROOM;
         memcpy(s, pkt, hl);
         memcpy(s + hl, pkt + hl + off, chunk);
         size_t total = hl + chunk;

@@ -157,12 +157,18 @@ static void flush_tx(struct wctx *c) {
     c->ntx = 0;
 }
 
-/* Encrypt one IP packet that sits at ip (with SY_HEADROOM free bytes before it and 16 after). */
+/* The next free send buffer, after SY_HEADROOM bytes for the tunnel header. */
+static uint8_t *next_slot(struct wctx *c) {
+    if (c->ntx == SY_BATCH) flush_tx(c);
+    return c->segbuf[c->ntx] + SY_HEADROOM;
+}
+
+/* Encrypt one IP packet into the send batch. When ip already is next_slot(c) nothing is copied. */
 static void encap_one(struct wctx *c, uint8_t *ip, size_t len, uint64_t now) {
     struct sy_worker *w = c->w;
     size_t iplen;
-    if (sy_inner_valid(ip, len, &iplen) < 0) {
-        sy_count(w, C_TX_BAD_PACKET, 1);
+    if (sy_inner_valid(ip, len, &iplen) < 0 || iplen + SY_HEADROOM + SY_TAG_LEN > SY_SEG_BUF) {
+        sy_count(w, C_TX_BAD_PACKET, 1); /* malformed, or an MTU above what a datagram may carry */
         return;
     }
     int family;
@@ -207,6 +213,11 @@ static void encap_one(struct wctx *c, uint8_t *ip, size_t len, uint64_t now) {
             tclass = G.tags[tag].traffic_class;
         }
     }
+    uint8_t *slot = next_slot(c);
+    if (ip != slot) {
+        memcpy(slot, ip, iplen);
+        ip = slot;
+    }
     size_t slen = with_meta ? SY_SECRET_LEN : 2;
     uint8_t *secret = ip - slen;
     sy_write_secret(secret, with_meta, tag, policy);
@@ -214,15 +225,7 @@ static void encap_one(struct wctx *c, uint8_t *ip, size_t len, uint64_t now) {
     sy_write_header(hdr, s->remote_index, counter, s->epoch, tclass);
     sy_aead_seal(s, hdr, SY_HDR_LEN + SY_CLEAR_LEN, secret, slen + iplen, counter);
     size_t total = SY_HDR_LEN + SY_CLEAR_LEN + slen + iplen + SY_TAG_LEN;
-    if (total > SY_SEG_BUF) { /* TUN MTU above what a datagram may carry */
-        sy_count(w, C_TX_BAD_PACKET, 1);
-        return;
-    }
-    /* Move into the send batch (the TUN buffer is reused for the next read). */
-    if (c->ntx == SY_BATCH) flush_tx(c);
-    uint8_t *dstbuf = c->segbuf[c->ntx];
-    memcpy(dstbuf, hdr, total);
-    c->tx[c->ntx++] = (struct tx_item){dstbuf, total, to};
+    c->tx[c->ntx++] = (struct tx_item){hdr, total, to};
     sy_count(w, C_TX_PACKETS, 1);
     sy_count(w, C_TX_BYTES, iplen);
 }
@@ -234,6 +237,10 @@ struct encap_ctx {
 static void encap_cb(void *ctx, uint8_t *ip, size_t len) {
     struct encap_ctx *e = ctx;
     encap_one(e->c, ip, len, e->now);
+}
+static uint8_t *segment_cb(void *ctx, size_t len) {
+    struct encap_ctx *e = ctx;
+    return len + SY_HEADROOM + SY_TAG_LEN <= SY_SEG_BUF ? next_slot(e->c) : NULL;
 }
 
 static void tun_readable(struct wctx *c) {
@@ -250,7 +257,7 @@ static void tun_readable(struct wctx *c) {
         if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE || (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
             struct encap_ctx e = {c, now};
             /* The TSO segmenter writes each segment with SY_HEADROOM before it. */
-            if (sy_tso_split(&vh, ip, len, encap_cb, &e) < 0) sy_count(w, C_TX_BAD_PACKET, 1);
+            if (sy_tso_split(&vh, ip, len, segment_cb, encap_cb, &e) < 0) sy_count(w, C_TX_BAD_PACKET, 1);
         } else {
             encap_one(c, ip, len, now);
         }
@@ -430,7 +437,7 @@ void *sy_worker_main(void *arg) {
         c.segbuf[i] = malloc(SY_SEG_BUF);
     }
     c.tunbuf = malloc(SY_BUF + SY_HEADROOM);
-    c.gro.buf = malloc(SY_BUF);
+    if (sy_gro_init(&c.gro) < 0) return NULL;
     struct pollfd pfd[2] = {{c.w->tun_fd, POLLIN, 0}, {c.w->udp_fd, POLLIN, 0}};
     for (;;) {
         int r = poll(pfd, 2, 1000);

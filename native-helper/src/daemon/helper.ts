@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type App, type AppId, ApiError, type EgressChoice, type Interface, type Status } from '../api/schema.ts';
 import { type CatalogEntry, buildCatalog } from '../catalog/catalog.ts';
-import { type ProcessIdentity, matchProcess, readAllProcessIdentities, readProcessIdentity } from '../catalog/processes.ts';
+import { type ProcessIdentity, bestMatch, readAllProcessIdentities, readProcessIdentity } from '../catalog/processes.ts';
 import { Tagger, pinDirFor } from '../mechanism/bpf/tagger.ts';
 import {
   cgroupId,
@@ -432,16 +432,13 @@ export class Helper {
 
   private match(proc: ProcessIdentity): PolicyApp | undefined {
     if (!proc.exe || proc.pid === 1 || proc.pid === process.pid) return undefined;
-    // Hand-added and managed apps first: they are the user's explicit word.
-    const ordered = [...this.policy.apps].sort((a, b) => Number(b.source === 'manual') - Number(a.source === 'manual'));
-    for (const app of ordered) {
-      try {
-        if (matchProcess(app.matchers, proc)) return app;
-      } catch {
-        // An invalid pattern was rejected when it was added; ignore it here.
-      }
+    // Hand-added and managed apps first: they are the user's explicit word; then the strongest match.
+    const manual = this.policy.apps.filter((a) => a.source === 'manual');
+    try {
+      return (bestMatch(manual, proc) ?? bestMatch(this.policy.apps, proc))?.app;
+    } catch {
+      return undefined; // an invalid pattern was rejected when it was added
     }
-    return undefined;
   }
 
   private async scanAndAdopt(via: 'scan'): Promise<void> {

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { describeZodError } from '../api/schema.ts';
 import { Base64Key, CidrText } from '../tunnel/config.ts';
 
-const Name = z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name is 1-32 letters, digits, dot, dash or underscore');
+const Name = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name is 1-32 letters, digits, dot, dash or underscore');
 
 export const GatewayApp = z
   .object({
@@ -26,6 +28,7 @@ export const GatewayPeer = z
     apps: z.array(GatewayApp).max(64),
   })
   .strict();
+export type GatewayPeer = z.infer<typeof GatewayPeer>;
 
 export const GatewayConfig = z
   .object({
@@ -33,11 +36,17 @@ export const GatewayConfig = z
     instance: Name.default('default'),
     privateKey: Base64Key,
     listenPort: z.number().int().min(1).max(65535),
-    tunName: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).default('sygw0'),
+    tunName: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,15}$/)
+      .default('sygw0'),
     /** The gateway's own tunnel address and the tunnel subnet, e.g. 10.77.0.1/24. */
     address: CidrText,
-    mtu: z.number().int().min(576).max(1500).default(1400),
-    uplinks: z.array(z.object({ name: Name, interface: z.string().regex(/^[A-Za-z0-9_.@:-]{1,15}$/) }).strict()).min(1).max(8),
+    mtu: z.number().int().min(576).max(1500).default(1419),
+    uplinks: z
+      .array(z.object({ name: Name, interface: z.string().regex(/^[A-Za-z0-9_.@:-]{1,15}$/) }).strict())
+      .min(1)
+      .max(8),
     peers: z.array(GatewayPeer).max(250),
     /** Turn on IP forwarding in the gateway's network namespace (needed to forward at all). */
     enableForwarding: z.boolean().default(true),
@@ -51,11 +60,20 @@ export const GatewayConfig = z
     const uplinks = new Set(c.uplinks.map((u) => u.name));
     const keys = new Set<string>();
     c.peers.forEach((p, i) => {
-      if (keys.has(p.publicKey)) ctx.addIssue({ code: 'custom', path: ['peers', i, 'publicKey'], message: 'two peers share one public key' });
+      if (keys.has(p.publicKey))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['peers', i, 'publicKey'],
+          message: 'two peers share one public key',
+        });
       keys.add(p.publicKey);
       p.apps.forEach((a, j) => {
         if (a.uplink && !uplinks.has(a.uplink))
-          ctx.addIssue({ code: 'custom', path: ['peers', i, 'apps', j, 'uplink'], message: `no uplink named ${a.uplink}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['peers', i, 'apps', j, 'uplink'],
+            message: `no uplink named ${a.uplink}`,
+          });
       });
     });
   });
@@ -73,7 +91,7 @@ export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (e) {
-    throw new Error(`cannot read the gateway config ${path}: ${(e as Error).message}`);
+    throw new Error(`cannot read the gateway config ${path}: ${(e as Error).message}`, { cause: e });
   }
   return parseGatewayConfig(json, path);
 }

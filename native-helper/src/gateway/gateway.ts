@@ -5,7 +5,7 @@ import { run } from '../mechanism/exec.ts';
 import { Datapath, parseCidr, type DatapathStats } from '../tunnel/datapath.ts';
 import { decodeKey, publicKeyOf } from '../tunnel/keys.ts';
 import { DEFAULT_TIMERS, type TunnelTimers } from '../tunnel/timers.ts';
-import { parseGatewayConfig, type GatewayConfig, type GatewayConfigInput } from './config.ts';
+import { parseGatewayConfig, type GatewayPeer, type GatewayConfig, type GatewayConfigInput } from './config.ts';
 import { installNat, removeNat } from './nat.ts';
 import { Responder, type ResponderCounters } from './responder.ts';
 
@@ -28,10 +28,18 @@ export interface RunningGateway {
   readonly datapath: Datapath;
   readonly port: number;
   stats(): Promise<GatewayStats>;
+  /**
+   * Add peers or change their keys, addresses and apps at run time (matched by name). A peer left out
+   * can no longer handshake; its current session, and its apps, stay until the session expires.
+   */
+  updatePeers(peers: GatewayPeer[]): void;
   stop(): Promise<void>;
 }
 
-export async function runGateway(input: GatewayConfigInput | GatewayConfig, timers: Partial<TunnelTimers> = {}): Promise<RunningGateway> {
+export async function runGateway(
+  input: GatewayConfigInput | GatewayConfig,
+  timers: Partial<TunnelTimers> = {},
+): Promise<RunningGateway> {
   const cfg = parseGatewayConfig(input);
   const priv = decodeKey(cfg.privateKey, 'the gateway private key');
   const ourStatic = { privateKey: priv, publicKey: publicKeyOf(priv) };
@@ -59,17 +67,23 @@ export async function runGateway(input: GatewayConfigInput | GatewayConfig, time
     await removeNat(cfg.instance, cfg.netns);
     throw e;
   }
-  const peers = cfg.peers.map((p, i) => ({ id: i + 1, name: p.name, publicKey: decodeKey(p.publicKey, `peer ${p.name}'s key`) }));
-  cfg.peers.forEach((p, i) =>
-    dp.setPeer({
-      id: i + 1,
-      endpoint: null,
-      addresses: p.addresses.map(parseCidr),
-      rules: p.apps.map((a) => ({ tag: a.tag, allow: a.allow.map(parseCidr) })),
-    }),
-  );
-  const responder = new Responder(dp, ourStatic, peers, { ...DEFAULT_TIMERS, ...timers }, cfg.preferAes);
-  const nameOf = (id: number) => peers[id - 1]?.name ?? `#${id}`;
+  // Stable data path ids per peer name, so run-time updates never reassign another peer's id.
+  const ids = new Map<string, number>();
+  const install = (list: GatewayPeer[]) =>
+    list.map((p) => {
+      const id = ids.get(p.name) ?? ids.size + 1;
+      ids.set(p.name, id);
+      dp.setPeer({
+        id,
+        endpoint: null,
+        addresses: p.addresses.map(parseCidr),
+        rules: p.apps.map((a) => ({ tag: a.tag, allow: a.allow.map(parseCidr) })),
+      });
+      return { id, name: p.name, publicKey: decodeKey(p.publicKey, `peer ${p.name}'s key`) };
+    });
+  const timing = { ...DEFAULT_TIMERS, ...timers };
+  const responder = new Responder(dp, ourStatic, install(cfg.peers), timing, cfg.preferAes);
+  const nameOf = (id: number) => [...ids].find(([, v]) => v === id)?.[0] ?? `#${id}`;
   return {
     config: cfg,
     datapath: dp,
@@ -79,8 +93,18 @@ export async function runGateway(input: GatewayConfigInput | GatewayConfig, time
       return {
         counters: s.counters,
         handshakes: { ...responder.counters },
-        accounting: s.accounting.map((a) => ({ peer: nameOf(a.peer), tag: a.tag, policyId: a.policy, packets: a.packets, bytes: a.bytes })),
+        accounting: s.accounting.map((a) => ({
+          peer: nameOf(a.peer),
+          tag: a.tag,
+          policyId: a.policy,
+          packets: a.packets,
+          bytes: a.bytes,
+        })),
       };
+    },
+    updatePeers(peers) {
+      const checked = parseGatewayConfig({ ...cfg, peers }).peers;
+      responder.setPeers(install(checked));
     },
     async stop() {
       responder.stop();

@@ -10,7 +10,13 @@ export function natTableName(instance: string): string {
   return `switchyard_gw_${instance.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 
-export async function installNat(opts: { instance: string; tun: string; uplinks: string[]; netns?: string; enableForwarding: boolean }) {
+export async function installNat(opts: {
+  instance: string;
+  tun: string;
+  uplinks: string[];
+  netns?: string;
+  enableForwarding: boolean;
+}) {
   const table = natTableName(opts.instance);
   const ifs = opts.uplinks.map((u) => `"${u}"`).join(', ');
   const script = [
@@ -31,5 +37,7 @@ export async function installNat(opts: { instance: string; tun: string; uplinks:
 }
 
 export async function removeNat(instance: string, netns?: string): Promise<void> {
-  await run(inNetns(netns, ['nft', 'delete', 'table', 'inet', natTableName(instance)]), { allowFailure: true });
+  await run(inNetns(netns, ['nft', 'delete', 'table', 'inet', natTableName(instance)]), {
+    allowFailure: true,
+  });
 }

@@ -27,7 +27,14 @@ interface PeerState {
 }
 
 export class Responder {
-  readonly counters: ResponderCounters = { accepted: 0, unknownPeer: 0, replayedInitiation: 0, rateLimited: 0, badMac: 0, invalid: 0 };
+  readonly counters: ResponderCounters = {
+    accepted: 0,
+    unknownPeer: 0,
+    replayedInitiation: 0,
+    rateLimited: 0,
+    badMac: 0,
+    invalid: 0,
+  };
   private indices = new IndexAllocator();
   private byKey = new Map<string, ResponderPeer>();
   private state = new Map<number, PeerState>();
@@ -41,9 +48,15 @@ export class Responder {
     private readonly timers: TunnelTimers,
     private readonly preferAes: boolean,
   ) {
-    for (const p of peers) this.byKey.set(p.publicKey.toString('base64'), p);
+    this.setPeers(peers);
     dp.on('handshake', (from, msg) => this.onMessage(from, msg));
     dp.on('confirmed', (idx) => this.onConfirmed(idx));
+  }
+
+  /** Replace the set of accepted static keys; existing sessions of dropped peers end with their lifetime. */
+  setPeers(peers: ResponderPeer[]): void {
+    this.byKey.clear();
+    for (const p of peers) this.byKey.set(p.publicKey.toString('base64'), p);
   }
 
   private bucketFor(address: string): TokenBucket {

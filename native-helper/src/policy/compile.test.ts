@@ -82,7 +82,18 @@ describe('compile', () => {
     expect(text).toContain('meta mark @kill_marks meta mark . oifname != @kill_allowed counter name meta mark map @kill_counters drop');
     expect(text).toContain('ct mark set meta mark');
     expect(text).toContain('0x5a050004 : "tx_4"');
-    expect(d.nft!.counters).toHaveLength(12);
+    expect(d.nft!.counters.filter((c) => c.name !== 'wrong_source')).toHaveLength(12);
+  });
+
+  it('lets an app leave an interface only with that interface\'s own source address', () => {
+    const d = compile(policy(), [up1, up2], layout);
+    const text = renderTable(d.nft!);
+    const own4 = d.nft!.sets.find((s) => s.name === 'own_sources4')!;
+    expect(own4.elements).toEqual(
+      [up1, up2].flatMap((i) => i.addresses.filter((a) => a.family === 4).map((a) => `"${i.name}" . ${a.address}`)).sort(),
+    );
+    expect(text).toContain('oifname . ip saddr != @own_sources4 counter name wrong_source drop');
+    expect(text).toContain('ip6 saddr != fe80::/10 oifname . ip6 saddr != @own_sources6 counter name wrong_source drop');
   });
 
   it('paused lifts block and kill rules and nft drops but keeps lookups', () => {

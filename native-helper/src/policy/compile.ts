@@ -159,7 +159,7 @@ export function compile(policy: PolicyDocument, interfaces: readonly Iface[], la
     if (opts.sysctls ?? true) sysctls[`net/ipv4/conf/${egress}/route_localnet`] = '1';
   }
 
-  return { rules, routes, nft: nftTable(policy, layout, kill, dns), sysctls };
+  return { rules, routes, nft: nftTable(policy, layout, kill, dns, interfaces), sysctls };
 }
 
 /** Counters per app, ct-mark copy for rx and rp_filter, and the kill switch's second line of defence. */
@@ -168,6 +168,7 @@ export function nftTable(
   layout: Layout,
   kill: { mark: number; allowed: string[] }[],
   dns: readonly DnsRedirect[] = [],
+  interfaces: readonly Pick<Iface, 'name' | 'addresses'>[] = [],
 ): TableSpec {
   const ours = `${hex(SLOT_MASK)} == ${hex(layout.markBase)}`;
   const apps = [...policy.apps].sort((a, b) => a.tag - b.tag);
@@ -178,6 +179,18 @@ export function nftTable(
     'counter name meta mark map @tx_counters',
   ];
   if (kill.length) output.push('meta mark @kill_marks meta mark . oifname != @kill_allowed counter name meta mark map @kill_counters drop');
+  // Source guard: an app's packet leaves an interface only with that interface's own address. When an
+  // app moves to another egress, its old connections' last packets (FIN, RST) would otherwise go out of
+  // the new egress with the old egress's address. DNS-redirected packets are rewritten later (masquerade).
+  const guard = `oifname != "lo" ct status & dnat == 0`;
+  if (!policy.paused) output.push(
+    `${guard} meta nfproto ipv4 oifname . ip saddr != @own_sources4 counter name wrong_source drop`,
+    `${guard} meta nfproto ipv6 ip6 saddr != fe80::/10 oifname . ip6 saddr != @own_sources6 counter name wrong_source drop`,
+  );
+  const sources = (family: 4 | 6) =>
+    interfaces
+      .flatMap((i) => i.addresses.filter((a) => a.family === family && !isLinkLocal(family, a.address)).map((a) => `"${i.name}" . ${a.address}`))
+      .sort();
   const dnsChains: TableSpec['chains'] = [];
   if (dns.length) {
     const egresses = [...new Set(dns.map((d) => `"${d.egress}"`))].join(', ');
@@ -201,8 +214,10 @@ export function nftTable(
   }
   return {
     name: layout.nftTable,
-    counters: apps.flatMap((a) => ['tx', 'rx', 'kill'].map((k) => ({ name: `${k}_${a.tag}` }))),
+    counters: [{ name: 'wrong_source' }, ...apps.flatMap((a) => ['tx', 'rx', 'kill'].map((k) => ({ name: `${k}_${a.tag}` })))],
     sets: [
+      { name: 'own_sources4', type: 'ifname . ipv4_addr', elements: sources(4) },
+      { name: 'own_sources6', type: 'ifname . ipv6_addr', elements: sources(6) },
       { name: 'kill_marks', type: 'mark', elements: kill.map((k) => hex(k.mark)) },
       { name: 'kill_allowed', type: 'mark . ifname', elements: kill.flatMap((k) => k.allowed.map((e) => `${hex(k.mark)} . "${e}"`)) },
     ],

@@ -50,8 +50,9 @@ export class Reconciler {
     return this.opts.layout;
   }
 
+  /** Re-read on every call when a state file is set: another helper process may have written it. */
   private async loadOriginals(): Promise<Record<string, string>> {
-    if (this.originals) return this.originals;
+    if (this.originals && !this.opts.stateFile) return this.originals;
     this.originals = {};
     if (this.opts.stateFile) {
       try {

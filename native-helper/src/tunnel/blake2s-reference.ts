@@ -21,7 +21,9 @@ function compress(h: Uint32Array, block: Uint8Array, t: number, last: boolean): 
   const v = new Uint32Array(16);
   const m = new Uint32Array(16);
   for (let i = 0; i < 16; i++)
-    m[i] = (block[i * 4]! | (block[i * 4 + 1]! << 8) | (block[i * 4 + 2]! << 16) | (block[i * 4 + 3]! << 24)) >>> 0;
+    m[i] =
+      (block[i * 4]! | (block[i * 4 + 1]! << 8) | (block[i * 4 + 2]! << 16) | (block[i * 4 + 3]! << 24)) >>>
+      0;
   v.set(h, 0);
   v.set(IV, 8);
   v[12] = (v[12]! ^ t) >>> 0;

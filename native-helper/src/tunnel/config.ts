@@ -24,13 +24,16 @@ export const CipherChoice = z.enum(['auto', 'chacha20poly1305', 'aes256gcm']);
 export const TunnelConfig = z
   .object({
     /** The TUN device name (also the egress name policies refer to). */
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'a tunnel name is an interface name of at most 15 characters'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'a tunnel name is an interface name of at most 15 characters'),
     privateKey: Base64Key,
     gateway: z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(),
     gatewayPublicKey: Base64Key,
     /** This client's address inside the tunnel, e.g. 10.77.0.2/24. */
     address: CidrText,
-    mtu: z.number().int().min(576).max(1500).default(1400),
+    /** Default: 1419 over an IPv4 path, 1399 over IPv6 (1500 minus the tunnel's overhead). */
+    mtu: z.number().int().min(576).max(1500).optional(),
     cipher: CipherChoice.default('auto'),
     /** Per app tag: the policy id and traffic class stamped on its packets. */
     apps: z

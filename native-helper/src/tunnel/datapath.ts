@@ -43,27 +43,26 @@ function ipv4Bytes(a: string): Buffer {
 }
 
 function ipv6Bytes(a: string): Buffer {
-  let text = a;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  let tail: number[] = [];
-  if (v4) {
-    const b = ipv4Bytes(v4[1]!);
-    tail = [(b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!];
-    text = text.slice(0, -v4[1]!.length).replace(/:$/, ':0');
-    if (text.endsWith('::0')) text = text.slice(0, -1);
-  }
+  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups first.
+  const text = a.replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+    (_m, b0: string, b1: string, b2: string, b3: string) =>
+      [((+b0 << 8) | +b1).toString(16), ((+b2 << 8) | +b3).toString(16)].join(':'),
+  );
   const [head, rest] = text.split('::') as [string, string | undefined];
-  const h = head ? head.split(':').filter((x) => x !== '').map((x) => parseInt(x, 16)) : [];
-  const r = rest !== undefined && rest !== '' ? rest.split(':').filter((x) => x !== '').map((x) => parseInt(x, 16)) : [];
-  const groups = rest === undefined ? [...h, ...tail] : [...h, ...new Array(8 - h.length - r.length - tail.length).fill(0), ...r, ...tail];
+  const groups = (t: string) => (t ? t.split(':').map((x) => parseInt(x, 16)) : []);
+  const h = groups(head);
+  const r = rest === undefined ? [] : groups(rest);
+  const all = rest === undefined ? h : [...h, ...new Array<number>(8 - h.length - r.length).fill(0), ...r];
   const out = Buffer.alloc(16);
-  groups.slice(0, 8).forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  all.slice(0, 8).forEach((g, i) => out.writeUInt16BE(g, i * 2));
   return out;
 }
 
 /** 16 bytes: IPv6, or IPv4 as ::ffff:a.b.c.d (the data path uses one dual-stack socket). */
 export function addressBytes(address: string): Buffer {
-  if (isIPv4(address)) return Buffer.concat([Buffer.alloc(10), Buffer.from([0xff, 0xff]), ipv4Bytes(address)]);
+  if (isIPv4(address))
+    return Buffer.concat([Buffer.alloc(10), Buffer.from([0xff, 0xff]), ipv4Bytes(address)]);
   if (isIPv6(address)) return ipv6Bytes(address);
   throw new Error(`${address} is not an IP address`);
 }
@@ -168,8 +167,19 @@ export class Datapath extends EventEmitter<DatapathEvents> {
   static async start(opts: DatapathOptions): Promise<Datapath> {
     const binary = opts.binary ?? process.env.SWITCHYARD_DATAPATH ?? DEFAULT_DATAPATH_BINARY;
     if (!existsSync(binary))
-      throw new Error(`the tunnel data path ${binary} is missing; build it with \`make -C native-helper/native/datapath\``);
-    const args = ['--mode', opts.mode, '--tun', opts.tun, '--port', String(opts.port ?? 0), '--workers', String(opts.workers ?? 1)];
+      throw new Error(
+        `the tunnel data path ${binary} is missing; build it with \`make -C native-helper/native/datapath\``,
+      );
+    const args = [
+      '--mode',
+      opts.mode,
+      '--tun',
+      opts.tun,
+      '--port',
+      String(opts.port ?? 0),
+      '--workers',
+      String(opts.workers ?? 1),
+    ];
     if (opts.offload) args.push('--offload');
     else args.push('--no-gso', '--no-gro');
     if (opts.flowmark) args.push('--flowmark');
@@ -186,7 +196,9 @@ export class Datapath extends EventEmitter<DatapathEvents> {
     return new Promise((resolveReady, reject) => {
       const onExit = (code: number | null) => {
         dp.exited = true;
-        reject(new Error(`the tunnel data path exited during setup (${code}): ${stderr.trim() || 'no output'}`));
+        reject(
+          new Error(`the tunnel data path exited during setup (${code}): ${stderr.trim() || 'no output'}`),
+        );
       };
       child.once('exit', onExit);
       child.stdout.on('data', (d: Buffer) => dp.onData(d));

@@ -65,7 +65,14 @@ export function createInitiation(opts: {
 }): Initiation {
   const state = new HandshakeState(
     PATTERN_IK,
-    { protocolName: PROTOCOL_NAME, initiator: true, prologue: PROLOGUE, s: opts.ourStatic, rs: opts.peerStatic, e: opts.ephemeral },
+    {
+      protocolName: PROTOCOL_NAME,
+      initiator: true,
+      prologue: PROLOGUE,
+      s: opts.ourStatic,
+      rs: opts.peerStatic,
+      e: opts.ephemeral,
+    },
     generateKeyPair,
   );
   const tail = Buffer.alloc(8);
@@ -77,7 +84,11 @@ export function createInitiation(opts: {
   const idx = Buffer.alloc(4);
   idx.writeUInt32BE(opts.senderIndex >>> 0);
   const body = Buffer.concat([head, idx, noise]);
-  return { message: Buffer.concat([body, mac1(opts.peerStatic, body)]), state, senderIndex: opts.senderIndex };
+  return {
+    message: Buffer.concat([body, mac1(opts.peerStatic, body)]),
+    state,
+    senderIndex: opts.senderIndex,
+  };
 }
 
 export interface ReceivedInitiation {
@@ -135,12 +146,22 @@ export function responseReceiverIndex(message: Uint8Array): number | null {
   return Buffer.from(message).readUInt32BE(8);
 }
 
-export function consumeResponse(message: Uint8Array, initiation: Initiation, ourStatic: KeyPair, offer: number): ReceivedResponse {
-  if (responseReceiverIndex(message) !== initiation.senderIndex >>> 0) throw new HandshakeError('response for another handshake');
+export function consumeResponse(
+  message: Uint8Array,
+  initiation: Initiation,
+  ourStatic: KeyPair,
+  offer: number,
+): ReceivedResponse {
+  if (responseReceiverIndex(message) !== initiation.senderIndex >>> 0)
+    throw new HandshakeError('response for another handshake');
   if (!mac1Valid(message, ourStatic.publicKey)) throw new HandshakeError('response mac1 is wrong');
   const payload = initiation.state.readMessage(message.subarray(12, RESPONSE_LEN - 16));
   const cipher = payload[0];
-  if (payload.length !== 4 || (cipher !== CIPHER_CHACHA && cipher !== CIPHER_AESGCM) || !(offer & (1 << cipher)))
+  if (
+    payload.length !== 4 ||
+    (cipher !== CIPHER_CHACHA && cipher !== CIPHER_AESGCM) ||
+    !(offer & (1 << cipher))
+  )
     throw new HandshakeError('response chose a cipher we did not offer');
   return { peerIndex: Buffer.from(message).readUInt32BE(4), cipher };
 }

@@ -34,8 +34,12 @@ export function generateKeyPair(): KeyPair {
 
 /** X25519; rejects the all-zero result of a low-order point, as WireGuard does. */
 export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Buffer {
-  const out = diffieHellman({ privateKey: privateKeyObject(privateKey), publicKey: publicKeyObject(publicKey) });
-  if (out.every((b) => b === 0)) throw new Error('X25519 produced the zero point: the peer sent a low-order key');
+  const out = diffieHellman({
+    privateKey: privateKeyObject(privateKey),
+    publicKey: publicKeyObject(publicKey),
+  });
+  if (out.every((b) => b === 0))
+    throw new Error('X25519 produced the zero point: the peer sent a low-order key');
   return out;
 }
 
@@ -46,7 +50,9 @@ export function encodeKey(raw: Uint8Array): string {
 export function decodeKey(text: string, what = 'key'): Buffer {
   const raw = Buffer.from(text.trim(), 'base64');
   if (raw.length !== 32 || encodeKey(raw) !== text.trim())
-    throw new Error(`${what} is not a base64 X25519 key (44 characters); generate one with \`switchyard tunnel keygen\``);
+    throw new Error(
+      `${what} is not a base64 X25519 key (44 characters); generate one with \`switchyard tunnel keygen\``,
+    );
   return raw;
 }
 

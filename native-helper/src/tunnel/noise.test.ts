@@ -32,12 +32,21 @@ const K_VECTOR = {
   resp_static: '4a3acbfdb163dec651dfa3194dece676d437029c62a408b4c5ea9114246e4893',
   resp_remote_static: '6bc3822a2aa7f4e6981d6538692b3cdf3e6df9eea6ed269eb41d93c22757b75a',
   messages: [
-    ['4c756477696720766f6e204d69736573', 'ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c79443ab57eb07c96791ebddff95c2ed2ccfe412d87270c753c0a5b5fe46164087647'],
+    [
+      '4c756477696720766f6e204d69736573',
+      'ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c79443ab57eb07c96791ebddff95c2ed2ccfe412d87270c753c0a5b5fe46164087647',
+    ],
     ['4d757272617920526f746862617264', '3e7b4d83fa0cca62cc0b6d202da416c0b59289e518982742851e534f1916f8'],
     ['462e20412e20486179656b', 'd52fe3eee4de396b592afea7eb632020587aa4384200ed9bca9585'],
     ['4361726c204d656e676572', '51476b0e939b9901d9c265533d2845591813dcca1ce834090f977d'],
-    ['4a65616e2d426170746973746520536179', '24848a58c0cf7be87fb648166f3ac49cb6e76d08a353d4c4836006d48bc40275f1'],
-    ['457567656e2042f6686d20766f6e2042617765726b', '95f88b7496841fd0df89d5834b31640bddc9ca51d4b466c929a8833d263c2771d19720a5df'],
+    [
+      '4a65616e2d426170746973746520536179',
+      '24848a58c0cf7be87fb648166f3ac49cb6e76d08a353d4c4836006d48bc40275f1',
+    ],
+    [
+      '457567656e2042f6686d20766f6e2042617765726b',
+      '95f88b7496841fd0df89d5834b31640bddc9ca51d4b466c929a8833d263c2771d19720a5df',
+    ],
   ],
 };
 const PATTERN_K: Pattern = { pre: { initiator: ['s'], responder: ['s'] }, messages: [['e', 'es', 'ss']] };
@@ -53,13 +62,29 @@ describe('Noise engine against the published cacophony vector', () => {
   });
 
   it('reproduces Noise_K_25519_ChaChaPoly_BLAKE2s message, handshake hash and transport ciphertexts', () => {
-    const initS = { privateKey: hex(K_VECTOR.init_static), publicKey: publicKeyOf(hex(K_VECTOR.init_static)) };
-    const respS = { privateKey: hex(K_VECTOR.resp_static), publicKey: publicKeyOf(hex(K_VECTOR.resp_static)) };
-    const initE = { privateKey: hex(K_VECTOR.init_ephemeral), publicKey: publicKeyOf(hex(K_VECTOR.init_ephemeral)) };
+    const initS = {
+      privateKey: hex(K_VECTOR.init_static),
+      publicKey: publicKeyOf(hex(K_VECTOR.init_static)),
+    };
+    const respS = {
+      privateKey: hex(K_VECTOR.resp_static),
+      publicKey: publicKeyOf(hex(K_VECTOR.resp_static)),
+    };
+    const initE = {
+      privateKey: hex(K_VECTOR.init_ephemeral),
+      publicKey: publicKeyOf(hex(K_VECTOR.init_ephemeral)),
+    };
     const prologue = hex(K_VECTOR.prologue);
     const init = new HandshakeState(
       PATTERN_K,
-      { protocolName: K_VECTOR.protocol_name, initiator: true, prologue, s: initS, e: initE, rs: respS.publicKey },
+      {
+        protocolName: K_VECTOR.protocol_name,
+        initiator: true,
+        prologue,
+        s: initS,
+        e: initE,
+        rs: respS.publicKey,
+      },
       noEphemeral,
     );
     const resp = new HandshakeState(
@@ -89,7 +114,9 @@ describe('BLAKE2s and HKDF cross-checked against an independent implementation',
     expect(createHash('blake2s256').update(abc).digest('hex')).toBe(rfc);
     for (const len of [0, 1, 63, 64, 65, 200]) {
       const data = Buffer.alloc(len, len + 7);
-      expect(Buffer.from(blake2s(data)).toString('hex')).toBe(createHash('blake2s256').update(data).digest('hex'));
+      expect(Buffer.from(blake2s(data)).toString('hex')).toBe(
+        createHash('blake2s256').update(data).digest('hex'),
+      );
     }
   });
 
@@ -118,7 +145,13 @@ describe('Switchyard IK handshake', () => {
   const offer = (1 << CIPHER_CHACHA) | (1 << CIPHER_AESGCM);
 
   it('completes and both sides agree on crossed transport keys and the cipher', () => {
-    const init = createInitiation({ ourStatic: client, peerStatic: gw.publicKey, senderIndex: 0x11223344, cipherOffer: offer, epoch: 3 });
+    const init = createInitiation({
+      ourStatic: client,
+      peerStatic: gw.publicKey,
+      senderIndex: 0x11223344,
+      cipherOffer: offer,
+      epoch: 3,
+    });
     expect(init.message.length).toBe(INIT_LEN);
     const got = consumeInitiation(init.message, gw);
     expect(got.peerStatic.equals(client.publicKey)).toBe(true);
@@ -138,7 +171,13 @@ describe('Switchyard IK handshake', () => {
   });
 
   it('refuses an initiation for another gateway key, and any flipped bit', () => {
-    const init = createInitiation({ ourStatic: client, peerStatic: gw.publicKey, senderIndex: 1, cipherOffer: offer, epoch: 3 });
+    const init = createInitiation({
+      ourStatic: client,
+      peerStatic: gw.publicKey,
+      senderIndex: 1,
+      cipherOffer: offer,
+      epoch: 3,
+    });
     expect(() => consumeInitiation(init.message, generateKeyPair())).toThrow(/mac1/);
     for (let bit = 0; bit < INIT_LEN * 8; bit += 7) {
       const m = Buffer.from(init.message);
@@ -149,7 +188,13 @@ describe('Switchyard IK handshake', () => {
 
   it('refuses a response that chose a cipher not offered', () => {
     const chachaOnly = 1 << CIPHER_CHACHA;
-    const init = createInitiation({ ourStatic: client, peerStatic: gw.publicKey, senderIndex: 7, cipherOffer: chachaOnly, epoch: 1 });
+    const init = createInitiation({
+      ourStatic: client,
+      peerStatic: gw.publicKey,
+      senderIndex: 7,
+      cipherOffer: chachaOnly,
+      epoch: 1,
+    });
     const got = consumeInitiation(init.message, gw);
     const resp = createResponse({ received: got, senderIndex: 8, cipher: CIPHER_AESGCM });
     expect(() => consumeResponse(resp, init, client, chachaOnly)).toThrow(/cipher/);

@@ -41,7 +41,12 @@ export function aeadEncrypt(key: Uint8Array, n: bigint, ad: Uint8Array, plaintex
 }
 
 /** Returns null when authentication fails. */
-export function aeadDecrypt(key: Uint8Array, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Buffer | null {
+export function aeadDecrypt(
+  key: Uint8Array,
+  n: bigint,
+  ad: Uint8Array,
+  ciphertext: Uint8Array,
+): Buffer | null {
   if (ciphertext.length < TAGLEN) return null;
   const body = ciphertext.subarray(0, ciphertext.length - TAGLEN);
   const d = createDecipheriv('chacha20-poly1305', key, chachaNonce(n), { authTagLength: TAGLEN });

@@ -2,6 +2,7 @@
 // Routing apps into the TUN (fwmark rules) belongs to the policy engine: the TUN is one more egress.
 import { availableParallelism } from 'node:os';
 import { lookup } from 'node:dns/promises';
+import { isIPv4 } from 'node:net';
 import { run } from '../mechanism/exec.ts';
 import { TunnelConfig, type TunnelConfigInput } from './config.ts';
 import { Datapath, type DatapathStats } from './datapath.ts';
@@ -24,11 +25,15 @@ function netnsArgv(netns: string | undefined, argv: string[]): string[] {
   return netns ? ['ip', '-n', netns, ...argv.slice(1)] : argv;
 }
 
-export async function runTunnel(input: TunnelConfigInput, timers: Partial<TunnelTimers> = {}): Promise<RunningTunnel> {
+export async function runTunnel(
+  input: TunnelConfigInput,
+  timers: Partial<TunnelTimers> = {},
+): Promise<RunningTunnel> {
   const cfg = TunnelConfig.parse(input);
   const priv = decodeKey(cfg.privateKey, 'the tunnel private key');
   const ourStatic = { privateKey: priv, publicKey: publicKeyOf(priv) };
   const gatewayAddress = (await lookup(cfg.gateway.host)).address;
+  const mtu = cfg.mtu ?? (isIPv4(gatewayAddress) ? 1419 : 1399);
   const dp = await Datapath.start({
     mode: 'client',
     tun: cfg.name,
@@ -38,7 +43,7 @@ export async function runTunnel(input: TunnelConfigInput, timers: Partial<Tunnel
     netns: cfg.netns,
   });
   try {
-    await run(netnsArgv(cfg.netns, ['ip', 'link', 'set', 'dev', cfg.name, 'mtu', String(cfg.mtu), 'up']));
+    await run(netnsArgv(cfg.netns, ['ip', 'link', 'set', 'dev', cfg.name, 'mtu', String(mtu), 'up']));
     await run(netnsArgv(cfg.netns, ['ip', 'addr', 'add', cfg.address, 'dev', cfg.name]));
   } catch (e) {
     await dp.stop();
@@ -55,7 +60,9 @@ export async function runTunnel(input: TunnelConfigInput, timers: Partial<Tunnel
         : (1 << CIPHER_CHACHA) | (dp.ready.aesAvailable ? 1 << CIPHER_AESGCM : 0);
   if (cfg.cipher === 'aes256gcm' && !dp.ready.aesAvailable) {
     await dp.stop();
-    throw new Error('this CPU has no AES-NI, so AES-256-GCM is unavailable; use cipher "auto" or "chacha20poly1305"');
+    throw new Error(
+      'this CPU has no AES-NI, so AES-256-GCM is unavailable; use cipher "auto" or "chacha20poly1305"',
+    );
   }
   const initiator = new Initiator(dp, {
     ourStatic,
@@ -73,7 +80,10 @@ export async function runTunnel(input: TunnelConfigInput, timers: Partial<Tunnel
     established(timeoutMs = 10_000) {
       if (initiator.session) return Promise.resolve();
       return new Promise((res, rej) => {
-        const t = setTimeout(() => rej(new Error(`tunnel ${cfg.name}: no handshake with the gateway within ${timeoutMs} ms`)), timeoutMs);
+        const t = setTimeout(
+          () => rej(new Error(`tunnel ${cfg.name}: no handshake with the gateway within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         initiator.once('established', () => {
           clearTimeout(t);
           res();

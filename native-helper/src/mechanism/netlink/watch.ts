@@ -2,12 +2,14 @@
 // re-reads. `ip monitor` runs in the background through exec.ts (sh … & echo $!) writing to a file we
 // follow, because exec.ts only returns output at exit; we stop it by its PID and restart it if it dies.
 import { EventEmitter } from 'node:events';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, truncate } from 'node:fs/promises';
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../exec.ts';
 import { ipArgv, type NetnsOption } from './ns.ts';
+
+const MAX_LOG_BYTES = 1 << 20;
 
 export interface WatchOptions extends NetnsOption {
   /** Quiet time after the last event before "changed" fires. Default 150 ms. */
@@ -87,6 +89,11 @@ class MonitorWatcher extends EventEmitter implements Watcher {
         const { size } = await fh.stat();
         if (size <= this.offset) return;
         this.offset = size;
+        // ip appends (O_APPEND), so emptying the file is safe; anything lost is covered by the "changed" below.
+        if (size > MAX_LOG_BYTES) {
+          await truncate(this.file, 0);
+          this.offset = 0;
+        }
       } finally {
         await fh.close();
       }

@@ -10,7 +10,15 @@ function rowFor(id: string, patch: Partial<FakeHelper['apps'][number]> = {}) {
   const onchoice = vi.fn();
   const onlaunch = vi.fn();
   const onselect = vi.fn();
-  render(AppRow, { props: { app, candidates: fake.interfaces.filter((i) => i.kind !== 'loopback'), onchoice, onlaunch, onselect } });
+  render(AppRow, {
+    props: {
+      app,
+      candidates: fake.interfaces.filter((i) => i.kind !== 'loopback'),
+      onchoice,
+      onlaunch,
+      onselect,
+    },
+  });
   return { app, onchoice, onlaunch, onselect };
 }
 
@@ -26,10 +34,19 @@ describe('AppRow', () => {
   it('offers default, block and each interface, and sends the matching choice', async () => {
     const { onchoice } = rowFor('lab-browser');
     const select = screen.getByRole('combobox', { name: 'Egress for Lab Browser' }) as HTMLSelectElement;
-    expect([...select.options].map((o) => o.textContent)).toEqual(['System default', 'Block', 'wlan0', 'enp3s0']);
+    expect([...select.options].map((o) => o.textContent)).toEqual([
+      'System default',
+      'Block',
+      'wlan0',
+      'enp3s0',
+    ]);
     expect(select.value).toBe('default');
     await fireEvent.change(select, { target: { value: 'egress:wlan0' } });
-    expect(onchoice).toHaveBeenCalledWith('lab-browser', { mode: 'ordered', egresses: ['wlan0'], killSwitch: false });
+    expect(onchoice).toHaveBeenCalledWith('lab-browser', {
+      mode: 'ordered',
+      egresses: ['wlan0'],
+      killSwitch: false,
+    });
   });
 
   it('keeps the kill switch off and disabled until the app has an egress list', () => {
@@ -40,16 +57,25 @@ describe('AppRow', () => {
   });
 
   it('toggles the kill switch of an ordered list', async () => {
-    const { onchoice } = rowFor('lab-browser', { choice: { mode: 'ordered', egresses: ['wlan0', 'enp3s0'], killSwitch: false } });
+    const { onchoice } = rowFor('lab-browser', {
+      choice: { mode: 'ordered', egresses: ['wlan0', 'enp3s0'], killSwitch: false },
+    });
     const sw = screen.getByRole('switch', { name: 'Kill switch for Lab Browser' }) as HTMLButtonElement;
     expect(sw.disabled).toBe(false);
     await fireEvent.click(sw);
-    expect(onchoice).toHaveBeenCalledWith('lab-browser', { mode: 'ordered', egresses: ['wlan0', 'enp3s0'], killSwitch: true });
+    expect(onchoice).toHaveBeenCalledWith('lab-browser', {
+      mode: 'ordered',
+      egresses: ['wlan0', 'enp3s0'],
+      killSwitch: true,
+    });
     expect(screen.getByText(/then enp3s0/)).toBeTruthy();
   });
 
   it('disables the controls of a managed app and says why', () => {
-    rowFor('lab-browser', { managed: true, choice: { mode: 'ordered', egresses: ['wlan0'], killSwitch: true } });
+    rowFor('lab-browser', {
+      managed: true,
+      choice: { mode: 'ordered', egresses: ['wlan0'], killSwitch: true },
+    });
     const select = screen.getByRole('combobox', { name: 'Egress for Lab Browser' }) as HTMLSelectElement;
     const sw = screen.getByRole('switch', { name: 'Kill switch for Lab Browser' }) as HTMLButtonElement;
     expect(select.disabled).toBe(true);
@@ -60,7 +86,9 @@ describe('AppRow', () => {
     expect(select.closest('[title]')?.getAttribute('title')).toMatch(/managed policy/);
     expect(screen.getByText('Managed')).toBeTruthy();
     // Launching is still the user's call.
-    expect((screen.getByRole('button', { name: 'Launch Lab Browser' }) as HTMLButtonElement).disabled).toBe(false);
+    expect((screen.getByRole('button', { name: 'Launch Lab Browser' }) as HTMLButtonElement).disabled).toBe(
+      false,
+    );
   });
 
   it('shows the state badge and live rates', () => {
@@ -77,5 +105,24 @@ describe('AppRow', () => {
     const { onlaunch } = rowFor('lab-browser');
     await fireEvent.click(screen.getByRole('button', { name: 'Launch Lab Browser' }));
     expect(onlaunch).toHaveBeenCalledWith('lab-browser');
+  });
+});
+
+describe('AppRow when the helper refuses', () => {
+  it('puts the egress menu back to the real choice', async () => {
+    const fake = new FakeHelper();
+    const app = structuredClone(fake.apps.find((a) => a.id === 'lab-browser')!);
+    render(AppRow, {
+      props: {
+        app,
+        candidates: fake.interfaces.filter((i) => i.kind !== 'loopback'),
+        onchoice: async () => false,
+        onlaunch: () => {},
+        onselect: () => {},
+      },
+    });
+    const select = screen.getByRole('combobox', { name: 'Egress for Lab Browser' }) as HTMLSelectElement;
+    await fireEvent.change(select, { target: { value: 'block' } });
+    await vi.waitFor(() => expect(select.value).toBe('default'));
   });
 });

@@ -23,7 +23,11 @@ describe('FallbackList', () => {
   it('lists the egresses in order', () => {
     setup(three);
     const list = screen.getByRole('list', { name: 'Egress order for Lab Browser' });
-    expect(within(list).getAllByRole('listitem').map((li) => li.querySelector('.ifname')?.textContent)).toEqual(['wlan0', 'enp3s0', 'wwan0']);
+    expect(
+      within(list)
+        .getAllByRole('listitem')
+        .map((li) => li.querySelector('.ifname')?.textContent),
+    ).toEqual(['wlan0', 'enp3s0', 'wwan0']);
     expect(within(list).getByText('Down')).toBeTruthy();
   });
 
@@ -34,7 +38,9 @@ describe('FallbackList', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Move wlan0 down' }));
     expect(onchoice).toHaveBeenLastCalledWith({ ...three, egresses: ['enp3s0', 'wlan0', 'wwan0'] });
     expect((screen.getByRole('button', { name: 'Move wlan0 up' }) as HTMLButtonElement).disabled).toBe(true);
-    expect((screen.getByRole('button', { name: 'Move wwan0 down' }) as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByRole('button', { name: 'Move wwan0 down' }) as HTMLButtonElement).disabled).toBe(
+      true,
+    );
   });
 
   it('reorders by drag and drop', async () => {
@@ -51,7 +57,11 @@ describe('FallbackList', () => {
     const add = screen.getByRole('combobox', { name: 'Add fallback' }) as HTMLSelectElement;
     expect([...add.options].map((o) => o.value)).toEqual(['enp3s0', 'wwan0']);
     await fireEvent.click(screen.getByRole('button', { name: 'Add' }));
-    expect(onchoice).toHaveBeenLastCalledWith({ mode: 'ordered', egresses: ['wlan0', 'enp3s0'], killSwitch: false });
+    expect(onchoice).toHaveBeenLastCalledWith({
+      mode: 'ordered',
+      egresses: ['wlan0', 'enp3s0'],
+      killSwitch: false,
+    });
     await fireEvent.click(screen.getByRole('button', { name: 'Remove wlan0' }));
     expect(onchoice).toHaveBeenLastCalledWith({ mode: 'default' });
   });

@@ -50,12 +50,22 @@ export function describeActor(actor: EventData<'policy.changed'>['actor']): stri
 }
 
 /** Turn a validated event into a log line; `nameOf` maps app ids to names. */
-export function toEntry(type: LoggedEvent, data: unknown, meta: EventMeta, nameOf: (id: string) => string): LogEntry {
+export function toEntry(
+  type: LoggedEvent,
+  data: unknown,
+  meta: EventMeta,
+  nameOf: (id: string) => string,
+): LogEntry {
   const base = { seq: meta.seq, time: meta.time, type, data, actor: null as string | null };
   switch (type) {
     case 'adoption': {
       const d = data as EventData<'adoption'>;
-      const how = d.via === 'run' ? 'launched through Switchyard' : d.via === 'scan' ? 'found by a scan' : 'caught at exec';
+      const how =
+        d.via === 'run'
+          ? 'launched through Switchyard'
+          : d.via === 'scan'
+            ? 'found by a scan'
+            : 'caught at exec';
       const speed = d.latencyUs > 0 ? ` in ${Math.round(d.latencyUs)} µs` : '';
       return { ...base, app: d.app, summary: `${nameOf(d.app)} process ${d.pid} adopted (${how})${speed}.` };
     }
@@ -69,7 +79,11 @@ export function toEntry(type: LoggedEvent, data: unknown, meta: EventMeta, nameO
     }
     case 'egress.killed': {
       const d = data as EventData<'egress.killed'>;
-      return { ...base, app: d.app, summary: `${nameOf(d.app)}'s kill switch engaged: ${d.egresses.join(', ') || 'no egress'} unavailable.` };
+      return {
+        ...base,
+        app: d.app,
+        summary: `${nameOf(d.app)}'s kill switch engaged: ${d.egresses.join(', ') || 'no egress'} unavailable.`,
+      };
     }
     case 'egress.restored': {
       const d = data as EventData<'egress.restored'>;
@@ -81,7 +95,14 @@ export function toEntry(type: LoggedEvent, data: unknown, meta: EventMeta, nameO
     }
     case 'interface.changed': {
       const d = data as EventData<'interface.changed'>;
-      const state = d.removed || !d.interface ? 'was removed' : d.interface.usable ? 'is usable' : d.interface.up ? 'is up but not usable' : 'is down';
+      const state =
+        d.removed || !d.interface
+          ? 'was removed'
+          : d.interface.usable
+            ? 'is usable'
+            : d.interface.up
+              ? 'is up but not usable'
+              : 'is down';
       return { ...base, app: null, summary: `${d.name} ${state}.` };
     }
     case 'helper.problem': {
@@ -91,7 +112,11 @@ export function toEntry(type: LoggedEvent, data: unknown, meta: EventMeta, nameO
   }
 }
 
-export function filterEntries(entries: readonly LogEntry[], type: LoggedEvent | 'all', app: string | 'all'): LogEntry[] {
+export function filterEntries(
+  entries: readonly LogEntry[],
+  type: LoggedEvent | 'all',
+  app: string | 'all',
+): LogEntry[] {
   return entries.filter((e) => (type === 'all' || e.type === type) && (app === 'all' || e.app === app));
 }
 
@@ -102,13 +127,22 @@ function csvCell(value: string | number | null): string {
 
 export function toCsv(entries: readonly LogEntry[]): string {
   const lines = ['seq,time,type,app,actor,summary'];
-  for (const e of entries) lines.push([e.seq, e.time, e.type, e.app, e.actor, e.summary].map(csvCell).join(','));
+  for (const e of entries)
+    lines.push([e.seq, e.time, e.type, e.app, e.actor, e.summary].map(csvCell).join(','));
   return `${lines.join('\r\n')}\r\n`;
 }
 
 export function toJson(entries: readonly LogEntry[]): string {
   return `${JSON.stringify(
-    entries.map((e) => ({ seq: e.seq, time: e.time, event: e.type, app: e.app, actor: e.actor, summary: e.summary, data: e.data })),
+    entries.map((e) => ({
+      seq: e.seq,
+      time: e.time,
+      event: e.type,
+      app: e.app,
+      actor: e.actor,
+      summary: e.summary,
+      data: e.data,
+    })),
     null,
     2,
   )}\n`;
@@ -144,7 +178,9 @@ export class ActivityState {
       }
       // Keep live events that arrived while the history was on its way.
       const newest = seeded.at(-1)?.seq ?? -Infinity;
-      this.entries = [...seeded, ...this.entries.filter((e) => e.seq > newest || e.seq < 0)].slice(-MAX_ENTRIES);
+      this.entries = [...seeded, ...this.entries.filter((e) => e.seq > newest || e.seq < 0)].slice(
+        -MAX_ENTRIES,
+      );
       this.loadError = null;
     } catch (e) {
       this.loadError = `The activity history could not be loaded: ${toApiError(e).message}`;

@@ -11,35 +11,65 @@ describe('log lines', () => {
   it('names who changed a policy', () => {
     const e = toEntry(
       'policy.changed',
-      { app: 'firefox', summary: 'Firefox: egress set to block', actor: { uid: 1000, user: 'alice', via: 'api' } },
+      {
+        app: 'firefox',
+        summary: 'Firefox: egress set to block',
+        actor: { uid: 1000, user: 'alice', via: 'api' },
+      },
       meta(1),
       nameOf,
     );
-    expect(e).toMatchObject({ type: 'policy.changed', app: 'firefox', actor: 'alice (uid 1000)', summary: 'Firefox: egress set to block' });
-    const managed = toEntry('policy.changed', { app: null, summary: 'Pinned', actor: { uid: 0, user: 'root', via: 'managed' } }, meta(2), nameOf);
+    expect(e).toMatchObject({
+      type: 'policy.changed',
+      app: 'firefox',
+      actor: 'alice (uid 1000)',
+      summary: 'Firefox: egress set to block',
+    });
+    const managed = toEntry(
+      'policy.changed',
+      { app: null, summary: 'Pinned', actor: { uid: 0, user: 'root', via: 'managed' } },
+      meta(2),
+      nameOf,
+    );
     expect(managed.actor).toBe('managed policy');
   });
 
   it('writes failover, kill switch, restore and adoption as sentences with app names', () => {
-    expect(toEntry('egress.failover', { app: 'firefox', from: 'wlan0', to: 'enp3s0' }, meta(1), nameOf).summary).toBe(
-      'Firefox moved from wlan0 to enp3s0.',
-    );
-    expect(toEntry('egress.failover', { app: 'firefox', from: 'wlan0', to: null }, meta(1), nameOf).summary).toBe(
-      'Firefox moved from wlan0 to system routing.',
-    );
-    expect(toEntry('egress.killed', { app: 'lab-browser', egresses: ['wlan0', 'enp3s0'] }, meta(1), nameOf).summary).toBe(
-      "Lab Browser's kill switch engaged: wlan0, enp3s0 unavailable.",
-    );
-    expect(toEntry('egress.restored', { app: 'firefox', egress: 'wlan0' }, meta(1), nameOf).summary).toBe('Firefox is back on wlan0.');
     expect(
-      toEntry('adoption', { app: 'firefox', pid: 42, exe: '/usr/bin/firefox', latencyUs: 310.4, via: 'exec' }, meta(1), nameOf).summary,
+      toEntry('egress.failover', { app: 'firefox', from: 'wlan0', to: 'enp3s0' }, meta(1), nameOf).summary,
+    ).toBe('Firefox moved from wlan0 to enp3s0.');
+    expect(
+      toEntry('egress.failover', { app: 'firefox', from: 'wlan0', to: null }, meta(1), nameOf).summary,
+    ).toBe('Firefox moved from wlan0 to system routing.');
+    expect(
+      toEntry('egress.killed', { app: 'lab-browser', egresses: ['wlan0', 'enp3s0'] }, meta(1), nameOf)
+        .summary,
+    ).toBe("Lab Browser's kill switch engaged: wlan0, enp3s0 unavailable.");
+    expect(toEntry('egress.restored', { app: 'firefox', egress: 'wlan0' }, meta(1), nameOf).summary).toBe(
+      'Firefox is back on wlan0.',
+    );
+    expect(
+      toEntry(
+        'adoption',
+        { app: 'firefox', pid: 42, exe: '/usr/bin/firefox', latencyUs: 310.4, via: 'exec' },
+        meta(1),
+        nameOf,
+      ).summary,
     ).toBe('Firefox process 42 adopted (caught at exec) in 310 µs.');
   });
 });
 
 const entries: LogEntry[] = [
   { seq: 1, time: 't1', type: 'adoption', app: 'firefox', summary: 'a', actor: null, data: {} },
-  { seq: 2, time: 't2', type: 'policy.changed', app: 'firefox', summary: 'b', actor: 'alice (uid 1000)', data: {} },
+  {
+    seq: 2,
+    time: 't2',
+    type: 'policy.changed',
+    app: 'firefox',
+    summary: 'b',
+    actor: 'alice (uid 1000)',
+    data: {},
+  },
   { seq: 3, time: 't3', type: 'policy.changed', app: 'lab-browser', summary: 'c', actor: 'helper', data: {} },
 ];
 
@@ -53,8 +83,24 @@ describe('filter and export', () => {
 
   it('writes CSV with a header and quotes commas, quotes and newlines', () => {
     const csv = toCsv([
-      { seq: 7, time: '2026-11-21T10:00:00Z', type: 'policy.changed', app: 'firefox', actor: 'alice (uid 1000)', summary: 'Set "x", then\ny', data: {} },
-      { seq: 8, time: '2026-11-21T10:00:01Z', type: 'interface.changed', app: null, actor: null, summary: 'wlan0 is down.', data: {} },
+      {
+        seq: 7,
+        time: '2026-11-21T10:00:00Z',
+        type: 'policy.changed',
+        app: 'firefox',
+        actor: 'alice (uid 1000)',
+        summary: 'Set "x", then\ny',
+        data: {},
+      },
+      {
+        seq: 8,
+        time: '2026-11-21T10:00:01Z',
+        type: 'interface.changed',
+        app: null,
+        actor: null,
+        summary: 'wlan0 is down.',
+        data: {},
+      },
     ]);
     expect(csv).toBe(
       'seq,time,type,app,actor,summary\r\n' +

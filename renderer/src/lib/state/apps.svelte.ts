@@ -106,7 +106,12 @@ export class AppsState {
       if (i === undefined) continue;
       const app = this.list[i] as App;
       const prev = app.counters;
-      if (prev.txRate !== c.txRate || prev.rxRate !== c.rxRate || prev.txBytes !== c.txBytes || prev.rxBytes !== c.rxBytes)
+      if (
+        prev.txRate !== c.txRate ||
+        prev.rxRate !== c.rxRate ||
+        prev.txBytes !== c.txBytes ||
+        prev.rxBytes !== c.rxBytes
+      )
         app.counters = { txBytes: c.txBytes, rxBytes: c.rxBytes, txRate: c.txRate, rxRate: c.rxRate };
     }
   }

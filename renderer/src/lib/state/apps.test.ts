@@ -66,7 +66,12 @@ describe('live counters', () => {
       ],
       interfaces: [],
     });
-    expect(apps.byId('firefox')?.counters).toEqual({ txBytes: 10_000, rxBytes: 90_000, txRate: 1234, rxRate: 56_789 });
+    expect(apps.byId('firefox')?.counters).toEqual({
+      txBytes: 10_000,
+      rxBytes: 90_000,
+      txRate: 1234,
+      rxRate: 56_789,
+    });
     expect(apps.byId('not-in-catalog')).toBeUndefined();
   });
 
@@ -84,11 +89,18 @@ describe('live counters', () => {
 describe('egress edits', () => {
   it('sends egress.set and takes the helper answer as the new state', async () => {
     const { fake, apps } = await loaded();
-    const ok = await apps.setChoice('lab-browser', { mode: 'ordered', egresses: ['enp3s0', 'wlan0'], killSwitch: true });
+    const ok = await apps.setChoice('lab-browser', {
+      mode: 'ordered',
+      egresses: ['enp3s0', 'wlan0'],
+      killSwitch: true,
+    });
     expect(ok).toBe(true);
     expect(fake.calls.at(-1)).toEqual({
       method: 'egress.set',
-      params: { app: 'lab-browser', choice: { mode: 'ordered', egresses: ['enp3s0', 'wlan0'], killSwitch: true } },
+      params: {
+        app: 'lab-browser',
+        choice: { mode: 'ordered', egresses: ['enp3s0', 'wlan0'], killSwitch: true },
+      },
     });
     expect(apps.byId('lab-browser')?.egress).toEqual({ state: 'routed', active: 'enp3s0' });
   });

@@ -24,7 +24,10 @@ export function diagnose(conn: HelperConnection): Diagnosis {
   // The WebSocket carrier names its ws:// address when the web bridge itself is the problem.
   if (/^wss?:/.test(conn.socket) && (conn.state === 'absent' || conn.state === 'refused')) {
     return {
-      title: conn.state === 'absent' ? 'The Switchyard web bridge is not running' : 'The web bridge refused this page',
+      title:
+        conn.state === 'absent'
+          ? 'The Switchyard web bridge is not running'
+          : 'The web bridge refused this page',
       steps: [
         { text: 'Start the bridge (or restart it for a fresh link):', command: 'switchyard web' },
         { text: 'Open the link it prints; each link works in one browser only.' },
@@ -44,7 +47,10 @@ export function diagnose(conn: HelperConnection): Diagnosis {
       return {
         title: 'The helper and this app are different versions',
         steps: [
-          { text: 'Update Switchyard so the app and the helper match, then restart the helper:', command: 'sudo systemctl restart switchyard-helper' },
+          {
+            text: 'Update Switchyard so the app and the helper match, then restart the helper:',
+            command: 'sudo systemctl restart switchyard-helper',
+          },
         ],
       };
     case 'absent':
@@ -67,7 +73,9 @@ export class ConnectionState {
   retryAt = $state<number | null>(null);
   now = $state(Date.now());
   screen = $derived(screenFor(this.current));
-  secondsLeft = $derived(this.retryAt === null ? null : Math.max(0, Math.ceil((this.retryAt - this.now) / 1000)));
+  secondsLeft = $derived(
+    this.retryAt === null ? null : Math.max(0, Math.ceil((this.retryAt - this.now) / 1000)),
+  );
   #clock: ReturnType<typeof setInterval> | null = null;
   #now: () => number;
 

@@ -2,7 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HelperConnection } from '../../../../native-helper/src/api/schema.ts';
 import { ConnectionState, diagnose, screenFor } from './connection.svelte.ts';
 
-const conn = (state: HelperConnection['state'], retryInMs: number | null = 5000, socket = '/run/switchyard/helper.sock'): HelperConnection => ({
+const conn = (
+  state: HelperConnection['state'],
+  retryInMs: number | null = 5000,
+  socket = '/run/switchyard/helper.sock',
+): HelperConnection => ({
   state,
   message: `state ${state}`,
   socket,
@@ -20,10 +24,15 @@ describe('connection → screen', () => {
   });
 
   it('gives the exact fix for each problem', () => {
-    const commands = (c: HelperConnection) => diagnose(c).steps.flatMap((s) => (s.command ? [s.command] : []));
+    const commands = (c: HelperConnection) =>
+      diagnose(c).steps.flatMap((s) => (s.command ? [s.command] : []));
     expect(commands(conn('absent'))).toContain('sudo systemctl start switchyard-helper');
     expect(commands(conn('refused'))).toEqual(['sudo usermod -aG switchyard $USER']);
-    expect(diagnose(conn('refused')).steps.map((s) => s.text).join(' ')).toMatch(/Log out and back in/);
+    expect(
+      diagnose(conn('refused'))
+        .steps.map((s) => s.text)
+        .join(' '),
+    ).toMatch(/Log out and back in/);
     expect(diagnose(conn('incompatible')).title).toMatch(/different versions/);
     // When the web bridge itself is missing, starting the helper would not help.
     expect(commands(conn('absent', 1000, 'ws://127.0.0.1:8080/api?token=…'))).toEqual(['switchyard web']);

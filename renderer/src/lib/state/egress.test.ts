@@ -53,15 +53,24 @@ describe('egress choice editing', () => {
   });
 
   it('adds fallbacks once, up to the schema limit of eight', () => {
-    expect(addFallback(ordered, 'wwan0')).toEqual({ ...ordered, egresses: ['wlan0', 'enp3s0', 'wg0', 'wwan0'] });
+    expect(addFallback(ordered, 'wwan0')).toEqual({
+      ...ordered,
+      egresses: ['wlan0', 'enp3s0', 'wg0', 'wwan0'],
+    });
     expect(addFallback(ordered, 'wlan0')).toBe(ordered);
-    const full: EgressChoice = { mode: 'ordered', egresses: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], killSwitch: false };
+    const full: EgressChoice = {
+      mode: 'ordered',
+      egresses: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'],
+      killSwitch: false,
+    };
     expect(addFallback(full, 'i')).toBe(full);
   });
 
   it('removing the last egress falls back to system default', () => {
     expect(removeEgress(ordered, 'enp3s0')).toEqual({ ...ordered, egresses: ['wlan0', 'wg0'] });
-    expect(removeEgress({ mode: 'ordered', egresses: ['wlan0'], killSwitch: true }, 'wlan0')).toEqual({ mode: 'default' });
+    expect(removeEgress({ mode: 'ordered', egresses: ['wlan0'], killSwitch: true }, 'wlan0')).toEqual({
+      mode: 'default',
+    });
   });
 
   it('toggles the kill switch only on an ordered list', () => {
@@ -81,7 +90,15 @@ describe('egress choice editing', () => {
   });
 
   it('gives every egress state a distinct badge', () => {
-    const states = ['default', 'routed', 'failed-over', 'fallback-default', 'killed', 'blocked', 'paused'] as const;
+    const states = [
+      'default',
+      'routed',
+      'failed-over',
+      'fallback-default',
+      'killed',
+      'blocked',
+      'paused',
+    ] as const;
     const labels = states.map((s) => badgeFor(s, 'wlan0').label);
     expect(new Set(labels).size).toBe(states.length);
     expect(badgeFor('failed-over', 'enp3s0').description).toContain('enp3s0');

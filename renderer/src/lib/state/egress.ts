@@ -22,7 +22,11 @@ export function choiceFromSelect(value: string, current: EgressChoice): EgressCh
   const name = value.slice('egress:'.length);
   if (current.mode !== 'ordered') return { mode: 'ordered', egresses: [name], killSwitch: false };
   const rest = current.egresses.filter((e) => e !== name);
-  return { mode: 'ordered', egresses: [name, ...rest].slice(0, MAX_EGRESSES), killSwitch: current.killSwitch };
+  return {
+    mode: 'ordered',
+    egresses: [name, ...rest].slice(0, MAX_EGRESSES),
+    killSwitch: current.killSwitch,
+  };
 }
 
 /** Move one item of a list from one position to another (drag and drop, or the up/down buttons). */
@@ -71,17 +75,37 @@ export interface StateBadge {
 export function badgeFor(state: EgressState, active: string | null): StateBadge {
   switch (state) {
     case 'routed':
-      return { label: 'Routed', tone: 'ok', description: `Traffic leaves through ${active ?? 'its first choice'}.` };
+      return {
+        label: 'Routed',
+        tone: 'ok',
+        description: `Traffic leaves through ${active ?? 'its first choice'}.`,
+      };
     case 'failed-over':
-      return { label: 'Failed over', tone: 'warn', description: `Its first choice is down; traffic uses ${active ?? 'a fallback'}.` };
+      return {
+        label: 'Failed over',
+        tone: 'warn',
+        description: `Its first choice is down; traffic uses ${active ?? 'a fallback'}.`,
+      };
     case 'fallback-default':
-      return { label: 'System route', tone: 'warn', description: 'None of its egresses is up, so it uses system routing.' };
+      return {
+        label: 'System route',
+        tone: 'warn',
+        description: 'None of its egresses is up, so it uses system routing.',
+      };
     case 'killed':
-      return { label: 'Killed', tone: 'bad', description: 'None of its egresses is up and the kill switch holds its traffic.' };
+      return {
+        label: 'Killed',
+        tone: 'bad',
+        description: 'None of its egresses is up and the kill switch holds its traffic.',
+      };
     case 'blocked':
       return { label: 'Blocked', tone: 'bad', description: 'Everything this app sends is dropped.' };
     case 'paused':
-      return { label: 'Paused', tone: 'muted', description: 'All policies are paused; the app uses system routing.' };
+      return {
+        label: 'Paused',
+        tone: 'muted',
+        description: 'All policies are paused; the app uses system routing.',
+      };
     case 'default':
       return { label: 'Default', tone: 'neutral', description: 'The app uses system routing.' };
   }

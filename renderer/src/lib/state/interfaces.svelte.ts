@@ -89,7 +89,8 @@ export class InterfacesState {
     for (const c of data.interfaces) {
       this.history(c.name).push(data.at, c.txRate, c.rxRate);
       const iface = this.list.find((i) => i.name === c.name);
-      if (iface) iface.counters = { txBytes: c.txBytes, rxBytes: c.rxBytes, txRate: c.txRate, rxRate: c.rxRate };
+      if (iface)
+        iface.counters = { txBytes: c.txBytes, rxBytes: c.rxBytes, txRate: c.txRate, rxRate: c.rxRate };
     }
     this.version++;
   }

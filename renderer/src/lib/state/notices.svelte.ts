@@ -19,7 +19,8 @@ export class Notices {
     const id = this.#next++;
     this.items.push({ id, kind, text });
     if (this.items.length > 4) this.items.shift();
-    if (this.#timeoutMs > 0) setTimeout(() => this.dismiss(id), kind === 'error' ? this.#timeoutMs * 2 : this.#timeoutMs);
+    if (this.#timeoutMs > 0)
+      setTimeout(() => this.dismiss(id), kind === 'error' ? this.#timeoutMs * 2 : this.#timeoutMs);
   }
 
   info(text: string) {

@@ -2,7 +2,7 @@
 // current from events. Views get the store from context and never talk to the client themselves.
 import { getContext, setContext } from 'svelte';
 import type { ApiError } from '../../../../native-helper/src/api/schema.ts';
-import type { SwitchyardClient } from '../transport/types.ts';
+import { toApiError, type SwitchyardClient } from '../transport/types.ts';
 import { ActivityState } from './activity.svelte.ts';
 import { AppsState } from './apps.svelte.ts';
 import { ConnectionState } from './connection.svelte.ts';
@@ -57,21 +57,41 @@ export class Store {
         if (this.problems.length < 5) this.problems.push(e.message);
       }),
     );
-    for (const name of ['adoption', 'egress.failover', 'egress.killed', 'egress.restored', 'policy.changed'] as const)
+    for (const name of [
+      'adoption',
+      'egress.failover',
+      'egress.killed',
+      'egress.restored',
+      'policy.changed',
+    ] as const)
       this.#off.push(c.on(name, (d, m) => this.activity.add(name, d, m)));
+    const known = c.currentConnection?.();
+    if (known) {
+      // The WebSocket knows its own state; asking over a socket that is not open yet would fail.
+      this.#onConnection(known);
+      return;
+    }
     void this.settings.loadShell();
     try {
       this.#onConnection(await c.call('shell.connection', {}));
-    } catch {
-      // A carrier without a shell (tests) counts as connected once the helper answers.
-      this.#onConnection({ state: 'connected', message: 'Connected.', socket: '', retryInMs: null });
+    } catch (e) {
+      // The shell will send shell.connection when it knows more; until then we are connecting.
+      this.#onConnection({
+        state: 'connecting',
+        message: `Waiting for the desktop shell: ${toApiError(e).message}`,
+        socket: '',
+        retryInMs: null,
+      });
     }
   }
 
   #onConnection(conn: Parameters<ConnectionState['set']>[0]) {
     this.connection.set(conn);
     const connected = conn.state === 'connected';
-    if (connected && !this.#wasConnected) void this.reload();
+    if (connected && !this.#wasConnected) {
+      void this.reload();
+      if (!this.settings.shell) void this.settings.loadShell();
+    }
     this.#wasConnected = connected;
   }
 

@@ -11,7 +11,9 @@ export function readPreference(storage: Pick<Storage, 'getItem'> | undefined): T
 export class ThemeState {
   preference = $state<ThemePreference>('system');
   systemDark = $state(false);
-  effective = $derived<'light' | 'dark'>(this.preference === 'system' ? (this.systemDark ? 'dark' : 'light') : this.preference);
+  effective = $derived<'light' | 'dark'>(
+    this.preference === 'system' ? (this.systemDark ? 'dark' : 'light') : this.preference,
+  );
   #media: MediaQueryList | null = null;
   #onMedia = (e: MediaQueryListEvent) => (this.systemDark = e.matches);
 

@@ -9,7 +9,13 @@ describe('computeWindow', () => {
 
   it('follows the scroll position in the middle of a long list', () => {
     // 5600 px down is row 100; 560 px show rows 100..109.
-    const w = computeWindow({ count: 1000, rowHeight: 56, scrollTop: 5600, viewportHeight: 560, overscan: 4 });
+    const w = computeWindow({
+      count: 1000,
+      rowHeight: 56,
+      scrollTop: 5600,
+      viewportHeight: 560,
+      overscan: 4,
+    });
     expect(w.start).toBe(96);
     expect(w.end).toBe(114);
     expect(w.offset).toBe(96 * 56);
@@ -22,14 +28,25 @@ describe('computeWindow', () => {
   });
 
   it('clamps past the end, e.g. after the list shrank under a scrolled viewport', () => {
-    const w = computeWindow({ count: 20, rowHeight: 56, scrollTop: 99_999, viewportHeight: 560, overscan: 2 });
+    const w = computeWindow({
+      count: 20,
+      rowHeight: 56,
+      scrollTop: 99_999,
+      viewportHeight: 560,
+      overscan: 2,
+    });
     expect(w.end).toBe(20);
     expect(w.start).toBe(8); // last 10 rows visible, 2 of overscan
     expect(w.total).toBe(1120);
   });
 
   it('handles an empty list and a list shorter than the viewport', () => {
-    expect(computeWindow({ count: 0, rowHeight: 56, scrollTop: 0, viewportHeight: 500 })).toEqual({ start: 0, end: 0, offset: 0, total: 0 });
+    expect(computeWindow({ count: 0, rowHeight: 56, scrollTop: 0, viewportHeight: 500 })).toEqual({
+      start: 0,
+      end: 0,
+      offset: 0,
+      total: 0,
+    });
     const w = computeWindow({ count: 3, rowHeight: 56, scrollTop: 0, viewportHeight: 500 });
     expect([w.start, w.end]).toEqual([0, 3]);
   });

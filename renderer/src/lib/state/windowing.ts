@@ -20,7 +20,13 @@ export interface WindowRange {
   total: number;
 }
 
-export function computeWindow({ count, rowHeight, scrollTop, viewportHeight, overscan = 4 }: WindowInput): WindowRange {
+export function computeWindow({
+  count,
+  rowHeight,
+  scrollTop,
+  viewportHeight,
+  overscan = 4,
+}: WindowInput): WindowRange {
   const total = Math.max(0, count * rowHeight);
   if (count <= 0 || rowHeight <= 0) return { start: 0, end: 0, offset: 0, total: 0 };
   const maxScroll = Math.max(0, total - viewportHeight);
@@ -33,7 +39,12 @@ export function computeWindow({ count, rowHeight, scrollTop, viewportHeight, ove
 }
 
 /** Scroll position that brings row `index` fully into view, or null when it already is. */
-export function scrollToReveal(index: number, rowHeight: number, scrollTop: number, viewportHeight: number): number | null {
+export function scrollToReveal(
+  index: number,
+  rowHeight: number,
+  scrollTop: number,
+  viewportHeight: number,
+): number | null {
   const top = index * rowHeight;
   const bottom = top + rowHeight;
   if (top < scrollTop) return top;

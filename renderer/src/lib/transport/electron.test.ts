@@ -7,7 +7,10 @@ import type { EventMeta, PreloadBridge } from './types.ts';
 function bridge() {
   const fake = new FakeHelper();
   const listeners = new Map<string, Set<(d: unknown, m?: Partial<EventMeta>) => void>>();
-  const b: PreloadBridge & { push(event: string, data: unknown, meta?: Partial<EventMeta>): void; count(event: string): number } = {
+  const b: PreloadBridge & {
+    push(event: string, data: unknown, meta?: Partial<EventMeta>): void;
+    count(event: string): number;
+  } = {
     call: vi.fn(async (method: string, params: unknown) => {
       if (method === 'status.get') return { version: '0.1.0' }; // malformed on purpose
       if (method === 'egress.set') throw { code: 'MANAGED', message: 'Pinned by the managed policy.' };
@@ -33,12 +36,17 @@ describe('ElectronClient', () => {
     const client = new ElectronClient(b);
     expect((await client.call('interfaces.list', {})).map((i) => i.name)).toEqual(['lo', 'wlan0', 'enp3s0']);
     expect((await client.call('shell.info', {})).canAutostart).toBe(true);
-    await expect(client.call('status.get', {})).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/malformed/) });
+    await expect(client.call('status.get', {})).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringMatching(/malformed/),
+    });
   });
 
   it('rejects with the preload error code and message', async () => {
     const client = new ElectronClient(bridge());
-    await expect(client.call('egress.set', { app: 'firefox', choice: { mode: 'block' } })).rejects.toMatchObject({
+    await expect(
+      client.call('egress.set', { app: 'firefox', choice: { mode: 'block' } }),
+    ).rejects.toMatchObject({
       code: 'MANAGED',
       message: 'Pinned by the managed policy.',
     });

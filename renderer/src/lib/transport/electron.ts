@@ -41,7 +41,8 @@ export class ElectronClient implements SwitchyardClient {
   }
 
   on<E extends UiEventName>(event: E, listener: Listener<E>): () => void {
-    if (!isUiEvent(event)) throw new ApiError('BAD_REQUEST', `${String(event)} is not an event this app knows.`);
+    if (!isUiEvent(event))
+      throw new ApiError('BAD_REQUEST', `${String(event)} is not an event this app knows.`);
     const off = this.#listeners.add(event, listener as (d: unknown, m: EventMeta) => void);
     // One preload subscription per event name, shared by every listener in the renderer.
     if (!this.#unsubscribers.has(event)) {

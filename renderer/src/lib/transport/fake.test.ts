@@ -28,7 +28,9 @@ describe('FakeHelper', () => {
     const fake = new FakeHelper();
     const failovers: string[] = [];
     fake.on('egress.failover', (d) => failovers.push(d.app));
-    const first = fake.apps.find((a) => a.choice.mode === 'ordered' && a.choice.egresses[0] === 'wlan0' && a.choice.egresses.length > 1);
+    const first = fake.apps.find(
+      (a) => a.choice.mode === 'ordered' && a.choice.egresses[0] === 'wlan0' && a.choice.egresses.length > 1,
+    );
     if (!first) throw new Error('the fake should route an app wlan0-first');
     fake.setUsable('wlan0', false);
     expect(first.egress).toEqual({ state: 'failed-over', active: 'enp3s0' });
@@ -39,9 +41,17 @@ describe('FakeHelper', () => {
 
   it('computes egress states as the helper defines them', () => {
     const up = new Set(['enp3s0']);
-    expect(egressFor({ mode: 'ordered', egresses: ['wlan0', 'enp3s0'], killSwitch: true }, up, false)).toEqual({ state: 'failed-over', active: 'enp3s0' });
-    expect(egressFor({ mode: 'ordered', egresses: ['wlan0'], killSwitch: true }, up, false)).toEqual({ state: 'killed', active: null });
-    expect(egressFor({ mode: 'ordered', egresses: ['wlan0'], killSwitch: false }, up, false)).toEqual({ state: 'fallback-default', active: null });
+    expect(
+      egressFor({ mode: 'ordered', egresses: ['wlan0', 'enp3s0'], killSwitch: true }, up, false),
+    ).toEqual({ state: 'failed-over', active: 'enp3s0' });
+    expect(egressFor({ mode: 'ordered', egresses: ['wlan0'], killSwitch: true }, up, false)).toEqual({
+      state: 'killed',
+      active: null,
+    });
+    expect(egressFor({ mode: 'ordered', egresses: ['wlan0'], killSwitch: false }, up, false)).toEqual({
+      state: 'fallback-default',
+      active: null,
+    });
     expect(egressFor({ mode: 'block' }, up, true)).toEqual({ state: 'paused', active: null });
   });
 
@@ -54,7 +64,14 @@ describe('FakeHelper', () => {
   it('explains a destination', async () => {
     const fake = new FakeHelper();
     const r = await fake.call('explain', { app: 'lab-browser', destination: 'example.org:443' });
-    expect(r).toMatchObject({ verdict: 'default', egress: 'enp3s0', sourceAddress: '10.0.0.42', destination: { port: 443, protocol: 'tcp' } });
-    await expect(fake.call('explain', { app: 'lab-browser', destination: 'nope' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    expect(r).toMatchObject({
+      verdict: 'default',
+      egress: 'enp3s0',
+      sourceAddress: '10.0.0.42',
+      destination: { port: 443, protocol: 'tcp' },
+    });
+    await expect(fake.call('explain', { app: 'lab-browser', destination: 'nope' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
   });
 });

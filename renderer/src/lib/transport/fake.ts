@@ -11,7 +11,6 @@ import {
   type Explanation,
   type HelperConnection,
   type Interface,
-
   type Params,
   type ShellInfo,
   type Status,
@@ -44,11 +43,50 @@ export interface FakeHelperOptions {
 }
 
 const BASE_NAMES = [
-  'Lab Browser', 'Firefox', 'Chromium', 'Thunderbird', 'Signal', 'Slack', 'Discord', 'Spotify', 'Steam',
-  'Telegram', 'Transmission', 'VLC', 'Zoom', 'Visual Studio Code', 'GNOME Software', 'Evolution', 'Element',
-  'Nextcloud', 'Syncthing', 'KeePassXC', 'Obsidian', 'LibreOffice', 'GIMP', 'Inkscape', 'Blender',
-  'OBS Studio', 'qBittorrent', 'Remmina', 'Wireshark', 'Terminal', 'curl', 'Podman', 'Git', 'Dropbox',
-  'Brave', 'Lutris', 'Fractal', 'Geary', 'Calibre', 'Audacity', 'Krita', 'Shotwell', 'Rhythmbox', 'Tor Browser',
+  'Lab Browser',
+  'Firefox',
+  'Chromium',
+  'Thunderbird',
+  'Signal',
+  'Slack',
+  'Discord',
+  'Spotify',
+  'Steam',
+  'Telegram',
+  'Transmission',
+  'VLC',
+  'Zoom',
+  'Visual Studio Code',
+  'GNOME Software',
+  'Evolution',
+  'Element',
+  'Nextcloud',
+  'Syncthing',
+  'KeePassXC',
+  'Obsidian',
+  'LibreOffice',
+  'GIMP',
+  'Inkscape',
+  'Blender',
+  'OBS Studio',
+  'qBittorrent',
+  'Remmina',
+  'Wireshark',
+  'Terminal',
+  'curl',
+  'Podman',
+  'Git',
+  'Dropbox',
+  'Brave',
+  'Lutris',
+  'Fractal',
+  'Geary',
+  'Calibre',
+  'Audacity',
+  'Krita',
+  'Shotwell',
+  'Rhythmbox',
+  'Tor Browser',
 ];
 const SUFFIXES = ['', ' Beta', ' Nightly', ' Dev', ' Flatpak', ' Portable', ' Preview', ' Canary'];
 const ICON_COLOURS = ['#2f6fde', '#d9480f', '#2b8a3e', '#862e9c', '#c2255c', '#0b7285', '#e67700'];
@@ -66,7 +104,10 @@ export function prng(seed: number): () => number {
 }
 
 function slug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 function svgIcon(letter: string, colour: string): string {
@@ -78,11 +119,7 @@ function svgIcon(letter: string, colour: string): string {
 }
 
 /** Where traffic goes for a choice, given which interfaces are usable. Mirrors the helper's rule. */
-export function egressFor(
-  choice: EgressChoice,
-  usable: ReadonlySet<string>,
-  paused: boolean,
-): App['egress'] {
+export function egressFor(choice: EgressChoice, usable: ReadonlySet<string>, paused: boolean): App['egress'] {
   if (paused) return { state: 'paused', active: null };
   if (choice.mode === 'default') return { state: 'default', active: null };
   if (choice.mode === 'block') return { state: 'blocked', active: null };
@@ -139,7 +176,8 @@ export class FakeHelper implements SwitchyardClient {
       connecting: 'Connecting to the helper…',
       absent: `The Switchyard helper is not running (nothing listens on ${socket}).`,
       refused: `You may not talk to the helper: ${socket} belongs to the switchyard group and you are not in it.`,
-      incompatible: 'The helper speaks API version 2 and this app speaks version 1; install matching versions.',
+      incompatible:
+        'The helper speaks API version 2 and this app speaks version 1; install matching versions.',
     };
     return { state, message: messages[state], socket, retryInMs: state === 'connected' ? null : 5000 };
   }
@@ -177,7 +215,10 @@ export class FakeHelper implements SwitchyardClient {
     for (let i = 0; i < count; i++) {
       const base = BASE_NAMES[i % BASE_NAMES.length] ?? 'App';
       const round = Math.floor(i / BASE_NAMES.length);
-      const name = round === 0 ? base : `${base}${SUFFIXES[round % SUFFIXES.length]}${round >= SUFFIXES.length ? ` ${round}` : ''}`;
+      const name =
+        round === 0
+          ? base
+          : `${base}${SUFFIXES[round % SUFFIXES.length]}${round >= SUFFIXES.length ? ` ${round}` : ''}`;
       let id = slug(name).slice(0, 60) || `app-${i}`;
       while (seen.has(id)) id = `${id}-${i}`;
       seen.add(id);
@@ -194,14 +235,21 @@ export class FakeHelper implements SwitchyardClient {
               };
       const running = name === 'Lab Browser' ? false : r() < 0.45;
       const pids = running ? Array.from({ length: 1 + Math.floor(r() * 9) }, () => this.#nextPid++) : [];
-      const source = name.includes('Flatpak') ? 'flatpak' : name === 'curl' || name === 'Git' ? 'process' : 'desktop';
+      const source = name.includes('Flatpak')
+        ? 'flatpak'
+        : name === 'curl' || name === 'Git'
+          ? 'process'
+          : 'desktop';
       const exe = `/usr/bin/${slug(base)}`;
       this.apps.push({
         id,
         name,
         icon: r() < 0.3 ? svgIcon(name[0] ?? '?', ICON_COLOURS[i % ICON_COLOURS.length] ?? '#555') : null,
         source,
-        matchers: source === 'flatpak' ? { flatpakId: `org.example.${slug(base).replace(/-/g, '')}` } : { exe: [exe], desktopId: `${slug(base)}.desktop` },
+        matchers:
+          source === 'flatpak'
+            ? { flatpakId: `org.example.${slug(base).replace(/-/g, '')}` }
+            : { exe: [exe], desktopId: `${slug(base)}.desktop` },
         tag: i + 1,
         choice,
         managed: i % 13 === 5,
@@ -241,13 +289,20 @@ export class FakeHelper implements SwitchyardClient {
     const usable = new Set(this.interfaces.filter((i) => i.usable).map((i) => i.name));
     const changed: App[] = [];
     for (const app of this.apps) {
-      const next = egressFor(this.override && app.choice.mode !== 'block' ? { mode: 'ordered', egresses: [this.override], killSwitch: false } : app.choice, usable, this.paused);
+      const next = egressFor(
+        this.override && app.choice.mode !== 'block'
+          ? { mode: 'ordered', egresses: [this.override], killSwitch: false }
+          : app.choice,
+        usable,
+        this.paused,
+      );
       if (next.state !== app.egress.state || next.active !== app.egress.active) {
         app.egress = next;
         changed.push(app);
       }
     }
-    for (const i of this.interfaces) i.apps = this.apps.filter((a) => a.egress.active === i.name).map((a) => a.id);
+    for (const i of this.interfaces)
+      i.apps = this.apps.filter((a) => a.egress.active === i.name).map((a) => a.id);
     return changed;
   }
 
@@ -261,9 +316,27 @@ export class FakeHelper implements SwitchyardClient {
       const roll = r();
       if (roll < 0.45 && running.length) {
         const ra = running[Math.floor(r() * running.length)] as App;
-        this.#record('adoption', { app: ra.id, pid: ra.pids[0] ?? 1, exe: ra.matchers.exe?.[0] ?? '/usr/bin/app', latencyUs: Math.round(150 + r() * 900), via: r() < 0.8 ? 'exec' : 'scan' }, t);
+        this.#record(
+          'adoption',
+          {
+            app: ra.id,
+            pid: ra.pids[0] ?? 1,
+            exe: ra.matchers.exe?.[0] ?? '/usr/bin/app',
+            latencyUs: Math.round(150 + r() * 900),
+            via: r() < 0.8 ? 'exec' : 'scan',
+          },
+          t,
+        );
       } else if (roll < 0.65) {
-        this.#record('policy.changed', { app: app.id, summary: `${app.name}: egress set to ${describeChoice(app.choice)}`, actor: app.managed ? { uid: 0, user: 'root', via: 'managed' } : USER }, t);
+        this.#record(
+          'policy.changed',
+          {
+            app: app.id,
+            summary: `${app.name}: egress set to ${describeChoice(app.choice)}`,
+            actor: app.managed ? { uid: 0, user: 'root', via: 'managed' } : USER,
+          },
+          t,
+        );
       } else if (roll < 0.78) {
         this.#record('egress.failover', { app: app.id, from: 'wlan0', to: 'enp3s0' }, t);
       } else if (roll < 0.86) {
@@ -271,7 +344,11 @@ export class FakeHelper implements SwitchyardClient {
       } else if (roll < 0.95) {
         this.#record('egress.restored', { app: app.id, egress: 'wlan0' }, t);
       } else {
-        this.#record('helper.problem', { message: 'wlan0 lost its default route; apps on it failed over.', severity: 'warning' }, t);
+        this.#record(
+          'helper.problem',
+          { message: 'wlan0 lost its default route; apps on it failed over.', severity: 'warning' },
+          t,
+        );
       }
     }
   }
@@ -360,8 +437,10 @@ export class FakeHelper implements SwitchyardClient {
     this.emit('interface.changed', { interface: structuredClone(iface), name, removed: false });
     for (const app of changed) {
       const was = before.get(app.id);
-      if (app.egress.state === 'killed' && app.choice.mode === 'ordered') this.emit('egress.killed', { app: app.id, egresses: app.choice.egresses });
-      else if (app.egress.state === 'routed' && app.egress.active) this.emit('egress.restored', { app: app.id, egress: app.egress.active });
+      if (app.egress.state === 'killed' && app.choice.mode === 'ordered')
+        this.emit('egress.killed', { app: app.id, egresses: app.choice.egresses });
+      else if (app.egress.state === 'routed' && app.egress.active)
+        this.emit('egress.restored', { app: app.id, egress: app.egress.active });
       else if (app.egress.state === 'failed-over' || app.egress.state === 'fallback-default')
         this.emit('egress.failover', { app: app.id, from: was?.active ?? null, to: app.egress.active });
       this.emit('app.changed', { app: structuredClone(app), id: app.id, removed: false });
@@ -434,10 +513,17 @@ export class FakeHelper implements SwitchyardClient {
         const { app: id, choice } = params as Params<'egress.set'>;
         const app = this.#app(id);
         if (app.managed)
-          throw new ApiError('MANAGED', `${app.name} is pinned by the managed policy; ask your administrator to change it.`);
+          throw new ApiError(
+            'MANAGED',
+            `${app.name} is pinned by the managed policy; ask your administrator to change it.`,
+          );
         app.choice = choice;
         this.#recompute();
-        this.emit('policy.changed', { app: id, summary: `${app.name}: egress set to ${describeChoice(choice)}`, actor: USER });
+        this.emit('policy.changed', {
+          app: id,
+          summary: `${app.name}: egress set to ${describeChoice(choice)}`,
+          actor: USER,
+        });
         this.emit('app.changed', { app: structuredClone(app), id, removed: false });
         return app;
       }
@@ -446,7 +532,13 @@ export class FakeHelper implements SwitchyardClient {
         const app = this.#app(id);
         const pid = this.#nextPid++;
         app.pids = [...app.pids, pid];
-        this.emit('adoption', { app: id, pid, exe: app.matchers.exe?.[0] ?? '/usr/bin/app', latencyUs: 0, via: 'run' });
+        this.emit('adoption', {
+          app: id,
+          pid,
+          exe: app.matchers.exe?.[0] ?? '/usr/bin/app',
+          latencyUs: 0,
+          via: 'run',
+        });
         this.emit('app.changed', { app: structuredClone(app), id, removed: false });
         return { pid };
       }
@@ -459,7 +551,8 @@ export class FakeHelper implements SwitchyardClient {
       case 'apps.add': {
         const p = params as Params<'apps.add'>;
         const id = p.id ?? slug(p.name);
-        if (this.apps.some((a) => a.id === id)) throw new ApiError('CONFLICT', `An app called ${id} already exists; pick another id.`);
+        if (this.apps.some((a) => a.id === id))
+          throw new ApiError('CONFLICT', `An app called ${id} already exists; pick another id.`);
         const app: App = {
           id,
           name: p.name,
@@ -488,13 +581,19 @@ export class FakeHelper implements SwitchyardClient {
         return { apps: this.apps.length };
       case 'policy.pause': {
         this.paused = (params as Params<'policy.pause'>).paused;
-        for (const app of this.#recompute()) this.emit('app.changed', { app: structuredClone(app), id: app.id, removed: false });
-        this.emit('policy.changed', { app: null, summary: this.paused ? 'All policies paused' : 'Policies resumed', actor: USER });
+        for (const app of this.#recompute())
+          this.emit('app.changed', { app: structuredClone(app), id: app.id, removed: false });
+        this.emit('policy.changed', {
+          app: null,
+          summary: this.paused ? 'All policies paused' : 'Policies resumed',
+          actor: USER,
+        });
         return this.#status();
       }
       case 'policy.override': {
         this.override = (params as Params<'policy.override'>).egress;
-        for (const app of this.#recompute()) this.emit('app.changed', { app: structuredClone(app), id: app.id, removed: false });
+        for (const app of this.#recompute())
+          this.emit('app.changed', { app: structuredClone(app), id: app.id, removed: false });
         return this.#status();
       }
       case 'explain':
@@ -508,7 +607,8 @@ export class FakeHelper implements SwitchyardClient {
       case 'shell.info':
         return this.shell;
       case 'shell.setAutostart': {
-        if (!this.shell.canAutostart) throw new ApiError('UNAVAILABLE', 'This desktop cannot start apps at login.');
+        if (!this.shell.canAutostart)
+          throw new ApiError('UNAVAILABLE', 'This desktop cannot start apps at login.');
         this.shell = { ...this.shell, autostart: (params as { enabled: boolean }).enabled };
         return this.shell;
       }
@@ -517,13 +617,17 @@ export class FakeHelper implements SwitchyardClient {
       case 'shell.exportEvents':
         return { path: `/home/alice/switchyard-events.${(params as { format: string }).format}` };
     }
-    throw new ApiError('UNKNOWN_METHOD', `${method satisfies never as string} is not implemented by the fake.`);
+    throw new ApiError(
+      'UNKNOWN_METHOD',
+      `${method satisfies never as string} is not implemented by the fake.`,
+    );
   }
 
   #explain(p: Params<'explain'>): Explanation {
     const app = this.#app(p.app);
     const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(p.destination.trim());
-    if (!m) throw new ApiError('BAD_REQUEST', 'Write the destination as host:port, for example example.org:443.');
+    if (!m)
+      throw new ApiError('BAD_REQUEST', 'Write the destination as host:port, for example example.org:443.');
     const host = (m[1] ?? m[2]) as string;
     const port = Number(m[3]);
     const literal = /^[\d.]+$/.test(host) || host.includes(':');
@@ -536,29 +640,52 @@ export class FakeHelper implements SwitchyardClient {
       `${host} resolves to ${address}.`,
     ];
     const src = (name: string | null) =>
-      this.interfaces.find((i) => i.name === name)?.addresses.find((a) => a.family === (address.includes(':') ? 6 : 4))?.address ?? null;
+      this.interfaces
+        .find((i) => i.name === name)
+        ?.addresses.find((a) => a.family === (address.includes(':') ? 6 : 4))?.address ?? null;
     if (app.egress.state === 'blocked' || app.egress.state === 'killed') {
-      steps.push(app.egress.state === 'blocked' ? 'The app is set to Block.' : 'No egress in its list is usable and the kill switch is on.');
+      steps.push(
+        app.egress.state === 'blocked'
+          ? 'The app is set to Block.'
+          : 'No egress in its list is usable and the kill switch is on.',
+      );
       steps.push('The packet is dropped before it leaves the machine.');
       return {
-        app: app.id, destination, verdict: 'block', egress: null, sourceAddress: null, steps,
-        reason: app.egress.state === 'blocked'
-          ? `${app.name} is blocked, so nothing it sends to ${host} leaves this computer.`
-          : `${app.name}'s kill switch is holding its traffic because none of its egresses is usable.`,
+        app: app.id,
+        destination,
+        verdict: 'block',
+        egress: null,
+        sourceAddress: null,
+        steps,
+        reason:
+          app.egress.state === 'blocked'
+            ? `${app.name} is blocked, so nothing it sends to ${host} leaves this computer.`
+            : `${app.name}'s kill switch is holding its traffic because none of its egresses is usable.`,
       };
     }
     if (app.egress.active) {
       const iface = app.egress.active;
-      if (app.choice.mode === 'ordered') steps.push(`Its list is ${app.choice.egresses.join(' → ')}; the first usable one is ${iface}.`);
+      if (app.choice.mode === 'ordered')
+        steps.push(`Its list is ${app.choice.egresses.join(' → ')}; the first usable one is ${iface}.`);
       steps.push(`Routing table for ${iface} sends ${address} via its gateway.`);
       return {
-        app: app.id, destination, verdict: 'egress', egress: iface, sourceAddress: src(iface), steps,
+        app: app.id,
+        destination,
+        verdict: 'egress',
+        egress: iface,
+        sourceAddress: src(iface),
+        steps,
         reason: `${app.name} reaches ${host}:${port} through ${iface} because it is the first usable egress in its list.`,
       };
     }
     steps.push('The app follows the system routing table; the default route is via enp3s0.');
     return {
-      app: app.id, destination, verdict: 'default', egress: 'enp3s0', sourceAddress: src('enp3s0'), steps,
+      app: app.id,
+      destination,
+      verdict: 'default',
+      egress: 'enp3s0',
+      sourceAddress: src('enp3s0'),
+      steps,
       reason: `${app.name} uses the system's own routing, which sends ${host} through enp3s0.`,
     };
   }
@@ -583,4 +710,3 @@ export function describeChoice(choice: EgressChoice): string {
   if (choice.mode === 'block') return 'block';
   return `${choice.egresses.join(' → ')}${choice.killSwitch ? ' with kill switch' : ''}`;
 }
-

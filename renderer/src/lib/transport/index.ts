@@ -37,7 +37,8 @@ export async function createClient(): Promise<SwitchyardClient> {
         autoTick: params.get('tick') !== 'off',
         flap: params.has('flap'),
         canAutostart: params.get('autostart') !== 'no',
-        connection: helper === 'absent' || helper === 'refused' || helper === 'incompatible' ? helper : 'connected',
+        connection:
+          helper === 'absent' || helper === 'refused' || helper === 'incompatible' ? helper : 'connected',
       });
       return fake;
     }

@@ -53,13 +53,18 @@ export type Listener<E extends UiEventName> = (data: UiEventData<E>, meta: Event
  */
 export interface SwitchyardClient extends HelperClient {
   call<M extends MethodName>(method: M, params: ParamsIn<M>): Promise<Result<M>>;
-  call<M extends ShellMethodName>(method: M, params: z.input<ShellMethods[M]['params']>): Promise<z.output<ShellMethods[M]['result']>>;
+  call<M extends ShellMethodName>(
+    method: M,
+    params: z.input<ShellMethods[M]['params']>,
+  ): Promise<z.output<ShellMethods[M]['result']>>;
   on<E extends EventName>(event: E, listener: (data: EventData<E>, meta: EventMeta) => void): () => void;
   on(event: 'shell.connection', listener: (data: HelperConnection, meta: EventMeta) => void): () => void;
   /** 'electron', 'web' or 'demo': decides how exports and retries work. */
   readonly kind: 'electron' | 'web' | 'demo';
   /** Try to reach the helper now instead of waiting for the next retry, where the carrier can. */
   retryNow?(): void;
+  /** The connection state the carrier already knows, when it tracks one itself (the WebSocket does). */
+  currentConnection?(): HelperConnection;
   /** Messages that arrived but did not match the schema; they are dropped and reported here. */
   onProtocolError(listener: (error: ApiError) => void): () => void;
   close(): void;
@@ -108,7 +113,16 @@ export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
     const { code, message } = e as { code: unknown; message: unknown };
-    const known = ['BAD_REQUEST', 'UNKNOWN_METHOD', 'UNAUTHORIZED', 'NOT_FOUND', 'CONFLICT', 'MANAGED', 'UNAVAILABLE', 'INTERNAL'];
+    const known = [
+      'BAD_REQUEST',
+      'UNKNOWN_METHOD',
+      'UNAUTHORIZED',
+      'NOT_FOUND',
+      'CONFLICT',
+      'MANAGED',
+      'UNAVAILABLE',
+      'INTERNAL',
+    ];
     return new ApiError(
       (typeof code === 'string' && known.includes(code) ? code : 'INTERNAL') as ApiError['code'],
       String(message),

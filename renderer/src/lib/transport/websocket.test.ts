@@ -38,7 +38,12 @@ class TestSocket implements SocketLike {
   }
 }
 
-const connected: HelperConnection = { state: 'connected', message: 'ok', socket: '/run/switchyard/helper.sock', retryInMs: null };
+const connected: HelperConnection = {
+  state: 'connected',
+  message: 'ok',
+  socket: '/run/switchyard/helper.sock',
+  retryInMs: null,
+};
 
 function setup(opts: { probe?: () => Promise<boolean>; hasToken?: boolean } = {}) {
   const sockets: TestSocket[] = [];
@@ -93,7 +98,10 @@ describe('WebSocketClient', () => {
     expect((await apps).length).toBe(36);
 
     const set = client.call('egress.set', { app: 'firefox', choice: { mode: 'block' } });
-    current().deliver({ id: current().lastRequest('egress.set').id, error: { code: 'MANAGED', message: 'Pinned by policy.' } });
+    current().deliver({
+      id: current().lastRequest('egress.set').id,
+      error: { code: 'MANAGED', message: 'Pinned by policy.' },
+    });
     await expect(set).rejects.toMatchObject({ code: 'MANAGED', message: 'Pinned by policy.' });
     client.close();
   });
@@ -102,7 +110,11 @@ describe('WebSocketClient', () => {
     const { client, current, openConnected } = setup();
     await openConnected();
     void client.call('explain', { app: 'firefox', destination: 'example.org:443' }).catch(() => {});
-    expect(current().lastRequest('explain').params).toEqual({ app: 'firefox', destination: 'example.org:443', protocol: 'tcp' });
+    expect(current().lastRequest('explain').params).toEqual({
+      app: 'firefox',
+      destination: 'example.org:443',
+      protocol: 'tcp',
+    });
     await expect(client.call('apps.get', { id: 'Not An Id' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     client.close();
   });
@@ -112,7 +124,10 @@ describe('WebSocketClient', () => {
     await openConnected();
     const status = client.call('status.get', {});
     current().deliver({ id: current().lastRequest('status.get').id, result: { version: 1 } });
-    await expect(status).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/^status.get returned a malformed result/) });
+    await expect(status).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringMatching(/^status.get returned a malformed result/),
+    });
     client.close();
   });
 
@@ -123,11 +138,26 @@ describe('WebSocketClient', () => {
     const problems: string[] = [];
     client.on('egress.failover', (d, m) => got.push([d, m]));
     client.onProtocolError((e) => problems.push(e.message));
-    current().deliver({ event: 'egress.failover', seq: 12, time: '2026-11-21T10:00:00Z', data: { app: 'firefox', from: 'wlan0', to: 'enp3s0' } });
-    current().deliver({ event: 'egress.failover', seq: 13, time: '2026-11-21T10:00:01Z', data: { app: 'firefox' } });
+    current().deliver({
+      event: 'egress.failover',
+      seq: 12,
+      time: '2026-11-21T10:00:00Z',
+      data: { app: 'firefox', from: 'wlan0', to: 'enp3s0' },
+    });
+    current().deliver({
+      event: 'egress.failover',
+      seq: 13,
+      time: '2026-11-21T10:00:01Z',
+      data: { app: 'firefox' },
+    });
     current().deliver('not json');
     current().deliver({ surprise: true });
-    expect(got).toEqual([[{ app: 'firefox', from: 'wlan0', to: 'enp3s0' }, { seq: 12, time: '2026-11-21T10:00:00Z' }]]);
+    expect(got).toEqual([
+      [
+        { app: 'firefox', from: 'wlan0', to: 'enp3s0' },
+        { seq: 12, time: '2026-11-21T10:00:00Z' },
+      ],
+    ]);
     expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/^event egress.failover is malformed: from:/);
     expect(problems[1]).toMatch(/not JSON/);
@@ -169,7 +199,12 @@ describe('WebSocketClient', () => {
     await openConnected();
     const subscribes = () => current().sent.filter((s) => s.method === 'events.subscribe').length;
     expect(subscribes()).toBe(1);
-    current().deliver({ event: 'shell.connection', seq: 0, time: 'x', data: { ...connected, state: 'absent', retryInMs: 2000, message: 'not running' } });
+    current().deliver({
+      event: 'shell.connection',
+      seq: 0,
+      time: 'x',
+      data: { ...connected, state: 'absent', retryInMs: 2000, message: 'not running' },
+    });
     expect(states.at(-1)).toMatchObject({ state: 'absent', message: 'not running' });
     current().deliver({ event: 'shell.connection', seq: 0, time: 'x', data: connected });
     await vi.advanceTimersByTimeAsync(0);
@@ -181,7 +216,10 @@ describe('WebSocketClient', () => {
     const { client, openConnected } = setup();
     await openConnected();
     const p = client.call('status.get', {});
-    const check = expect(p).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/did not answer status.get/) });
+    const check = expect(p).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(/did not answer status.get/),
+    });
     await vi.advanceTimersByTimeAsync(20_000);
     await check;
     client.close();
@@ -195,10 +233,14 @@ describe('bridge address and token', () => {
     expect(tokenFromHash('#/apps')).toBeNull();
   });
   it('builds ws:// or wss:// from the page location', () => {
-    expect(bridgeUrl({ protocol: 'http:', host: '127.0.0.1:8123' }, 'a b')).toBe('ws://127.0.0.1:8123/api?token=a%20b');
+    expect(bridgeUrl({ protocol: 'http:', host: '127.0.0.1:8123' }, 'a b')).toBe(
+      'ws://127.0.0.1:8123/api?token=a%20b',
+    );
     expect(bridgeUrl({ protocol: 'https:', host: 'localhost' }, null)).toBe('wss://localhost/api');
   });
   it('backs off exponentially up to 30 s', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 20].map(defaultBackoff)).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+    expect([0, 1, 2, 3, 4, 5, 6, 20].map(defaultBackoff)).toEqual([
+      1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000,
+    ]);
   });
 });

@@ -119,7 +119,7 @@ export class WebSocketClient implements SwitchyardClient {
   }
 
   /** The current merged connection state (also sent to 'shell.connection' listeners on every change). */
-  get connection(): HelperConnection {
+  currentConnection(): HelperConnection {
     return this.#state;
   }
 
@@ -152,9 +152,13 @@ export class WebSocketClient implements SwitchyardClient {
     socket.onclose = (ev) => {
       if (this.#socket !== socket) return;
       this.#socket = null;
-      this.#failPending(new ApiError('UNAVAILABLE', 'The connection to the Switchyard bridge closed; try again in a moment.'));
+      this.#failPending(
+        new ApiError('UNAVAILABLE', 'The connection to the Switchyard bridge closed; try again in a moment.'),
+      );
       if (opened || REFUSED_CODES.has(ev.code)) return this.#scheduleRetry(ev);
-      void this.#opts.probe().then((alive) => this.#scheduleRetry(alive ? { code: 4401, reason: 'refused' } : ev));
+      void this.#opts
+        .probe()
+        .then((alive) => this.#scheduleRetry(alive ? { code: 4401, reason: 'refused' } : ev));
     };
   }
 
@@ -174,7 +178,9 @@ export class WebSocketClient implements SwitchyardClient {
     try {
       await this.call('events.subscribe', {});
     } catch (e) {
-      this.#reportError(new ApiError('UNAVAILABLE', `Live updates could not start: ${toApiError(e).message}`));
+      this.#reportError(
+        new ApiError('UNAVAILABLE', `Live updates could not start: ${toApiError(e).message}`),
+      );
     }
   }
 
@@ -211,7 +217,9 @@ export class WebSocketClient implements SwitchyardClient {
     try {
       msg = JSON.parse(String(raw));
     } catch {
-      this.#reportError(new ApiError('INTERNAL', 'The bridge sent a message that is not JSON; it was ignored.'));
+      this.#reportError(
+        new ApiError('INTERNAL', 'The bridge sent a message that is not JSON; it was ignored.'),
+      );
       return;
     }
     if (msg && typeof msg === 'object' && 'event' in msg) {
@@ -219,7 +227,9 @@ export class WebSocketClient implements SwitchyardClient {
       // shell.connection is not a helper event, so EventEnvelope does not list it.
       const name = (msg as { event: unknown }).event;
       if (!env.success && name !== 'shell.connection') {
-        this.#reportError(new ApiError('INTERNAL', `The bridge sent a malformed event: ${describeZodError(env.error)}`));
+        this.#reportError(
+          new ApiError('INTERNAL', `The bridge sent a malformed event: ${describeZodError(env.error)}`),
+        );
         return;
       }
       const { seq, time, data } = msg as unknown as { seq?: number; time?: string; data: unknown };
@@ -228,7 +238,9 @@ export class WebSocketClient implements SwitchyardClient {
     }
     const res = ResponseEnvelope.safeParse(msg);
     if (!res.success) {
-      this.#reportError(new ApiError('INTERNAL', `The bridge sent a malformed response: ${describeZodError(res.error)}`));
+      this.#reportError(
+        new ApiError('INTERNAL', `The bridge sent a malformed response: ${describeZodError(res.error)}`),
+      );
       return;
     }
     const body = res.data;

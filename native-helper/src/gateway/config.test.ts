@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { genkey, pubkey } from '../tunnel/keys.ts';
+import { TunnelConfig } from '../tunnel/config.ts';
+import { parseGatewayConfig } from './config.ts';
+
+const base = () => ({
+  privateKey: genkey(),
+  listenPort: 51820,
+  address: '198.19.77.1/24',
+  uplinks: [{ name: 'wan', interface: 'eth0' }],
+  peers: [
+    {
+      name: 'laptop',
+      publicKey: pubkey(genkey()),
+      addresses: ['198.19.77.2/32'],
+      apps: [{ tag: 7, allow: ['0.0.0.0/0'] }],
+    },
+  ],
+});
+
+describe('gateway config', () => {
+  it('accepts a complete config and fills defaults', () => {
+    const c = parseGatewayConfig(base());
+    expect(c.tunName).toBe('sygw0');
+    expect(c.enableForwarding).toBe(true);
+    expect(c.instance).toBe('default');
+  });
+
+  it('names the problem: unknown uplink, shared key, bad key, bad prefix', () => {
+    const b1 = base();
+    b1.peers[0]!.apps[0] = { tag: 7, allow: ['0.0.0.0/0'], uplink: 'lte' } as never;
+    expect(() => parseGatewayConfig(b1)).toThrow(/peers.0.apps.0.uplink: no uplink named lte/);
+    const b2 = base();
+    b2.peers.push({ ...b2.peers[0]!, name: 'twin' });
+    expect(() => parseGatewayConfig(b2)).toThrow(/share one public key/);
+    expect(() => parseGatewayConfig({ ...base(), privateKey: 'short' })).toThrow(/keygen/);
+    const b3 = base();
+    b3.peers[0]!.addresses = ['198.19.77.2/40'];
+    expect(() => parseGatewayConfig(b3)).toThrow(/peers.0.addresses.0/);
+    expect(() => parseGatewayConfig({ ...base(), surprise: 1 })).toThrow();
+  });
+});
+
+describe('tunnel config', () => {
+  it('validates keys and names and defaults the cipher to auto', () => {
+    const ok = TunnelConfig.parse({
+      name: 'sytun0',
+      privateKey: genkey(),
+      gateway: { host: 'gw.example', port: 51820 },
+      gatewayPublicKey: pubkey(genkey()),
+      address: '198.19.77.2/32',
+    });
+    expect(ok.cipher).toBe('auto');
+    expect(ok.mtu).toBeUndefined();
+    expect(TunnelConfig.safeParse({ ...ok, name: 'a-name-longer-than-15' }).success).toBe(false);
+    expect(TunnelConfig.safeParse({ ...ok, gatewayPublicKey: 'x' }).success).toBe(false);
+  });
+});
