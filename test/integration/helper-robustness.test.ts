@@ -178,3 +178,69 @@ describe.skipIf(!isRoot)('helper robustness', () => {
     expect(after).not.toContain('unreachable'); // the new, empty policy has no kill switch: reconciled away
   });
 });
+
+describe.skipIf(!isRoot)('managed policy', () => {
+  let lab: Lab;
+  let helper: RunningHelper;
+
+  beforeAll(async () => {
+    lab = await Lab.up({ prefix: Lab.randomPrefix() });
+    helper = new RunningHelper(lab);
+    mkdirSync(helper.stateDir, { recursive: true });
+    writeFileSync(
+      join(helper.stateDir, 'managed.json'),
+      JSON.stringify({ version: 1, apps: [{ id: 'corp-vpn-only', name: 'Corp tool', matchers: { cmdline: 'corp-tool' }, choice: { mode: 'ordered', egresses: ['wlan0'], killSwitch: true } }] }),
+    );
+    await helper.start();
+  });
+
+  afterAll(async () => {
+    await helper?.stop();
+    await lab?.down();
+  });
+
+  it('pins a choice the user cannot change, and says so in the API', async () => {
+    const app = JSON.parse((await helper.cli(['app', 'show', 'corp-vpn-only', '--json'])).stdout);
+    expect(app).toMatchObject({ managed: true, choice: { mode: 'ordered', egresses: ['wlan0'], killSwitch: true }, egress: { state: 'routed', active: 'wlan0' } });
+    const r = await helper.cli(['egress', 'set', 'corp-vpn-only', 'default'], { allowFailure: true });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/managed policy/);
+    const rules = (await run(['ip', '-n', lab.nsName('desktop'), 'rule'])).stdout;
+    expect(rules).toContain('unreachable'); // its kill switch is in force
+  });
+
+  it('follows changes to the file while running', async () => {
+    writeFileSync(join(helper.stateDir, 'managed.json'), JSON.stringify({ version: 1, apps: [] }));
+    const deadline = Date.now() + 15_000;
+    let app = JSON.parse((await helper.cli(['app', 'show', 'corp-vpn-only', '--json'])).stdout);
+    while (app.managed && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      app = JSON.parse((await helper.cli(['app', 'show', 'corp-vpn-only', '--json'])).stdout);
+    }
+    expect(app.managed).toBe(false);
+    const r = await helper.cli(['egress', 'set', 'corp-vpn-only', 'default']);
+    expect(r.code).toBe(0);
+  });
+
+  it('reports a broken managed file as a problem and keeps the last good pins', async () => {
+    writeFileSync(
+      join(helper.stateDir, 'managed.json'),
+      JSON.stringify({ version: 1, apps: [{ id: 'corp-vpn-only', choice: { mode: 'block' } }] }),
+    );
+    const pinned = Date.now() + 15_000;
+    while (!JSON.parse((await helper.cli(['app', 'show', 'corp-vpn-only', '--json'])).stdout).managed && Date.now() < pinned) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    writeFileSync(join(helper.stateDir, 'managed.json'), '{ nope');
+    const deadline = Date.now() + 15_000;
+    let status = JSON.parse((await helper.cli(['status', '--json'])).stdout);
+    while (!status.problems.some((p: string) => p.includes('managed policy')) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      status = JSON.parse((await helper.cli(['status', '--json'])).stdout);
+    }
+    expect(status.health).toBe('degraded');
+    expect(status.problems.join(' ')).toMatch(/managed policy .* is not valid JSON/);
+    const app = JSON.parse((await helper.cli(['app', 'show', 'corp-vpn-only', '--json'])).stdout);
+    expect(app).toMatchObject({ managed: true, choice: { mode: 'block' }, egress: { state: 'blocked' } });
+  });
+});

@@ -3,7 +3,7 @@
 //   then:  every change (API, interfaces, processes) → evaluate → compile → one reconcile transaction
 //   stop:  everything it created is removed; a crash (SIGKILL) leaves the kernel state failing closed.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync, unwatchFile, watchFile } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type App, type AppId, ApiError, type EgressChoice, type Interface, type Status } from '../api/schema.ts';
@@ -88,6 +88,7 @@ export class Helper {
   private procEvents: ProcEvents | null = null;
   private watcher: Watcher | null = null;
   private timers: NodeJS.Timeout[] = [];
+  private unwatch: (() => void) | null = null;
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
   private stopped = false;
@@ -130,6 +131,12 @@ export class Helper {
     this.watcher.on('changed', () => void this.refresh('interfaces'));
     this.watcher.on('error', (err) => this.problem('netlink', `interface monitor: ${err.message}`));
     this.timers.push(setInterval(() => void this.tick(), 1000));
+    if (this.opts.managedPolicyPath) {
+      // Fleet tools rewrite the file while the helper runs; polling stat also sees it appear and vanish.
+      const path = this.opts.managedPolicyPath;
+      watchFile(path, { interval: 2000 }, () => void this.reloadManaged());
+      this.unwatch = () => unwatchFile(path);
+    }
     this.log(`started: instance ${this.opts.instance}, cgroups ${this.cgroupRoot}, policy ${this.store.path}`);
   }
 
@@ -138,6 +145,7 @@ export class Helper {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    this.unwatch?.();
     this.procEvents?.stop();
     await this.watcher?.stop();
     await this.refreshing?.catch(() => {});
@@ -151,16 +159,28 @@ export class Helper {
 
   private loadManaged(): void {
     const { policy, problem } = loadManagedPolicy(this.opts.managedPolicyPath);
-    this.managed = policy;
-    if (problem) this.problem('managed', problem);
-    else this.problems.delete('managed');
+    // A broken file keeps the last good pins: a typo in a fleet deployment must not unpin anything.
+    if (problem) this.problem('managed', `${problem}; keeping the managed policy read before`);
+    else {
+      this.managed = policy;
+      this.problems.delete('managed');
+    }
     let doc = this.policy;
-    for (const m of policy.apps) {
+    for (const m of this.managed.apps) {
       if (doc.apps.some((a) => a.id === m.id)) continue;
       if (!m.matchers) continue; // a catalog app: added when the catalog is read
       doc = addApp(doc, { id: m.id, name: m.name ?? m.id, icon: null, source: 'manual', matchers: m.matchers });
     }
     this.commit(doc);
+  }
+
+  private async reloadManaged(): Promise<void> {
+    const before = JSON.stringify(this.managed);
+    this.loadManaged();
+    await this.syncCatalog();
+    if (JSON.stringify(this.managed) === before) return;
+    this.bus.emit('policy.changed', { app: null, summary: 'the managed policy changed', actor: { uid: 0, user: 'root', via: 'managed' } });
+    await this.refresh('policy');
   }
 
   private managedChoice(id: AppId): EgressChoice | null {

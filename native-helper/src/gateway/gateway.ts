@@ -5,7 +5,12 @@ import { run } from '../mechanism/exec.ts';
 import { Datapath, parseCidr, type DatapathStats } from '../tunnel/datapath.ts';
 import { decodeKey, publicKeyOf } from '../tunnel/keys.ts';
 import { DEFAULT_TIMERS, type TunnelTimers } from '../tunnel/timers.ts';
-import { parseGatewayConfig, type GatewayPeer, type GatewayConfig, type GatewayConfigInput } from './config.ts';
+import {
+  parseGatewayConfig,
+  type GatewayPeer,
+  type GatewayConfig,
+  type GatewayConfigInput,
+} from './config.ts';
 import { installNat, removeNat } from './nat.ts';
 import { Responder, type ResponderCounters } from './responder.ts';
 
