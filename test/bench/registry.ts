@@ -17,5 +17,6 @@ function entry(name: string, file: string, fn: string): BenchModuleEntry {
 
 export const benchModules: BenchModuleEntry[] = [
   entry('apply', './apply.bench.ts', 'benchApply'),
+  entry('adoption', './adoption.bench.ts', 'benchAdoption'),
   entry('tunnel', './tunnel.bench.ts', 'benchTunnel'),
 ];

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADDR,
+  OTHER_TAG,
   POLICY,
   TAG,
   askServerWhoAmI,
@@ -12,6 +13,7 @@ import {
   startWhoAmIServer,
   type TunnelLab,
 } from './tunnel-lab.ts';
+import { pubkey } from '../../native-helper/src/tunnel/keys.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -56,5 +58,45 @@ describe.skipIf(!isRoot)('tunnel: client -> gateway -> server', () => {
     expect(row!.packets).toBeGreaterThanOrEqual(3 + 3); // pings + the TCP exchange
     expect(row!.bytes).toBeGreaterThan(0);
     expect(s.handshakes.accepted).toBe(1);
+  });
+
+  it("gateway-side app policy: a destination outside the app's allow list is dropped and counted", async () => {
+    const before = (await lab.gateway.stats()).counters.rxDestinationDenied!;
+    const r = await lab.sh(
+      lab.ns.client,
+      ['ping', '-c', '2', '-i', '0.2', '-W', '1', '-m', String(markFor(TAG)), ADDR.gatewayLan],
+      { allowFailure: true },
+    );
+    expect(r.stdout).toMatch(/0 received/);
+    expect((await lab.gateway.stats()).counters.rxDestinationDenied! - before).toBe(2);
+  });
+
+  it("the gateway API updates a peer's apps at run time", async () => {
+    const ping = () =>
+      lab.sh(
+        lab.ns.client,
+        ['ping', '-c', '2', '-i', '0.2', '-W', '1', '-m', String(markFor(OTHER_TAG)), ADDR.server],
+        {
+          allowFailure: true,
+        },
+      );
+    expect((await ping()).stdout).toMatch(/0 received/);
+    lab.gateway.updatePeers([
+      {
+        name: 'client',
+        publicKey: pubkey(lab.keys.client),
+        addresses: [`${ADDR.clientTun}/32`],
+        apps: [
+          { tag: TAG, allow: [`${ADDR.server}/32`] },
+          { tag: OTHER_TAG, allow: [`${ADDR.server}/32`] },
+        ],
+      },
+    ]);
+    expect((await ping()).stdout).toMatch(/2 received/);
+    const row = (await lab.gateway.stats()).accounting.find(
+      (a) => a.peer === 'client' && a.tag === OTHER_TAG,
+    );
+    expect(row?.policyId).toBe(7);
+    expect(row?.packets).toBe(2);
   });
 });

@@ -308,8 +308,17 @@ describe('web bridge', () => {
 
 // A real browser: the CSP lets the page's own WebSocket through ('self' covers ws: on the same
 // host:port), blocks inline script, and the token binds to the first browser profile.
-/** Evaluated in the page (a string, since this file is type-checked without DOM types). */
-const SETTLED = "document.title.startsWith('ok:') || document.title.startsWith('closed:')";
+/** The page's title once its WebSocket settled ("ok:…" or "closed:CODE"). Polled from here, since
+ * the page's CSP forbids the eval that a string predicate in waitForFunction would need. */
+async function settledTitle(page: { title(): Promise<string> }): Promise<string> {
+  const start = Date.now();
+  while (Date.now() - start < 10_000) {
+    const t = await page.title();
+    if (t.startsWith('ok:') || t.startsWith('closed:')) return t;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('the page never settled');
+}
 
 describe('web bridge in Chromium', () => {
   it('connects from the page, enforces the CSP, and refuses a second browser with the same link', async () => {
@@ -341,20 +350,17 @@ describe('web bridge in Chromium', () => {
         if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
       });
       await page.goto(own.url);
-      await page.waitForFunction(SETTLED);
-      expect(await page.title()).toBe('ok:test');
+      expect(await settledTitle(page)).toBe('ok:test');
       expect(violations.some((v) => /inline/i.test(v))).toBe(true);
       expect(own.sessions()).toBe(1);
 
       await page.reload(); // same browser: its session cookie lets it back in
-      await page.waitForFunction(SETTLED);
-      expect(await page.title()).toBe('ok:test');
+      expect(await settledTitle(page)).toBe('ok:test');
 
       const second = await browser.newContext();
       const other = await second.newPage();
       await other.goto(own.url);
-      await other.waitForFunction(SETTLED);
-      expect(await other.title()).toBe('closed:1006');
+      expect(await settledTitle(other)).toBe('closed:1006');
     } finally {
       await browser.close();
       await own.close();

@@ -86,7 +86,7 @@ export class RunningHelper {
           c.close();
         }
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`the helper did not come up in ${timeoutMs} ms: ${(err as Error).message}\n${this.log()}`);
+        if (Date.now() > deadline) throw new Error(`the helper did not come up in ${timeoutMs} ms: ${(err as Error).message}\n${this.log()}`, { cause: err });
         await new Promise((r) => setTimeout(r, 200));
       }
     }

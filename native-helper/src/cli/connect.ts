@@ -23,6 +23,7 @@ export async function withClient<T>(
         connectionMessage(refused ? 'refused' : 'absent', p.socket, {
           reason: refused ? `permission denied on ${p.socket}` : `nothing listens on ${p.socket}`,
         }),
+        { cause: err },
       );
     }
     throw err;

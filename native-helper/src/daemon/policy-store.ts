@@ -22,12 +22,13 @@ export class PolicyStore {
     } catch (err) {
       throw new Error(
         `the policy ${this.path} is not valid JSON (${(err as Error).message}); fix it or move it away to start with an empty policy`,
+        { cause: err },
       );
     }
     try {
       return parsePolicy(raw);
     } catch (err) {
-      throw new Error(`the policy ${this.path} cannot be used: ${(err as Error).message}`);
+      throw new Error(`the policy ${this.path} cannot be used: ${(err as Error).message}`, { cause: err });
     }
   }
 
