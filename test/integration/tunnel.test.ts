@@ -81,7 +81,7 @@ describe.skipIf(!isRoot)('tunnel: client -> gateway -> server', () => {
         },
       );
     expect((await ping()).stdout).toMatch(/0 received/);
-    lab.gateway.updatePeers([
+    await lab.gateway.updatePeers([
       {
         name: 'client',
         publicKey: pubkey(lab.keys.client),

@@ -37,7 +37,7 @@ export interface RunningGateway {
    * Add peers or change their keys, addresses and apps at run time (matched by name). A peer left out
    * can no longer handshake; its current session, and its apps, stay until the session expires.
    */
-  updatePeers(peers: GatewayPeer[]): void;
+  updatePeers(peers: GatewayPeer[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -107,9 +107,10 @@ export async function runGateway(
         })),
       };
     },
-    updatePeers(peers) {
+    async updatePeers(peers) {
       const checked = parseGatewayConfig({ ...cfg, peers }).peers;
       responder.setPeers(install(checked));
+      await dp.stats(); // control frames are handled in order: once this answers, the peers are in place
     },
     async stop() {
       responder.stop();

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HelperConnection } from '../../../../native-helper/src/api/schema.ts';
+import { diagnose } from '../state/connection.svelte.ts';
 import { FakeHelper } from './fake.ts';
 import { WebSocketClient, bridgeUrl, defaultBackoff, tokenFromHash, type SocketLike } from './websocket.ts';
 
@@ -86,6 +87,23 @@ describe('WebSocketClient', () => {
     await openConnected();
     expect(states.at(-1)?.state).toBe('connected');
     expect(current().lastRequest('events.subscribe').params).toEqual({});
+    client.close();
+  });
+
+  it('keeps the helper socket when the bridge reports the helper gone, so the screen blames the helper', async () => {
+    const { client, current, openConnected, states } = setup();
+    await openConnected();
+    current().deliver({
+      event: 'shell.connection',
+      seq: 0,
+      time: new Date().toISOString(),
+      data: { state: 'absent', message: 'not running', socket: '/run/switchyard/helper.sock', retryInMs: 1000 },
+    });
+    expect(states.at(-1)).toMatchObject({ state: 'absent', socket: '/run/switchyard/helper.sock' });
+    expect(diagnose(states.at(-1)!).title).toBe('The Switchyard helper is not running');
+    current().drop();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(states.at(-1)?.socket).toMatch(/^ws:\/\/127\.0\.0\.1:9\/api\?token=…/);
     client.close();
   });
 

@@ -91,6 +91,7 @@ export class WebSocketClient implements SwitchyardClient {
   readonly kind = 'web' as const;
   #opts: Required<WebSocketClientOptions>;
   #socket: SocketLike | null = null;
+  #wsLabel: string;
   #listeners = new ListenerSet();
   #errors = new Set<(e: ApiError) => void>();
   #pending = new Map<number, Pending>();
@@ -109,10 +110,11 @@ export class WebSocketClient implements SwitchyardClient {
       probe: probeServer,
       ...options,
     };
+    this.#wsLabel = this.#opts.url.replace(/token=[^&]+/, 'token=…');
     this.#state = {
       state: 'connecting',
       message: 'Connecting to the Switchyard bridge…',
-      socket: this.#opts.url.replace(/token=[^&]+/, 'token=…'),
+      socket: this.#wsLabel,
       retryInMs: null,
     };
     this.#connect();
@@ -123,8 +125,12 @@ export class WebSocketClient implements SwitchyardClient {
     return this.#state;
   }
 
-  #setState(next: Omit<HelperConnection, 'socket'>) {
-    this.#state = { ...next, socket: this.#state.socket };
+  /**
+   * The bridge's own view of the helper keeps the helper's socket path; a problem with the WebSocket
+   * itself names the ws:// address. The unavailable screen tells the two apart by that.
+   */
+  #setState(next: Omit<HelperConnection, 'socket'> & { socket?: string }) {
+    this.#state = { ...next, socket: next.socket ?? this.#wsLabel };
     this.#listeners.emit('shell.connection', this.#state);
   }
 
@@ -168,7 +174,7 @@ export class WebSocketClient implements SwitchyardClient {
     try {
       helper = await this.call('shell.connection', {});
     } catch {
-      helper = { state: 'connected', message: 'Connected.', socket: this.#state.socket, retryInMs: null };
+      helper = { state: 'connected', message: 'Connected.', socket: this.#wsLabel, retryInMs: null };
     }
     this.#setState(helper);
     if (helper.state === 'connected') await this.#subscribe();
