@@ -6,7 +6,7 @@ import { homedir, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleElectron, repoRoot } from '../build/bundle-electron.ts';
-import { defaultSocketPath } from '../native-helper/src/api/client.ts';
+import { HelperSocketClient, defaultSocketPath } from '../native-helper/src/api/client.ts';
 import { run } from '../native-helper/src/mechanism/exec.ts';
 import { startWebBridge } from '../native-helper/src/web/bridge.ts';
 
@@ -62,10 +62,10 @@ async function startWebMode(): Promise<number> {
   process.once('SIGINT', () => void stop(130));
   process.once('SIGTERM', () => void stop(143));
 
-  const browser = findBrowser();
+  const browser = process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? findBrowser() : null;
   if (!browser) {
     console.log(
-      `No Chromium or Chrome found. Open this link once in a browser (it works for one browser only):\n  ${bridge.url}`,
+      `${process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? 'No Chromium or Chrome found.' : 'No display here.'} Open this link once in a browser on this machine (it works for one browser only):\n  ${bridge.url}`,
     );
     console.log('Press Ctrl+C to stop.');
     return new Promise<number>(() => {});
@@ -106,8 +106,46 @@ async function startWebMode(): Promise<number> {
   return r.code ?? 0;
 }
 
+/** A helper that answers on the default socket (or $SWITCHYARD_SOCKET) is the real setup. */
+async function helperIsRunning(): Promise<boolean> {
+  try {
+    (await HelperSocketClient.connect(defaultSocketPath(), { connectTimeoutMs: 1000 })).close();
+    return true;
+  } catch (err) {
+    // A socket we may not open still means a helper runs; the UI explains the permission problem.
+    return (err as { errno?: string }).errno === 'EACCES';
+  }
+}
+
+/** Without a real setup, run on the lab (needs root for the namespaces); cleaned up on exit. */
+async function ensureHelper(): Promise<(() => Promise<void>) | null> {
+  if (process.env.SWITCHYARD_SOCKET || (await helperIsRunning())) return null;
+  if (process.getuid?.() !== 0) {
+    console.log(
+      'No Switchyard helper runs here. Run `sudo npm start` to try it on the built-in lab, or install the helper (see build/README.md).',
+    );
+    return null;
+  }
+  const { startLabSession } = await import('../test/lab/demo.ts');
+  const session = await startLabSession();
+  process.env.SWITCHYARD_SOCKET = session.helper.socket;
+  let stopping: Promise<void> | null = null;
+  const stop = () => (stopping ??= session.stop());
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop().then(() => process.exit(130)));
+  return stop;
+}
+
 async function main(): Promise<number> {
   await ensureRenderer();
+  const stopLab = await ensureHelper();
+  try {
+    return await startShell();
+  } finally {
+    await stopLab?.();
+  }
+}
+
+async function startShell(): Promise<number> {
   const binary = electronBinary();
   if (binary) return startElectron(binary);
   console.log(

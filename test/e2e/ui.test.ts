@@ -136,12 +136,13 @@ describe.skipIf(!isRoot || !existsSync('/usr/bin/chromium'))('the UI against the
   });
 
   it('has the other views working against the real helper', async () => {
+    await eventually('wlan0 back', helperState, (s) => s.apps.find((a) => a.id === 'lab-browser')?.egress.state === 'routed');
     await page.getByRole('link', { name: 'Explain' }).click();
     await page.getByRole('combobox', { name: 'App' }).selectOption({ label: 'Lab Browser' });
     await page.getByRole('textbox', { name: 'Destination' }).fill(`${lab.servers.v4}:80`);
     await page.getByRole('button', { name: 'Explain' }).click();
     const explanation = page.getByRole('region', { name: 'Explanation' });
-    await expect.poll(async () => explanation.innerText(), { timeout: 15_000 }).toContain('wlan0');
+    await expect.poll(async () => explanation.innerText(), { timeout: 15_000 }).toContain(lab.uplink('wlan0').v4.address);
     await shot('explain');
     await page.getByRole('link', { name: 'Activity' }).click();
     await expect.poll(async () => page.getByRole('list', { name: 'Activity log' }).innerText(), { timeout: 10_000 }).toMatch(/Lab Browser|lab-browser/);

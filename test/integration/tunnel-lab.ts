@@ -237,7 +237,11 @@ export async function askServerWhoAmI(lab: TunnelLab, mark: number, payload = 'h
 export async function startWhoAmIServer(lab: TunnelLab): Promise<void> {
   // SOCAT_PEERADDR is the address the server saw; it reads the whole request first (closing with
   // unread data would reset the connection and lose the answer), answers with it and closes.
-  lab.spawn(lab.ns.server, ['socat', 'TCP-LISTEN:7000,reuseaddr,fork', 'SYSTEM:cat >/dev/null; echo $SOCAT_PEERADDR']);
+  lab.spawn(lab.ns.server, [
+    'socat',
+    'TCP-LISTEN:7000,reuseaddr,fork',
+    'SYSTEM:cat >/dev/null; echo $SOCAT_PEERADDR',
+  ]);
   for (let i = 0; i < 50; i++) {
     const ss = await output(['ip', 'netns', 'exec', lab.ns.server, 'ss', '-ltn']);
     if (ss.includes(':7000')) return;

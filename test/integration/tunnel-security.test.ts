@@ -247,4 +247,18 @@ describe.skipIf(!isRoot)('tunnel security', () => {
     expect(wire.includes(marker)).toBe(false);
     expect(wire.includes(Buffer.from(marker).subarray(0, 12))).toBe(false);
   });
+
+  it('both data paths run unprivileged, with no_new_privs and a seccomp filter', async () => {
+    for (const dp of [lab.tunnel.datapath, lab.gateway.datapath]) {
+      const status = await readFile(`/proc/${dp.pid}/status`, 'utf8');
+      const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)?.[1]?.trim();
+      expect(field('Uid')).toBe('65534\t65534\t65534\t65534');
+      expect(field('Gid')).toBe('65534\t65534\t65534\t65534');
+      expect(field('Groups')).toBe('');
+      expect(field('CapEff')).toBe('0000000000000000');
+      expect(field('CapPrm')).toBe('0000000000000000');
+      expect(field('NoNewPrivs')).toBe('1');
+      expect(field('Seccomp')).toBe('2');
+    }
+  });
 });

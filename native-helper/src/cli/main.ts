@@ -29,7 +29,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command: Command | undefined = findCommand(argv);
-  if (!command) throw new UsageError(`unknown command '${argv.slice(0, 2).join(' ')}'; see \`switchyard --help\``);
+  if (!command) {
+    const group = commands.some((c) => c.name.startsWith(`${argv[0]} `));
+    const name = group && argv[1] && !argv[1].startsWith('-') ? `${argv[0]} ${argv[1]}` : argv[0];
+    throw new UsageError(`unknown command '${name}'; see \`switchyard --help\``);
+  }
   const rest = argv.slice(command.name.split(' ').length);
   const parsed = parseCommandLine(rest, command.options ?? {});
   return (await command.run(parsed)) ?? 0;

@@ -61,7 +61,9 @@ export function handlersFor(h: Helper): Handlers {
       try {
         dst = await resolveDestination(destination, protocol);
       } catch (err) {
-        throw new ApiError('BAD_REQUEST', (err as Error).message);
+        const e = err as NodeJS.ErrnoException;
+        const why = e.code === 'EAI_AGAIN' || e.code === 'ENOTFOUND' ? `the helper cannot resolve it (${e.code})` : e.message;
+        throw new ApiError('BAD_REQUEST', `explain: ${destination}: ${why}; give an IP address, e.g. 192.0.2.1:443 or [2001:db8::1]:443`);
       }
       return explain(a, dst, h.interfaceList(), { layout: h.layout, ...h.switches });
     },
