@@ -2,7 +2,7 @@
 // atomically so a session starting at the same moment never reads half a file.
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../native-helper/src/web/atomic-write.ts';
+import { writeFileAtomic } from '../native-helper/src/storage/atomic-file.ts';
 import { configHome } from './shell-settings.ts';
 
 export function autostartPath(env: NodeJS.ProcessEnv, home: string): string {

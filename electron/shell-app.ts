@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { ReconnectingHelperClient } from '../native-helper/src/api/client.ts';
 import type { App, HelperConnection, Interface, ShellInfo, Status } from '../native-helper/src/api/schema.ts';
-import { writeFileAtomic } from '../native-helper/src/web/atomic-write.ts';
+import { writeFileAtomic } from '../native-helper/src/storage/atomic-file.ts';
 import { defaultExportName, formatEvents } from '../native-helper/src/web/event-export.ts';
 import type { ShellHandlers } from '../native-helper/src/web/shell-dispatch.ts';
 import { IPC_EVENT } from './api-names.ts';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AppId } from '../native-helper/src/api/schema.ts';
-import { writeFileAtomic } from '../native-helper/src/web/atomic-write.ts';
+import { writeFileAtomic } from '../native-helper/src/storage/atomic-file.ts';
 
 export const ShellSettings = z.object({
   pins: z.array(AppId).max(50).default([]),

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type PolicyDocument, emptyPolicy, parsePolicy } from '../policy/model.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomicSync } from '../storage/atomic-file.ts';
 
 export class PolicyStore {
   readonly path: string;
@@ -33,6 +33,6 @@ export class PolicyStore {
   }
 
   save(doc: PolicyDocument): void {
-    writeFileAtomic(this.path, `${JSON.stringify(doc, null, 2)}\n`);
+    writeFileAtomicSync(this.path, `${JSON.stringify(doc, null, 2)}\n`);
   }
 }

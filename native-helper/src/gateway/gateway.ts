@@ -88,6 +88,7 @@ export async function runGateway(
     });
   const timing = { ...DEFAULT_TIMERS, ...timers };
   const responder = new Responder(dp, ourStatic, install(cfg.peers), timing, cfg.preferAes);
+  dp.on('exit', () => responder.stop());
   const nameOf = (id: number) => [...ids].find(([, v]) => v === id)?.[0] ?? `#${id}`;
   return {
     config: cfg,

@@ -1,6 +1,7 @@
 // Makes the kernel match a DesiredState: diff, one nft transaction, one ip batch per family, verify,
 // and roll back to the state found before when anything fails.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../storage/atomic-file.ts';
 import { applyBatch } from '../mechanism/netlink/batch.ts';
 import type { NetnsOption } from '../mechanism/netlink/ns.ts';
 import { applyTable, deleteTable, readCounters, restoreTable } from '../mechanism/nft/table.ts';
@@ -67,9 +68,7 @@ export class Reconciler {
 
   private async saveOriginals(): Promise<void> {
     if (!this.opts.stateFile || !this.originals) return;
-    const tmp = `${this.opts.stateFile}.tmp`;
-    await writeFile(tmp, JSON.stringify({ sysctlOriginals: this.originals }, null, 2));
-    await rename(tmp, this.opts.stateFile);
+    await writeFileAtomic(this.opts.stateFile, JSON.stringify({ sysctlOriginals: this.originals }, null, 2), 0o600);
   }
 
   /** The helper's rules, routes and nft table, plus the sysctls it wants or changed before. */

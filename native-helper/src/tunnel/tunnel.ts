@@ -72,6 +72,8 @@ export async function runTunnel(
     cipherOffer: offer,
     timers: { ...DEFAULT_TIMERS, ...timers },
   });
+  // A data path that dies takes the TUN with it; stop handshaking into the void.
+  dp.on('exit', () => initiator.stop());
   initiator.handshake();
   return {
     name: cfg.name,

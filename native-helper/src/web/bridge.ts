@@ -22,7 +22,7 @@ import {
   describeZodError,
 } from '../api/schema.ts';
 import { MAX_LINE_BYTES } from '../api/wire.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../storage/atomic-file.ts';
 import { defaultExportName, formatEvents } from './event-export.ts';
 import { sendText, serveStatic } from './static-files.ts';
 import { type ShellHandlers, dispatchCall } from './shell-dispatch.ts';
