@@ -8,7 +8,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['native-helper/src/**/*.test.ts', 'electron/**/*.test.ts', 'test/lab/**/*.test.ts', 'test/bench/**/*.test.ts'],
+          include: [
+            'native-helper/src/**/*.test.ts',
+            'electron/**/*.test.ts',
+            'test/lab/**/*.test.ts',
+            'test/bench/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },

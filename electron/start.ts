@@ -131,7 +131,8 @@ async function ensureHelper(): Promise<(() => Promise<void>) | null> {
   process.env.SWITCHYARD_SOCKET = session.helper.socket;
   let stopping: Promise<void> | null = null;
   const stop = () => (stopping ??= session.stop());
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop().then(() => process.exit(130)));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => void stop().then(() => process.exit(130)));
   return stop;
 }
 

@@ -13,9 +13,11 @@ interface Step {
 }
 
 const isRoot = process.getuid?.() === 0;
-const needRoot = () => (isRoot ? null : 'needs root (network namespaces, cgroups, eBPF): run `sudo npm test`');
+const needRoot = () =>
+  isRoot ? null : 'needs root (network namespaces, cgroups, eBPF): run `sudo npm test`';
 const needChromium = () =>
-  needRoot() ?? (existsSync('/usr/bin/chromium') ? null : 'needs /usr/bin/chromium (apt-get install chromium)');
+  needRoot() ??
+  (existsSync('/usr/bin/chromium') ? null : 'needs /usr/bin/chromium (apt-get install chromium)');
 const needNative = () =>
   existsSync('native-helper/native/build/Release/switchyard_native.node')
     ? null
@@ -25,14 +27,23 @@ const only = process.argv.slice(2);
 const steps: Step[] = [
   { name: 'typecheck', argv: ['npm', 'run', '-s', 'typecheck'] },
   { name: 'lint', argv: ['npm', 'run', '-s', 'lint'] },
-  { name: 'unit', argv: ['npx', 'vitest', 'run', '--project', 'unit', '--project', 'component'], vitest: true },
+  {
+    name: 'unit',
+    argv: ['npx', 'vitest', 'run', '--project', 'unit', '--project', 'component'],
+    vitest: true,
+  },
   {
     name: 'integration',
     argv: ['npx', 'vitest', 'run', '--project', 'integration'],
     vitest: true,
     needs: () => needRoot() ?? needNative(),
   },
-  { name: 'e2e', argv: ['npx', 'vitest', 'run', '--project', 'e2e'], vitest: true, needs: () => needChromium() ?? needNative() },
+  {
+    name: 'e2e',
+    argv: ['npx', 'vitest', 'run', '--project', 'e2e'],
+    vitest: true,
+    needs: () => needChromium() ?? needNative(),
+  },
 ].filter((s) => only.length === 0 || only.includes(s.name));
 
 const work = mkdtempSync(join(tmpdir(), 'switchyard-test-'));
@@ -52,16 +63,25 @@ for (const step of steps) {
   }
   console.log(`\n=== ${step.name}: ${step.argv.join(' ')}`);
   const report = join(work, `${step.name}.json`);
-  const argv = step.vitest ? [...step.argv, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`] : step.argv;
+  const argv = step.vitest
+    ? [...step.argv, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`]
+    : step.argv;
   const started = Date.now();
   const r = spawnSync(argv[0]!, argv.slice(1), { stdio: 'inherit' });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const ok = r.status === 0;
   if (step.vitest && existsSync(report)) {
-    const j = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTotalTests: number };
+    const j = JSON.parse(readFileSync(report, 'utf8')) as {
+      numPassedTests: number;
+      numFailedTests: number;
+      numPendingTests: number;
+      numTotalTests: number;
+    };
     passed += j.numPassedTests;
     failed += j.numFailedTests + (ok || j.numFailedTests > 0 ? 0 : 1);
-    summary.push(`  ${step.name.padEnd(12)} ${ok ? 'ok' : 'FAILED'}: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${j.numPendingTests} skipped (${seconds}s)`);
+    summary.push(
+      `  ${step.name.padEnd(12)} ${ok ? 'ok' : 'FAILED'}: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${j.numPendingTests} skipped (${seconds}s)`,
+    );
     if (j.numTotalTests === 0) {
       failed++;
       summary.push(`  ${step.name.padEnd(12)} FAILED: ran no test`);

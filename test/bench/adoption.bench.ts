@@ -20,7 +20,16 @@ export async function benchAdoption(ctx: BenchContext): Promise<BenchRow[]> {
   const helper = new RunningHelper(lab);
   await helper.start();
   ctx.defer('adoption helper', () => helper.stop().then(() => undefined));
-  await helper.cli(['app', 'add', '--name', 'Bench sleeper', '--id', 'bench-sleeper', '--cmdline', `^sleep ${MARKER.replace('.', '\\.')}$`]);
+  await helper.cli([
+    'app',
+    'add',
+    '--name',
+    'Bench sleeper',
+    '--id',
+    'bench-sleeper',
+    '--cmdline',
+    `^sleep ${MARKER.replace('.', '\\.')}$`,
+  ]);
 
   const client = await helper.client();
   const seen: number[] = [];

@@ -7,7 +7,12 @@ import { run } from '../../native-helper/src/mechanism/exec.ts';
 import { applyBatch } from '../../native-helper/src/mechanism/netlink/batch.ts';
 import { readInterfaces } from '../../native-helper/src/mechanism/netlink/read.ts';
 import { compile } from '../../native-helper/src/policy/compile.ts';
-import { addApp, emptyPolicy, ensureEgressTables, type PolicyDocument } from '../../native-helper/src/policy/model.ts';
+import {
+  addApp,
+  emptyPolicy,
+  ensureEgressTables,
+  type PolicyDocument,
+} from '../../native-helper/src/policy/model.ts';
 import { layoutFor } from '../../native-helper/src/policy/tags.ts';
 import { batchLines, diff } from '../../native-helper/src/reconcile/diff.ts';
 import { Reconciler } from '../../native-helper/src/reconcile/reconciler.ts';
@@ -43,7 +48,10 @@ async function clear(reconciler: Reconciler): Promise<void> {
  * Rows: for each size, "apply N apps" (median ms, ratio against the floor) and the floor itself.
  * Needs root; builds one namespace (ctx.uniqueName) with two veth uplinks and removes it via ctx.defer.
  */
-export async function benchApply(ctx: BenchContext, sizes: readonly number[] = [1, 100, 1000]): Promise<BenchRow[]> {
+export async function benchApply(
+  ctx: BenchContext,
+  sizes: readonly number[] = [1, 100, 1000],
+): Promise<BenchRow[]> {
   const ns = ctx.uniqueName('ap');
   ctx.defer(`delete namespace ${ns}`, () => run(['ip', 'netns', 'del', ns], { allowFailure: true }));
   await run(['ip', 'netns', 'add', ns]);
@@ -57,7 +65,18 @@ export async function benchApply(ctx: BenchContext, sizes: readonly number[] = [
     await ip('link', 'set', `up${n}`, 'up');
     await ip('link', 'set', `pe${n}`, 'up');
     await ip('route', 'add', 'default', 'via', `198.18.${n}.1`, 'dev', `up${n}`, 'metric', String(100 * n));
-    await ip('-6', 'route', 'add', 'default', 'via', `fd5a:${n}::1`, 'dev', `up${n}`, 'metric', String(100 * n));
+    await ip(
+      '-6',
+      'route',
+      'add',
+      'default',
+      'via',
+      `fd5a:${n}::1`,
+      'dev',
+      `up${n}`,
+      'metric',
+      String(100 * n),
+    );
   }
   const layout = layoutFor(ns.replace(/[^A-Za-z0-9_-]/g, '_'));
   const reconciler = new Reconciler({ layout, netns: ns });
@@ -86,9 +105,13 @@ export async function benchApply(ctx: BenchContext, sizes: readonly number[] = [
       t0 = performance.now();
       const res = await reconciler.apply(desired);
       applySamples.push(performance.now() - t0);
-      ctx.log(`  ${n} app(s) run ${r + 1}: read ${res.readMs.toFixed(1)} ms, apply ${res.applyMs.toFixed(1)} ms, verify ${res.verifyMs.toFixed(1)} ms`);
-      if (res.operations.length === 0) throw new Error('the apply bench applied nothing; the instance was not empty.');
-      if ((await reconciler.plan(desired)).length) throw new Error(`after applying ${n} apps the kernel still differs from the desired state.`);
+      ctx.log(
+        `  ${n} app(s) run ${r + 1}: read ${res.readMs.toFixed(1)} ms, apply ${res.applyMs.toFixed(1)} ms, verify ${res.verifyMs.toFixed(1)} ms`,
+      );
+      if (res.operations.length === 0)
+        throw new Error('the apply bench applied nothing; the instance was not empty.');
+      if ((await reconciler.plan(desired)).length)
+        throw new Error(`after applying ${n} apps the kernel still differs from the desired state.`);
     }
     const floor = median(floorSamples);
     const apply = median(applySamples);
@@ -103,7 +126,14 @@ export async function benchApply(ctx: BenchContext, sizes: readonly number[] = [
       note: size,
       status: 'ok',
     });
-    rows.push({ group: GROUP, name: `raw ip -batch, ${n} app${n === 1 ? '' : 's'}`, value: floor, unit: 'ms', note: `floor: ${size}, one batch per family`, status: 'ok' });
+    rows.push({
+      group: GROUP,
+      name: `raw ip -batch, ${n} app${n === 1 ? '' : 's'}`,
+      value: floor,
+      unit: 'ms',
+      note: `floor: ${size}, one batch per family`,
+      status: 'ok',
+    });
   }
   await clear(reconciler);
   return rows;

@@ -23,7 +23,12 @@ interface ProbeResult {
   dns: Seen;
 }
 
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
@@ -42,14 +47,34 @@ describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
 
   const probe = async (app: string, timeout = 2000): Promise<ProbeResult> => {
     const out = await lab.exec('desktop', [
-      SWITCHYARD, 'run', '--app', app, '--socket', helper.socket, '--',
-      ...NODE, PROBE, '--managed', '--v4', lab.servers.v4, '--v6', lab.servers.v6, '--timeout', String(timeout),
+      SWITCHYARD,
+      'run',
+      '--app',
+      app,
+      '--socket',
+      helper.socket,
+      '--',
+      ...NODE,
+      PROBE,
+      '--managed',
+      '--v4',
+      lab.servers.v4,
+      '--v6',
+      lab.servers.v6,
+      '--timeout',
+      String(timeout),
     ]);
     return JSON.parse(out.trim().split('\n').pop()!) as ProbeResult;
   };
   const onWifi = (a: string | null | undefined) => a === wifi.v4 || a === wifi.v6;
   const onEther = (a: string | null | undefined) => a === ether.v4 || a === ether.v6;
-  const addresses = (r: ProbeResult) => [r.httpV4.address, r.udpV4.address, r.httpV6.address, r.udpV6.address, r.dns.address];
+  const addresses = (r: ProbeResult) => [
+    r.httpV4.address,
+    r.udpV4.address,
+    r.httpV6.address,
+    r.udpV6.address,
+    r.dns.address,
+  ];
 
   beforeAll(async () => {
     lab = await Lab.up({ prefix: Lab.randomPrefix() });
@@ -58,7 +83,16 @@ describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
     wifi = { v4: a.v4.address, v6: a.v6.address };
     ether = { v4: b.v4.address, v6: b.v6.address };
     helper = await startHelper(lab);
-    await helper.cli(['app', 'add', '--name', 'Probe', '--id', 'probe', '--cmdline', 'fixtures/probe\\.ts --managed']);
+    await helper.cli([
+      'app',
+      'add',
+      '--name',
+      'Probe',
+      '--id',
+      'probe',
+      '--cmdline',
+      'fixtures/probe\\.ts --managed',
+    ]);
   });
 
   afterAll(async () => {
@@ -80,7 +114,9 @@ describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
   });
 
   it('explains the choice with the address the kernel will use', async () => {
-    const out = JSON.parse((await helper.cli(['explain', '--app', 'probe', '--dst', `${lab.servers.v4}:80`, '--json'])).stdout);
+    const out = JSON.parse(
+      (await helper.cli(['explain', '--app', 'probe', '--dst', `${lab.servers.v4}:80`, '--json'])).stdout,
+    );
     expect(out).toMatchObject({ verdict: 'egress', egress: 'wlan0', sourceAddress: wifi.v4 });
   });
 
@@ -90,11 +126,16 @@ describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
     try {
       const apps = await eventually(
         'lab-chat to be adopted',
-        async () => JSON.parse((await helper.cli(['apps', '--json'])).stdout) as { id: string; pids: number[] }[],
+        async () =>
+          JSON.parse((await helper.cli(['apps', '--json'])).stdout) as { id: string; pids: number[] }[],
         (list) => list.some((a) => a.id === 'lab-chat' && a.pids.includes(chat.pid)),
       );
       expect(apps.find((a) => a.id === 'lab-chat')!.pids).toContain(chat.pid);
-      const log = await eventually('lab-chat traffic through wlan0', () => chat.readLog(), (l) => l.length >= 3 && l.slice(-3).every((x) => x.ok && onWifi(x.serverSawAddress)));
+      const log = await eventually(
+        'lab-chat traffic through wlan0',
+        () => chat.readLog(),
+        (l) => l.length >= 3 && l.slice(-3).every((x) => x.ok && onWifi(x.serverSawAddress)),
+      );
       expect(onWifi(log.at(-1)!.serverSawAddress)).toBe(true);
     } finally {
       await chat.stop();
@@ -103,13 +144,24 @@ describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
 
   it('moves new and existing connections when the egress changes', async () => {
     await helper.cli(['egress', 'set', 'lab-browser', 'wlan0']);
-    const browser = await lab.startApp('lab-browser', { via: [SWITCHYARD, 'run', '--app', 'lab-browser', '--socket', helper.socket, '--'], args: ['--interval-ms', '300'] });
+    const browser = await lab.startApp('lab-browser', {
+      via: [SWITCHYARD, 'run', '--app', 'lab-browser', '--socket', helper.socket, '--'],
+      args: ['--interval-ms', '300'],
+    });
     try {
-      const before = await eventually('lab-browser on wlan0', () => browser.readLog(), (l) => l.filter((x) => x.ok).length >= 3);
+      const before = await eventually(
+        'lab-browser on wlan0',
+        () => browser.readLog(),
+        (l) => l.filter((x) => x.ok).length >= 3,
+      );
       const connectionBefore = before.at(-1)!.connection as number;
       expect(onWifi(before.at(-1)!.serverSawAddress)).toBe(true);
       await helper.cli(['egress', 'set', 'lab-browser', 'enp3s0']);
-      const after = await eventually('lab-browser on enp3s0', () => browser.readLog(), (l) => onEther(l.at(-1)?.serverSawAddress));
+      const after = await eventually(
+        'lab-browser on enp3s0',
+        () => browser.readLog(),
+        (l) => onEther(l.at(-1)?.serverSawAddress),
+      );
       // The keep-alive connection was moved by closing it: the app opened a new one.
       expect(after.at(-1)!.connection as number).toBeGreaterThan(connectionBefore);
     } finally {
@@ -128,19 +180,40 @@ describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
 `,
     });
     const leaked = async () => {
-      const j = JSON.parse(await lab.exec(lab.uplink('enp3s0').ispRole, ['nft', '-j', 'list', 'counter', 'inet', 'syleak', 'leaked']));
+      const j = JSON.parse(
+        await lab.exec(lab.uplink('enp3s0').ispRole, [
+          'nft',
+          '-j',
+          'list',
+          'counter',
+          'inet',
+          'syleak',
+          'leaked',
+        ]),
+      );
       return j.nftables.find((x: { counter?: { packets: number } }) => x.counter)!.counter.packets as number;
     };
     await lab.setUplink('wlan0', 'down');
-    await eventually('the helper to see wlan0 down', async () => JSON.parse((await helper.cli(['apps', '--json'])).stdout), (l: { id: string; egress: { state: string } }[]) => l.find((a) => a.id === 'probe')?.egress.state === 'killed');
+    await eventually(
+      'the helper to see wlan0 down',
+      async () => JSON.parse((await helper.cli(['apps', '--json'])).stdout),
+      (l: { id: string; egress: { state: string } }[]) =>
+        l.find((a) => a.id === 'probe')?.egress.state === 'killed',
+    );
     const r = await probe('probe', 1000);
     expect(addresses(r)).toEqual([null, null, null, null, null]);
     expect(await leaked()).toBe(0);
-    const other = JSON.parse(await lab.exec('desktop', [...NODE, PROBE, '--v4', lab.servers.v4, '--v6', lab.servers.v6])) as ProbeResult;
+    const other = JSON.parse(
+      await lab.exec('desktop', [...NODE, PROBE, '--v4', lab.servers.v4, '--v6', lab.servers.v6]),
+    ) as ProbeResult;
     expect(other.httpV4.address).toBe(ether.v4); // the rest of the machine still has its network
 
     await lab.setUplink('wlan0', 'up');
-    const back = await eventually('traffic back on wlan0', () => probe('probe', 1000), (x) => x.httpV4.address === wifi.v4);
+    const back = await eventually(
+      'traffic back on wlan0',
+      () => probe('probe', 1000),
+      (x) => x.httpV4.address === wifi.v4,
+    );
     expect(addresses(back)).toEqual([wifi.v4, wifi.v4, wifi.v6, wifi.v6, wifi.v4]);
     expect(await leaked()).toBe(0);
   });
@@ -149,10 +222,18 @@ describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
     await helper.cli(['egress', 'set', 'probe', 'wlan0,enp3s0']);
     expect(addresses(await probe('probe'))).toEqual([wifi.v4, wifi.v4, wifi.v6, wifi.v6, wifi.v4]);
     await lab.setUplink('wlan0', 'down');
-    const over = await eventually('failover to enp3s0', () => probe('probe', 1000), (x) => x.httpV4.address === ether.v4);
+    const over = await eventually(
+      'failover to enp3s0',
+      () => probe('probe', 1000),
+      (x) => x.httpV4.address === ether.v4,
+    );
     expect(addresses(over)).toEqual([ether.v4, ether.v4, ether.v6, ether.v6, ether.v4]);
     await lab.setUplink('wlan0', 'up');
-    const back = await eventually('fail-back to wlan0', () => probe('probe', 1000), (x) => x.httpV4.address === wifi.v4);
+    const back = await eventually(
+      'fail-back to wlan0',
+      () => probe('probe', 1000),
+      (x) => x.httpV4.address === wifi.v4,
+    );
     expect(back.udpV6.address).toBe(wifi.v6);
     const events = (await helper.cli(['events', '--no-follow', '--history', '200', '--json'])).stdout;
     expect(events).toContain('"egress.failover"');

@@ -60,12 +60,39 @@ function raw(socketPath: string, payload: Buffer | string, quietMs = 300): Promi
 /** A small generator of hostile requests: wrong types, unknown methods, deep nesting, huge values. */
 function* garbage(seed: number): Generator<string> {
   let x = seed;
-  const rnd = () => ((x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  const values = [null, true, 0, -1, 1e308, 'x', '', [], {}, 'a'.repeat(5000), { id: 'A B' }, [1, [2, [3]]], '../../etc', '\u0000'];
-  const pick = <T,>(a: readonly T[]) => a[Math.floor(rnd() * a.length)]!;
+  const rnd = () => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const values = [
+    null,
+    true,
+    0,
+    -1,
+    1e308,
+    'x',
+    '',
+    [],
+    {},
+    'a'.repeat(5000),
+    { id: 'A B' },
+    [1, [2, [3]]],
+    '../../etc',
+    '\u0000',
+  ];
+  const pick = <T>(a: readonly T[]) => a[Math.floor(rnd() * a.length)]!;
   for (let i = 0; i < 300; i++) {
-    const method = rnd() < 0.7 ? pick(methodNames) : pick(['', 'nope', '__proto__', 'constructor', 'apps.list.x', 'a'.repeat(99)]);
-    const params = rnd() < 0.5 ? { id: pick(values), app: pick(values), choice: pick(values), pid: pick(values), destination: pick(values) } : pick(values);
+    const method =
+      rnd() < 0.7
+        ? pick(methodNames)
+        : pick(['', 'nope', '__proto__', 'constructor', 'apps.list.x', 'a'.repeat(99)]);
+    const params =
+      rnd() < 0.5
+        ? {
+            id: pick(values),
+            app: pick(values),
+            choice: pick(values),
+            pid: pick(values),
+            destination: pick(values),
+          }
+        : pick(values);
     const id = rnd() < 0.8 ? i : pick(values);
     yield JSON.stringify({ id, method, params, ...(rnd() < 0.1 ? { extra: 1 } : {}) });
   }
@@ -92,9 +119,22 @@ describe.skipIf(!isRoot)('helper robustness', () => {
   });
 
   it('refuses a uid that is neither root nor in the switchyard group, with a clear error', async () => {
-    const r = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', SWITCHYARD, 'apps', '--socket', helper.socket], {
-      allowFailure: true,
-    });
+    const r = await run(
+      [
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--',
+        SWITCHYARD,
+        'apps',
+        '--socket',
+        helper.socket,
+      ],
+      {
+        allowFailure: true,
+      },
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not allowed: .*(switchyard|group)/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -102,16 +142,26 @@ describe.skipIf(!isRoot)('helper robustness', () => {
 
   it('answers every malformed request with a typed error and keeps serving', async () => {
     const lines = [...garbage(42)];
-    const answers = (await raw(helper.socket, lines.join('\n') + '\n', 1500)) as { id: unknown; error?: { code: string; message: string }; result?: unknown }[];
+    const answers = (await raw(helper.socket, lines.join('\n') + '\n', 1500)) as {
+      id: unknown;
+      error?: { code: string; message: string };
+      result?: unknown;
+    }[];
     expect(answers.length).toBeGreaterThan(250);
     const codes = new Set(answers.filter((a) => a.error).map((a) => a.error!.code));
-    expect([...codes].every((c) => ['BAD_REQUEST', 'UNKNOWN_METHOD', 'NOT_FOUND', 'UNAUTHORIZED', 'CONFLICT', 'MANAGED'].includes(c))).toBe(true);
+    expect(
+      [...codes].every((c) =>
+        ['BAD_REQUEST', 'UNKNOWN_METHOD', 'NOT_FOUND', 'UNAUTHORIZED', 'CONFLICT', 'MANAGED'].includes(c),
+      ),
+    ).toBe(true);
     expect(codes.has('BAD_REQUEST')).toBe(true);
     expect(codes.has('UNKNOWN_METHOD')).toBe(true);
     expect(answers.some((a) => a.error?.code === 'INTERNAL')).toBe(false);
     // Random bytes, and a line longer than the limit.
     await raw(helper.socket, randomBytes(64 * 1024));
-    const oversize = (await raw(helper.socket, 'x'.repeat(2 * 1024 * 1024) + '\n')) as { error?: { code: string } }[];
+    const oversize = (await raw(helper.socket, 'x'.repeat(2 * 1024 * 1024) + '\n')) as {
+      error?: { code: string };
+    }[];
     expect(oversize[0]?.error?.code).toBe('BAD_REQUEST');
     const status = JSON.parse((await helper.cli(['status', '--json'])).stdout);
     expect(status.instance).toBe(helper.instance); // still answering
@@ -119,7 +169,16 @@ describe.skipIf(!isRoot)('helper robustness', () => {
 
   it('after SIGKILL keeps failing closed, and a restart leaves no duplicate state', async () => {
     const layout = layoutFor(helper.instance);
-    await helper.cli(['app', 'add', '--name', 'Probe', '--id', 'probe', '--cmdline', 'fixtures/probe\\.ts --managed']);
+    await helper.cli([
+      'app',
+      'add',
+      '--name',
+      'Probe',
+      '--id',
+      'probe',
+      '--cmdline',
+      'fixtures/probe\\.ts --managed',
+    ]);
     await helper.cli(['egress', 'set', 'probe', 'wlan0', '--kill-switch']);
     const snapshot = async () => {
       const ns = lab.nsName('desktop');
@@ -141,8 +200,24 @@ describe.skipIf(!isRoot)('helper robustness', () => {
     await lab.setUplink('wlan0', 'down');
     // Join the app's cgroup from the host (`ip netns exec` remounts /sys and hides it), then enter the lab.
     const cgroup = join(status0.cgroupRoot, 'app-probe', 'cgroup.procs');
-    const probeArgv = [...NODE, PROBE, '--managed', '--v4', lab.servers.v4, '--v6', lab.servers.v6, '--timeout', '1000'];
-    const { stdout: out } = await run(['sh', '-c', `echo $$ > ${cgroup} && exec ip netns exec ${lab.nsName('desktop')} "$@"`, 'sh', ...probeArgv]);
+    const probeArgv = [
+      ...NODE,
+      PROBE,
+      '--managed',
+      '--v4',
+      lab.servers.v4,
+      '--v6',
+      lab.servers.v6,
+      '--timeout',
+      '1000',
+    ];
+    const { stdout: out } = await run([
+      'sh',
+      '-c',
+      `echo $$ > ${cgroup} && exec ip netns exec ${lab.nsName('desktop')} "$@"`,
+      'sh',
+      ...probeArgv,
+    ]);
     const r = JSON.parse(out) as Record<string, { address: string | null }>;
     expect(Object.values(r).map((x) => x.address)).toEqual([null, null, null, null, null]);
 
@@ -158,7 +233,10 @@ describe.skipIf(!isRoot)('helper robustness', () => {
       expect(new Set(ours).size).toBe(ours.length); // no rule twice
     }
     expect(after.tables.match(new RegExp(layout.nftTable, 'g'))).toHaveLength(1);
-    const apps = JSON.parse((await helper.cli(['apps', '--json'])).stdout) as { id: string; egress: { state: string } }[];
+    const apps = JSON.parse((await helper.cli(['apps', '--json'])).stdout) as {
+      id: string;
+      egress: { state: string };
+    }[];
     expect(apps.find((a) => a.id === 'probe')?.egress.state).toBe('killed');
     await lab.setUplink('wlan0', 'up');
   });
@@ -172,7 +250,10 @@ describe.skipIf(!isRoot)('helper robustness', () => {
     await expect(broken.start(15_000)).rejects.toThrow(/policy .* is not valid JSON/);
     const rules = (await run(['ip', '-n', lab.nsName('desktop'), 'rule'])).stdout;
     expect(rules).toContain('unreachable');
-    writeFileSync(policy, JSON.stringify({ version: 1, apps: [], paused: false, override: null, egressTables: {} }));
+    writeFileSync(
+      policy,
+      JSON.stringify({ version: 1, apps: [], paused: false, override: null, egressTables: {} }),
+    );
     await helper.start();
     const after = (await run(['ip', '-n', lab.nsName('desktop'), 'rule'])).stdout;
     expect(after).not.toContain('unreachable'); // the new, empty policy has no kill switch: reconciled away
@@ -189,7 +270,17 @@ describe.skipIf(!isRoot)('managed policy', () => {
     mkdirSync(helper.stateDir, { recursive: true });
     writeFileSync(
       join(helper.stateDir, 'managed.json'),
-      JSON.stringify({ version: 1, apps: [{ id: 'corp-vpn-only', name: 'Corp tool', matchers: { cmdline: 'corp-tool' }, choice: { mode: 'ordered', egresses: ['wlan0'], killSwitch: true } }] }),
+      JSON.stringify({
+        version: 1,
+        apps: [
+          {
+            id: 'corp-vpn-only',
+            name: 'Corp tool',
+            matchers: { cmdline: 'corp-tool' },
+            choice: { mode: 'ordered', egresses: ['wlan0'], killSwitch: true },
+          },
+        ],
+      }),
     );
     await helper.start();
   });
@@ -201,7 +292,11 @@ describe.skipIf(!isRoot)('managed policy', () => {
 
   it('pins a choice the user cannot change, and says so in the API', async () => {
     const app = JSON.parse((await helper.cli(['app', 'show', 'corp-vpn-only', '--json'])).stdout);
-    expect(app).toMatchObject({ managed: true, choice: { mode: 'ordered', egresses: ['wlan0'], killSwitch: true }, egress: { state: 'routed', active: 'wlan0' } });
+    expect(app).toMatchObject({
+      managed: true,
+      choice: { mode: 'ordered', egresses: ['wlan0'], killSwitch: true },
+      egress: { state: 'routed', active: 'wlan0' },
+    });
     const r = await helper.cli(['egress', 'set', 'corp-vpn-only', 'default'], { allowFailure: true });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/managed policy/);
@@ -228,7 +323,10 @@ describe.skipIf(!isRoot)('managed policy', () => {
       JSON.stringify({ version: 1, apps: [{ id: 'corp-vpn-only', choice: { mode: 'block' } }] }),
     );
     const pinned = Date.now() + 15_000;
-    while (!JSON.parse((await helper.cli(['app', 'show', 'corp-vpn-only', '--json'])).stdout).managed && Date.now() < pinned) {
+    while (
+      !JSON.parse((await helper.cli(['app', 'show', 'corp-vpn-only', '--json'])).stdout).managed &&
+      Date.now() < pinned
+    ) {
       await new Promise((r) => setTimeout(r, 500));
     }
     writeFileSync(join(helper.stateDir, 'managed.json'), '{ nope');

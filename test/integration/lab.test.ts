@@ -12,7 +12,9 @@ import { stateDir } from '../lab/state.ts';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) {
-  console.warn('\n!!! SKIPPING test/integration/lab.test.ts: the lab needs root (network namespaces). Run as root. !!!\n');
+  console.warn(
+    '\n!!! SKIPPING test/integration/lab.test.ts: the lab needs root (network namespaces). Run as root. !!!\n',
+  );
 }
 
 type Family = 4 | 6;
@@ -28,12 +30,27 @@ function serverUrl(lab: Lab, family: Family, path = '/'): string {
 
 /** HTTP through one uplink (SO_BINDTODEVICE), returning the client address the server saw. */
 async function httpVia(lab: Lab, ifname: string, family: Family): Promise<string> {
-  const body = await lab.exec('desktop', ['curl', '-sS', '-m', '5', `-${family}`, '--interface', ifname, serverUrl(lab, family)]);
+  const body = await lab.exec('desktop', [
+    'curl',
+    '-sS',
+    '-m',
+    '5',
+    `-${family}`,
+    '--interface',
+    ifname,
+    serverUrl(lab, family),
+  ]);
   return (JSON.parse(body) as { clientAddress: string }).clientAddress;
 }
 
 /** Send one UDP datagram bound to a device and return the reply, in and out as base64 (DNS is binary). */
-async function udpVia(lab: Lab, ifname: string, family: Family, port: number, payload: Buffer): Promise<Buffer> {
+async function udpVia(
+  lab: Lab,
+  ifname: string,
+  family: Family,
+  port: number,
+  payload: Buffer,
+): Promise<Buffer> {
   const server = family === 4 ? lab.servers.v4 : `[${lab.servers.v6}]`;
   const script = `printf %s "$1" | base64 -d | socat -T 3 - UDP${family}:${server}:${port},so-bindtodevice=${ifname} | base64 -w0`;
   const out = await lab.exec('desktop', ['sh', '-c', script, 'udp', payload.toString('base64')]);
@@ -42,14 +59,17 @@ async function udpVia(lab: Lab, ifname: string, family: Family, port: number, pa
 
 async function dnsVia(lab: Lab, ifname: string, family: Family, name: string, type: number) {
   const id = 0x1234;
-  const reply = parseResponse(await udpVia(lab, ifname, family, lab.servers.dnsPort, encodeQuery(id, name, type)));
+  const reply = parseResponse(
+    await udpVia(lab, ifname, family, lab.servers.dnsPort, encodeQuery(id, name, type)),
+  );
   expect(reply.id).toBe(id);
   return reply;
 }
 
 async function netnsInodes(lab: Lab): Promise<Set<string>> {
   const inodes = new Set<string>();
-  for (const ns of await labNamespaces(lab.prefix)) inodes.add(`net:[${(await stat(join('/run/netns', ns))).ino}]`);
+  for (const ns of await labNamespaces(lab.prefix))
+    inodes.add(`net:[${(await stat(join('/run/netns', ns))).ino}]`);
   return inodes;
 }
 
@@ -64,7 +84,9 @@ async function pidsInNetns(inodes: Set<string>): Promise<number[]> {
 }
 
 async function hostLinkNames(): Promise<string[]> {
-  return (JSON.parse(await output(['ip', '-j', 'link', 'show'])) as Array<{ ifname: string }>).map((l) => l.ifname).sort();
+  return (JSON.parse(await output(['ip', '-j', 'link', 'show'])) as Array<{ ifname: string }>)
+    .map((l) => l.ifname)
+    .sort();
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 20_000): Promise<T> {
@@ -78,12 +100,29 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutM
 }
 
 async function iperfMbit(lab: Lab, ifname: string, reverse: boolean): Promise<number> {
-  const argv = ['iperf3', '-c', lab.servers.v4, '-p', String(lab.servers.iperf3Port), '--bind-dev', ifname, '-t', '2', '-J'];
+  const argv = [
+    'iperf3',
+    '-c',
+    lab.servers.v4,
+    '-p',
+    String(lab.servers.iperf3Port),
+    '--bind-dev',
+    ifname,
+    '-t',
+    '2',
+    '-J',
+  ];
   let error = '';
   // iperf3 -s serves one test at a time and may still be finishing the previous one.
   for (let attempt = 0; attempt < 10; attempt++) {
-    const result = await lab.run('desktop', reverse ? [...argv, '-R'] : argv, { allowFailure: true, timeoutMs: 30_000 });
-    const report = JSON.parse(result.stdout || '{}') as { error?: string; end?: { sum_received?: { bits_per_second: number } } };
+    const result = await lab.run('desktop', reverse ? [...argv, '-R'] : argv, {
+      allowFailure: true,
+      timeoutMs: 30_000,
+    });
+    const report = JSON.parse(result.stdout || '{}') as {
+      error?: string;
+      end?: { sum_received?: { bits_per_second: number } };
+    };
     const bps = report.end?.sum_received?.bits_per_second;
     if (result.code === 0 && bps !== undefined) return bps / 1e6;
     error = report.error ?? result.stderr;
@@ -120,7 +159,14 @@ describe.skipIf(!isRoot)('lab lifecycle', () => {
     const labPids = await pidsInNetns(inodes);
     expect(labPids.length).toBeGreaterThanOrEqual(5); // servers, iperf3 and three apps
     const recorded = (await lab.status()).processes;
-    expect(recorded.map((p) => p.name).sort()).toEqual(['iperf3', 'lab-browser', 'lab-chat', 'lab-servers', 'lab-updater', 'sleep']);
+    expect(recorded.map((p) => p.name).sort()).toEqual([
+      'iperf3',
+      'lab-browser',
+      'lab-chat',
+      'lab-servers',
+      'lab-updater',
+      'sleep',
+    ]);
     expect(recorded.every((p) => p.running)).toBe(true);
 
     const report = await lab.down();
@@ -130,7 +176,9 @@ describe.skipIf(!isRoot)('lab lifecycle', () => {
     expect(recorded.find((p) => p.name === 'sleep')?.pid).toBe(sleeper.pid);
 
     expect(await labNamespaces(prefix)).toEqual([]);
-    expect((await readdir('/etc/netns').catch(() => [])).filter((d) => d.startsWith(`${prefix}-`))).toEqual([]);
+    expect((await readdir('/etc/netns').catch(() => [])).filter((d) => d.startsWith(`${prefix}-`))).toEqual(
+      [],
+    );
     expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(prefix);
     expect(await hostLinkNames()).toEqual(hostLinksBefore);
     expect(await pidsInNetns(inodes)).toEqual([]);
@@ -147,14 +195,23 @@ describe.skipIf(!isRoot)('lab lifecycle', () => {
 
   it('has a CLI that brings a lab up, shows it, and takes it down', async () => {
     const prefix = Lab.randomPrefix();
-    const cli = (...args: string[]) => run(labArgv(['{node}', join(LAB_DIR, 'cli.ts'), ...args, '--prefix', prefix]), { allowFailure: true });
+    const cli = (...args: string[]) =>
+      run(labArgv(['{node}', join(LAB_DIR, 'cli.ts'), ...args, '--prefix', prefix]), { allowFailure: true });
     try {
       const up = await cli('up', '--uplinks', '3');
       expect(up.code).toBe(0);
       expect(up.stdout).toContain(`Lab "${prefix}" is up`);
       const status = await cli('status');
       expect(status.code).toBe(0);
-      for (const text of ['wlan0', 'enp3s0', 'wwan0', '198.18.3.2/24', 'fd5a:2::2/64', 'running  server lab-servers', `${prefix}-gateway`]) {
+      for (const text of [
+        'wlan0',
+        'enp3s0',
+        'wwan0',
+        '198.18.3.2/24',
+        'fd5a:2::2/64',
+        'running  server lab-servers',
+        `${prefix}-gateway`,
+      ]) {
         expect(status.stdout).toContain(text);
       }
       const again = await cli('up');
@@ -167,25 +224,37 @@ describe.skipIf(!isRoot)('lab lifecycle', () => {
     const downAgain = await cli('down');
     expect([downAgain.code, downAgain.stdout.trim()]).toEqual([0, `Nothing to remove for lab "${prefix}".`]);
     const statusDown = await cli('status');
-    expect([statusDown.code, statusDown.stderr.trim()]).toEqual([1, `lab: No lab named "${prefix}" is up; start one with "lab up --prefix ${prefix}".`]);
+    expect([statusDown.code, statusDown.stderr.trim()]).toEqual([
+      1,
+      `lab: No lab named "${prefix}" is up; start one with "lab up --prefix ${prefix}".`,
+    ]);
   });
 
-  it.each(['throw', 'sigterm', 'sigint', 'exit'])('cleans up when the owning process dies (%s)', async (how) => {
-    const prefix = Lab.randomPrefix();
-    const fixture = join(LAB_DIR, 'testing', 'up-then-die.ts');
-    const result = await run(labArgv(['{node}', fixture, prefix, how]), { allowFailure: true, timeoutMs: 60_000 });
-    expect(result.stdout).toContain(`up ${prefix}`); // it really was up
-    expect(await labNamespaces(prefix)).toEqual([]);
-    await expect(stat(stateDir(prefix))).rejects.toThrow(/ENOENT/);
-    await expect(stat(join('/etc/netns', `${prefix}-desktop`))).rejects.toThrow(/ENOENT/);
-  });
+  it.each(['throw', 'sigterm', 'sigint', 'exit'])(
+    'cleans up when the owning process dies (%s)',
+    async (how) => {
+      const prefix = Lab.randomPrefix();
+      const fixture = join(LAB_DIR, 'testing', 'up-then-die.ts');
+      const result = await run(labArgv(['{node}', fixture, prefix, how]), {
+        allowFailure: true,
+        timeoutMs: 60_000,
+      });
+      expect(result.stdout).toContain(`up ${prefix}`); // it really was up
+      expect(await labNamespaces(prefix)).toEqual([]);
+      await expect(stat(stateDir(prefix))).rejects.toThrow(/ENOENT/);
+      await expect(stat(join('/etc/netns', `${prefix}-desktop`))).rejects.toThrow(/ENOENT/);
+    },
+  );
 
   it('removes a lab whose owner was killed outright with `down --stale`', async () => {
     const prefix = Lab.randomPrefix();
-    const result = await run(labArgv(['{node}', join(LAB_DIR, 'testing', 'up-then-die.ts'), prefix, 'sigkill']), {
-      allowFailure: true,
-      timeoutMs: 60_000,
-    });
+    const result = await run(
+      labArgv(['{node}', join(LAB_DIR, 'testing', 'up-then-die.ts'), prefix, 'sigkill']),
+      {
+        allowFailure: true,
+        timeoutMs: 60_000,
+      },
+    );
     expect(result.stdout).toContain(`up ${prefix}`);
     expect(await labNamespaces(prefix)).toHaveLength(4); // nothing could clean up after SIGKILL
     const stale = await run(labArgv(['{node}', join(LAB_DIR, 'cli.ts'), 'down', '--stale']));
@@ -207,7 +276,10 @@ describe.skipIf(!isRoot)('lab network', () => {
 
   it('describes wlan0 and enp3s0 with Ethernet preferred by metric', async () => {
     expect(lab.uplinks.map((u) => u.ifname)).toEqual(['wlan0', 'enp3s0']);
-    const routes = JSON.parse(await lab.exec('desktop', ['ip', '-j', 'route', 'show', 'default'])) as Array<{ dev: string; metric: number }>;
+    const routes = JSON.parse(await lab.exec('desktop', ['ip', '-j', 'route', 'show', 'default'])) as Array<{
+      dev: string;
+      metric: number;
+    }>;
     expect(routes.map((r) => [r.dev, r.metric]).sort()).toEqual([
       ['enp3s0', 100],
       ['wlan0', 600],
@@ -220,7 +292,9 @@ describe.skipIf(!isRoot)('lab network', () => {
         const mine = addressOf(u, family);
         expect(await httpVia(lab, u.ifname, family)).toBe(mine);
 
-        const echo = JSON.parse((await udpVia(lab, u.ifname, family, lab.servers.udpEchoPort, Buffer.from('ping'))).toString()) as {
+        const echo = JSON.parse(
+          (await udpVia(lab, u.ifname, family, lab.servers.udpEchoPort, Buffer.from('ping'))).toString(),
+        ) as {
           clientAddress: string;
           echo: string;
         };
@@ -229,7 +303,9 @@ describe.skipIf(!isRoot)('lab network', () => {
         const whoami = await dnsVia(lab, u.ifname, family, 'whoami.lab', TYPE.TXT);
         expect(whoami.answers).toEqual([{ type: TYPE.TXT, text: mine }]);
         const server = await dnsVia(lab, u.ifname, family, 'server.lab', family === 4 ? TYPE.A : TYPE.AAAA);
-        expect(server.answers).toEqual([{ type: server.answers[0]?.type, address: family === 4 ? lab.servers.v4 : lab.servers.v6 }]);
+        expect(server.answers).toEqual([
+          { type: server.answers[0]?.type, address: family === 4 ? lab.servers.v4 : lab.servers.v6 },
+        ]);
 
         const gateway = family === 4 ? lab.servers.gatewayV4 : lab.servers.gatewayV6;
         await lab.exec('desktop', ['ping', `-${family}`, '-c', '1', '-W', '3', '-I', u.ifname, gateway]);
@@ -240,23 +316,33 @@ describe.skipIf(!isRoot)('lab network', () => {
   it('answers unknown names with NXDOMAIN and whoami A only for an IPv4 asker', async () => {
     const wlan0 = lab.uplink('a');
     expect((await dnsVia(lab, 'wlan0', 4, 'nope.lab', TYPE.A)).rcode).toBe(3);
-    expect((await dnsVia(lab, 'wlan0', 4, 'whoami.lab', TYPE.A)).answers).toEqual([{ type: TYPE.A, address: wlan0.v4.address }]);
+    expect((await dnsVia(lab, 'wlan0', 4, 'whoami.lab', TYPE.A)).answers).toEqual([
+      { type: TYPE.A, address: wlan0.v4.address },
+    ]);
     expect((await dnsVia(lab, 'wlan0', 4, 'whoami.lab', TYPE.AAAA)).answers).toEqual([]);
-    expect((await dnsVia(lab, 'wlan0', 6, 'gateway.lab', TYPE.AAAA)).answers).toEqual([{ type: TYPE.AAAA, address: lab.servers.gatewayV6 }]);
+    expect((await dnsVia(lab, 'wlan0', 6, 'gateway.lab', TYPE.AAAA)).answers).toEqual([
+      { type: TYPE.AAAA, address: lab.servers.gatewayV6 },
+    ]);
   });
 
   it('uses the lab DNS through /etc/netns resolv.conf and the preferred (Ethernet) uplink by default', async () => {
     const hosts = await lab.exec('desktop', ['getent', 'ahosts', 'server.lab']);
     expect(hosts).toContain(lab.servers.v4);
     expect(hosts).toContain(lab.servers.v6);
-    const seen = JSON.parse(await lab.exec('desktop', ['curl', '-sS', '-m', '5', '-4', 'http://server.lab/'])) as { clientAddress: string };
+    const seen = JSON.parse(
+      await lab.exec('desktop', ['curl', '-sS', '-m', '5', '-4', 'http://server.lab/']),
+    ) as { clientAddress: string };
     expect(seen.clientAddress).toBe(lab.uplink('enp3s0').v4.address);
   });
 
   it('drops packets that claim one uplink’s address but leave through another (ISP source validation)', async () => {
-    const spoofed = await lab.run('desktop', ['curl', '-sS', '-m', '2', '--interface', lab.uplink('a').v4.address, serverUrl(lab, 4)], {
-      allowFailure: true,
-    });
+    const spoofed = await lab.run(
+      'desktop',
+      ['curl', '-sS', '-m', '2', '--interface', lab.uplink('a').v4.address, serverUrl(lab, 4)],
+      {
+        allowFailure: true,
+      },
+    );
     expect(spoofed.code).not.toBe(0); // the main table sends it out of enp3s0, whose ISP drops it
   });
 
@@ -265,16 +351,28 @@ describe.skipIf(!isRoot)('lab network', () => {
     const wifi = lab.uplink('wlan0');
     await lab.setUplink(ethernet.id, 'down');
     try {
-      const viaDown = await lab.run('desktop', ['curl', '-sS', '-m', '2', '-4', '--interface', ethernet.ifname, serverUrl(lab, 4)], { allowFailure: true });
+      const viaDown = await lab.run(
+        'desktop',
+        ['curl', '-sS', '-m', '2', '-4', '--interface', ethernet.ifname, serverUrl(lab, 4)],
+        { allowFailure: true },
+      );
       expect(viaDown.code).not.toBe(0);
-      const fallback = JSON.parse(await lab.exec('desktop', ['curl', '-sS', '-m', '5', '-6', serverUrl(lab, 6)])) as { clientAddress: string };
+      const fallback = JSON.parse(
+        await lab.exec('desktop', ['curl', '-sS', '-m', '5', '-6', serverUrl(lab, 6)]),
+      ) as { clientAddress: string };
       expect(fallback.clientAddress).toBe(wifi.v6.address);
-      expect((await lab.status()).uplinks.find((u) => u.id === ethernet.id)).toMatchObject({ admin: 'down', operstate: 'DOWN' });
+      expect((await lab.status()).uplinks.find((u) => u.id === ethernet.id)).toMatchObject({
+        admin: 'down',
+        operstate: 'DOWN',
+      });
     } finally {
       await lab.setUplink(ethernet.id, 'up');
     }
-    for (const family of FAMILIES) expect(await httpVia(lab, ethernet.ifname, family)).toBe(addressOf(ethernet, family));
-    const preferred = JSON.parse(await lab.exec('desktop', ['curl', '-sS', '-m', '5', '-6', serverUrl(lab, 6)])) as { clientAddress: string };
+    for (const family of FAMILIES)
+      expect(await httpVia(lab, ethernet.ifname, family)).toBe(addressOf(ethernet, family));
+    const preferred = JSON.parse(
+      await lab.exec('desktop', ['curl', '-sS', '-m', '5', '-6', serverUrl(lab, 6)]),
+    ) as { clientAddress: string };
     expect(preferred.clientAddress).toBe(ethernet.v6.address);
   });
 
@@ -302,7 +400,8 @@ describe.skipIf(!isRoot)('lab network', () => {
   it('adds an uplink to the running lab', async () => {
     const added = await lab.addUplink();
     expect(added).toMatchObject({ id: 'c', ifname: 'wwan0', ispNs: `${lab.prefix}-isp-c` });
-    for (const family of FAMILIES) expect(await httpVia(lab, added.ifname, family)).toBe(addressOf(added, family));
+    for (const family of FAMILIES)
+      expect(await httpVia(lab, added.ifname, family)).toBe(addressOf(added, family));
     const attached = await Lab.attach(lab.prefix);
     expect(attached.uplinks.map((u) => u.ifname)).toEqual(['wlan0', 'enp3s0', 'wwan0']);
   });
@@ -313,7 +412,9 @@ describe.skipIf(!isRoot)('lab network', () => {
       expect(entry).toMatch(/^Name=Lab /m);
       expect(entry).toContain(`Icon=${name}`);
       expect(entry).toMatch(new RegExp(`^Exec=.*apps/${name}\\.ts$`, 'm'));
-      expect(await readFile(join(lab.dataDir, 'icons/hicolor/scalable/apps', `${name}.svg`), 'utf8')).toContain('<svg');
+      expect(
+        await readFile(join(lab.dataDir, 'icons/hicolor/scalable/apps', `${name}.svg`), 'utf8'),
+      ).toContain('<svg');
     }
   });
 
@@ -339,7 +440,9 @@ describe.skipIf(!isRoot)('lab network', () => {
     for (const app of apps) {
       const records = await waitFor(`${app.name} traffic`, async () => {
         const log = await app.readLog();
-        const okKinds = expectedKinds[app.name]!.every((k) => log.filter((r) => r.kind === k && r.ok).length >= 2);
+        const okKinds = expectedKinds[app.name]!.every(
+          (k) => log.filter((r) => r.kind === k && r.ok).length >= 2,
+        );
         return okKinds ? log : null;
       });
       for (const r of records.filter((x) => x.ok)) expect(ethernetAddresses).toContain(r.serverSawAddress);

@@ -7,11 +7,22 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, type RunResult } from '../../native-helper/src/mechanism/exec.ts';
-import { readInterfaces, readRoutes, readRules, startTicks, watch } from '../../native-helper/src/mechanism/netlink/index.ts';
+import {
+  readInterfaces,
+  readRoutes,
+  readRules,
+  startTicks,
+  watch,
+} from '../../native-helper/src/mechanism/netlink/index.ts';
 import { applyScript, listTable, readCounters } from '../../native-helper/src/mechanism/nft/index.ts';
 import { compile } from '../../native-helper/src/policy/compile.ts';
 import { evaluate, explain, kernelRouteGet } from '../../native-helper/src/policy/evaluate.ts';
-import { addApp, emptyPolicy, ensureEgressTables, type PolicyDocument } from '../../native-helper/src/policy/model.ts';
+import {
+  addApp,
+  emptyPolicy,
+  ensureEgressTables,
+  type PolicyDocument,
+} from '../../native-helper/src/policy/model.ts';
 import { hex, isOurPriority, isOurTable, layoutFor, markFor } from '../../native-helper/src/policy/tags.ts';
 import { Reconciler, ReconcileError } from '../../native-helper/src/reconcile/reconciler.ts';
 import { readSysctls, writeSysctls } from '../../native-helper/src/reconcile/sysctl.ts';
@@ -35,7 +46,8 @@ const M = {
 };
 
 const ip = (ns: string, ...args: string[]) => run(['ip', '-n', ns, ...args]);
-const inNs = (ns: string, argv: string[], allowFailure = false): Promise<RunResult> => run(['ip', 'netns', 'exec', ns, ...argv], { allowFailure });
+const inNs = (ns: string, argv: string[], allowFailure = false): Promise<RunResult> =>
+  run(['ip', 'netns', 'exec', ns, ...argv], { allowFailure });
 
 async function deleteNamespaces(): Promise<void> {
   for (const ns of [H, P]) await run(['ip', 'netns', 'del', ns], { allowFailure: true });
@@ -43,7 +55,19 @@ async function deleteNamespaces(): Promise<void> {
 const onSignal = () => void deleteNamespaces().finally(() => process.exit(130));
 
 async function ping(mark: number | null, dst: string, count = 2): Promise<boolean> {
-  const argv = ['ping', '-n', '-q', '-c', String(count), '-i', '0.2', '-W', '1', ...(mark === null ? [] : ['-m', String(mark)]), dst];
+  const argv = [
+    'ping',
+    '-n',
+    '-q',
+    '-c',
+    String(count),
+    '-i',
+    '0.2',
+    '-W',
+    '1',
+    ...(mark === null ? [] : ['-m', String(mark)]),
+    dst,
+  ];
   return (await inNs(H, argv, true)).code === 0;
 }
 
@@ -54,7 +78,10 @@ async function echoes(): Promise<Record<string, number>> {
 }
 
 async function routeGet(dst: string, mark: number | null) {
-  const r = await run(['ip', '-n', H, '-j', 'route', 'get', dst, ...(mark === null ? [] : ['mark', hex(mark)])], { allowFailure: true });
+  const r = await run(
+    ['ip', '-n', H, '-j', 'route', 'get', dst, ...(mark === null ? [] : ['mark', hex(mark)])],
+    { allowFailure: true },
+  );
   if (r.code !== 0) return { ok: false as const, error: r.stderr };
   const [x] = JSON.parse(r.stdout) as { dev: string; prefsrc: string }[];
   return { ok: true as const, dev: x!.dev, src: x!.prefsrc };
@@ -69,12 +96,28 @@ async function restoreUplink(dev: 'up1' | 'up2'): Promise<void> {
   const n = dev === 'up1' ? 1 : 2;
   await ip(H, '-6', 'addr', 'replace', `fd5a:${n}::2/64`, 'dev', dev, 'nodad');
   await ip(H, 'route', 'replace', 'default', 'via', `198.18.${n}.1`, 'dev', dev, 'metric', String(n * 100));
-  await ip(H, '-6', 'route', 'replace', 'default', 'via', `fd5a:${n}::1`, 'dev', dev, 'metric', String(n * 100));
+  await ip(
+    H,
+    '-6',
+    'route',
+    'replace',
+    'default',
+    'via',
+    `fd5a:${n}::1`,
+    'dev',
+    dev,
+    'metric',
+    String(n * 100),
+  );
 }
 
 async function outsideState(): Promise<string> {
-  const rules = [...(await readRules(4, { netns: H })), ...(await readRules(6, { netns: H }))].filter((r) => !isOurPriority(layout, r.priority));
-  const routes = [...(await readRoutes(4, { netns: H })), ...(await readRoutes(6, { netns: H }))].filter((r) => !isOurTable(layout, r.table) && r.table !== 255);
+  const rules = [...(await readRules(4, { netns: H })), ...(await readRules(6, { netns: H }))].filter(
+    (r) => !isOurPriority(layout, r.priority),
+  );
+  const routes = [...(await readRoutes(4, { netns: H })), ...(await readRoutes(6, { netns: H }))].filter(
+    (r) => !isOurTable(layout, r.table) && r.table !== 255,
+  );
   return JSON.stringify({ rules, routes });
 }
 
@@ -100,7 +143,11 @@ beforeAll(async () => {
     await ip(P, '-6', 'addr', 'add', `${V6}/128`, 'dev', 'lo');
     // Strict reverse-path filtering, as on a hardened desktop: replies via the non-preferred uplink
     // must still pass.
-    await inNs(H, ['sh', '-c', 'for i in all default up1 up2; do echo 1 > /proc/sys/net/ipv4/conf/$i/rp_filter; done']);
+    await inNs(H, [
+      'sh',
+      '-c',
+      'for i in all default up1 up2; do echo 1 > /proc/sys/net/ipv4/conf/$i/rp_filter; done',
+    ]);
     await applyScript(
       `table inet sytpeer {
         counter pe1_v4 {}
@@ -119,8 +166,18 @@ beforeAll(async () => {
     );
     const common = { icon: null, source: 'manual' as const, matchers: { exe: ['/bin/true'] } };
     let doc = emptyPolicy();
-    doc = addApp(doc, { ...common, id: 'ks', name: 'Kill switched', choice: { mode: 'ordered', egresses: ['up2'], killSwitch: true } });
-    doc = addApp(doc, { ...common, id: 'fo', name: 'Fail over', choice: { mode: 'ordered', egresses: ['up2', 'up1'], killSwitch: false } });
+    doc = addApp(doc, {
+      ...common,
+      id: 'ks',
+      name: 'Kill switched',
+      choice: { mode: 'ordered', egresses: ['up2'], killSwitch: true },
+    });
+    doc = addApp(doc, {
+      ...common,
+      id: 'fo',
+      name: 'Fail over',
+      choice: { mode: 'ordered', egresses: ['up2', 'up1'], killSwitch: false },
+    });
     doc = addApp(doc, { ...common, id: 'bl', name: 'Blocked', choice: { mode: 'block' } });
     doc = addApp(doc, { ...common, id: 'df', name: 'Default' });
     policy = ensureEgressTables(doc);
@@ -163,7 +220,11 @@ describe('policy routing in a namespace', () => {
     expect((await routeGet(V6, M.bl)).ok).toBe(false);
     // Nothing outside our priorities and tables changed.
     expect(await outsideState()).toBe(mainBefore);
-    expect((await readSysctls(['net/ipv4/conf/up2/src_valid_mark'], { netns: H }))['net/ipv4/conf/up2/src_valid_mark']).toBe('1');
+    expect(
+      (await readSysctls(['net/ipv4/conf/up2/src_valid_mark'], { netns: H }))[
+        'net/ipv4/conf/up2/src_valid_mark'
+      ],
+    ).toBe('1');
   });
 
   it('real marked traffic leaves via its uplink, passes strict rp_filter, and is counted per app', async () => {
@@ -208,7 +269,8 @@ describe('policy routing in a namespace', () => {
     await reconciler.teardown();
     expect(await routeGet(V4, M.ks)).toMatchObject({ ok: true, dev: 'up1' }); // unmanaged again
     const script = join(work, 'killed-helper.mts');
-    const src = (m: string) => JSON.stringify(new URL(`../../native-helper/src/${m}`, import.meta.url).pathname);
+    const src = (m: string) =>
+      JSON.stringify(new URL(`../../native-helper/src/${m}`, import.meta.url).pathname);
     await writeFile(
       script,
       `import { readInterfaces } from ${src('mechanism/netlink/read.ts')};
@@ -222,7 +284,9 @@ await r.apply(compile(policy, await readInterfaces({ netns: ${JSON.stringify(H)}
 process.kill(process.pid, 'SIGKILL');
 `,
     );
-    const child = await run(['node', '--import', 'tsx', script, JSON.stringify(policy)], { allowFailure: true });
+    const child = await run(['node', '--import', 'tsx', script, JSON.stringify(policy)], {
+      allowFailure: true,
+    });
     expect(child.stderr).toBe('');
     expect(child.code).toBeNull(); // killed by the signal, not exited
     expect(await routeGet(V4, M.ks)).toEqual({ ok: true, dev: 'up2', src: '198.18.2.2' });
@@ -241,7 +305,11 @@ process.kill(process.pid, 'SIGKILL');
     expect(e).toMatchObject({ verdict: 'egress', egress: 'up2', sourceAddress: '198.18.2.2' });
     expect(e.steps.some((s) => s.includes('kernel routes it out of up2'))).toBe(true);
     expect((await explain(app(3), dest, ifs, ctx)).verdict).toBe('block');
-    expect(await explain(app(4), { ...dest, address: V6, host: V6 }, ifs, ctx)).toMatchObject({ verdict: 'default', egress: 'up1', sourceAddress: 'fd5a:1::2' });
+    expect(await explain(app(4), { ...dest, address: V6, host: V6 }, ifs, ctx)).toMatchObject({
+      verdict: 'default',
+      egress: 'up1',
+      sourceAddress: 'fd5a:1::2',
+    });
   });
 
   it('uplink down: the kill switch holds in the kernel before the helper reacts; the other app fails over', async () => {
@@ -272,14 +340,17 @@ process.kill(process.pid, 'SIGKILL');
 
   it('nft is a second line of defence: without the kill rule, marked packets are dropped and counted', async () => {
     // Simulate a broken routing layer: remove the kill rules behind the helper's back.
-    for (const f of ['-4', '-6']) await ip(H, f, 'rule', 'del', 'priority', String(layout.priorities.kill), 'fwmark', hex(M.ks));
+    for (const f of ['-4', '-6'])
+      await ip(H, f, 'rule', 'del', 'priority', String(layout.priorities.kill), 'fwmark', hex(M.ks));
     expect(await routeGet(V4, M.ks)).toMatchObject({ ok: true, dev: 'up1' }); // the kernel would now leak…
     const before = await echoes();
     const killBefore = (await readCounters(layout.nftTable, { netns: H })).get('kill_1')!.packets;
     expect(await ping(M.ks, V4, 2)).toBe(false);
     expect(await ping(M.ks, V6, 2)).toBe(false);
     expect(await echoes()).toEqual(before); // …but nft drops it
-    expect((await readCounters(layout.nftTable, { netns: H })).get('kill_1')!.packets).toBeGreaterThanOrEqual(killBefore + 4);
+    expect((await readCounters(layout.nftTable, { netns: H })).get('kill_1')!.packets).toBeGreaterThanOrEqual(
+      killBefore + 4,
+    );
     // Reconciling puts the rules back.
     const desired = await desiredNow();
     const ops = await reconciler.plan(desired);
@@ -308,7 +379,9 @@ process.kill(process.pid, 'SIGKILL');
     expect(await listTable(layout.nftTable, { netns: H })).not.toMatch(/drop/);
     await reconciler.apply(await desiredNow());
     expect((await routeGet(V4, M.bl)).ok).toBe(false);
-    expect((await readRules(4, { netns: H })).filter((r) => r.priority === layout.priorities.kill)).toHaveLength(1);
+    expect(
+      (await readRules(4, { netns: H })).filter((r) => r.priority === layout.priorities.kill),
+    ).toHaveLength(1);
   });
 
   it('DNS to the loopback stub follows the app onto its egress resolver; others are untouched', async () => {
@@ -325,37 +398,63 @@ while True:
         data, peer = k.fileobj.recvfrom(512)
         k.fileobj.sendto(('%s<-%s' % (k.fileobj.getsockname()[0], peer[0])).encode(), peer)`;
     const log = join(work, 'dns.log');
-    const started = await run(['sh', '-c', '"$@" >"$LOG" 2>&1 </dev/null & echo $!', 'sh', 'timeout', '60', 'ip', 'netns', 'exec', P, 'python3', '-c', server], {
-      env: { ...process.env, LOG: log },
-    });
+    const started = await run(
+      [
+        'sh',
+        '-c',
+        '"$@" >"$LOG" 2>&1 </dev/null & echo $!',
+        'sh',
+        'timeout',
+        '60',
+        'ip',
+        'netns',
+        'exec',
+        P,
+        'python3',
+        '-c',
+        server,
+      ],
+      {
+        env: { ...process.env, LOG: log },
+      },
+    );
     const pid = Number(started.stdout.trim());
     try {
       const query = (mark: number | null) =>
-        inNs(H, ['python3', '-c', `import socket
+        inNs(H, [
+          'python3',
+          '-c',
+          `import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 ${mark === null ? '' : `s.setsockopt(socket.SOL_SOCKET, 36, ${mark})`}
 s.settimeout(1)
 try:
     s.sendto(b'q', ('127.0.0.53', 53)); print(s.recvfrom(512)[0].decode())
 except Exception as e:
-    print('no answer', type(e).__name__)`]);
+    print('no answer', type(e).__name__)`,
+        ]);
       await ip(P, 'route', 'get', '198.18.200.53'); // the far side exists
       const resolvers = { up2: ['fd5a:200::53', '198.18.200.53'], up1: ['198.18.200.54'] };
       expect(await ping(M.ks, V4, 1)).toBe(true);
       const txBefore = (await readCounters(layout.nftTable, { netns: H })).get('tx_1')!;
       expect(txBefore.packets).toBeGreaterThan(0);
-      const res = await reconciler.apply(compile(policy, await readInterfaces({ netns: H }), layout, { dnsResolvers: resolvers }));
+      const res = await reconciler.apply(
+        compile(policy, await readInterfaces({ netns: H }), layout, { dnsResolvers: resolvers }),
+      );
       expect(res.operations.some((o) => o.op === 'nft-replace')).toBe(true);
       // The table was replaced, the per-app counters were carried over.
       expect((await readCounters(layout.nftTable, { netns: H })).get('tx_1')).toEqual(txBefore);
-      for (let i = 0; i < 50 && !(await readFile(log, 'utf8').catch(() => '')).includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && !(await readFile(log, 'utf8').catch(() => '')).includes('ready'); i++)
+        await new Promise((r) => setTimeout(r, 100));
       expect((await query(M.fo)).stdout.trim()).toBe('198.18.200.53<-198.18.2.2');
       expect((await query(M.ks)).stdout.trim()).toBe('198.18.200.53<-198.18.2.2');
       expect((await query(null)).stdout.trim()).toMatch(/^no answer/); // nothing listens on the stub here
       expect((await query(M.df)).stdout.trim()).toMatch(/^no answer/); // a default app keeps the system's DNS
       // Failover moves the app's DNS with it.
       await ip(H, 'link', 'set', 'up2', 'down');
-      await reconciler.apply(compile(policy, await readInterfaces({ netns: H }), layout, { dnsResolvers: resolvers }));
+      await reconciler.apply(
+        compile(policy, await readInterfaces({ netns: H }), layout, { dnsResolvers: resolvers }),
+      );
       expect((await query(M.fo)).stdout.trim()).toBe('198.18.200.54<-198.18.1.2');
       expect((await query(M.ks)).stdout.trim()).toMatch(/^no answer/); // killed: no DNS leak either
       await ip(H, 'link', 'set', 'up2', 'up');
@@ -370,18 +469,34 @@ except Exception as e:
   it('a failing apply rolls back to the state before it', async () => {
     const good = await desiredNow();
     const common = { icon: null, source: 'manual' as const, matchers: { exe: ['/bin/false'] } };
-    const doc = ensureEgressTables(addApp(policy, { ...common, id: 'new', name: 'New', choice: { mode: 'ordered', egresses: ['up1'], killSwitch: true } }));
+    const doc = ensureEgressTables(
+      addApp(policy, {
+        ...common,
+        id: 'new',
+        name: 'New',
+        choice: { mode: 'ordered', egresses: ['up1'], killSwitch: true },
+      }),
+    );
     const bad = compile(doc, await readInterfaces({ netns: H }), layout);
     // An IPv6 gateway that is not on-link: the IPv4 batch (new rules) succeeds, the IPv6 one fails.
     const t = bad.routes.find((r) => r.dev === 'up1' && r.family === 6)!.table;
-    bad.routes.push({ family: 6, table: t, dst: 'fd5a:77::/64', via: 'fd5a:99::1', dev: 'up1', metric: 1024 });
+    bad.routes.push({
+      family: 6,
+      table: t,
+      dst: 'fd5a:77::/64',
+      via: 'fd5a:99::1',
+      dev: 'up1',
+      metric: 1024,
+    });
     const err = await reconciler.apply(bad).then(
       () => null,
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ReconcileError);
     expect((err as ReconcileError).rolledBack).toBe(true);
-    expect((err as Error).message).toMatch(/rolled back.*ip -6 batch failed at line \d+ \("route replace fd5a:77::\/64/);
+    expect((err as Error).message).toMatch(
+      /rolled back.*ip -6 batch failed at line \d+ \("route replace fd5a:77::\/64/,
+    );
     expect(await reconciler.plan(good)).toEqual([]);
     expect((await readCounters(layout.nftTable, { netns: H })).has('tx_5')).toBe(false);
     expect((await routeGet(V4, markFor(layout, 5))).dev).toBe('up1'); // new app's rules are gone: main table
@@ -392,15 +507,27 @@ except Exception as e:
     try {
       const changed = new Promise<void>((resolve) => w.on('changed', resolve));
       await ip(H, 'addr', 'add', '198.18.3.2/24', 'dev', 'up1');
-      await expect(Promise.race([changed.then(() => 'changed'), new Promise((r) => setTimeout(() => r('timeout'), 3000))])).resolves.toBe('changed');
+      await expect(
+        Promise.race([
+          changed.then(() => 'changed'),
+          new Promise((r) => setTimeout(() => r('timeout'), 3000)),
+        ]),
+      ).resolves.toBe('changed');
       const old = w.pid!;
       const restarted = new Promise<void>((resolve) => w.on('restarted', resolve));
       process.kill(old, 'SIGKILL');
-      await expect(Promise.race([restarted.then(() => 'restarted'), new Promise((r) => setTimeout(() => r('timeout'), 3000))])).resolves.toBe('restarted');
+      await expect(
+        Promise.race([
+          restarted.then(() => 'restarted'),
+          new Promise((r) => setTimeout(() => r('timeout'), 3000)),
+        ]),
+      ).resolves.toBe('restarted');
       expect(w.pid).not.toBe(old);
       const again = new Promise<void>((resolve) => w.on('changed', resolve));
       await ip(H, 'addr', 'del', '198.18.3.2/24', 'dev', 'up1');
-      await expect(Promise.race([again.then(() => 'changed'), new Promise((r) => setTimeout(() => r('timeout'), 3000))])).resolves.toBe('changed');
+      await expect(
+        Promise.race([again.then(() => 'changed'), new Promise((r) => setTimeout(() => r('timeout'), 3000))]),
+      ).resolves.toBe('changed');
     } finally {
       const pid = w.pid;
       await w.stop();

@@ -109,7 +109,10 @@ async function removeCgroupTree(dir: string): Promise<void> {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
       // EBUSY while killed processes are still exiting.
-      if (code !== 'EBUSY' || attempt >= 40) throw new Error(`Could not remove cgroup ${dir} (${code}); check for processes in it.`, { cause: err });
+      if (code !== 'EBUSY' || attempt >= 40)
+        throw new Error(`Could not remove cgroup ${dir} (${code}); check for processes in it.`, {
+          cause: err,
+        });
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -117,7 +120,11 @@ async function removeCgroupTree(dir: string): Promise<void> {
 
 async function netnsPids(ns: string): Promise<number[]> {
   const result = await run(['ip', 'netns', 'pids', ns], { allowFailure: true });
-  return result.stdout.split('\n').filter(Boolean).map(Number).filter((n) => n > 0);
+  return result.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((n) => n > 0);
 }
 
 async function killAll(pids: number[], killed: number[]): Promise<void> {

@@ -21,8 +21,12 @@ function printStatus(s: LabStatus): void {
   line('Uplinks (in ' + `${s.prefix}-desktop):`);
   for (const u of s.uplinks) {
     const rate = u.rateMbit === null ? '' : `, limited to ${u.rateMbit} Mbit/s`;
-    line(`  ${u.id}  ${u.ifname.padEnd(7)} ${u.kind.padEnd(8)} ${u.operstate.padEnd(7)} metric ${u.metric}${rate}`);
-    line(`      ${u.addresses.join('  ') || '(no addresses)'}  via ${u.gateways.v4} / ${u.gateways.v6}  (ISP ${u.ispNs})`);
+    line(
+      `  ${u.id}  ${u.ifname.padEnd(7)} ${u.kind.padEnd(8)} ${u.operstate.padEnd(7)} metric ${u.metric}${rate}`,
+    );
+    line(
+      `      ${u.addresses.join('  ') || '(no addresses)'}  via ${u.gateways.v4} / ${u.gateways.v6}  (ISP ${u.ispNs})`,
+    );
   }
   const v = s.servers;
   line(`Servers (in ${s.prefix}-internet) at ${v.v4} and ${v.v6}:`);
@@ -31,7 +35,9 @@ function printStatus(s: LabStatus): void {
   line(`Gateway (${s.prefix}-gateway): ${v.gatewayV4}, ${v.gatewayV6}`);
   line('Processes:');
   for (const p of s.processes) {
-    line(`  ${p.running ? 'running' : 'stopped'}  ${p.kind.padEnd(6)} ${p.name.padEnd(12)} pid ${p.pid}${p.logFile ? `  log ${p.logFile}` : ''}`);
+    line(
+      `  ${p.running ? 'running' : 'stopped'}  ${p.kind.padEnd(6)} ${p.name.padEnd(12)} pid ${p.pid}${p.logFile ? `  log ${p.logFile}` : ''}`,
+    );
   }
   line(`Desktop entries: XDG_DATA_DIRS=${s.dataDir}`);
   line(`Try: sudo ip netns exec ${s.prefix}-desktop curl -s http://server.lab/`);
@@ -75,7 +81,9 @@ async function main(argv: string[]): Promise<void> {
       }
       const report = await downByPrefix(prefix);
       if (values.quiet) return;
-      const nothing = report.namespaces.length + report.killed.length + report.cgroups.length + report.bpfPins.length === 0 && !report.stateDirRemoved;
+      const nothing =
+        report.namespaces.length + report.killed.length + report.cgroups.length + report.bpfPins.length ===
+          0 && !report.stateDirRemoved;
       if (nothing) console.log(`Nothing to remove for lab "${prefix}".`);
       else {
         console.log(

@@ -41,7 +41,8 @@ export async function applyFragment(prefix: string, f: Fragment): Promise<void> 
   await eachRole(
     groupByRole(
       f.veths.map((v) => ({ role: v.a.role, v })),
-      ({ v }) => `link add name ${v.a.ifname} type veth peer name ${v.b.ifname} netns ${nsName(prefix, v.b.role)}`,
+      ({ v }) =>
+        `link add name ${v.a.ifname} type veth peer name ${v.b.ifname} netns ${nsName(prefix, v.b.role)}`,
     ),
     prefix,
   );
@@ -50,11 +51,17 @@ export async function applyFragment(prefix: string, f: Fragment): Promise<void> 
     ...f.namespaces.map((ns) => ({ role: ns.role, ifname: 'lo' })),
     ...f.veths.flatMap((v) => [v.a, v.b]),
   ];
-  const addressLines = groupByRole(f.addresses, (a) => `address add ${a.cidr} dev ${a.ifname}${a.cidr.includes(':') ? ' nodad' : ''}`);
+  const addressLines = groupByRole(
+    f.addresses,
+    (a) => `address add ${a.cidr} dev ${a.ifname}${a.cidr.includes(':') ? ' nodad' : ''}`,
+  );
   for (const [role, lines] of groupByRole(up, (e) => `link set ${e.ifname} up`)) {
     addressLines.set(role, [...(addressLines.get(role) ?? []), ...lines]);
   }
   await eachRole(addressLines, prefix);
 
-  await eachRole(groupByRole(f.routes, (r) => routeLine('add', r)), prefix);
+  await eachRole(
+    groupByRole(f.routes, (r) => routeLine('add', r)),
+    prefix,
+  );
 }

@@ -8,8 +8,25 @@ import type { TrafficRecord } from './apps/traffic-log.ts';
 import { downByPrefix, labNamespaces, type DownReport } from './cleanup.ts';
 import { appArgv, writeDesktopEntries } from './desktop-entries.ts';
 import { applyFragment, ipBatch, routeLine } from './engine.ts';
-import { downSyncInChild, isAlive, killPid, labArgv, processStartTime, startAttached, startDetached, type Started } from './processes.ts';
-import { dataDir, logDir, readState, stateDir, writeState, type LabState, type TrackedProcess } from './state.ts';
+import {
+  downSyncInChild,
+  isAlive,
+  killPid,
+  labArgv,
+  processStartTime,
+  startAttached,
+  startDetached,
+  type Started,
+} from './processes.ts';
+import {
+  dataDir,
+  logDir,
+  readState,
+  stateDir,
+  writeState,
+  type LabState,
+  type TrackedProcess,
+} from './state.ts';
 import {
   checkPrefix,
   describeLab,
@@ -93,7 +110,13 @@ export interface LabStatus {
   namespaces: Array<{ name: string; exists: boolean }>;
   uplinks: UplinkStatus[];
   servers: LabServers;
-  processes: Array<{ name: string; kind: TrackedProcess['kind']; pid: number; running: boolean; logFile: string | null }>;
+  processes: Array<{
+    name: string;
+    kind: TrackedProcess['kind'];
+    pid: number;
+    running: boolean;
+    logFile: string | null;
+  }>;
   dataDir: string;
 }
 
@@ -159,7 +182,9 @@ export class Lab {
     requireRoot();
     const prefix = checkPrefix(opts.prefix ?? DEFAULT_PREFIX);
     if ((await labNamespaces(prefix)).length > 0 || (await readState(prefix).catch(() => null))) {
-      throw new Error(`A lab named "${prefix}" already exists; take it down first (lab down --prefix ${prefix}).`);
+      throw new Error(
+        `A lab named "${prefix}" already exists; take it down first (lab down --prefix ${prefix}).`,
+      );
     }
     const topology = describeLab(prefix, opts.uplinks ?? DEFAULT_UPLINKS);
     const lab = new Lab(topology, {
@@ -167,7 +192,10 @@ export class Lab {
       prefix,
       createdAt: new Date().toISOString(),
       uplinkCount: topology.uplinks.length,
-      owner: opts.cleanupOnExit === false ? null : { pid: process.pid, startTime: processStartTime(process.pid) ?? '' },
+      owner:
+        opts.cleanupOnExit === false
+          ? null
+          : { pid: process.pid, startTime: processStartTime(process.pid) ?? '' },
       uplinks: topology.uplinks.map((u) => ({ id: u.id, admin: 'up', rateMbit: null })),
       processes: [],
     });
@@ -195,7 +223,8 @@ export class Lab {
   static async attach(prefix: string = DEFAULT_PREFIX): Promise<Lab> {
     checkPrefix(prefix);
     const state = await readState(prefix);
-    if (!state) throw new Error(`No lab named "${prefix}" is up; start one with "lab up --prefix ${prefix}".`);
+    if (!state)
+      throw new Error(`No lab named "${prefix}" is up; start one with "lab up --prefix ${prefix}".`);
     return new Lab(describeLab(prefix, state.uplinkCount), state);
   }
 
@@ -243,7 +272,10 @@ export class Lab {
 
   uplink(id: string): LabUplink {
     const u = this.uplinks.find((x) => x.id === id || x.ifname === id);
-    if (!u) throw new Error(`The lab has no uplink "${id}"; it has ${this.uplinks.map((x) => `${x.id} (${x.ifname})`).join(', ')}.`);
+    if (!u)
+      throw new Error(
+        `The lab has no uplink "${id}"; it has ${this.uplinks.map((x) => `${x.id} (${x.ifname})`).join(', ')}.`,
+      );
     return u;
   }
 
@@ -258,9 +290,21 @@ export class Lab {
   }
 
   /** Start a process inside a namespace with piped stdio; it is killed on down. */
-  async spawn(role: Role, argv: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<ChildProcess & Started> {
+  async spawn(
+    role: Role,
+    argv: string[],
+    opts: { env?: NodeJS.ProcessEnv } = {},
+  ): Promise<ChildProcess & Started> {
     const child = startAttached(this.nsName(role), argv, opts.env);
-    await this.track({ pid: child.pid, startTime: child.startTime, name: argv[0] ?? '?', kind: 'spawn', role, argv, logFile: null });
+    await this.track({
+      pid: child.pid,
+      startTime: child.startTime,
+      name: argv[0] ?? '?',
+      kind: 'spawn',
+      role,
+      argv,
+      logFile: null,
+    });
     return child;
   }
 
@@ -288,7 +332,23 @@ export class Lab {
         if (!(rateMbit > 0)) throw new Error(`Rate must be a positive number of Mbit/s; got ${rateMbit}.`);
         // Burst: 10 ms worth of traffic, at least a few full-size packets.
         const burstBytes = Math.max(16_000, Math.round((rateMbit * 1e6) / 8 / 100));
-        await run(['tc', '-n', ns, 'qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', `${rateMbit}mbit`, 'burst', String(burstBytes), 'latency', '50ms']);
+        await run([
+          'tc',
+          '-n',
+          ns,
+          'qdisc',
+          'replace',
+          'dev',
+          dev,
+          'root',
+          'tbf',
+          'rate',
+          `${rateMbit}mbit`,
+          'burst',
+          String(burstBytes),
+          'latency',
+          '50ms',
+        ]);
       }
     }
     await this.updateUplinkState(u.id, { rateMbit });
@@ -328,8 +388,14 @@ export class Lab {
     const existing = new Set(await labNamespaces(this.prefix));
     const roles: Role[] = ['desktop', ...this.topology.uplinks.map((u) => u.ispRole), 'internet', 'gateway'];
     const desktopUp = existing.has(this.nsName('desktop'));
-    type IpAddr = { ifname: string; operstate: string; addr_info: Array<{ local: string; prefixlen: number; scope: string }> };
-    const links: IpAddr[] = desktopUp ? JSON.parse(await output(['ip', '-n', this.nsName('desktop'), '-j', 'address', 'show'])) : [];
+    type IpAddr = {
+      ifname: string;
+      operstate: string;
+      addr_info: Array<{ local: string; prefixlen: number; scope: string }>;
+    };
+    const links: IpAddr[] = desktopUp
+      ? JSON.parse(await output(['ip', '-n', this.nsName('desktop'), '-j', 'address', 'show']))
+      : [];
     const state = (await readState(this.prefix).catch(() => null)) ?? this.state;
     return {
       prefix: this.prefix,
@@ -345,13 +411,21 @@ export class Lab {
           metric: u.metric,
           admin: saved?.admin ?? 'up',
           operstate: link?.operstate ?? 'MISSING',
-          addresses: (link?.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`),
+          addresses: (link?.addr_info ?? [])
+            .filter((a) => a.scope === 'global')
+            .map((a) => `${a.local}/${a.prefixlen}`),
           gateways: { v4: u.v4.gateway, v6: u.v6.gateway },
           rateMbit: saved?.rateMbit ?? null,
         };
       }),
       servers: this.servers,
-      processes: state.processes.map((p) => ({ name: p.name, kind: p.kind, pid: p.pid, running: isAlive(p.pid, p.startTime), logFile: p.logFile })),
+      processes: state.processes.map((p) => ({
+        name: p.name,
+        kind: p.kind,
+        pid: p.pid,
+        running: isAlive(p.pid, p.startTime),
+        logFile: p.logFile,
+      })),
       dataDir: this.dataDir,
     };
   }
@@ -378,7 +452,10 @@ export class Lab {
     await this.save();
   }
 
-  private async updateUplinkState(id: string, change: { admin?: 'up' | 'down'; rateMbit?: number | null }): Promise<void> {
+  private async updateUplinkState(
+    id: string,
+    change: { admin?: 'up' | 'down'; rateMbit?: number | null },
+  ): Promise<void> {
     const u = this.state.uplinks.find((s) => s.id === id);
     if (u) Object.assign(u, change);
     await this.save();
@@ -390,7 +467,10 @@ export class Lab {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const { dnsV4, dnsV6 } = this.servers;
-    await writeFile(join(dir, 'resolv.conf'), `# Switchyard lab ${this.prefix}\nnameserver ${dnsV4}\nnameserver ${dnsV6}\noptions timeout:2 attempts:2\n`);
+    await writeFile(
+      join(dir, 'resolv.conf'),
+      `# Switchyard lab ${this.prefix}\nnameserver ${dnsV4}\nnameserver ${dnsV6}\noptions timeout:2 attempts:2\n`,
+    );
   }
 
   private async startServers(): Promise<void> {
@@ -418,15 +498,25 @@ export function parseTrafficLog(text: string): TrafficRecord[] {
   return records;
 }
 
-async function waitForLine(logFile: string, line: string, p: Started, name: string, timeoutMs = 30_000): Promise<void> {
+async function waitForLine(
+  logFile: string,
+  line: string,
+  p: Started,
+  name: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const text = await readFile(logFile, 'utf8').catch(() => '');
     if (text.includes(line)) return;
     if (!isAlive(p.pid, p.startTime)) {
-      throw new Error(`Lab server ${name} exited during start-up: ${text.trim().split('\n').slice(-3).join(' | ') || '(no output)'}`);
+      throw new Error(
+        `Lab server ${name} exited during start-up: ${text.trim().split('\n').slice(-3).join(' | ') || '(no output)'}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`Lab server ${name} did not report "${line}" within ${timeoutMs / 1000} s; see ${logFile}.`);
+  throw new Error(
+    `Lab server ${name} did not report "${line}" within ${timeoutMs / 1000} s; see ${logFile}.`,
+  );
 }

@@ -86,7 +86,10 @@ export function startDetached(ns: string, argv: string[], logFile: string, env?:
 
 /** Start a process inside a namespace, attached to the caller (pipes), for tests. */
 export function startAttached(ns: string, argv: string[], env?: NodeJS.ProcessEnv): ChildProcess & Started {
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env });
+  const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: env ?? process.env,
+  });
   child.on('error', () => {});
   if (child.pid === undefined) throw new Error(`Could not start ${argv.join(' ')} in ${ns}.`);
   return Object.assign(child, { pid: child.pid, startTime: processStartTime(child.pid) ?? '' });
@@ -97,8 +100,12 @@ export function startAttached(ns: string, argv: string[], env?: NodeJS.ProcessEn
  * normal (async) `down`.
  */
 export function downSyncInChild(prefix: string): void {
-  spawnSync(process.execPath, ['--import', TSX_LOADER, join(LAB_DIR, 'cli.ts'), 'down', '--quiet', '--prefix', prefix], {
-    stdio: 'inherit',
-    timeout: 60_000,
-  });
+  spawnSync(
+    process.execPath,
+    ['--import', TSX_LOADER, join(LAB_DIR, 'cli.ts'), 'down', '--quiet', '--prefix', prefix],
+    {
+      stdio: 'inherit',
+      timeout: 60_000,
+    },
+  );
 }

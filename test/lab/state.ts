@@ -59,7 +59,9 @@ export async function readState(prefix: string): Promise<LabState | null> {
   }
   const state = JSON.parse(text) as LabState;
   if (state.version !== 1 || state.prefix !== prefix) {
-    throw new Error(`${statePath(prefix)} is not a lab state file for "${prefix}"; run "lab down --prefix ${prefix}".`);
+    throw new Error(
+      `${statePath(prefix)} is not a lab state file for "${prefix}"; run "lab down --prefix ${prefix}".`,
+    );
   }
   return state;
 }

@@ -69,7 +69,9 @@ export class RunningHelper {
     child.stderr!.pipe(log);
     this.child = child;
     const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code) => reject(new Error(`the helper exited with ${code} while starting:\n${this.log()}`))),
+      child.once('exit', (code) =>
+        reject(new Error(`the helper exited with ${code} while starting:\n${this.log()}`)),
+      ),
     );
     await Promise.race([this.waitReady(timeoutMs), exited]);
   }
@@ -86,7 +88,11 @@ export class RunningHelper {
           c.close();
         }
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`the helper did not come up in ${timeoutMs} ms: ${(err as Error).message}\n${this.log()}`, { cause: err });
+        if (Date.now() > deadline)
+          throw new Error(
+            `the helper did not come up in ${timeoutMs} ms: ${(err as Error).message}\n${this.log()}`,
+            { cause: err },
+          );
         await new Promise((r) => setTimeout(r, 200));
       }
     }

@@ -136,9 +136,27 @@ export const ADDRESSES: Addresses = {
 export const PORTS: Ports = { http: 80, udpEcho: 7, dns: 53, iperf3: 5201 };
 
 export const SAMPLE_APPS: AppSpec[] = [
-  { name: 'lab-browser', title: 'Lab Browser', comment: 'Fetches a page every second over one keep-alive connection', iconColor: '#2f6fde', iconGlyph: 'B' },
-  { name: 'lab-chat', title: 'Lab Chat', comment: 'Sends a UDP message every second', iconColor: '#1f9d55', iconGlyph: 'C' },
-  { name: 'lab-updater', title: 'Lab Updater', comment: 'Looks up whoami.lab and checks for updates', iconColor: '#d97706', iconGlyph: 'U' },
+  {
+    name: 'lab-browser',
+    title: 'Lab Browser',
+    comment: 'Fetches a page every second over one keep-alive connection',
+    iconColor: '#2f6fde',
+    iconGlyph: 'B',
+  },
+  {
+    name: 'lab-chat',
+    title: 'Lab Chat',
+    comment: 'Sends a UDP message every second',
+    iconColor: '#1f9d55',
+    iconGlyph: 'C',
+  },
+  {
+    name: 'lab-updater',
+    title: 'Lab Updater',
+    comment: 'Looks up whoami.lab and checks for updates',
+    iconColor: '#d97706',
+    iconGlyph: 'U',
+  },
 ];
 
 const DAD_OFF = { 'net.ipv6.conf.all.accept_dad': '0', 'net.ipv6.conf.default.accept_dad': '0' };
@@ -280,7 +298,12 @@ function servers(): ServerSpec[] {
       ],
       readyLine: 'lab-servers ready',
     },
-    { name: 'iperf3', role: 'internet', argv: ['iperf3', '-s', '--forceflush', '-p', String(PORTS.iperf3)], readyLine: 'Server listening' },
+    {
+      name: 'iperf3',
+      role: 'internet',
+      argv: ['iperf3', '-s', '--forceflush', '-p', String(PORTS.iperf3)],
+      readyLine: 'Server listening',
+    },
   ];
 }
 
@@ -305,7 +328,9 @@ export const PREFIX_PATTERN = /^[a-z][a-z0-9]{1,11}$/;
 
 export function checkPrefix(prefix: string): string {
   if (!PREFIX_PATTERN.test(prefix)) {
-    throw new Error(`Lab prefix "${prefix}" is invalid; use 2-12 lowercase letters or digits, starting with a letter.`);
+    throw new Error(
+      `Lab prefix "${prefix}" is invalid; use 2-12 lowercase letters or digits, starting with a letter.`,
+    );
   }
   return prefix;
 }

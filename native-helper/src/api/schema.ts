@@ -154,7 +154,12 @@ export type Status = z.infer<typeof Status>;
 
 export const Explanation = z.object({
   app: AppId,
-  destination: z.object({ host: z.string(), address: z.string(), port: z.number().int(), protocol: z.enum(['tcp', 'udp']) }),
+  destination: z.object({
+    host: z.string(),
+    address: z.string(),
+    port: z.number().int(),
+    protocol: z.enum(['tcp', 'udp']),
+  }),
   verdict: z.enum(['egress', 'default', 'block']),
   egress: EgressName.nullable(),
   sourceAddress: z.string().nullable(),
@@ -219,7 +224,12 @@ function method<P extends z.ZodType, R extends z.ZodType>(
 
 export const methods = {
   'status.get': method(NoParams, Status, 'read', 'The helper, its instance and its health.'),
-  'apps.list': method(NoParams, z.array(App), 'read', 'Every app in the catalog with its egress and counters.'),
+  'apps.list': method(
+    NoParams,
+    z.array(App),
+    'read',
+    'Every app in the catalog with its egress and counters.',
+  ),
   'apps.get': method(z.object({ id: AppId }).strict(), App, 'read', 'One app.'),
   'apps.add': method(
     z
@@ -234,7 +244,12 @@ export const methods = {
     'write',
     'Add an app by hand.',
   ),
-  'apps.remove': method(z.object({ id: AppId }).strict(), Ok, 'write', 'Remove a hand-added app and its policy.'),
+  'apps.remove': method(
+    z.object({ id: AppId }).strict(),
+    Ok,
+    'write',
+    'Remove a hand-added app and its policy.',
+  ),
   'apps.enroll': method(
     z.object({ id: AppId, pid: z.number().int().positive() }).strict(),
     z.object({ cgroup: z.string(), tag: z.number().int() }),
@@ -324,8 +339,13 @@ export type HelperConnection = z.infer<typeof HelperConnection>;
 
 export const shellMethods = {
   'shell.info': method(NoParams, ShellInfo, 'read', 'The desktop shell hosting the UI.'),
-  'shell.setAutostart': method(z.object({ enabled: z.boolean() }).strict(), ShellInfo, 'write', 'Start at login.'),
-  'shell.connection': method(NoParams, HelperConnection, 'read', 'The shell\'s connection to the helper.'),
+  'shell.setAutostart': method(
+    z.object({ enabled: z.boolean() }).strict(),
+    ShellInfo,
+    'write',
+    'Start at login.',
+  ),
+  'shell.connection': method(NoParams, HelperConnection, 'read', "The shell's connection to the helper."),
   'shell.exportEvents': method(
     z.object({ format: z.enum(['json', 'csv']) }).strict(),
     z.object({ path: z.string().nullable() }),
@@ -345,7 +365,7 @@ export const events = {
   /** An app was added, removed or its choice, processes or egress state changed. */
   'app.changed': z.object({ app: App.nullable(), id: AppId, removed: z.boolean() }),
   'interface.changed': z.object({ interface: Interface.nullable(), name: EgressName, removed: z.boolean() }),
-  'adoption': z.object({
+  adoption: z.object({
     app: AppId,
     pid: z.number().int(),
     exe: z.string(),
@@ -358,11 +378,25 @@ export const events = {
   'egress.restored': z.object({ app: AppId, egress: EgressName }),
   'policy.changed': z.object({ app: AppId.nullable(), summary: z.string(), actor: Actor }),
   /** Per-app and per-interface counters, once a second. */
-  'counters': z.object({
+  counters: z.object({
     at: z.number(),
-    apps: z.array(z.object({ id: AppId, txBytes: z.number(), rxBytes: z.number(), txRate: z.number(), rxRate: z.number() })),
+    apps: z.array(
+      z.object({
+        id: AppId,
+        txBytes: z.number(),
+        rxBytes: z.number(),
+        txRate: z.number(),
+        rxRate: z.number(),
+      }),
+    ),
     interfaces: z.array(
-      z.object({ name: EgressName, txBytes: z.number(), rxBytes: z.number(), txRate: z.number(), rxRate: z.number() }),
+      z.object({
+        name: EgressName,
+        txBytes: z.number(),
+        rxBytes: z.number(),
+        txRate: z.number(),
+        rxRate: z.number(),
+      }),
     ),
   }),
   'helper.problem': z.object({ message: z.string(), severity: z.enum(['warning', 'error']) }),
@@ -414,7 +448,8 @@ export function parseParams<M extends MethodName>(name: M, params: unknown): Par
 
 export function parseResult<M extends MethodName>(name: M, result: unknown): Result<M> {
   const r = methods[name].result.safeParse(result);
-  if (!r.success) throw new ApiError('INTERNAL', `${name} returned a malformed result: ${describeZodError(r.error)}`);
+  if (!r.success)
+    throw new ApiError('INTERNAL', `${name} returned a malformed result: ${describeZodError(r.error)}`);
   return r.data as Result<M>;
 }
 

@@ -32,7 +32,12 @@ export function parseCommandLine(argv: string[], options: OptionSpec): Parsed {
   const passthrough = dash >= 0 ? argv.slice(dash + 1) : [];
   let parsed;
   try {
-    parsed = parseArgs({ args: own, options: { ...GLOBAL, ...options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: own,
+      options: { ...GLOBAL, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, ''));
   }

@@ -63,7 +63,9 @@ function statusText(s: Status): string {
     `since       ${s.startedAt}`,
     `policies    ${s.paused ? color.yellow('PAUSED') : 'active'}${s.override ? `, everything through ${s.override}` : ''}`,
     `apps        ${s.apps.total} known, ${s.apps.managed} with a choice, ${s.apps.running} running`,
-    s.killed.length ? `kill switch ${color.red(`blocking ${s.killed.join(', ')}`)}` : 'kill switch nothing blocked',
+    s.killed.length
+      ? `kill switch ${color.red(`blocking ${s.killed.join(', ')}`)}`
+      : 'kill switch nothing blocked',
     `policy      ${s.policyPath}`,
     `cgroups     ${s.cgroupRoot}`,
     ...s.problems.map((p) => color.yellow(`problem     ${p}`)),
@@ -117,8 +119,12 @@ function eventLine(e: EventEnvelope): string {
 export function parseChoice(spec: string, killSwitch: boolean): EgressChoice {
   if (spec === 'default') return { mode: 'default' };
   if (spec === 'block') return { mode: 'block' };
-  const egresses = spec.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!egresses.length) throw new UsageError('egress: give default, block or a comma-separated list of interfaces');
+  const egresses = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!egresses.length)
+    throw new UsageError('egress: give default, block or a comma-separated list of interfaces');
   return { mode: 'ordered', egresses, killSwitch };
 }
 
@@ -173,7 +179,8 @@ export const commands: Command[] = [
   },
   {
     name: 'app add',
-    usage: 'app add --name NAME [--id ID] [--exe PATH]… [--cmdline REGEX] [--desktop-id ID] [--flatpak-id ID]',
+    usage:
+      'app add --name NAME [--id ID] [--exe PATH]… [--cmdline REGEX] [--desktop-id ID] [--flatpak-id ID]',
     summary: 'add an app by hand',
     options: {
       name: { type: 'string' },
@@ -229,7 +236,10 @@ export const commands: Command[] = [
     run: (p) =>
       withClient(p, async (c) => {
         const [app, spec] = p.positionals;
-        if (!app || !spec) throw new UsageError('egress set: usage: egress set APP default|block|IFACE[,IFACE…] [--kill-switch]');
+        if (!app || !spec)
+          throw new UsageError(
+            'egress set: usage: egress set APP default|block|IFACE[,IFACE…] [--kill-switch]',
+          );
         const choice = parseChoice(spec, p.values['kill-switch'] === true);
         if (choice.mode !== 'ordered' && p.values['kill-switch']) {
           throw new UsageError('--kill-switch goes with a list of interfaces, not default or block');
@@ -270,7 +280,8 @@ export const commands: Command[] = [
         p,
         async (c, conn) => {
           const limit = Number(str(p, 'history') ?? '20');
-          if (!Number.isInteger(limit) || limit < 0 || limit > 5000) throw new UsageError('--history takes 0 to 5000');
+          if (!Number.isInteger(limit) || limit < 0 || limit > 5000)
+            throw new UsageError('--history takes 0 to 5000');
           const show = (e: EventEnvelope) => console.log(p.json ? JSON.stringify(e) : eventLine(e));
           if (limit > 0) for (const e of await c.call('events.history', { limit })) show(e);
           if (p.values['no-follow']) return;
@@ -283,13 +294,19 @@ export const commands: Command[] = [
     name: 'pause',
     usage: 'pause',
     summary: 'pause all policies (apps use the system default)',
-    run: (p) => withClient(p, async (c) => print(p, await c.call('policy.pause', { paused: true }), () => 'policies paused')),
+    run: (p) =>
+      withClient(p, async (c) =>
+        print(p, await c.call('policy.pause', { paused: true }), () => 'policies paused'),
+      ),
   },
   {
     name: 'resume',
     usage: 'resume',
     summary: 'resume all policies',
-    run: (p) => withClient(p, async (c) => print(p, await c.call('policy.pause', { paused: false }), () => 'policies resumed')),
+    run: (p) =>
+      withClient(p, async (c) =>
+        print(p, await c.call('policy.pause', { paused: false }), () => 'policies resumed'),
+      ),
   },
   {
     name: 'override',
@@ -324,7 +341,8 @@ export const commands: Command[] = [
   },
   {
     name: 'helper',
-    usage: 'helper [--instance NAME] [--socket PATH] [--state-dir DIR] [--managed-policy FILE] [--socket-group GROUP] [--data-dir DIR]…',
+    usage:
+      'helper [--instance NAME] [--socket PATH] [--state-dir DIR] [--managed-policy FILE] [--socket-group GROUP] [--data-dir DIR]…',
     summary: 'run the privileged helper daemon in the foreground',
     options: {
       'state-dir': { type: 'string' },

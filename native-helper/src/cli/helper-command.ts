@@ -3,7 +3,9 @@ import { type Parsed, UsageError, list, str } from './args.ts';
 
 export async function helperCommand(p: Parsed): Promise<number> {
   if (process.getuid?.() !== 0) {
-    throw new Error('the helper needs root (cgroups, eBPF, policy routing); run it with sudo or as the systemd service');
+    throw new Error(
+      'the helper needs root (cgroups, eBPF, policy routing); run it with sudo or as the systemd service',
+    );
   }
   const instance = str(p, 'instance') ?? 'default';
   if (!/^[a-z0-9][a-z0-9_-]{0,23}$/.test(instance)) {

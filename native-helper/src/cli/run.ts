@@ -7,7 +7,8 @@ import { withClient } from './connect.ts';
 
 export async function runCommand(p: Parsed): Promise<number> {
   const app = required(p, 'app', 'the app whose egress the command should use');
-  if (p.passthrough.length === 0) throw new UsageError('run: give the command after --, e.g. `switchyard run --app firefox -- firefox`');
+  if (p.passthrough.length === 0)
+    throw new UsageError('run: give the command after --, e.g. `switchyard run --app firefox -- firefox`');
   // The helper moves this very process into the app's cgroup; children inherit it from here on.
   await withClient(p, (c) => c.call('apps.enroll', { id: app, pid: process.pid }));
   const argv = dropPrivileges(p.passthrough);
@@ -24,7 +25,8 @@ function dropPrivileges(argv: string[]): string[] {
   const uid = process.env.SUDO_UID;
   const gid = process.env.SUDO_GID;
   if (process.getuid?.() !== 0 || !uid || !gid || uid === '0') return argv;
-  if (!existsSync('/usr/bin/setpriv')) throw new Error('run: cannot drop privileges: setpriv (util-linux) is missing');
+  if (!existsSync('/usr/bin/setpriv'))
+    throw new Error('run: cannot drop privileges: setpriv (util-linux) is missing');
   return ['/usr/bin/setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '--', ...argv];
 }
 

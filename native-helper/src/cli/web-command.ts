@@ -11,13 +11,21 @@ const RENDERER_DIST = join(dirname(fileURLToPath(import.meta.url)), '../../../re
 
 export async function webCommand(p: Parsed): Promise<number> {
   const port = Number(str(p, 'port') ?? '0');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port takes 0 to 65535 (0 picks a free one)');
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError('--port takes 0 to 65535 (0 picks a free one)');
   if (!existsSync(join(RENDERER_DIST, 'index.html'))) {
     throw new Error(`the UI is not built (${RENDERER_DIST} is missing); run \`npm run build:renderer\``);
   }
-  const bridge = await startWebBridge({ helperSocket: p.socket, port, rendererDir: RENDERER_DIST, version: VERSION });
+  const bridge = await startWebBridge({
+    helperSocket: p.socket,
+    port,
+    rendererDir: RENDERER_DIST,
+    version: VERSION,
+  });
   console.log(`Switchyard UI: ${bridge.url}`);
-  console.log('Open it once: the token in the address works for one browser session. Ctrl-C stops the bridge.');
+  console.log(
+    'Open it once: the token in the address works for one browser session. Ctrl-C stops the bridge.',
+  );
   if (p.values.open) openInBrowser(bridge.url);
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   await bridge.close();

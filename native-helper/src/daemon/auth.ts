@@ -52,7 +52,8 @@ export type Authorization = { allowed: true } | { allowed: false; reason: string
 
 export function authorize(peer: Peer, group: GroupInfo | null): Authorization {
   if (peer.uid === 0) return { allowed: true };
-  if (group && (peer.gid === group.gid || processGroups(peer.pid).includes(group.gid))) return { allowed: true };
+  if (group && (peer.gid === group.gid || processGroups(peer.pid).includes(group.gid)))
+    return { allowed: true };
   const who = userName(peer.uid);
   return {
     allowed: false,

@@ -23,7 +23,10 @@ export interface CallContext {
   subscribe(topics: string[] | undefined): void;
 }
 
-export type Handler<M extends MethodName> = (params: Params<M>, ctx: CallContext) => Promise<Result<M>> | Result<M>;
+export type Handler<M extends MethodName> = (
+  params: Params<M>,
+  ctx: CallContext,
+) => Promise<Result<M>> | Result<M>;
 export type Handlers = { [M in MethodName]: Handler<M> };
 
 export async function dispatch(
@@ -41,11 +44,17 @@ export async function dispatch(
   const env = RequestEnvelope.safeParse(raw);
   const id = typeof (raw as { id?: unknown })?.id === 'number' ? (raw as { id: number }).id : null;
   if (!env.success) {
-    return { id, error: { code: 'BAD_REQUEST', message: `malformed request: ${describeZodError(env.error)}` } };
+    return {
+      id,
+      error: { code: 'BAD_REQUEST', message: `malformed request: ${describeZodError(env.error)}` },
+    };
   }
   const { method } = env.data;
   if (!isMethodName(method)) {
-    return { id: env.data.id, error: { code: 'UNKNOWN_METHOD', message: `unknown method '${method.slice(0, 100)}'` } };
+    return {
+      id: env.data.id,
+      error: { code: 'UNKNOWN_METHOD', message: `unknown method '${method.slice(0, 100)}'` },
+    };
   }
   try {
     const params = parseParams(method, env.data.params);

@@ -11,7 +11,12 @@ export class EventBus {
   constructor(private readonly keep = 5000) {}
 
   emit<E extends EventName>(event: E, data: EventData<E>): void {
-    const envelope: EventEnvelope = { event, seq: ++this.seq, time: new Date().toISOString(), data: parseEvent(event, data) };
+    const envelope: EventEnvelope = {
+      event,
+      seq: ++this.seq,
+      time: new Date().toISOString(),
+      data: parseEvent(event, data),
+    };
     // Counters tick every second; keeping them would push the meaningful events out of the history.
     if (event !== 'counters') {
       this.history.push(envelope);

@@ -6,9 +6,21 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readlinkSync, unwatchFile, watchFile } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type App, type AppId, ApiError, type EgressChoice, type Interface, type Status } from '../api/schema.ts';
+import {
+  type App,
+  type AppId,
+  ApiError,
+  type EgressChoice,
+  type Interface,
+  type Status,
+} from '../api/schema.ts';
 import { type CatalogEntry, buildCatalog } from '../catalog/catalog.ts';
-import { type ProcessIdentity, bestMatch, readAllProcessIdentities, readProcessIdentity } from '../catalog/processes.ts';
+import {
+  type ProcessIdentity,
+  bestMatch,
+  readAllProcessIdentities,
+  readProcessIdentity,
+} from '../catalog/processes.ts';
 import { Tagger, pinDirFor } from '../mechanism/bpf/tagger.ts';
 import {
   cgroupId,
@@ -95,13 +107,21 @@ export class Helper {
   readonly log: (msg: string) => void;
 
   constructor(readonly opts: HelperOptions) {
-    this.log = opts.log ?? ((m) => console.error(`${new Date().toISOString()} switchyard[${opts.instance}]: ${m}`));
+    this.log =
+      opts.log ?? ((m) => console.error(`${new Date().toISOString()} switchyard[${opts.instance}]: ${m}`));
     this.layout = layoutFor(opts.instance);
     this.store = new PolicyStore(opts.stateDir);
     this.policy = this.store.load();
     this.group = lookupGroup(opts.socketGroup);
-    if (!this.group) this.problem('group', `the group '${opts.socketGroup}' does not exist, so only root can use the helper; create it with \`sudo groupadd --system ${opts.socketGroup}\``);
-    this.reconciler = new Reconciler({ layout: this.layout, stateFile: join(opts.stateDir, 'kernel-state.json') });
+    if (!this.group)
+      this.problem(
+        'group',
+        `the group '${opts.socketGroup}' does not exist, so only root can use the helper; create it with \`sudo groupadd --system ${opts.socketGroup}\``,
+      );
+    this.reconciler = new Reconciler({
+      layout: this.layout,
+      stateFile: join(opts.stateDir, 'kernel-state.json'),
+    });
   }
 
   // ---------- lifecycle ----------
@@ -137,7 +157,9 @@ export class Helper {
       watchFile(path, { interval: 2000 }, () => void this.reloadManaged());
       this.unwatch = () => unwatchFile(path);
     }
-    this.log(`started: instance ${this.opts.instance}, cgroups ${this.cgroupRoot}, policy ${this.store.path}`);
+    this.log(
+      `started: instance ${this.opts.instance}, cgroups ${this.cgroupRoot}, policy ${this.store.path}`,
+    );
   }
 
   /** Clean shutdown: remove every rule, table, cgroup and pin this instance created. */
@@ -169,7 +191,13 @@ export class Helper {
     for (const m of this.managed.apps) {
       if (doc.apps.some((a) => a.id === m.id)) continue;
       if (!m.matchers) continue; // a catalog app: added when the catalog is read
-      doc = addApp(doc, { id: m.id, name: m.name ?? m.id, icon: null, source: 'manual', matchers: m.matchers });
+      doc = addApp(doc, {
+        id: m.id,
+        name: m.name ?? m.id,
+        icon: null,
+        source: 'manual',
+        matchers: m.matchers,
+      });
     }
     this.commit(doc);
   }
@@ -179,7 +207,11 @@ export class Helper {
     this.loadManaged();
     await this.syncCatalog();
     if (JSON.stringify(this.managed) === before) return;
-    this.bus.emit('policy.changed', { app: null, summary: 'the managed policy changed', actor: { uid: 0, user: 'root', via: 'managed' } });
+    this.bus.emit('policy.changed', {
+      app: null,
+      summary: 'the managed policy changed',
+      actor: { uid: 0, user: 'root', via: 'managed' },
+    });
     await this.refresh('policy');
   }
 
@@ -200,7 +232,10 @@ export class Helper {
 
   /** Persist a new policy document (atomically) if it changed. */
   private commit(doc: PolicyDocument): void {
-    const withTables = ensureEgressTables({ ...doc, apps: doc.apps.map((a) => ({ ...a, choice: this.managedChoice(a.id) ?? a.choice })) });
+    const withTables = ensureEgressTables({
+      ...doc,
+      apps: doc.apps.map((a) => ({ ...a, choice: this.managedChoice(a.id) ?? a.choice })),
+    });
     const next = { ...doc, egressTables: withTables.egressTables };
     if (JSON.stringify(next) === JSON.stringify(this.policy)) return;
     this.store.save(next);
@@ -220,14 +255,26 @@ export class Helper {
       const existing = doc.apps.find((a) => a.id === e.id);
       if (!existing) {
         doc = addApp(doc, { id: e.id, name: e.name, icon: null, source: e.source, matchers: e.matchers });
-      } else if (existing.source !== 'manual' && JSON.stringify([existing.name, existing.matchers]) !== JSON.stringify([e.name, e.matchers])) {
-        doc = { ...doc, apps: doc.apps.map((a) => (a.id === e.id ? { ...a, name: e.name, matchers: e.matchers } : a)) };
+      } else if (
+        existing.source !== 'manual' &&
+        JSON.stringify([existing.name, existing.matchers]) !== JSON.stringify([e.name, e.matchers])
+      ) {
+        doc = {
+          ...doc,
+          apps: doc.apps.map((a) => (a.id === e.id ? { ...a, name: e.name, matchers: e.matchers } : a)),
+        };
       }
     }
     // Uninstalled apps the user never configured leave the policy; configured ones stay.
     doc = {
       ...doc,
-      apps: doc.apps.filter((a) => a.source === 'manual' || this.catalog.has(a.id) || a.choice.mode !== 'default' || this.cgroups.has(a.id)),
+      apps: doc.apps.filter(
+        (a) =>
+          a.source === 'manual' ||
+          this.catalog.has(a.id) ||
+          a.choice.mode !== 'default' ||
+          this.cgroups.has(a.id),
+      ),
     };
     this.commit(doc);
     return entries.length;
@@ -268,7 +315,10 @@ export class Helper {
   }
 
   private interfaceView(i: Interface): Interface {
-    const apps = [...this.evaluations].filter(([, e]) => e.active === i.name).map(([id]) => id).sort();
+    const apps = [...this.evaluations]
+      .filter(([, e]) => e.active === i.name)
+      .map(([id]) => id)
+      .sort();
     return { ...i, apps, counters: this.ifCounters.get(i.name) ?? i.counters };
   }
 
@@ -301,7 +351,11 @@ export class Helper {
   async setChoice(id: AppId, choice: EgressChoice): Promise<App> {
     const current = this.policy.apps.find((a) => a.id === id);
     if (!current) throw new ApiError('NOT_FOUND', `no app '${id}'; \`switchyard apps\` lists them`);
-    if (this.managedChoice(id)) throw new ApiError('MANAGED', `${current.name}'s egress is set by the managed policy (${this.opts.managedPolicyPath}) and cannot be changed here`);
+    if (this.managedChoice(id))
+      throw new ApiError(
+        'MANAGED',
+        `${current.name}'s egress is set by the managed policy (${this.opts.managedPolicyPath}) and cannot be changed here`,
+      );
     if (choice.mode === 'ordered' && new Set(choice.egresses).size !== choice.egresses.length) {
       throw new ApiError('BAD_REQUEST', 'an egress appears twice in the list');
     }
@@ -310,17 +364,28 @@ export class Helper {
     return this.app(id);
   }
 
-  async addManualApp(p: { id?: string; name: string; icon?: string | null; matchers: PolicyApp['matchers'] }): Promise<App> {
+  async addManualApp(p: {
+    id?: string;
+    name: string;
+    icon?: string | null;
+    matchers: PolicyApp['matchers'];
+  }): Promise<App> {
     const id = p.id ?? slugOf(p.name);
-    if (this.policy.apps.some((a) => a.id === id)) throw new ApiError('CONFLICT', `an app with id '${id}' exists already; pick another --id`);
+    if (this.policy.apps.some((a) => a.id === id))
+      throw new ApiError('CONFLICT', `an app with id '${id}' exists already; pick another --id`);
     if (p.matchers.cmdline) {
       try {
         new RegExp(p.matchers.cmdline);
       } catch (err) {
-        throw new ApiError('BAD_REQUEST', `cmdline is not a valid regular expression: ${(err as Error).message}`);
+        throw new ApiError(
+          'BAD_REQUEST',
+          `cmdline is not a valid regular expression: ${(err as Error).message}`,
+        );
       }
     }
-    this.commit(addApp(this.policy, { id, name: p.name, icon: p.icon ?? null, source: 'manual', matchers: p.matchers }));
+    this.commit(
+      addApp(this.policy, { id, name: p.name, icon: p.icon ?? null, source: 'manual', matchers: p.matchers }),
+    );
     await this.scanAndAdopt('scan');
     await this.refresh('policy');
     return this.app(id);
@@ -329,7 +394,11 @@ export class Helper {
   async removeManualApp(id: AppId): Promise<void> {
     const a = this.policy.apps.find((x) => x.id === id);
     if (!a) throw new ApiError('NOT_FOUND', `no app '${id}'`);
-    if (a.source !== 'manual') throw new ApiError('CONFLICT', `${a.name} comes from its desktop file; set its egress to default instead of removing it`);
+    if (a.source !== 'manual')
+      throw new ApiError(
+        'CONFLICT',
+        `${a.name} comes from its desktop file; set its egress to default instead of removing it`,
+      );
     if (this.managedChoice(id)) throw new ApiError('MANAGED', `${a.name} is pinned by the managed policy`);
     await this.releaseCgroup(id);
     this.commit(removeApp(this.policy, id));
@@ -391,7 +460,13 @@ export class Helper {
   }
 
   /** Move a process into an app's cgroup and tag the sockets it opened before. */
-  async enroll(id: AppId, pid: number, via: 'exec' | 'scan' | 'run', since?: bigint, exe?: string): Promise<AppCgroup> {
+  async enroll(
+    id: AppId,
+    pid: number,
+    via: 'exec' | 'scan' | 'run',
+    since?: bigint,
+    exe?: string,
+  ): Promise<AppCgroup> {
     const app = this.policy.apps.find((a) => a.id === id);
     if (!app) throw new ApiError('NOT_FOUND', `no app '${id}'; add it with \`switchyard app add\``);
     const cg = await this.cgroupFor(app);
@@ -410,7 +485,10 @@ export class Helper {
     }
     const pids = new Set(this.pids.get(id) ?? []);
     pids.add(pid);
-    this.pids.set(id, [...pids].sort((a, b) => a - b));
+    this.pids.set(
+      id,
+      [...pids].sort((a, b) => a - b),
+    );
     this.bus.emit('adoption', { app: id, pid, exe: exe ?? readExe(pid), latencyUs, via });
     if (retagged) this.log(`re-tagged ${retagged} socket(s) of pid ${pid} (${id})`);
     return cg;
@@ -511,19 +589,31 @@ export class Helper {
 
     for (const i of this.interfaces) {
       const old = before.find((b) => b.name === i.name);
-      if (!old || old.usable !== i.usable || old.up !== i.up || JSON.stringify(old.addresses) !== JSON.stringify(i.addresses)) {
-        if (reason !== 'start') this.bus.emit('interface.changed', { interface: this.interfaceView(i), name: i.name, removed: false });
+      if (
+        !old ||
+        old.usable !== i.usable ||
+        old.up !== i.up ||
+        JSON.stringify(old.addresses) !== JSON.stringify(i.addresses)
+      ) {
+        if (reason !== 'start')
+          this.bus.emit('interface.changed', {
+            interface: this.interfaceView(i),
+            name: i.name,
+            removed: false,
+          });
       }
     }
     for (const old of before) {
-      if (!this.interfaces.some((i) => i.name === old.name)) this.bus.emit('interface.changed', { interface: null, name: old.name, removed: true });
+      if (!this.interfaces.some((i) => i.name === old.name))
+        this.bus.emit('interface.changed', { interface: null, name: old.name, removed: true });
     }
     for (const a of policy.apps) {
       const was = previous.get(a.id);
       const now = next.get(a.id)!;
       if (was && was.state === now.state && was.active === now.active) continue;
       if (reason === 'interfaces') this.announce(a, was, now);
-      else if (reason === 'policy') this.bus.emit('app.changed', { app: this.view(a), id: a.id, removed: false });
+      else if (reason === 'policy')
+        this.bus.emit('app.changed', { app: this.view(a), id: a.id, removed: false });
       if (was && was.active !== now.active) this.moveConnections(a.id, now.active);
     }
   }
@@ -531,8 +621,16 @@ export class Helper {
   private announce(a: PolicyApp, was: Evaluation | undefined, now: Evaluation): void {
     if (now.state === 'killed' && was?.state !== 'killed' && a.choice.mode === 'ordered') {
       this.bus.emit('egress.killed', { app: a.id, egresses: a.choice.egresses });
-    } else if (was && was.active !== now.active && now.active && (now.state === 'routed' || now.state === 'failed-over')) {
-      if (now.state === 'routed' && (was.state === 'failed-over' || was.state === 'killed' || was.state === 'fallback-default')) {
+    } else if (
+      was &&
+      was.active !== now.active &&
+      now.active &&
+      (now.state === 'routed' || now.state === 'failed-over')
+    ) {
+      if (
+        now.state === 'routed' &&
+        (was.state === 'failed-over' || was.state === 'killed' || was.state === 'fallback-default')
+      ) {
         this.bus.emit('egress.restored', { app: a.id, egress: now.active });
       } else {
         this.bus.emit('egress.failover', { app: a.id, from: was.active, to: now.active });
@@ -550,7 +648,10 @@ export class Helper {
    */
   private moveConnections(id: AppId, active: string | null): void {
     const keep = new Set(
-      (active ? this.interfaces.find((i) => i.name === active)?.addresses ?? [] : this.interfaces.flatMap((i) => i.addresses)).map((a) => a.address),
+      (active
+        ? (this.interfaces.find((i) => i.name === active)?.addresses ?? [])
+        : this.interfaces.flatMap((i) => i.addresses)
+      ).map((a) => a.address),
     );
     for (const pid of this.pids.get(id) ?? []) {
       try {
@@ -582,12 +683,16 @@ export class Helper {
     }
     const apps: { id: string; txBytes: number; rxBytes: number; txRate: number; rxRate: number }[] = [];
     for (const a of this.policy.apps) {
-      const c = { txBytes: counters.get(`tx_${a.tag}`)?.bytes ?? 0, rxBytes: counters.get(`rx_${a.tag}`)?.bytes ?? 0 };
+      const c = {
+        txBytes: counters.get(`tx_${a.tag}`)?.bytes ?? 0,
+        rxBytes: counters.get(`rx_${a.tag}`)?.bytes ?? 0,
+      };
       const r = this.rates.update(`app:${a.id}`, c, now);
       this.appCounters.set(a.id, r);
       if (this.cgroups.has(a.id)) apps.push({ id: a.id, ...r });
     }
-    const interfaces: { name: string; txBytes: number; rxBytes: number; txRate: number; rxRate: number }[] = [];
+    const interfaces: { name: string; txBytes: number; rxBytes: number; txRate: number; rxRate: number }[] =
+      [];
     const links = await readLinks().catch(() => []);
     for (const i of this.interfaces) {
       const link = links.find((l) => l.name === i.name);
@@ -603,23 +708,44 @@ export class Helper {
   // ---------- launching ----------
 
   /** Start an app as the calling user, with that user's environment, inside the app's cgroup. */
-  async launch(id: AppId, peer: { pid: number; uid: number; gid: number }, command?: string[]): Promise<number> {
+  async launch(
+    id: AppId,
+    peer: { pid: number; uid: number; gid: number },
+    command?: string[],
+  ): Promise<number> {
     const app = this.policy.apps.find((a) => a.id === id);
     if (!app) throw new ApiError('NOT_FOUND', `no app '${id}'`);
     const argv = command ?? this.catalog.get(id)?.exec;
-    if (!argv?.length) throw new ApiError('BAD_REQUEST', `${app.name} has no command to launch; give one with command`);
+    if (!argv?.length)
+      throw new ApiError('BAD_REQUEST', `${app.name} has no command to launch; give one with command`);
     const cg = await this.cgroupFor(app);
     const env = readEnviron(peer.pid);
     // The shell joins the cgroup while still root, then setpriv drops to the user before exec.
     const script = 'echo $$ > "$0/cgroup.procs" && exec "$@"';
-    const child = spawn('/bin/sh', ['-c', script, cg.path, '/usr/bin/setpriv', `--reuid=${peer.uid}`, `--regid=${peer.gid}`, '--init-groups', '--', ...argv], {
-      env,
-      detached: true,
-      stdio: 'ignore',
-      cwd: env.HOME ?? '/',
-    });
+    const child = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        script,
+        cg.path,
+        '/usr/bin/setpriv',
+        `--reuid=${peer.uid}`,
+        `--regid=${peer.gid}`,
+        '--init-groups',
+        '--',
+        ...argv,
+      ],
+      {
+        env,
+        detached: true,
+        stdio: 'ignore',
+        cwd: env.HOME ?? '/',
+      },
+    );
     const pid = await new Promise<number>((resolve, reject) => {
-      child.once('error', (err) => reject(new ApiError('INTERNAL', `cannot launch ${app.name}: ${err.message}`)));
+      child.once('error', (err) =>
+        reject(new ApiError('INTERNAL', `cannot launch ${app.name}: ${err.message}`)),
+      );
       child.once('spawn', () => resolve(child.pid!));
     });
     child.unref();
@@ -694,7 +820,13 @@ function isGone(err: unknown): boolean {
 }
 
 function isLoopbackOrAny(address: string): boolean {
-  return address === '' || address === '0.0.0.0' || address === '::' || address.startsWith('127.') || address === '::1';
+  return (
+    address === '' ||
+    address === '0.0.0.0' ||
+    address === '::' ||
+    address.startsWith('127.') ||
+    address === '::1'
+  );
 }
 
 function readExe(pid: number): string {

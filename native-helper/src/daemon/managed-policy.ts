@@ -42,13 +42,18 @@ export function loadManagedPolicy(path: string | null): ManagedLoad {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return { policy: none, problem: `the managed policy ${path} is not valid JSON: ${(err as Error).message}` };
+    return {
+      policy: none,
+      problem: `the managed policy ${path} is not valid JSON: ${(err as Error).message}`,
+    };
   }
   const r = ManagedPolicy.safeParse(json);
-  if (!r.success) return { policy: none, problem: `the managed policy ${path} is invalid: ${describeZodError(r.error)}` };
+  if (!r.success)
+    return { policy: none, problem: `the managed policy ${path} is invalid: ${describeZodError(r.error)}` };
   const ids = new Set<string>();
   for (const a of r.data.apps) {
-    if (ids.has(a.id)) return { policy: none, problem: `the managed policy ${path} lists app '${a.id}' twice` };
+    if (ids.has(a.id))
+      return { policy: none, problem: `the managed policy ${path} lists app '${a.id}' twice` };
     ids.add(a.id);
   }
   return { policy: r.data, problem: null };

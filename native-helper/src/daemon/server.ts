@@ -33,7 +33,9 @@ export class ApiServer {
     mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
     if (existsSync(socketPath)) {
       if (await isLive(socketPath)) {
-        throw new Error(`another helper is already listening on ${socketPath}; stop it first or pick another --socket`);
+        throw new Error(
+          `another helper is already listening on ${socketPath}; stop it first or pick another --socket`,
+        );
       }
       rmSync(socketPath, { force: true });
     }
@@ -92,7 +94,10 @@ export class ApiServer {
     };
     const onLine = (line: string) => {
       if (!auth.allowed) {
-        send({ id: requestId(line), error: { code: 'UNAUTHORIZED', message: `not allowed: ${auth.reason}` } });
+        send({
+          id: requestId(line),
+          error: { code: 'UNAUTHORIZED', message: `not allowed: ${auth.reason}` },
+        });
         socket.end();
         return;
       }

@@ -9,8 +9,11 @@ import type { Helper } from './helper.ts';
 import { ApiServer } from './server.ts';
 
 export function handlersFor(h: Helper): Handlers {
-  const changed = (app: string | null, summary: string, actor: Parameters<Handlers['egress.set']>[1]['actor']) =>
-    h.bus.emit('policy.changed', { app, summary, actor });
+  const changed = (
+    app: string | null,
+    summary: string,
+    actor: Parameters<Handlers['egress.set']>[1]['actor'],
+  ) => h.bus.emit('policy.changed', { app, summary, actor });
   return {
     'status.get': () => h.status(),
     'apps.list': () => h.apps(),
@@ -27,7 +30,10 @@ export function handlersFor(h: Helper): Handlers {
     },
     'apps.enroll': async ({ id, pid }, ctx) => {
       if (ctx.peer.uid !== 0 && ctx.peer.pid !== pid) {
-        throw new ApiError('UNAUTHORIZED', 'only root may move another process; `switchyard run` moves itself');
+        throw new ApiError(
+          'UNAUTHORIZED',
+          'only root may move another process; `switchyard run` moves itself',
+        );
       }
       const cg = await h.enroll(id, pid, 'run');
       return { cgroup: cg.path, tag: h.app(id).tag };
@@ -41,7 +47,10 @@ export function handlersFor(h: Helper): Handlers {
     'interfaces.list': () => h.interfaceList(),
     'egress.set': async ({ app, choice }, ctx) => {
       const result = await h.setChoice(app, choice);
-      const text = choice.mode === 'ordered' ? `${choice.egresses.join(' → ')}${choice.killSwitch ? ' with kill switch' : ''}` : choice.mode;
+      const text =
+        choice.mode === 'ordered'
+          ? `${choice.egresses.join(' → ')}${choice.killSwitch ? ' with kill switch' : ''}`
+          : choice.mode;
       changed(app, `${result.name}: egress set to ${text}`, ctx.actor);
       return result;
     },
@@ -62,8 +71,14 @@ export function handlersFor(h: Helper): Handlers {
         dst = await resolveDestination(destination, protocol);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        const why = e.code === 'EAI_AGAIN' || e.code === 'ENOTFOUND' ? `the helper cannot resolve it (${e.code})` : e.message;
-        throw new ApiError('BAD_REQUEST', `explain: ${destination}: ${why}; give an IP address, e.g. 192.0.2.1:443 or [2001:db8::1]:443`);
+        const why =
+          e.code === 'EAI_AGAIN' || e.code === 'ENOTFOUND'
+            ? `the helper cannot resolve it (${e.code})`
+            : e.message;
+        throw new ApiError(
+          'BAD_REQUEST',
+          `explain: ${destination}: ${why}; give an IP address, e.g. 192.0.2.1:443 or [2001:db8::1]:443`,
+        );
       }
       return explain(a, dst, h.interfaceList(), { layout: h.layout, ...h.switches });
     },

@@ -8,7 +8,9 @@ export class CommandError extends Error {
     readonly code: number | null,
     readonly stderr: string,
   ) {
-    super(`${argv.join(' ')} failed (${code === null ? 'killed' : `exit ${code}`}): ${stderr.trim() || '(no output)'}`);
+    super(
+      `${argv.join(' ')} failed (${code === null ? 'killed' : `exit ${code}`}): ${stderr.trim() || '(no output)'}`,
+    );
     this.name = 'CommandError';
   }
 }
@@ -52,6 +54,9 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
 }
 
 /** Run and return stdout; throws CommandError on failure. */
-export async function output(argv: readonly string[], opts: Omit<RunOptions, 'allowFailure'> = {}): Promise<string> {
+export async function output(
+  argv: readonly string[],
+  opts: Omit<RunOptions, 'allowFailure'> = {},
+): Promise<string> {
   return (await run(argv, opts)).stdout;
 }

@@ -12,13 +12,28 @@ const up1: Iface = {
   addresses: [{ family: 4, address: '198.18.1.2', prefixLength: 24 }, { family: 6, address: 'fd5a:1::2', prefixLength: 64 }, { family: 6, address: 'fe80::1', prefixLength: 64 }],
   gateways: [{ family: 4, address: '198.18.1.1' }, { family: 6, address: 'fd5a:1::1' }],
 }; // prettier-ignore
-const up2: Iface = { ...up1, name: 'up2', addresses: [{ family: 4, address: '198.18.2.2', prefixLength: 24 }], gateways: [{ family: 4, address: '198.18.2.1' }] };
+const up2: Iface = {
+  ...up1,
+  name: 'up2',
+  addresses: [{ family: 4, address: '198.18.2.2', prefixLength: 24 }],
+  gateways: [{ family: 4, address: '198.18.2.1' }],
+};
 
 function policy(): PolicyDocument {
   const m = { icon: null, source: 'manual' as const, matchers: { exe: ['/bin/x'] } };
   let d = emptyPolicy();
-  d = addApp(d, { ...m, id: 'ks', name: 'KS', choice: { mode: 'ordered', egresses: ['up2', 'up1'], killSwitch: true } });
-  d = addApp(d, { ...m, id: 'fo', name: 'FO', choice: { mode: 'ordered', egresses: ['up1'], killSwitch: false } });
+  d = addApp(d, {
+    ...m,
+    id: 'ks',
+    name: 'KS',
+    choice: { mode: 'ordered', egresses: ['up2', 'up1'], killSwitch: true },
+  });
+  d = addApp(d, {
+    ...m,
+    id: 'fo',
+    name: 'FO',
+    choice: { mode: 'ordered', egresses: ['up1'], killSwitch: false },
+  });
   d = addApp(d, { ...m, id: 'bl', name: 'BL', choice: { mode: 'block' } });
   d = addApp(d, { ...m, id: 'df', name: 'DF' });
   return ensureEgressTables(d);
@@ -41,19 +56,49 @@ describe('compile', () => {
     for (const family of [4, 6] as const) {
       const mine = d.rules.filter((r) => r.family === family && r.fwmark === ks);
       expect(mine).toEqual([
-        { family, priority: layout.priorities.lookup, fwmark: ks, mask: 0xffffffff, action: 'lookup', table: t('up2') },
-        { family, priority: layout.priorities.lookup + 1, fwmark: ks, mask: 0xffffffff, action: 'lookup', table: t('up1') },
+        {
+          family,
+          priority: layout.priorities.lookup,
+          fwmark: ks,
+          mask: 0xffffffff,
+          action: 'lookup',
+          table: t('up2'),
+        },
+        {
+          family,
+          priority: layout.priorities.lookup + 1,
+          fwmark: ks,
+          mask: 0xffffffff,
+          action: 'lookup',
+          table: t('up1'),
+        },
         { family, priority: layout.priorities.kill, fwmark: ks, mask: 0xffffffff, action: 'unreachable' },
       ]);
       expect(d.rules.filter((r) => r.family === family && r.fwmark === markFor(layout, 3))).toEqual([
-        { family, priority: layout.priorities.block, fwmark: markFor(layout, 3), mask: 0xffffffff, action: 'prohibit' },
+        {
+          family,
+          priority: layout.priorities.block,
+          fwmark: markFor(layout, 3),
+          mask: 0xffffffff,
+          action: 'prohibit',
+        },
       ]);
     }
     // default app: no rules; no-kill app: lookup only
     expect(d.rules.some((r) => r.fwmark === markFor(layout, 4))).toBe(false);
-    expect(d.rules.filter((r) => r.fwmark === markFor(layout, 2)).map((r) => r.action)).toEqual(['lookup', 'lookup']);
+    expect(d.rules.filter((r) => r.fwmark === markFor(layout, 2)).map((r) => r.action)).toEqual([
+      'lookup',
+      'lookup',
+    ]);
     // kill rule stays even when every egress is down
-    const down = compile(p, [{ ...up1, usable: false }, { ...up2, usable: false }], layout);
+    const down = compile(
+      p,
+      [
+        { ...up1, usable: false },
+        { ...up2, usable: false },
+      ],
+      layout,
+    );
     expect(down.rules.filter((r) => r.fwmark === ks && r.action === 'unreachable')).toHaveLength(2);
     expect(down.routes).toEqual([]);
   });
@@ -79,21 +124,27 @@ describe('compile', () => {
     const ks = '0x5a050001';
     expect(text).toContain(`set kill_marks { type mark; elements = { ${ks} }; }`);
     expect(text).toContain(`${ks} . "lo", ${ks} . "up2", ${ks} . "up1"`);
-    expect(text).toContain('meta mark @kill_marks meta mark . oifname != @kill_allowed counter name meta mark map @kill_counters drop');
+    expect(text).toContain(
+      'meta mark @kill_marks meta mark . oifname != @kill_allowed counter name meta mark map @kill_counters drop',
+    );
     expect(text).toContain('ct mark set meta mark');
     expect(text).toContain('0x5a050004 : "tx_4"');
     expect(d.nft!.counters.filter((c) => c.name !== 'wrong_source')).toHaveLength(12);
   });
 
-  it('lets an app leave an interface only with that interface\'s own source address', () => {
+  it("lets an app leave an interface only with that interface's own source address", () => {
     const d = compile(policy(), [up1, up2], layout);
     const text = renderTable(d.nft!);
     const own4 = d.nft!.sets.find((s) => s.name === 'own_sources4')!;
     expect(own4.elements).toEqual(
-      [up1, up2].flatMap((i) => i.addresses.filter((a) => a.family === 4).map((a) => `"${i.name}" . ${a.address}`)).sort(),
+      [up1, up2]
+        .flatMap((i) => i.addresses.filter((a) => a.family === 4).map((a) => `"${i.name}" . ${a.address}`))
+        .sort(),
     );
     expect(text).toContain('oifname . ip saddr != @own_sources4 counter name wrong_source drop');
-    expect(text).toContain('ip6 saddr != fe80::/10 oifname . ip6 saddr != @own_sources6 counter name wrong_source drop');
+    expect(text).toContain(
+      'ip6 saddr != fe80::/10 oifname . ip6 saddr != @own_sources6 counter name wrong_source drop',
+    );
   });
 
   it('paused lifts block and kill rules and nft drops but keeps lookups', () => {
@@ -116,14 +167,24 @@ describe('compile', () => {
 
   it('redirects loopback DNS of apps whose active egress has a resolver, with route_localnet there', () => {
     const p = policy();
-    const d = compile(p, [up1, { ...up2, usable: false }], layout, { dnsResolvers: { up1: ['fd5a::53', '198.18.1.53'], up2: ['198.18.2.53'] } });
+    const d = compile(p, [up1, { ...up2, usable: false }], layout, {
+      dnsResolvers: { up1: ['fd5a::53', '198.18.1.53'], up2: ['198.18.2.53'] },
+    });
     const text = renderTable(d.nft!);
     // ks failed over to up1, fo is on up1; blocked and default apps get none
     expect(d.nft!.maps.find((m) => m.name === 'dns_resolvers')!.elements).toEqual([
       [hex(markFor(layout, 1)), '198.18.1.53'],
       [hex(markFor(layout, 2)), '198.18.1.53'],
     ]);
-    const down = compile(p, [{ ...up1, usable: false }, { ...up2, usable: false }], layout, { dnsResolvers: { up1: ['198.18.1.53'] } });
+    const down = compile(
+      p,
+      [
+        { ...up1, usable: false },
+        { ...up2, usable: false },
+      ],
+      layout,
+      { dnsResolvers: { up1: ['198.18.1.53'] } },
+    );
     expect(renderTable(down.nft!)).not.toContain('dns_'); // killed apps get no redirect
     expect(text).toContain('dnat ip to meta mark map @dns_resolvers');
     expect(text).toContain('masquerade');

@@ -29,11 +29,13 @@ function v6ToBig(a: string): bigint {
 }
 
 function bigToV6(n: bigint): string {
-  const groups = Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(16 * (7 - i))) & 0xffffn).toString(16));
+  const groups = Array.from({ length: 8 }, (_, i) =>
+    Number((n >> BigInt(16 * (7 - i))) & 0xffffn).toString(16),
+  );
   // Compress the longest run of zero groups, as the kernel prints it.
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;
@@ -66,15 +68,33 @@ export function egressRoutes(iface: Iface, table: number): RouteSpec[] {
     const primary = addrs[0]?.address;
     const gw = iface.gateways.find((g) => g.family === family)?.address;
     const metric = METRIC[family];
-    if (gw) routes.push({ family, table, dst: 'default', via: gw, dev: iface.name, ...(primary ? { src: primary } : {}), metric });
-    else if (iface.kind === 'tunnel' && primary) routes.push({ family, table, dst: 'default', dev: iface.name, src: primary, metric });
+    if (gw)
+      routes.push({
+        family,
+        table,
+        dst: 'default',
+        via: gw,
+        dev: iface.name,
+        ...(primary ? { src: primary } : {}),
+        metric,
+      });
+    else if (iface.kind === 'tunnel' && primary)
+      routes.push({ family, table, dst: 'default', dev: iface.name, src: primary, metric });
     const seen = new Set<string>();
     for (const a of addrs) {
       if (a.prefixLength >= (family === 4 ? 32 : 128)) continue;
       const dst = networkOf(family, a.address, a.prefixLength);
       if (seen.has(dst)) continue;
       seen.add(dst);
-      routes.push({ family, table, dst, dev: iface.name, src: a.address, metric, ...(family === 4 ? { scope: 'link' as const } : {}) });
+      routes.push({
+        family,
+        table,
+        dst,
+        dev: iface.name,
+        src: a.address,
+        metric,
+        ...(family === 4 ? { scope: 'link' as const } : {}),
+      });
     }
   }
   return routes;
@@ -105,7 +125,12 @@ export interface DnsRedirect {
  *   kill switch      → unreachable at priorities.kill, always present (lifted only while paused)
  * The override replaces each non-blocked app's list with [override] (effectiveChoice).
  */
-export function compile(policy: PolicyDocument, interfaces: readonly Iface[], layout: Layout, opts: CompileOptions = {}): DesiredState {
+export function compile(
+  policy: PolicyDocument,
+  interfaces: readonly Iface[],
+  layout: Layout,
+  opts: CompileOptions = {},
+): DesiredState {
   const rules: RuleSpec[] = [];
   const inUse = new Set<string>();
   const kill: { mark: number; allowed: string[] }[] = [];
@@ -118,20 +143,48 @@ export function compile(policy: PolicyDocument, interfaces: readonly Iface[], la
     const resolver = active ? opts.dnsResolvers?.[active]?.find((r) => isIP(r) === 4) : undefined;
     if (active && resolver) dns.push({ mark, egress: active, resolver });
     if (eff.mode === 'block') {
-      if (!policy.paused) for (const family of FAMILIES) rules.push({ family, priority: layout.priorities.block, fwmark: mark, mask: MARK_MASK, action: 'prohibit' });
+      if (!policy.paused)
+        for (const family of FAMILIES)
+          rules.push({
+            family,
+            priority: layout.priorities.block,
+            fwmark: mark,
+            mask: MARK_MASK,
+            action: 'prohibit',
+          });
       continue;
     }
     if (eff.mode !== 'ordered') continue;
-    if (eff.egresses.length > MAX_LOOKUPS) throw new Error(`app ${app.id} lists ${eff.egresses.length} egresses; at most ${MAX_LOOKUPS} are supported.`);
+    if (eff.egresses.length > MAX_LOOKUPS)
+      throw new Error(
+        `app ${app.id} lists ${eff.egresses.length} egresses; at most ${MAX_LOOKUPS} are supported.`,
+      );
     eff.egresses.forEach((egress, i) => {
       const n = policy.egressTables[egress];
-      if (n === undefined) throw new Error(`egress ${egress} has no routing table in the policy; call ensureEgressTables() before compile().`);
+      if (n === undefined)
+        throw new Error(
+          `egress ${egress} has no routing table in the policy; call ensureEgressTables() before compile().`,
+        );
       inUse.add(egress);
       for (const family of FAMILIES)
-        rules.push({ family, priority: layout.priorities.lookup + i, fwmark: mark, mask: MARK_MASK, action: 'lookup', table: tableFor(layout, n) });
+        rules.push({
+          family,
+          priority: layout.priorities.lookup + i,
+          fwmark: mark,
+          mask: MARK_MASK,
+          action: 'lookup',
+          table: tableFor(layout, n),
+        });
     });
     if (eff.killSwitch && !policy.paused) {
-      for (const family of FAMILIES) rules.push({ family, priority: layout.priorities.kill, fwmark: mark, mask: MARK_MASK, action: 'unreachable' });
+      for (const family of FAMILIES)
+        rules.push({
+          family,
+          priority: layout.priorities.kill,
+          fwmark: mark,
+          mask: MARK_MASK,
+          action: 'unreachable',
+        });
       kill.push({ mark, allowed: ['lo', ...eff.egresses] });
     }
   }
@@ -172,24 +225,33 @@ export function nftTable(
 ): TableSpec {
   const ours = `${hex(SLOT_MASK)} == ${hex(layout.markBase)}`;
   const apps = [...policy.apps].sort((a, b) => a.tag - b.tag);
-  const entries = (kind: string) => apps.map((a): [string, string] => [hex(markFor(layout, a.tag)), `"${kind}_${a.tag}"`]);
+  const entries = (kind: string) =>
+    apps.map((a): [string, string] => [hex(markFor(layout, a.tag)), `"${kind}_${a.tag}"`]);
   const output = [
     `meta mark & ${hex(SLOT_MASK)} != ${hex(layout.markBase)} return`,
     'ct mark set meta mark',
     'counter name meta mark map @tx_counters',
   ];
-  if (kill.length) output.push('meta mark @kill_marks meta mark . oifname != @kill_allowed counter name meta mark map @kill_counters drop');
+  if (kill.length)
+    output.push(
+      'meta mark @kill_marks meta mark . oifname != @kill_allowed counter name meta mark map @kill_counters drop',
+    );
   // Source guard: an app's packet leaves an interface only with that interface's own address. When an
   // app moves to another egress, its old connections' last packets (FIN, RST) would otherwise go out of
   // the new egress with the old egress's address. DNS-redirected packets are rewritten later (masquerade).
   const guard = `oifname != "lo" ct status & dnat == 0`;
-  if (!policy.paused) output.push(
-    `${guard} meta nfproto ipv4 oifname . ip saddr != @own_sources4 counter name wrong_source drop`,
-    `${guard} meta nfproto ipv6 ip6 saddr != fe80::/10 oifname . ip6 saddr != @own_sources6 counter name wrong_source drop`,
-  );
+  if (!policy.paused)
+    output.push(
+      `${guard} meta nfproto ipv4 oifname . ip saddr != @own_sources4 counter name wrong_source drop`,
+      `${guard} meta nfproto ipv6 ip6 saddr != fe80::/10 oifname . ip6 saddr != @own_sources6 counter name wrong_source drop`,
+    );
   const sources = (family: 4 | 6) =>
     interfaces
-      .flatMap((i) => i.addresses.filter((a) => a.family === family && !isLinkLocal(family, a.address)).map((a) => `"${i.name}" . ${a.address}`))
+      .flatMap((i) =>
+        i.addresses
+          .filter((a) => a.family === family && !isLinkLocal(family, a.address))
+          .map((a) => `"${i.name}" . ${a.address}`),
+      )
       .sort();
   const dnsChains: TableSpec['chains'] = [];
   if (dns.length) {
@@ -198,7 +260,9 @@ export function nftTable(
       {
         name: 'dns_redirect',
         hook: { type: 'nat', hook: 'output', priority: -100 },
-        rules: ['ip daddr 127.0.0.0/8 meta l4proto { udp, tcp } th dport 53 dnat ip to meta mark map @dns_resolvers'],
+        rules: [
+          'ip daddr 127.0.0.0/8 meta l4proto { udp, tcp } th dport 53 dnat ip to meta mark map @dns_resolvers',
+        ],
       },
       {
         name: 'dns_masquerade',
@@ -208,29 +272,55 @@ export function nftTable(
       {
         name: 'dns_guard',
         hook: { type: 'filter', hook: 'prerouting', priority: 'filter' },
-        rules: [`iifname { ${egresses} } ip daddr 127.0.0.0/8 ct status dnat accept`, `iifname { ${egresses} } ip daddr 127.0.0.0/8 drop`],
+        rules: [
+          `iifname { ${egresses} } ip daddr 127.0.0.0/8 ct status dnat accept`,
+          `iifname { ${egresses} } ip daddr 127.0.0.0/8 drop`,
+        ],
       },
     );
   }
   return {
     name: layout.nftTable,
-    counters: [{ name: 'wrong_source' }, ...apps.flatMap((a) => ['tx', 'rx', 'kill'].map((k) => ({ name: `${k}_${a.tag}` })))],
+    counters: [
+      { name: 'wrong_source' },
+      ...apps.flatMap((a) => ['tx', 'rx', 'kill'].map((k) => ({ name: `${k}_${a.tag}` }))),
+    ],
     sets: [
       { name: 'own_sources4', type: 'ifname . ipv4_addr', elements: sources(4) },
       { name: 'own_sources6', type: 'ifname . ipv6_addr', elements: sources(6) },
       { name: 'kill_marks', type: 'mark', elements: kill.map((k) => hex(k.mark)) },
-      { name: 'kill_allowed', type: 'mark . ifname', elements: kill.flatMap((k) => k.allowed.map((e) => `${hex(k.mark)} . "${e}"`)) },
+      {
+        name: 'kill_allowed',
+        type: 'mark . ifname',
+        elements: kill.flatMap((k) => k.allowed.map((e) => `${hex(k.mark)} . "${e}"`)),
+      },
     ],
     maps: [
       { name: 'tx_counters', type: 'mark : counter', elements: entries('tx') },
       { name: 'rx_counters', type: 'mark : counter', elements: entries('rx') },
       { name: 'kill_counters', type: 'mark : counter', elements: entries('kill') },
-      ...(dns.length ? [{ name: 'dns_resolvers', type: 'mark : ipv4_addr', elements: dns.map((d): [string, string] => [hex(d.mark), d.resolver]) }] : []),
+      ...(dns.length
+        ? [
+            {
+              name: 'dns_resolvers',
+              type: 'mark : ipv4_addr',
+              elements: dns.map((d): [string, string] => [hex(d.mark), d.resolver]),
+            },
+          ]
+        : []),
     ],
     chains: [
       { name: 'output', hook: { type: 'filter', hook: 'output', priority: 'filter' }, rules: output },
-      { name: 'input', hook: { type: 'filter', hook: 'input', priority: 'filter' }, rules: [`ct mark & ${ours} counter name ct mark map @rx_counters`] },
-      { name: 'prerouting', hook: { type: 'filter', hook: 'prerouting', priority: 'mangle' }, rules: [`ct mark & ${ours} meta mark set ct mark`] },
+      {
+        name: 'input',
+        hook: { type: 'filter', hook: 'input', priority: 'filter' },
+        rules: [`ct mark & ${ours} counter name ct mark map @rx_counters`],
+      },
+      {
+        name: 'prerouting',
+        hook: { type: 'filter', hook: 'prerouting', priority: 'mangle' },
+        rules: [`ct mark & ${ours} meta mark set ct mark`],
+      },
       ...dnsChains,
     ],
   };

@@ -26,7 +26,11 @@ type Usability = Pick<Interface, 'name' | 'usable'>;
  */
 export function effectiveChoice(choice: EgressChoice, override: string | null): EgressChoice {
   if (!override || choice.mode === 'block') return choice;
-  return { mode: 'ordered', egresses: [override], killSwitch: choice.mode === 'ordered' && choice.killSwitch };
+  return {
+    mode: 'ordered',
+    egresses: [override],
+    killSwitch: choice.mode === 'ordered' && choice.killSwitch,
+  };
 }
 
 export function firstUsable(egresses: readonly string[], interfaces: readonly Usability[]): number {
@@ -37,10 +41,16 @@ export function firstUsable(egresses: readonly string[], interfaces: readonly Us
  * Paused keeps each app's routing (moving live flows to another interface would break them) but lifts
  * block and kill switch: pausing only ever lets more traffic through.
  */
-export function evaluate(choice: EgressChoice, interfaces: readonly Usability[], sw: GlobalSwitches): Evaluation {
+export function evaluate(
+  choice: EgressChoice,
+  interfaces: readonly Usability[],
+  sw: GlobalSwitches,
+): Evaluation {
   const eff = effectiveChoice(choice, sw.override);
-  if (eff.mode === 'block') return sw.paused ? { state: 'paused', active: null } : { state: 'blocked', active: null };
-  if (eff.mode === 'default') return sw.paused ? { state: 'paused', active: null } : { state: 'default', active: null };
+  if (eff.mode === 'block')
+    return sw.paused ? { state: 'paused', active: null } : { state: 'blocked', active: null };
+  if (eff.mode === 'default')
+    return sw.paused ? { state: 'paused', active: null } : { state: 'default', active: null };
   const i = firstUsable(eff.egresses, interfaces);
   const active = i >= 0 ? eff.egresses[i]! : null;
   if (sw.paused) return { state: 'paused', active };
@@ -80,8 +90,25 @@ export interface KernelRoute {
 }
 
 /** `ip route get ADDR mark M ipproto P dport N`: what the kernel would do with such a packet. */
-export async function kernelRouteGet(address: string, mark: number, protocol: 'tcp' | 'udp', port: number, opts: NetnsOption = {}): Promise<KernelRoute> {
-  const args = ['-json', 'route', 'get', address, 'mark', hex(mark), 'ipproto', protocol, 'dport', String(port)];
+export async function kernelRouteGet(
+  address: string,
+  mark: number,
+  protocol: 'tcp' | 'udp',
+  port: number,
+  opts: NetnsOption = {},
+): Promise<KernelRoute> {
+  const args = [
+    '-json',
+    'route',
+    'get',
+    address,
+    'mark',
+    hex(mark),
+    'ipproto',
+    protocol,
+    'dport',
+    String(port),
+  ];
   const res = await run(ipArgv(opts, args), { allowFailure: true });
   if (res.code !== 0) {
     const error = res.stderr.replace(/^RTNETLINK answers: /m, '').trim() || `ip route get exited ${res.code}`;
@@ -89,7 +116,14 @@ export async function kernelRouteGet(address: string, mark: number, protocol: 't
   }
   const [r] = JSON.parse(res.stdout) as Record<string, unknown>[];
   const s = (v: unknown) => (typeof v === 'string' ? v : null);
-  return { ok: true, dev: s(r?.dev), src: s(r?.prefsrc), gateway: s(r?.gateway), table: r?.table === undefined ? 'main' : String(r.table), error: null };
+  return {
+    ok: true,
+    dev: s(r?.dev),
+    src: s(r?.prefsrc),
+    gateway: s(r?.gateway),
+    table: r?.table === undefined ? 'main' : String(r.table),
+    error: null,
+  };
 }
 
 export interface ExplainApp {
@@ -118,11 +152,13 @@ export async function explain(
   const mark = markFor(ctx.layout, app.tag);
   const steps: string[] = [`${app.name} has tag ${app.tag}, so its sockets carry mark ${hex(mark)}.`];
   steps.push(`Its choice is to ${describeChoice(app.choice)}.`);
-  if (ctx.override && app.choice.mode !== 'block') steps.push(`The global override sends it through ${ctx.override}.`);
+  if (ctx.override && app.choice.mode !== 'block')
+    steps.push(`The global override sends it through ${ctx.override}.`);
   if (ctx.paused) steps.push('Policies are paused: routing stays, block and kill switch are lifted.');
   const eff = effectiveChoice(app.choice, ctx.override);
   if (eff.mode === 'ordered')
-    for (const e of eff.egresses) steps.push(`${e} is ${interfaces.some((i) => i.name === e && i.usable) ? 'usable' : 'not usable'}.`);
+    for (const e of eff.egresses)
+      steps.push(`${e} is ${interfaces.some((i) => i.name === e && i.usable) ? 'usable' : 'not usable'}.`);
   const ev = evaluate(app.choice, interfaces, ctx);
   steps.push(`The helper's decision: ${ev.state}${ev.active ? ` via ${ev.active}` : ''}.`);
 
@@ -146,12 +182,21 @@ export async function explain(
   if (ev.state === 'blocked' || ev.state === 'killed') {
     // The kernel would route it (the helper has not applied yet); the decision still stands.
     steps.push('The kernel does not match the decision yet; the helper may still be applying it.');
-    const why = ev.state === 'blocked' ? `${app.name} is blocked.` : `None of ${app.name}'s egresses is usable and its kill switch drops the traffic.`;
+    const why =
+      ev.state === 'blocked'
+        ? `${app.name} is blocked.`
+        : `None of ${app.name}'s egresses is usable and its kill switch drops the traffic.`;
     return { ...base, verdict: 'block', egress: null, reason: why };
   }
-  if ((ev.state === 'routed' || ev.state === 'failed-over' || (ev.state === 'paused' && ev.active)) && k.dev) {
+  if (
+    (ev.state === 'routed' || ev.state === 'failed-over' || (ev.state === 'paused' && ev.active)) &&
+    k.dev
+  ) {
     const mismatch = ev.active && k.dev !== ev.active;
-    if (mismatch) steps.push(`The kernel does not match the decision yet (${k.dev} instead of ${ev.active}); the helper may still be applying it.`);
+    if (mismatch)
+      steps.push(
+        `The kernel does not match the decision yet (${k.dev} instead of ${ev.active}); the helper may still be applying it.`,
+      );
     const reason =
       ev.state === 'failed-over'
         ? `${app.name} fails over to ${k.dev} because its earlier choices are not usable.`

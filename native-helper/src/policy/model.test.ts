@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { addApp, allocateTag, emptyPolicy, ensureEgressTables, parsePolicy, removeApp, setChoice } from './model.ts';
+import {
+  addApp,
+  allocateTag,
+  emptyPolicy,
+  ensureEgressTables,
+  parsePolicy,
+  removeApp,
+  setChoice,
+} from './model.ts';
 
 const base = { name: 'App', icon: null, source: 'manual' as const, matchers: { exe: ['/usr/bin/app'] } };
 
@@ -23,13 +31,19 @@ describe('policy model', () => {
     const back = parsePolicy(JSON.parse(JSON.stringify(doc)));
     expect(back).toEqual(doc);
     expect(() => parsePolicy({ ...doc, version: 9 })).toThrow(/newer than this helper/);
-    expect(() => parsePolicy({ ...doc, apps: [...doc.apps, { ...doc.apps[0]!, id: 'b' }] })).toThrow(/tag 1 is used by two apps/);
+    expect(() => parsePolicy({ ...doc, apps: [...doc.apps, { ...doc.apps[0]!, id: 'b' }] })).toThrow(
+      /tag 1 is used by two apps/,
+    );
     expect(() => parsePolicy('x')).toThrow(/not a JSON object/);
     expect(() => setChoice(doc, 'zz', { mode: 'block' })).toThrow(/no app "zz"/);
   });
 
   it('gives referenced egresses table indexes that stay put', () => {
-    let doc = addApp(emptyPolicy(), { ...base, id: 'a', choice: { mode: 'ordered', egresses: ['up2', 'up1'], killSwitch: false } });
+    let doc = addApp(emptyPolicy(), {
+      ...base,
+      id: 'a',
+      choice: { mode: 'ordered', egresses: ['up2', 'up1'], killSwitch: false },
+    });
     doc = ensureEgressTables(doc);
     expect(doc.egressTables).toEqual({ up2: 1, up1: 2 });
     expect(ensureEgressTables(doc)).toBe(doc);

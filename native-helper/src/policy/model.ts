@@ -25,7 +25,14 @@ export const PolicyDocument = z
     paused: z.boolean(),
     override: EgressName.nullable(),
     /** Egress name → index n of its routing table (see tags.ts tableFor). Never reused while listed. */
-    egressTables: z.record(z.string(), z.number().int().min(1).max(TABLES_PER_SLOT - 1)),
+    egressTables: z.record(
+      z.string(),
+      z
+        .number()
+        .int()
+        .min(1)
+        .max(TABLES_PER_SLOT - 1),
+    ),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -38,7 +45,8 @@ export const PolicyDocument = z
       tags.add(a.tag);
     }
     const ns = Object.values(doc.egressTables);
-    if (new Set(ns).size !== ns.length) ctx.addIssue({ code: 'custom', message: 'two egresses share a routing table' });
+    if (new Set(ns).size !== ns.length)
+      ctx.addIssue({ code: 'custom', message: 'two egresses share a routing table' });
   });
 export type PolicyDocument = z.infer<typeof PolicyDocument>;
 
@@ -53,14 +61,20 @@ const migrations: Record<number, (doc: Record<string, unknown>) => Record<string
 
 /** Parses a stored document (any known version), migrating it to the current version. */
 export function parsePolicy(raw: unknown): PolicyDocument {
-  if (typeof raw !== 'object' || raw === null) throw new Error('policy file is not a JSON object; restore it from a backup or delete it.');
+  if (typeof raw !== 'object' || raw === null)
+    throw new Error('policy file is not a JSON object; restore it from a backup or delete it.');
   let doc = raw as Record<string, unknown>;
   let version = typeof doc.version === 'number' ? doc.version : NaN;
   if (version > POLICY_VERSION)
-    throw new Error(`policy file is version ${version}, newer than this helper (${POLICY_VERSION}); upgrade Switchyard.`);
+    throw new Error(
+      `policy file is version ${version}, newer than this helper (${POLICY_VERSION}); upgrade Switchyard.`,
+    );
   while (version < POLICY_VERSION) {
     const step = migrations[version];
-    if (!step) throw new Error(`policy file version ${String(doc.version)} cannot be migrated; restore it from a backup or delete it.`);
+    if (!step)
+      throw new Error(
+        `policy file version ${String(doc.version)} cannot be migrated; restore it from a backup or delete it.`,
+      );
     doc = step(doc);
     version = doc.version as number;
   }
@@ -80,7 +94,10 @@ export function allocateTag(doc: PolicyDocument): number {
 }
 
 /** Adds an app with a fresh tag (or returns the document unchanged if the id exists). */
-export function addApp(doc: PolicyDocument, app: Omit<PolicyApp, 'tag' | 'choice'> & { choice?: EgressChoice }): PolicyDocument {
+export function addApp(
+  doc: PolicyDocument,
+  app: Omit<PolicyApp, 'tag' | 'choice'> & { choice?: EgressChoice },
+): PolicyDocument {
   if (doc.apps.some((a) => a.id === app.id)) return doc;
   const entry = PolicyApp.parse({ ...app, choice: app.choice ?? { mode: 'default' }, tag: allocateTag(doc) });
   return { ...doc, apps: [...doc.apps, entry] };
@@ -116,7 +133,8 @@ export function ensureEgressTables(doc: PolicyDocument): PolicyDocument {
   let n = 1;
   for (const e of missing) {
     while (used.has(n)) n++;
-    if (n >= TABLES_PER_SLOT) throw new Error('no routing table left for another egress; remove unused egresses from the policy.');
+    if (n >= TABLES_PER_SLOT)
+      throw new Error('no routing table left for another egress; remove unused egresses from the policy.');
     tables[e] = n;
     used.add(n);
   }

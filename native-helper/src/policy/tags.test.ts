@@ -30,7 +30,8 @@ describe('tags layout', () => {
     const b = layoutFor('b', 2);
     expect(a.priorities.first).toBe(10016);
     expect(a.priorities.last).toBeLessThan(b.priorities.first);
-    for (const p of [a.priorities.block, a.priorities.lookup + 7, a.priorities.kill]) expect(isOurPriority(a, p)).toBe(true);
+    for (const p of [a.priorities.block, a.priorities.lookup + 7, a.priorities.kill])
+      expect(isOurPriority(a, p)).toBe(true);
     expect(a.priorities.lookup + 7).toBeLessThan(a.priorities.kill);
     expect(a.priorities.block).toBeLessThan(a.priorities.lookup);
     expect(isOurPriority(a, b.priorities.block)).toBe(false);

@@ -46,34 +46,43 @@ export function layoutFor(instance: string, slotOverride?: number): Layout {
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(instance))
     throw new Error(`instance name "${instance}" is invalid; use 1-40 letters, digits, _ or -.`);
   const slot = slotOverride ?? slotFor(instance);
-  if (!Number.isInteger(slot) || slot < 1 || slot > MAX_SLOT) throw new Error(`slot ${slot} is out of range; pick 1..${MAX_SLOT}.`);
+  if (!Number.isInteger(slot) || slot < 1 || slot > MAX_SLOT)
+    throw new Error(`slot ${slot} is out of range; pick 1..${MAX_SLOT}.`);
   const base = PRIORITY_START + slot * PRIORITIES_PER_SLOT;
   const tableFirst = MARK_PREFIX + slot * TABLES_PER_SLOT;
   return {
     instance,
     slot,
     markBase: (MARK_PREFIX | (slot << 16)) >>> 0,
-    priorities: { first: base, last: base + PRIORITIES_PER_SLOT - 1, block: base + 1, lookup: base + 2, kill: base + 12 },
+    priorities: {
+      first: base,
+      last: base + PRIORITIES_PER_SLOT - 1,
+      block: base + 1,
+      lookup: base + 2,
+      kill: base + 12,
+    },
     tables: { first: tableFirst + 1, last: tableFirst + TABLES_PER_SLOT - 1 },
     nftTable: `switchyard_${instance.replace(/-/g, '_')}`,
   };
 }
 
 export function markFor(layout: Layout, tag: number): number {
-  if (!Number.isInteger(tag) || tag < 1 || tag > MAX_TAG) throw new Error(`tag ${tag} is out of range; tags are 1..65535.`);
+  if (!Number.isInteger(tag) || tag < 1 || tag > MAX_TAG)
+    throw new Error(`tag ${tag} is out of range; tags are 1..65535.`);
   return (layout.markBase | tag) >>> 0;
 }
 
 /** The tag of a mark of this instance, or null when the mark is not ours. */
 export function tagOfMark(layout: Layout, mark: number): number | null {
-  if (((mark & SLOT_MASK) >>> 0) !== layout.markBase) return null;
+  if ((mark & SLOT_MASK) >>> 0 !== layout.markBase) return null;
   const tag = mark & 0xffff;
   return tag === 0 ? null : tag;
 }
 
 /** Table id for the n-th egress table (n 1..1023). */
 export function tableFor(layout: Layout, n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n >= TABLES_PER_SLOT) throw new Error(`egress table index ${n} is out of range 1..1023.`);
+  if (!Number.isInteger(n) || n < 1 || n >= TABLES_PER_SLOT)
+    throw new Error(`egress table index ${n} is out of range 1..1023.`);
   return layout.tables.first - 1 + n;
 }
 

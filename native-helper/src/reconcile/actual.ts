@@ -17,7 +17,10 @@ export interface ActualState {
 
 const ACTIONS = new Set(['lookup', 'unreachable', 'prohibit', 'blackhole']);
 
-export async function readActual(layout: Layout, opts: NetnsOption & { sysctlPaths?: readonly string[] } = {}): Promise<ActualState> {
+export async function readActual(
+  layout: Layout,
+  opts: NetnsOption & { sysctlPaths?: readonly string[] } = {},
+): Promise<ActualState> {
   const [rules4, rules6, routes4, routes6, nftText, sysctls] = await Promise.all([
     readRules(4, opts),
     readRules(6, opts),

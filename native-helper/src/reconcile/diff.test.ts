@@ -3,9 +3,30 @@ import type { ActualState } from './actual.ts';
 import { batchLines, diff, nftHash, routeLine, ruleLine } from './diff.ts';
 import type { DesiredState, RouteSpec, RuleSpec } from './types.ts';
 
-const lookup = (priority: number, mark: number, table: number): RuleSpec => ({ family: 4, priority, fwmark: mark, mask: 0xffffffff, action: 'lookup', table });
-const kill = (mark: number): RuleSpec => ({ family: 4, priority: 10092, fwmark: mark, mask: 0xffffffff, action: 'unreachable' });
-const route = (table: number, via: string): RouteSpec => ({ family: 4, table, dst: 'default', via, dev: 'up1', src: '198.18.1.2', metric: 0 });
+const lookup = (priority: number, mark: number, table: number): RuleSpec => ({
+  family: 4,
+  priority,
+  fwmark: mark,
+  mask: 0xffffffff,
+  action: 'lookup',
+  table,
+});
+const kill = (mark: number): RuleSpec => ({
+  family: 4,
+  priority: 10092,
+  fwmark: mark,
+  mask: 0xffffffff,
+  action: 'unreachable',
+});
+const route = (table: number, via: string): RouteSpec => ({
+  family: 4,
+  table,
+  dst: 'default',
+  via,
+  dev: 'up1',
+  src: '198.18.1.2',
+  metric: 0,
+});
 const nft = { name: 'switchyard_t', counters: [{ name: 'tx_1' }], sets: [], maps: [], chains: [] };
 
 function actualOf(d: DesiredState): ActualState {
@@ -28,7 +49,12 @@ describe('diff', () => {
   it('is empty when the kernel already matches (idempotent)', () => {
     expect(diff(actualOf(desired), desired, 'switchyard_t')).toEqual([]);
     // counter values do not count as a change
-    expect(diff(actualOf({ ...desired, nft: { ...nft, counters: [{ name: 'tx_1', packets: 5, bytes: 9 }] } }), desired)).toEqual([]);
+    expect(
+      diff(
+        actualOf({ ...desired, nft: { ...nft, counters: [{ name: 'tx_1', packets: 5, bytes: 9 }] } }),
+        desired,
+      ),
+    ).toEqual([]);
   });
 
   it('builds everything from empty, routes before rules', () => {
@@ -43,10 +69,16 @@ describe('diff', () => {
   });
 
   it('adds the new rule before deleting the old one and never touches a kill rule that stays', () => {
-    const next: DesiredState = { ...desired, rules: [lookup(10082, 0x5a050001, 8), kill(0x5a050001)], routes: [route(8, '198.18.1.1')] };
+    const next: DesiredState = {
+      ...desired,
+      rules: [lookup(10082, 0x5a050001, 8), kill(0x5a050001)],
+      routes: [route(8, '198.18.1.1')],
+    };
     const ops = diff(actualOf(desired), next, 'switchyard_t');
     expect(ops.map((o) => o.op)).toEqual(['route-replace', 'rule-add', 'rule-del', 'route-del']);
-    expect(ops.some((o) => (o.op === 'rule-del' || o.op === 'rule-add') && o.rule.action === 'unreachable')).toBe(false);
+    expect(
+      ops.some((o) => (o.op === 'rule-del' || o.op === 'rule-add') && o.rule.action === 'unreachable'),
+    ).toBe(false);
   });
 
   it('replaces a route whose gateway changed and removes duplicates left by a killed helper', () => {
@@ -63,11 +95,24 @@ describe('diff', () => {
   it('deletes the nft table when none is wanted and renders rule/route lines', () => {
     const ops = diff(actualOf(desired), { rules: [], routes: [], nft: null, sysctls: {} }, 'switchyard_t');
     expect(ops.map((o) => o.op)).toEqual(['nft-delete', 'rule-del', 'rule-del', 'route-del']);
-    expect(ruleLine('del', { family: 6, priority: 10081, fwmark: 0x5a050003, mask: 0xffffffff, action: 'prohibit' })).toBe(
-      'rule del priority 10081 fwmark 0x5a050003/0xffffffff prohibit',
-    );
-    expect(routeLine('del', { family: 6, table: 9, dst: 'fd5a:1::/64', dev: 'up1', src: 'fd5a:1::2', metric: 1024 })).toBe(
-      'route del fd5a:1::/64 dev up1 table 9 metric 1024',
-    );
+    expect(
+      ruleLine('del', {
+        family: 6,
+        priority: 10081,
+        fwmark: 0x5a050003,
+        mask: 0xffffffff,
+        action: 'prohibit',
+      }),
+    ).toBe('rule del priority 10081 fwmark 0x5a050003/0xffffffff prohibit');
+    expect(
+      routeLine('del', {
+        family: 6,
+        table: 9,
+        dst: 'fd5a:1::/64',
+        dev: 'up1',
+        src: 'fd5a:1::2',
+        metric: 1024,
+      }),
+    ).toBe('route del fd5a:1::/64 dev up1 table 9 metric 1024');
   });
 });

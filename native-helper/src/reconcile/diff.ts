@@ -7,7 +7,15 @@
 import { createHash } from 'node:crypto';
 import { renderTable, type TableSpec } from '../mechanism/nft/spec.ts';
 import { hex } from '../policy/tags.ts';
-import { routeKey, routeSame, ruleKey, type DesiredState, type Family, type RouteSpec, type RuleSpec } from './types.ts';
+import {
+  routeKey,
+  routeSame,
+  ruleKey,
+  type DesiredState,
+  type Family,
+  type RouteSpec,
+  type RuleSpec,
+} from './types.ts';
 import type { ActualState } from './actual.ts';
 
 export type Operation =
@@ -45,7 +53,8 @@ export function diff(actual: ActualState, desired: DesiredState, nftName?: strin
 
   if (desired.nft) {
     const hash = nftHash(desired.nft);
-    if (actual.nft?.hash !== hash) ops.push({ op: 'nft-replace', table: { ...desired.nft, comment: `sy:${hash}` } });
+    if (actual.nft?.hash !== hash)
+      ops.push({ op: 'nft-replace', table: { ...desired.nft, comment: `sy:${hash}` } });
   } else if (actual.nft && nftName) ops.push({ op: 'nft-delete', name: nftName });
 
   for (const [k, rs] of actualRules) {

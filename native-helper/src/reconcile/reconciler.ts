@@ -57,10 +57,16 @@ export class Reconciler {
     this.originals = {};
     if (this.opts.stateFile) {
       try {
-        const doc = JSON.parse(await readFile(this.opts.stateFile, 'utf8')) as { sysctlOriginals?: Record<string, string> };
+        const doc = JSON.parse(await readFile(this.opts.stateFile, 'utf8')) as {
+          sysctlOriginals?: Record<string, string>;
+        };
         this.originals = doc.sysctlOriginals ?? {};
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read reconciler state ${this.opts.stateFile}: ${(err as Error).message}; delete it to start over.`, { cause: err });
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+          throw new Error(
+            `cannot read reconciler state ${this.opts.stateFile}: ${(err as Error).message}; delete it to start over.`,
+            { cause: err },
+          );
       }
     }
     return this.originals;
@@ -68,7 +74,11 @@ export class Reconciler {
 
   private async saveOriginals(): Promise<void> {
     if (!this.opts.stateFile || !this.originals) return;
-    await writeFileAtomic(this.opts.stateFile, JSON.stringify({ sysctlOriginals: this.originals }, null, 2), 0o600);
+    await writeFileAtomic(
+      this.opts.stateFile,
+      JSON.stringify({ sysctlOriginals: this.originals }, null, 2),
+      0o600,
+    );
   }
 
   /** The helper's rules, routes and nft table, plus the sysctls it wants or changed before. */
@@ -101,11 +111,10 @@ export class Reconciler {
     const before = await this.readActual(desired);
     const ops = diff(before, desired, this.opts.layout.nftTable);
     const originals = await this.loadOriginals();
-    const restores = Object.fromEntries(
-      Object.entries(originals).filter(([p]) => !(p in desired.sysctls)),
-    );
+    const restores = Object.fromEntries(Object.entries(originals).filter(([p]) => !(p in desired.sysctls)));
     const readMs = performance.now() - tRead;
-    if (ops.length === 0 && Object.keys(restores).length === 0) return { operations: [], readMs, applyMs: 0, verifyMs: 0 };
+    if (ops.length === 0 && Object.keys(restores).length === 0)
+      return { operations: [], readMs, applyMs: 0, verifyMs: 0 };
 
     const t0 = performance.now();
     try {
@@ -129,7 +138,10 @@ export class Reconciler {
       }
       const tVerify = performance.now();
       const left = diff(await this.readActual(desired), desired, this.opts.layout.nftTable);
-      if (left.length) throw new Error(`the kernel does not match after applying (${left.length} difference(s), first: ${describe(left[0]!)})`);
+      if (left.length)
+        throw new Error(
+          `the kernel does not match after applying (${left.length} difference(s), first: ${describe(left[0]!)})`,
+        );
       return { operations: ops, readMs, applyMs, verifyMs: performance.now() - tVerify };
     } catch (err) {
       try {
@@ -141,19 +153,31 @@ export class Reconciler {
           false,
         );
       }
-      throw new ReconcileError(`Applying the routing policy failed and was rolled back: ${(err as Error).message}`, err, true);
+      throw new ReconcileError(
+        `Applying the routing policy failed and was rolled back: ${(err as Error).message}`,
+        err,
+        true,
+      );
     }
   }
 
   private checkInRange(desired: DesiredState): void {
     const { priorities, tables } = this.opts.layout;
     for (const r of desired.rules) {
-      if (r.priority < priorities.first || r.priority > priorities.last) throw new Error(`rule priority ${r.priority} is outside this instance's range ${priorities.first}..${priorities.last}.`);
-      if (r.table !== undefined && (r.table < tables.first || r.table > tables.last)) throw new Error(`rule table ${r.table} is outside this instance's tables.`);
+      if (r.priority < priorities.first || r.priority > priorities.last)
+        throw new Error(
+          `rule priority ${r.priority} is outside this instance's range ${priorities.first}..${priorities.last}.`,
+        );
+      if (r.table !== undefined && (r.table < tables.first || r.table > tables.last))
+        throw new Error(`rule table ${r.table} is outside this instance's tables.`);
     }
     for (const r of desired.routes)
-      if (r.table < tables.first || r.table > tables.last) throw new Error(`route table ${r.table} is outside this instance's tables.`);
-    if (desired.nft && desired.nft.name !== this.opts.layout.nftTable) throw new Error(`nft table ${desired.nft.name} is not this instance's table ${this.opts.layout.nftTable}.`);
+      if (r.table < tables.first || r.table > tables.last)
+        throw new Error(`route table ${r.table} is outside this instance's tables.`);
+    if (desired.nft && desired.nft.name !== this.opts.layout.nftTable)
+      throw new Error(
+        `nft table ${desired.nft.name} is not this instance's table ${this.opts.layout.nftTable}.`,
+      );
   }
 
   private async execute(ops: readonly Operation[]): Promise<void> {
@@ -178,7 +202,8 @@ export class Reconciler {
     const target: DesiredState = { rules: state.rules, routes: state.routes, nft: null, sysctls: {} };
     const ops = diff({ ...now, nft: null }, target).filter((o) => o.op !== 'sysctl');
     const sysctls: Record<string, string> = {};
-    for (const [p, v] of Object.entries(state.sysctls)) if (v !== null && now.sysctls[p] !== v) sysctls[p] = v;
+    for (const [p, v] of Object.entries(state.sysctls))
+      if (v !== null && now.sysctls[p] !== v) sysctls[p] = v;
     await writeSysctls(sysctls, { ...this.netns, ignoreMissing: true });
     if (state.nft) await restoreTable(this.opts.layout.nftTable, state.nft.text, this.netns);
     else await deleteTable(this.opts.layout.nftTable, this.netns);

@@ -9,11 +9,15 @@ function check(path: string): void {
 }
 
 /** Current values; a path that does not exist (e.g. the interface is gone) maps to null. */
-export async function readSysctls(paths: readonly string[], opts: NetnsOption = {}): Promise<Record<string, string | null>> {
+export async function readSysctls(
+  paths: readonly string[],
+  opts: NetnsOption = {},
+): Promise<Record<string, string | null>> {
   const out: Record<string, string | null> = {};
   if (paths.length === 0) return out;
   paths.forEach(check);
-  const script = 'for p; do v=$(cat "/proc/sys/$p" 2>/dev/null) && printf "%s\\n" "$v" || printf "\\001\\n"; done';
+  const script =
+    'for p; do v=$(cat "/proc/sys/$p" 2>/dev/null) && printf "%s\\n" "$v" || printf "\\001\\n"; done';
   const { stdout } = await run(nsArgv(opts, ['sh', '-c', script, 'sh', ...paths]));
   const lines = stdout.split('\n');
   paths.forEach((p, i) => {
@@ -24,7 +28,10 @@ export async function readSysctls(paths: readonly string[], opts: NetnsOption = 
 }
 
 /** Writes values in order; with ignoreMissing, paths that do not exist are skipped. */
-export async function writeSysctls(values: Record<string, string>, opts: NetnsOption & { ignoreMissing?: boolean } = {}): Promise<void> {
+export async function writeSysctls(
+  values: Record<string, string>,
+  opts: NetnsOption & { ignoreMissing?: boolean } = {},
+): Promise<void> {
   const entries = Object.entries(values);
   if (entries.length === 0) return;
   for (const [p, v] of entries) {

@@ -25,7 +25,12 @@ function fetchOnce(): Promise<void> {
             connection: connections,
           });
         } catch (err) {
-          logTraffic({ kind: 'http', ok: false, serverSawAddress: null, error: `bad reply: ${errorText(err)}` });
+          logTraffic({
+            kind: 'http',
+            ok: false,
+            serverSawAddress: null,
+            error: `bad reply: ${errorText(err)}`,
+          });
         }
         resolve();
       });

@@ -26,11 +26,13 @@ await every(opts, async () => {
     setTimeout(() => resolve(null), 2000);
   });
   socket.send(JSON.stringify({ seq: mySeq, text: 'hello from lab-chat' }), 7, server.address, (err) => {
-    if (err) logTraffic({ kind: 'udp', ok: false, serverSawAddress: null, seq: mySeq, error: errorText(err) });
+    if (err)
+      logTraffic({ kind: 'udp', ok: false, serverSawAddress: null, seq: mySeq, error: errorText(err) });
   });
   const reply = await answered;
   pending.delete(mySeq);
   if (reply) logTraffic({ kind: 'udp', ok: true, serverSawAddress: reply.clientAddress, seq: mySeq });
-  else logTraffic({ kind: 'udp', ok: false, serverSawAddress: null, seq: mySeq, error: 'no answer within 2 s' });
+  else
+    logTraffic({ kind: 'udp', ok: false, serverSawAddress: null, seq: mySeq, error: 'no answer within 2 s' });
 });
 socket.close();

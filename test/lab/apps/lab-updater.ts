@@ -26,7 +26,12 @@ function checkForUpdate(): Promise<void> {
           const reply = JSON.parse(body) as { clientAddress: string };
           logTraffic({ kind: 'http', ok: res.statusCode === 200, serverSawAddress: reply.clientAddress });
         } catch (err) {
-          logTraffic({ kind: 'http', ok: false, serverSawAddress: null, error: `bad reply: ${errorText(err)}` });
+          logTraffic({
+            kind: 'http',
+            ok: false,
+            serverSawAddress: null,
+            error: `bad reply: ${errorText(err)}`,
+          });
         }
         resolve();
       });

@@ -41,12 +41,22 @@ export function parseQuery(msg: Buffer): Question {
   if (offset + 4 > msg.length) throw new Error('DNS question is missing its type and class');
   const type = msg.readUInt16BE(offset);
   const qclass = msg.readUInt16BE(offset + 2);
-  return { id, flags, name: labels.join('.').toLowerCase(), type, qclass, questionBytes: msg.subarray(12, offset + 4) };
+  return {
+    id,
+    flags,
+    name: labels.join('.').toLowerCase(),
+    type,
+    qclass,
+    questionBytes: msg.subarray(12, offset + 4),
+  };
 }
 
 export function encodeName(name: string): Buffer {
   const parts = name.split('.').filter(Boolean);
-  return Buffer.concat([...parts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')])), Buffer.from([0])]);
+  return Buffer.concat([
+    ...parts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')])),
+    Buffer.from([0]),
+  ]);
 }
 
 export function encodeQuery(id: number, name: string, type: number): Buffer {
@@ -76,7 +86,8 @@ function rdata(answer: Answer): Buffer {
     return Buffer.from(answer.address.split('.').map(Number));
   }
   if (answer.type === TYPE.AAAA) {
-    if (!isIPv6(answer.address) || answer.address.includes('.')) throw new Error(`not a plain IPv6 address: ${answer.address}`);
+    if (!isIPv6(answer.address) || answer.address.includes('.'))
+      throw new Error(`not a plain IPv6 address: ${answer.address}`);
     return ipv6Bytes(answer.address);
   }
   const text = Buffer.from(answer.text, 'utf8');
@@ -149,7 +160,8 @@ export function parseResponse(msg: Buffer): ParsedResponse {
     else if (type === TYPE.AAAA) {
       const groups = Array.from({ length: 8 }, (_, g) => data.readUInt16BE(g * 2).toString(16));
       answers.push({ type, address: compressIPv6(groups.join(':')) });
-    } else if (type === TYPE.TXT) answers.push({ type, text: data.subarray(1, 1 + (data[0] ?? 0)).toString('utf8') });
+    } else if (type === TYPE.TXT)
+      answers.push({ type, text: data.subarray(1, 1 + (data[0] ?? 0)).toString('utf8') });
   }
   return { id, rcode, answers };
 }

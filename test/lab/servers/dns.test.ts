@@ -4,7 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer } from './dns.ts';
 import { encodeQuery, parseResponse, RCODE, TYPE } from './dns-wire.ts';
 
-const zone = { serversV4: '198.18.200.10', serversV6: 'fd5a:200::10', gatewayV4: '198.18.250.2', gatewayV6: 'fd5a:250::2' };
+const zone = {
+  serversV4: '198.18.200.10',
+  serversV6: 'fd5a:200::10',
+  gatewayV4: '198.18.250.2',
+  gatewayV6: 'fd5a:250::2',
+};
 
 describe('lab DNS server', () => {
   let server: Awaited<ReturnType<typeof startDnsServer>>;
@@ -29,13 +34,22 @@ describe('lab DNS server', () => {
     });
   }
 
-  const query = async (name: string, type: number) => parseResponse(await ask(encodeQuery(0x4242, name, type)));
+  const query = async (name: string, type: number) =>
+    parseResponse(await ask(encodeQuery(0x4242, name, type)));
 
   it('answers server.lab and gateway.lab with A and AAAA', async () => {
-    expect(await query('server.lab', TYPE.A)).toEqual({ id: 0x4242, rcode: RCODE.NOERROR, answers: [{ type: TYPE.A, address: zone.serversV4 }] });
-    expect((await query('Server.LAB', TYPE.AAAA)).answers).toEqual([{ type: TYPE.AAAA, address: zone.serversV6 }]);
+    expect(await query('server.lab', TYPE.A)).toEqual({
+      id: 0x4242,
+      rcode: RCODE.NOERROR,
+      answers: [{ type: TYPE.A, address: zone.serversV4 }],
+    });
+    expect((await query('Server.LAB', TYPE.AAAA)).answers).toEqual([
+      { type: TYPE.AAAA, address: zone.serversV6 },
+    ]);
     expect((await query('gateway.lab', TYPE.A)).answers).toEqual([{ type: TYPE.A, address: zone.gatewayV4 }]);
-    expect((await query('gateway.lab', TYPE.AAAA)).answers).toEqual([{ type: TYPE.AAAA, address: zone.gatewayV6 }]);
+    expect((await query('gateway.lab', TYPE.AAAA)).answers).toEqual([
+      { type: TYPE.AAAA, address: zone.gatewayV6 },
+    ]);
   });
 
   it('tells the asker its own address for whoami.lab (TXT, and A for an IPv4 asker)', async () => {

@@ -5,7 +5,15 @@
 // Anything else is NXDOMAIN; a known name without that type answers NOERROR with no records.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
-import { encodeError, encodeResponse, parseQuery, RCODE, TYPE, type Answer, type Question } from './dns-wire.ts';
+import {
+  encodeError,
+  encodeResponse,
+  parseQuery,
+  RCODE,
+  TYPE,
+  type Answer,
+  type Question,
+} from './dns-wire.ts';
 
 export interface DnsZone {
   serversV4: string;
@@ -14,9 +22,17 @@ export interface DnsZone {
   gatewayV6: string;
 }
 
-export function answerQuestion(zone: DnsZone, q: Question, clientAddress: string): { rcode: number; answers: Answer[] } {
+export function answerQuestion(
+  zone: DnsZone,
+  q: Question,
+  clientAddress: string,
+): { rcode: number; answers: Answer[] } {
   const addresses = (v4: string, v6: string): Answer[] =>
-    q.type === TYPE.A ? [{ type: TYPE.A, address: v4 }] : q.type === TYPE.AAAA ? [{ type: TYPE.AAAA, address: v6 }] : [];
+    q.type === TYPE.A
+      ? [{ type: TYPE.A, address: v4 }]
+      : q.type === TYPE.AAAA
+        ? [{ type: TYPE.AAAA, address: v6 }]
+        : [];
   switch (q.name) {
     case 'server.lab':
       return { rcode: RCODE.NOERROR, answers: addresses(zone.serversV4, zone.serversV6) };
@@ -26,7 +42,8 @@ export function answerQuestion(zone: DnsZone, q: Question, clientAddress: string
       const answers: Answer[] = [];
       if (q.type === TYPE.TXT) answers.push({ type: TYPE.TXT, text: clientAddress });
       if (q.type === TYPE.A && isIPv4(clientAddress)) answers.push({ type: TYPE.A, address: clientAddress });
-      if (q.type === TYPE.AAAA && isIPv6(clientAddress)) answers.push({ type: TYPE.AAAA, address: clientAddress });
+      if (q.type === TYPE.AAAA && isIPv6(clientAddress))
+        answers.push({ type: TYPE.AAAA, address: clientAddress });
       return { rcode: RCODE.NOERROR, answers };
     }
     default:

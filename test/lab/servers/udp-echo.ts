@@ -11,7 +11,11 @@ export interface UdpEchoReply {
 export function startUdpEcho(address: string, port: number): Promise<Socket> {
   const socket = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
   socket.on('message', (msg, rinfo) => {
-    const reply: UdpEchoReply = { clientAddress: rinfo.address, clientPort: rinfo.port, echo: msg.toString('utf8').slice(0, 512) };
+    const reply: UdpEchoReply = {
+      clientAddress: rinfo.address,
+      clientPort: rinfo.port,
+      echo: msg.toString('utf8').slice(0, 512),
+    };
     socket.send(JSON.stringify(reply) + '\n', rinfo.port, rinfo.address);
   });
   return new Promise((resolve, reject) => {

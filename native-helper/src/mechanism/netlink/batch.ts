@@ -33,10 +33,18 @@ export function failedLine(stderr: string): number | null {
  * Runs the lines (e.g. "rule add …", "route replace …") in order and stops at the first failure,
  * which is reported as a BatchError naming the line. Lines before it stay applied.
  */
-export async function applyBatch(family: Family, lines: readonly string[], opts: NetnsOption = {}): Promise<void> {
+export async function applyBatch(
+  family: Family,
+  lines: readonly string[],
+  opts: NetnsOption = {},
+): Promise<void> {
   if (lines.length === 0) return;
-  for (const l of lines) if (l.includes('\n')) throw new Error(`batch line contains a newline: ${JSON.stringify(l)}`);
-  const res = await run(ipArgv(opts, ['-batch', '-'], family), { input: lines.join('\n') + '\n', allowFailure: true });
+  for (const l of lines)
+    if (l.includes('\n')) throw new Error(`batch line contains a newline: ${JSON.stringify(l)}`);
+  const res = await run(ipArgv(opts, ['-batch', '-'], family), {
+    input: lines.join('\n') + '\n',
+    allowFailure: true,
+  });
   if (res.code !== 0) {
     const line = failedLine(res.stderr);
     throw new BatchError(family, line, line !== null ? (lines[line - 1] ?? null) : null, res.stderr);

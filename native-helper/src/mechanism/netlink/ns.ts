@@ -8,12 +8,7 @@ export type Family = 4 | 6;
 
 /** argv for `ip` in the chosen namespace, optionally pinned to one address family. */
 export function ipArgv(opts: NetnsOption, args: readonly string[], family?: Family): string[] {
-  return [
-    'ip',
-    ...(opts.netns ? ['-n', opts.netns] : []),
-    ...(family ? [`-${family}`] : []),
-    ...args,
-  ];
+  return ['ip', ...(opts.netns ? ['-n', opts.netns] : []), ...(family ? [`-${family}`] : []), ...args];
 }
 
 /** argv for any other program (nft, sysctl) in the chosen namespace. */

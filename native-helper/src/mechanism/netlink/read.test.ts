@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { failedLine } from './batch.ts';
 import { classifyKind, interfacesFromSnapshot, tableId } from './read.ts';
 
-const link = (name: string, infoKind: string | null = null, linkType = 'ether', flags: string[] = ['UP', 'LOWER_UP']) => ({ name, infoKind, linkType, flags });
+const link = (
+  name: string,
+  infoKind: string | null = null,
+  linkType = 'ether',
+  flags: string[] = ['UP', 'LOWER_UP'],
+) => ({ name, infoKind, linkType, flags });
 
 describe('netlink parsing', () => {
   it('classifies interface kinds', () => {
@@ -28,20 +33,63 @@ describe('netlink parsing', () => {
   });
 
   it('builds interfaces: usable needs up, carrier and a main default route', () => {
-    const base = { mtu: 1500, operstate: 'UP', mac: '02:00:00:00:00:01', stats: { rxBytes: 10, txBytes: 20 } };
+    const base = {
+      mtu: 1500,
+      operstate: 'UP',
+      mac: '02:00:00:00:00:01',
+      stats: { rxBytes: 10, txBytes: 20 },
+    };
     const snap = {
       links: [
         { ...base, index: 2, name: 'up1', flags: ['UP', 'LOWER_UP'], linkType: 'ether', infoKind: 'veth' },
         { ...base, index: 3, name: 'up2', flags: ['UP', 'NO-CARRIER'], linkType: 'ether', infoKind: 'veth' },
       ],
-      addresses: [{ ifname: 'up1', family: 4 as const, address: '198.18.1.2', prefixLength: 24, scope: 'global', tentative: false }],
+      addresses: [
+        {
+          ifname: 'up1',
+          family: 4 as const,
+          address: '198.18.1.2',
+          prefixLength: 24,
+          scope: 'global',
+          tentative: false,
+        },
+      ],
       routes: [
-        { family: 4 as const, table: 254, type: 'unicast', dst: 'default', gateway: '198.18.1.1', dev: 'up1', prefsrc: null, metric: 100, scope: null, protocol: null, flags: [] },
-        { family: 4 as const, table: 254, type: 'unicast', dst: 'default', gateway: '198.18.2.1', dev: 'up2', prefsrc: null, metric: 200, scope: null, protocol: null, flags: ['linkdown'] },
+        {
+          family: 4 as const,
+          table: 254,
+          type: 'unicast',
+          dst: 'default',
+          gateway: '198.18.1.1',
+          dev: 'up1',
+          prefsrc: null,
+          metric: 100,
+          scope: null,
+          protocol: null,
+          flags: [],
+        },
+        {
+          family: 4 as const,
+          table: 254,
+          type: 'unicast',
+          dst: 'default',
+          gateway: '198.18.2.1',
+          dev: 'up2',
+          prefsrc: null,
+          metric: 200,
+          scope: null,
+          protocol: null,
+          flags: ['linkdown'],
+        },
       ],
     };
     const [a, b] = interfacesFromSnapshot(snap);
-    expect(a).toMatchObject({ name: 'up1', kind: 'ethernet', usable: true, gateways: [{ family: 4, address: '198.18.1.1' }] });
+    expect(a).toMatchObject({
+      name: 'up1',
+      kind: 'ethernet',
+      usable: true,
+      gateways: [{ family: 4, address: '198.18.1.1' }],
+    });
     expect(a!.counters.txBytes).toBe(20);
     expect(b).toMatchObject({ name: 'up2', usable: false });
   });

@@ -65,7 +65,11 @@ export function tableId(v: unknown): number {
   return n;
 }
 
-async function ipJson(opts: NetnsOption, args: string[], family?: Family): Promise<Record<string, unknown>[]> {
+async function ipJson(
+  opts: NetnsOption,
+  args: string[],
+  family?: Family,
+): Promise<Record<string, unknown>[]> {
   const text = await output(ipArgv(opts, ['-json', ...args], family));
   return text.trim() ? (JSON.parse(text) as Record<string, unknown>[]) : [];
 }
@@ -111,7 +115,10 @@ export async function readAddresses(opts: NetnsOption = {}): Promise<LinkAddress
 }
 
 /** Routes of one family in every table (or one table when given). */
-export async function readRoutes(family: Family, opts: NetnsOption & { table?: number | 'all' } = {}): Promise<Route[]> {
+export async function readRoutes(
+  family: Family,
+  opts: NetnsOption & { table?: number | 'all' } = {},
+): Promise<Route[]> {
   const rows = await ipJson(opts, ['route', 'show', 'table', String(opts.table ?? 'all')], family);
   return rows.map((r) => ({
     family,
@@ -147,11 +154,19 @@ export async function readRules(family: Family, opts: NetnsOption = {}): Promise
 export type InterfaceKind = Interface['kind'];
 
 /** Classifies a link; `wireless` says whether sysfs shows wireless/ or phy80211 for it. */
-export function classifyKind(link: Pick<Link, 'name' | 'linkType' | 'infoKind' | 'flags'>, wireless = false): InterfaceKind {
+export function classifyKind(
+  link: Pick<Link, 'name' | 'linkType' | 'infoKind' | 'flags'>,
+  wireless = false,
+): InterfaceKind {
   const { name, infoKind } = link;
   if (link.linkType === 'loopback' || link.flags.includes('LOOPBACK')) return 'loopback';
   if (wireless || /^wl/.test(name)) return 'wifi';
-  if (infoKind === 'wireguard' || infoKind === 'tun' || /^(tun|tap|wg|sy-)/.test(name) || link.linkType === 'none')
+  if (
+    infoKind === 'wireguard' ||
+    infoKind === 'tun' ||
+    /^(tun|tap|wg|sy-)/.test(name) ||
+    link.linkType === 'none'
+  )
     return 'tunnel';
   if (infoKind === 'veth' || /^(en|eth)/.test(name)) return 'ethernet';
   if (infoKind) return 'virtual';
@@ -161,7 +176,13 @@ export function classifyKind(link: Pick<Link, 'name' | 'linkType' | 'infoKind' |
 /** Whether sysfs marks the link as wireless; only meaningful for the helper's own namespace. */
 export async function isWireless(name: string): Promise<boolean> {
   for (const p of [`/sys/class/net/${name}/wireless`, `/sys/class/net/${name}/phy80211`]) {
-    if (await access(p).then(() => true, () => false)) return true;
+    if (
+      await access(p).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
   }
   return false;
 }
@@ -193,11 +214,16 @@ export async function readInterfaces(opts: NetnsOption = {}): Promise<Interface[
   return interfacesFromSnapshot(snap, wireless);
 }
 
-export function interfacesFromSnapshot(snap: Snapshot, wireless: Map<string, boolean> = new Map()): Interface[] {
+export function interfacesFromSnapshot(
+  snap: Snapshot,
+  wireless: Map<string, boolean> = new Map(),
+): Interface[] {
   return snap.links
     .filter((l) => l.name.length <= 15)
     .map((l) => {
-      const defaults = snap.routes.filter((r) => r.table === 254 && r.dst === 'default' && r.dev === l.name && r.type === 'unicast');
+      const defaults = snap.routes.filter(
+        (r) => r.table === 254 && r.dst === 'default' && r.dev === l.name && r.type === 'unicast',
+      );
       const up = l.flags.includes('UP');
       const carrier = l.flags.includes('LOWER_UP');
       return {

@@ -72,11 +72,15 @@ class MonitorWatcher extends EventEmitter implements Watcher {
     this.fsw?.close();
     this.fsw = fsWatch(this.file, () => void this.readNew(gen));
     const argv = ipArgv(this.opts, ['monitor', 'link', 'address', 'route']);
-    const { stdout } = await run(['sh', '-c', '"$@" >>"$SY_MONITOR_LOG" 2>&1 </dev/null & echo $!', 'sh', ...argv], {
-      env: { ...process.env, SY_MONITOR_LOG: this.file },
-    });
+    const { stdout } = await run(
+      ['sh', '-c', '"$@" >>"$SY_MONITOR_LOG" 2>&1 </dev/null & echo $!', 'sh', ...argv],
+      {
+        env: { ...process.env, SY_MONITOR_LOG: this.file },
+      },
+    );
     const pid = Number(stdout.trim());
-    if (!Number.isInteger(pid) || pid <= 1) throw new Error(`could not start ${argv.join(' ')}: no PID printed.`);
+    if (!Number.isInteger(pid) || pid <= 1)
+      throw new Error(`could not start ${argv.join(' ')}: no PID printed.`);
     this.pid = pid;
     this.pidStart = await startTicks(pid);
   }

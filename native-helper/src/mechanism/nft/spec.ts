@@ -27,7 +27,12 @@ export interface MapSpec {
 export interface ChainSpec {
   name: string;
   /** Base-chain hook; omit for a regular chain. */
-  hook?: { type: 'filter' | 'nat' | 'route'; hook: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting'; priority: string | number; policy?: 'accept' | 'drop' };
+  hook?: {
+    type: 'filter' | 'nat' | 'route';
+    hook: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
+    priority: string | number;
+    policy?: 'accept' | 'drop';
+  };
   rules: string[];
 }
 
@@ -45,7 +50,8 @@ export interface TableSpec {
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 
 function checkName(what: string, name: string): void {
-  if (!NAME.test(name)) throw new Error(`nft ${what} name "${name}" is invalid; use a letter then letters, digits or _.`);
+  if (!NAME.test(name))
+    throw new Error(`nft ${what} name "${name}" is invalid; use a letter then letters, digits or _.`);
 }
 
 function quote(s: string): string {
@@ -70,13 +76,18 @@ export function renderTable(spec: TableSpec): string {
   }
   for (const m of spec.maps) {
     checkName('map', m.name);
-    const elements = m.elements.length ? ` elements = { ${m.elements.map(([k, v]) => `${k} : ${v}`).join(', ')} };` : '';
+    const elements = m.elements.length
+      ? ` elements = { ${m.elements.map(([k, v]) => `${k} : ${v}`).join(', ')} };`
+      : '';
     out.push(`  map ${m.name} { type ${m.type};${elements} }`);
   }
   for (const ch of spec.chains) {
     checkName('chain', ch.name);
     out.push(`  chain ${ch.name} {`);
-    if (ch.hook) out.push(`    type ${ch.hook.type} hook ${ch.hook.hook} priority ${ch.hook.priority}; policy ${ch.hook.policy ?? 'accept'};`);
+    if (ch.hook)
+      out.push(
+        `    type ${ch.hook.type} hook ${ch.hook.hook} priority ${ch.hook.priority}; policy ${ch.hook.policy ?? 'accept'};`,
+      );
     for (const r of ch.rules) {
       if (r.includes('\n')) throw new Error(`nft rule contains a newline: ${JSON.stringify(r)}`);
       out.push(`    ${r}`);

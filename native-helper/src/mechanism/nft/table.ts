@@ -10,7 +10,8 @@ function nft(opts: NetnsOption, args: string[]): string[] {
 /** Runs an nft script as one transaction; nothing is applied if any line fails. */
 export async function applyScript(script: string, opts: NetnsOption = {}): Promise<void> {
   const res = await run(nft(opts, ['-f', '-']), { input: script, allowFailure: true });
-  if (res.code !== 0) throw new Error(`nft rejected the transaction (nothing was changed): ${res.stderr.trim()}`);
+  if (res.code !== 0)
+    throw new Error(`nft rejected the transaction (nothing was changed): ${res.stderr.trim()}`);
 }
 
 /** Atomically replaces (or creates) the table described by spec. */
@@ -60,9 +61,12 @@ export async function readCounters(name: string, opts: NetnsOption = {}): Promis
 
 export function parseCounters(json: string): Map<string, CounterValue> {
   const out = new Map<string, CounterValue>();
-  const doc = JSON.parse(json) as { nftables?: { counter?: { name: string; packets: number; bytes: number } }[] };
+  const doc = JSON.parse(json) as {
+    nftables?: { counter?: { name: string; packets: number; bytes: number } }[];
+  };
   for (const item of doc.nftables ?? []) {
-    if (item.counter) out.set(item.counter.name, { packets: item.counter.packets, bytes: item.counter.bytes });
+    if (item.counter)
+      out.set(item.counter.name, { packets: item.counter.packets, bytes: item.counter.bytes });
   }
   return out;
 }

@@ -97,7 +97,12 @@ describe('WebSocketClient', () => {
       event: 'shell.connection',
       seq: 0,
       time: new Date().toISOString(),
-      data: { state: 'absent', message: 'not running', socket: '/run/switchyard/helper.sock', retryInMs: 1000 },
+      data: {
+        state: 'absent',
+        message: 'not running',
+        socket: '/run/switchyard/helper.sock',
+        retryInMs: 1000,
+      },
     });
     expect(states.at(-1)).toMatchObject({ state: 'absent', socket: '/run/switchyard/helper.sock' });
     expect(diagnose(states.at(-1)!).title).toBe('The Switchyard helper is not running');
