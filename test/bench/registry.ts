@@ -19,4 +19,5 @@ export const benchModules: BenchModuleEntry[] = [
   entry('apply', './apply.bench.ts', 'benchApply'),
   entry('adoption', './adoption.bench.ts', 'benchAdoption'),
   entry('tunnel', './tunnel.bench.ts', 'benchTunnel'),
+  entry('renderer', './renderer.bench.ts', 'benchRenderer'),
 ];

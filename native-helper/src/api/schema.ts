@@ -122,6 +122,37 @@ export const Interface = z.object({
 });
 export type Interface = z.infer<typeof Interface>;
 
+// ---------- tunnels (seed 3): an encrypted egress to a Switchyard gateway ----------
+
+export const TunnelName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'a tunnel name is an interface name of at most 15 characters');
+
+export const WireKey = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a key is 32 bytes in base64 (44 characters)');
+
+export const Tunnel = z.object({
+  name: TunnelName,
+  /** HOST:PORT of the gateway. */
+  gateway: z.string(),
+  gatewayPublicKey: WireKey,
+  /** This end's public key: give it to the gateway's operator. */
+  publicKey: WireKey,
+  address: z.string(),
+  cipher: z.enum(['auto', 'chacha20poly1305', 'aes256gcm']),
+  state: z.enum(['connecting', 'up', 'down']),
+  problem: z.string().nullable(),
+});
+export type Tunnel = z.infer<typeof Tunnel>;
+
+export const GatewayStats = z.object({
+  counters: z.record(z.string(), z.number()),
+  /** Bytes and packets per peer, app tag and policy id, as the packets' metadata claimed them. */
+  accounting: z.array(
+    z.object({ peer: z.string(), tag: z.number(), policyId: z.number(), packets: z.number(), bytes: z.number() }),
+  ),
+});
+export type GatewayStats = z.infer<typeof GatewayStats>;
+
 // ---------- status ----------
 
 export const Actor = z.object({
@@ -294,6 +325,25 @@ export const methods = {
     'read',
     'Which egress a flow would take and why.',
   ),
+  'tunnels.list': method(NoParams, z.array(Tunnel), 'read', 'Tunnels to Switchyard gateways; each is an egress.'),
+  'tunnels.add': method(
+    z
+      .object({
+        name: TunnelName,
+        gateway: z.string().min(3).max(300).describe('HOST:PORT'),
+        gatewayPublicKey: WireKey,
+        /** This end's private key; generated when absent (see the result's publicKey). */
+        privateKey: WireKey.optional(),
+        address: z.string().min(3).max(50),
+        cipher: z.enum(['auto', 'chacha20poly1305', 'aes256gcm']).default('auto'),
+      })
+      .strict(),
+    Tunnel,
+    'write',
+    'Add a tunnel egress and start it.',
+  ),
+  'tunnels.remove': method(z.object({ name: TunnelName }).strict(), Ok, 'write', 'Stop and forget a tunnel.'),
+  'gateway.stats': method(NoParams, GatewayStats, 'read', 'Gateway mode: per-peer, per-app accounting.'),
   'events.subscribe': method(
     z.object({ topics: z.array(z.string()).optional() }).strict(),
     Ok,

@@ -5,12 +5,15 @@ import { commands, type Command } from './commands.ts';
 import { UsageError, parseCommandLine } from './args.ts';
 
 function usage(): string {
-  const width = Math.max(...commands.map((c) => c.usage.length));
+  // Long usages get their summary on the next line, so the help stays readable in 100 columns.
+  const width = 36;
+  const line = (c: Command) =>
+    c.usage.length <= width ? `  ${c.usage.padEnd(width)}  ${c.summary}` : `  ${c.usage}\n  ${' '.repeat(width)}  ${c.summary}`;
   return [
     'usage: switchyard COMMAND [options]',
     '',
     'commands:',
-    ...commands.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    ...commands.map(line),
     '',
     'global options:',
     '  --json              machine-readable output',

@@ -54,6 +54,7 @@ import { EventBus } from './event-bus.ts';
 import { type ManagedPolicy, loadManagedPolicy } from './managed-policy.ts';
 import { PolicyStore } from './policy-store.ts';
 import { RateTracker, type Rated } from './rates.ts';
+import { TunnelManager } from './tunnels.ts';
 
 export interface HelperOptions {
   instance: string;
@@ -97,6 +98,7 @@ export class Helper {
   private cgroupRoot = '';
   private tagger!: Tagger;
   private reconciler: Reconciler;
+  readonly tunnels: TunnelManager;
   private procEvents: ProcEvents | null = null;
   private watcher: Watcher | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -122,6 +124,7 @@ export class Helper {
       layout: this.layout,
       stateFile: join(opts.stateDir, 'kernel-state.json'),
     });
+    this.tunnels = new TunnelManager(opts.stateDir, () => void this.refresh('interfaces'), this.log);
   }
 
   // ---------- lifecycle ----------
@@ -141,7 +144,8 @@ export class Helper {
     await this.recoverCgroups();
 
     await this.syncCatalog();
-    this.interfaces = await readInterfaces();
+    await this.tunnels.startAll();
+    this.interfaces = await this.readInterfaces();
     await this.refresh('start');
 
     // Listen before scanning, so a process that starts during the scan is not missed.
@@ -172,6 +176,7 @@ export class Helper {
     await this.watcher?.stop();
     await this.refreshing?.catch(() => {});
     await this.reconciler.teardown();
+    await this.tunnels.stopAll();
     await removeCgroupTree(this.cgroupRoot, { moveTo: dirname(this.cgroupRoot) });
     this.tagger.detach();
     this.log('stopped and cleaned up');
@@ -579,8 +584,9 @@ export class Helper {
   private async refreshOnce(reason: string): Promise<void> {
     if (this.stopped) return;
     const before = this.interfaces;
-    this.interfaces = await readInterfaces();
+    this.interfaces = await this.readInterfaces();
     const policy = this.effectivePolicy();
+    this.tunnels.setApps(policy.apps.map((a) => ({ tag: a.tag, policyId: policyIdOf(a) })));
     const previous = this.evaluations;
     const next = new Map<AppId, Evaluation>();
     for (const a of policy.apps) next.set(a.id, evaluate(a.choice, this.interfaces, policy));
@@ -616,6 +622,13 @@ export class Helper {
         this.bus.emit('app.changed', { app: this.view(a), id: a.id, removed: false });
       if (was && was.active !== now.active) this.moveConnections(a.id, now.active);
     }
+  }
+
+  /** The kernel's view, with our tunnels marked as such: usable once their handshake is done. */
+  private async readInterfaces(): Promise<Interface[]> {
+    return (await readInterfaces()).map((i) =>
+      this.tunnels.has(i.name) ? { ...i, kind: 'tunnel' as const, usable: i.up && this.tunnels.isUp(i.name) } : i,
+    );
   }
 
   private announce(a: PolicyApp, was: Evaluation | undefined, now: Evaluation): void {
@@ -774,6 +787,19 @@ export class Helper {
 }
 
 // ---------- small helpers ----------
+
+/**
+ * The policy id a tunnel stamps on an app's packets: FNV-1a of the app and its choice, so the gateway
+ * can tell which policy sent a flow, and sees a new id whenever that policy changes.
+ */
+export function policyIdOf(app: { id: string; choice: EgressChoice }): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(`${app.id}|${JSON.stringify(app.choice)}`, 'utf8')) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
 
 const OWN_NETNS = readlinkSync('/proc/self/ns/net');
 

@@ -82,6 +82,21 @@ export function handlersFor(h: Helper): Handlers {
       }
       return explain(a, dst, h.interfaceList(), { layout: h.layout, ...h.switches });
     },
+    'tunnels.list': () => h.tunnels.list(),
+    'tunnels.add': async (p, ctx) => {
+      const t = await h.tunnels.add(p, (name) => h.interfaceList().some((i) => i.name === name));
+      changed(null, `tunnel ${t.name} to ${t.gateway} added`, ctx.actor);
+      await h.refresh('interfaces');
+      return h.tunnels.list().find((x) => x.name === t.name) ?? t;
+    },
+    'tunnels.remove': async ({ name }, ctx) => {
+      await h.tunnels.remove(name);
+      changed(null, `tunnel ${name} removed`, ctx.actor);
+      return { ok: true as const };
+    },
+    'gateway.stats': () => {
+      throw new ApiError('UNAVAILABLE', 'this is a desktop helper; gateway.stats is answered by `switchyard gateway`');
+    },
     'events.subscribe': ({ topics }, ctx) => {
       ctx.subscribe(topics);
       return { ok: true as const };
@@ -104,7 +119,7 @@ export async function startServer(h: Helper): Promise<ApiServer> {
   return server;
 }
 
-function peerOfSocket(socket: Socket): Peer {
+export function peerOfSocket(socket: Socket): Peer {
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) throw new Error('the connection has no file descriptor');
   return native().peerCred(fd);

@@ -79,7 +79,8 @@ export function egressRoutes(iface: Iface, table: number): RouteSpec[] {
         metric,
       });
     else if (iface.kind === 'tunnel' && primary)
-      routes.push({ family, table, dst: 'default', dev: iface.name, src: primary, metric });
+      // Without a gateway the kernel gives the route link scope; say so, or verification sees a difference.
+      routes.push({ family, table, dst: 'default', dev: iface.name, src: primary, metric, ...(family === 4 ? { scope: 'link' as const } : {}) });
     const seen = new Set<string>();
     for (const a of addrs) {
       if (a.prefixLength >= (family === 4 ? 32 : 128)) continue;

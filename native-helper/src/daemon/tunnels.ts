@@ -1,0 +1,169 @@
+// The helper's tunnels: each one is a running data path with a TUN device, and so one more egress.
+// Their settings (private keys included) live in the state directory, mode 0600, written atomically.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ApiError, type Tunnel, WireKey } from '../api/schema.ts';
+import { writeFileAtomicSync } from '../storage/atomic-file.ts';
+import { genkey, pubkey } from '../tunnel/keys.ts';
+import { type RunningTunnel, runTunnel } from '../tunnel/tunnel.ts';
+
+const TunnelRecord = z
+  .object({
+    name: z.string(),
+    gateway: z.string(),
+    gatewayPublicKey: WireKey,
+    privateKey: WireKey,
+    address: z.string(),
+    cipher: z.enum(['auto', 'chacha20poly1305', 'aes256gcm']),
+  })
+  .strict();
+type TunnelRecord = z.infer<typeof TunnelRecord>;
+const TunnelFile = z.object({ version: z.literal(1), tunnels: z.array(TunnelRecord) }).strict();
+
+/** The metadata a tunnel stamps on an app's packets: its tag and the id of the policy that sent it. */
+export interface TunnelApp {
+  tag: number;
+  policyId: number;
+}
+
+interface Live {
+  record: TunnelRecord;
+  running: RunningTunnel | null;
+  state: Tunnel['state'];
+  problem: string | null;
+}
+
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  const port = Number(m?.[2]);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ApiError('BAD_REQUEST', `gateway: '${text}' is not HOST:PORT (e.g. 203.0.113.7:51900)`);
+  }
+  return { host: m[1]!, port };
+}
+
+export class TunnelManager {
+  private readonly path: string;
+  private readonly live = new Map<string, Live>();
+  private apps: TunnelApp[] = [];
+
+  constructor(
+    stateDir: string,
+    private readonly onChange: () => void,
+    private readonly log: (msg: string) => void,
+  ) {
+    this.path = join(stateDir, 'tunnels.json');
+  }
+
+  /** Read the saved tunnels and start them; a tunnel that fails to start is reported, not fatal. */
+  async startAll(): Promise<void> {
+    if (!existsSync(this.path)) return;
+    let file;
+    try {
+      file = TunnelFile.parse(JSON.parse(readFileSync(this.path, 'utf8')));
+    } catch (err) {
+      throw new Error(`the tunnels file ${this.path} cannot be used: ${(err as Error).message}; fix or remove it`, { cause: err });
+    }
+    for (const record of file.tunnels) await this.start(record);
+  }
+
+  has(name: string): boolean {
+    return this.live.has(name);
+  }
+
+  isUp(name: string): boolean {
+    return this.live.get(name)?.state === 'up';
+  }
+
+  list(): Tunnel[] {
+    return [...this.live.values()].map(({ record, state, problem }) => ({
+      name: record.name,
+      gateway: record.gateway,
+      gatewayPublicKey: record.gatewayPublicKey,
+      publicKey: pubkey(record.privateKey),
+      address: record.address,
+      cipher: record.cipher,
+      state,
+      problem,
+    }));
+  }
+
+  async add(p: Omit<TunnelRecord, 'privateKey'> & { privateKey?: string }, interfaceExists: (name: string) => boolean): Promise<Tunnel> {
+    if (this.live.has(p.name)) throw new ApiError('CONFLICT', `a tunnel named ${p.name} exists already`);
+    if (interfaceExists(p.name)) throw new ApiError('CONFLICT', `an interface named ${p.name} exists already; pick another name`);
+    parseHostPort(p.gateway);
+    const record: TunnelRecord = { ...p, privateKey: p.privateKey ?? genkey() };
+    await this.start(record);
+    this.save();
+    return this.list().find((t) => t.name === p.name)!;
+  }
+
+  async remove(name: string): Promise<void> {
+    const t = this.live.get(name);
+    if (!t) throw new ApiError('NOT_FOUND', `no tunnel named ${name}`);
+    this.live.delete(name);
+    this.save();
+    await t.running?.stop();
+    this.onChange();
+  }
+
+  /** Which tag and policy id each app's packets carry; sent to every running data path. */
+  setApps(apps: TunnelApp[]): void {
+    if (JSON.stringify(apps) === JSON.stringify(this.apps)) return;
+    this.apps = apps;
+    for (const t of this.live.values()) t.running?.datapath.setTags(this.tags());
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.live.values()].map((t) => t.running?.stop()));
+    this.live.clear();
+  }
+
+  private tags() {
+    return this.apps.map((a) => ({ tag: a.tag, policy: a.policyId, trafficClass: 0 }));
+  }
+
+  private async start(record: TunnelRecord): Promise<void> {
+    const live: Live = { record, running: null, state: 'connecting', problem: null };
+    this.live.set(record.name, live);
+    try {
+      const running = await runTunnel({
+        name: record.name,
+        privateKey: record.privateKey,
+        gateway: parseHostPort(record.gateway),
+        gatewayPublicKey: record.gatewayPublicKey,
+        address: record.address,
+        cipher: record.cipher,
+        apps: this.apps.map((a) => ({ tag: a.tag, policyId: a.policyId })),
+      });
+      live.running = running;
+      running.datapath.on('exit', () => {
+        live.state = 'down';
+        live.problem = 'the data path exited';
+        this.onChange();
+      });
+      void running.established(60_000).then(
+        () => {
+          live.state = 'up';
+          live.problem = null;
+          this.log(`tunnel ${record.name} is up`);
+          this.onChange();
+        },
+        (err: Error) => {
+          live.problem = `no handshake with ${record.gateway} yet: ${err.message}`;
+          this.onChange();
+        },
+      );
+    } catch (err) {
+      live.state = 'down';
+      live.problem = (err as Error).message;
+      this.log(`tunnel ${record.name} could not start: ${live.problem}`);
+    }
+  }
+
+  private save(): void {
+    const file = { version: 1 as const, tunnels: [...this.live.values()].map((t) => t.record) };
+    writeFileAtomicSync(this.path, `${JSON.stringify(file, null, 2)}\n`, 0o600);
+  }
+}
