@@ -9,7 +9,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 echo "=== apt packages"
 as_root apt-get update -q
 as_root apt-get install -y -q --no-install-recommends \
-  build-essential python3 clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libsodium-dev \
+  build-essential python3 clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev libsodium-dev \
   iproute2 nftables tcpdump iperf3 wireguard-go wireguard-tools openvpn openssl \
   chromium xvfb procps util-linux iputils-ping socat jq ca-certificates
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Switchyard needs Node.js 20.19 or newer; this is "+process.version); process.exit(1) }'

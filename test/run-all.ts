@@ -23,6 +23,11 @@ const needNative = () =>
     ? null
     : 'native addon not built: run `npm run build:native`';
 
+const needLibFuzzer = () =>
+  spawnSync('sh', ['-c', 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a']).status === 0
+    ? null
+    : 'needs libFuzzer (apt-get install libclang-rt-14-dev)';
+
 const only = process.argv.slice(2);
 const steps: Step[] = [
   { name: 'typecheck', argv: ['npm', 'run', '-s', 'typecheck'] },
@@ -32,6 +37,9 @@ const steps: Step[] = [
     argv: ['npx', 'vitest', 'run', '--project', 'unit', '--project', 'component'],
     vitest: true,
   },
+  // The C data path's own tests (ASan/UBSan) and a bounded libFuzzer run of its packet parser.
+  { name: 'native', argv: ['make', '-s', '-C', 'native-helper/native/datapath', 'test'] },
+  { name: 'fuzz', argv: ['sh', 'native-helper/fuzz/run.sh', '30'], needs: needLibFuzzer },
   {
     name: 'integration',
     argv: ['npx', 'vitest', 'run', '--project', 'integration'],
