@@ -15,6 +15,10 @@ export const HELPER_METHOD_NAMES = [
   'policy.pause',
   'policy.override',
   'explain',
+  'tunnels.list',
+  'tunnels.add',
+  'tunnels.remove',
+  'gateway.stats',
   'events.subscribe',
   'events.history',
 ] as const;

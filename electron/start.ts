@@ -122,7 +122,7 @@ async function ensureHelper(): Promise<(() => Promise<void>) | null> {
   if (process.env.SWITCHYARD_SOCKET || (await helperIsRunning())) return null;
   if (process.getuid?.() !== 0) {
     console.log(
-      'No Switchyard helper runs here. Run `sudo npm start` to try it on the built-in lab, or install the helper (see build/README.md).',
+      'No Switchyard helper runs here. Run `npm start` as root (sudo) to try it on the built-in lab, or install the helper (see build/README.md).',
     );
     return null;
   }

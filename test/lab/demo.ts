@@ -26,7 +26,7 @@ export async function startLabSession(log: (msg: string) => void = console.log):
     throw err;
   }
   log(`Lab up: uplinks wlan0 (Wi-Fi) and enp3s0 (Ethernet), helper socket ${helper.socket}.`);
-  log(`Try the CLI meanwhile:  sudo ${SWITCHYARD} apps --socket ${helper.socket}`);
+  log(`Try the CLI meanwhile:  ${SWITCHYARD} apps --socket ${helper.socket}`);
   return {
     lab,
     helper,
