@@ -51,7 +51,16 @@ describe.skipIf(!isRoot)('tunnel egress through the lab gateway', () => {
     const gatewayPub = (await run([SWITCHYARD, 'tunnel', 'pubkey'], { input: gatewayKey })).stdout.trim();
 
     // The app whose traffic goes into the tunnel, and its tag (the gateway lets the peer claim it).
-    await helper.cli(['app', 'add', '--name', 'Probe', '--id', 'probe', '--cmdline', 'fixtures/probe\\.ts --managed']);
+    await helper.cli([
+      'app',
+      'add',
+      '--name',
+      'Probe',
+      '--id',
+      'probe',
+      '--cmdline',
+      'fixtures/probe\\.ts --managed',
+    ]);
     const tag = JSON.parse((await helper.cli(['app', 'show', 'probe', '--json'])).stdout).tag as number;
 
     // The gateway, in the lab's gateway namespace.
@@ -61,12 +70,32 @@ describe.skipIf(!isRoot)('tunnel egress through the lab gateway', () => {
       listenPort: 51900,
       address: '10.77.0.1/24',
       uplinks: [{ name: 'internet', interface: 'eth0' }],
-      peers: [{ name: 'desktop', publicKey: desktopPub, addresses: ['10.77.0.2/32'], apps: [{ tag, allow: ['0.0.0.0/0'] }] }],
+      peers: [
+        {
+          name: 'desktop',
+          publicKey: desktopPub,
+          addresses: ['10.77.0.2/32'],
+          apps: [{ tag, allow: ['0.0.0.0/0'] }],
+        },
+      ],
     };
     writeFileSync(join(work, 'gw.json'), JSON.stringify(config), { mode: 0o600 });
-    gateway = spawn('nsenter', [`--net=/run/netns/${lab.nsName('gateway')}`, '--', SWITCHYARD, 'gateway', '--config', join(work, 'gw.json'), '--socket', gatewaySocket], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    gateway = spawn(
+      'nsenter',
+      [
+        `--net=/run/netns/${lab.nsName('gateway')}`,
+        '--',
+        SWITCHYARD,
+        'gateway',
+        '--config',
+        join(work, 'gw.json'),
+        '--socket',
+        gatewaySocket,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let gwLog = '';
     gateway.stderr!.on('data', (d) => (gwLog += d));
     const deadline = Date.now() + 30_000;
@@ -78,11 +107,17 @@ describe.skipIf(!isRoot)('tunnel egress through the lab gateway', () => {
 
     // The tunnel egress on the desktop, then the app into it with a kill switch.
     const added = await helper.cli([
-      'tunnel', 'add', 'sy-tun0',
-      '--gateway', `${lab.servers.gatewayV4}:51900`,
-      '--gateway-key', gatewayPub,
-      '--private-key-file', join(work, 'desktop.key'),
-      '--address', '10.77.0.2/24',
+      'tunnel',
+      'add',
+      'sy-tun0',
+      '--gateway',
+      `${lab.servers.gatewayV4}:51900`,
+      '--gateway-key',
+      gatewayPub,
+      '--private-key-file',
+      join(work, 'desktop.key'),
+      '--address',
+      '10.77.0.2/24',
     ]);
     expect(added.stdout).toContain(desktopPub);
     const up = Date.now() + 30_000;
@@ -93,14 +128,33 @@ describe.skipIf(!isRoot)('tunnel egress through the lab gateway', () => {
     }
     expect(tunnels[0]?.state).toBe('up');
     await helper.cli(['egress', 'set', 'probe', 'sy-tun0', '--kill-switch']);
-    const iface = (JSON.parse((await helper.cli(['interfaces', '--json'])).stdout) as { name: string; kind: string; usable: boolean; apps: string[] }[]).find(
-      (i) => i.name === 'sy-tun0',
-    );
+    const iface = (
+      JSON.parse((await helper.cli(['interfaces', '--json'])).stdout) as {
+        name: string;
+        kind: string;
+        usable: boolean;
+        apps: string[];
+      }[]
+    ).find((i) => i.name === 'sy-tun0');
     expect(iface).toMatchObject({ kind: 'tunnel', usable: true, apps: ['probe'] });
 
     const out = await lab.exec('desktop', [
-      SWITCHYARD, 'run', '--app', 'probe', '--socket', helper.socket, '--',
-      ...NODE, PROBE, '--managed', '--v4', lab.servers.v4, '--v6', lab.servers.v6, '--timeout', '3000',
+      SWITCHYARD,
+      'run',
+      '--app',
+      'probe',
+      '--socket',
+      helper.socket,
+      '--',
+      ...NODE,
+      PROBE,
+      '--managed',
+      '--v4',
+      lab.servers.v4,
+      '--v6',
+      lab.servers.v6,
+      '--timeout',
+      '3000',
     ]);
     const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, { address: string | null }>;
     expect(r.httpV4!.address).toBe(lab.servers.gatewayV4);
@@ -109,7 +163,9 @@ describe.skipIf(!isRoot)('tunnel egress through the lab gateway', () => {
     // The tunnel carries IPv4 only: with the kill switch, IPv6 is blocked rather than leaked outside it.
     expect(r.httpV6!.address).toBeNull();
 
-    const stats = JSON.parse((await run([SWITCHYARD, 'gateway', 'stats', '--json', '--socket', gatewaySocket])).stdout) as {
+    const stats = JSON.parse(
+      (await run([SWITCHYARD, 'gateway', 'stats', '--json', '--socket', gatewaySocket])).stdout,
+    ) as {
       accounting: { peer: string; tag: number; policyId: number; packets: number }[];
     };
     const row = stats.accounting.find((a) => a.tag === tag);

@@ -128,7 +128,9 @@ export const TunnelName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'a tunnel name is an interface name of at most 15 characters');
 
-export const WireKey = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a key is 32 bytes in base64 (44 characters)');
+export const WireKey = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{43}=$/, 'a key is 32 bytes in base64 (44 characters)');
 
 export const Tunnel = z.object({
   name: TunnelName,
@@ -148,7 +150,13 @@ export const GatewayStats = z.object({
   counters: z.record(z.string(), z.number()),
   /** Bytes and packets per peer, app tag and policy id, as the packets' metadata claimed them. */
   accounting: z.array(
-    z.object({ peer: z.string(), tag: z.number(), policyId: z.number(), packets: z.number(), bytes: z.number() }),
+    z.object({
+      peer: z.string(),
+      tag: z.number(),
+      policyId: z.number(),
+      packets: z.number(),
+      bytes: z.number(),
+    }),
   ),
 });
 export type GatewayStats = z.infer<typeof GatewayStats>;
@@ -325,7 +333,12 @@ export const methods = {
     'read',
     'Which egress a flow would take and why.',
   ),
-  'tunnels.list': method(NoParams, z.array(Tunnel), 'read', 'Tunnels to Switchyard gateways; each is an egress.'),
+  'tunnels.list': method(
+    NoParams,
+    z.array(Tunnel),
+    'read',
+    'Tunnels to Switchyard gateways; each is an egress.',
+  ),
   'tunnels.add': method(
     z
       .object({

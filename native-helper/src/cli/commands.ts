@@ -386,14 +386,21 @@ export const commands: Command[] = [
             ? 'No tunnels. Add one with `switchyard tunnel add`.'
             : table(
                 ['tunnel', 'gateway', 'state', 'address', 'our public key'],
-                list.map((t) => [t.name, t.gateway, t.problem ? `${t.state}: ${t.problem}` : t.state, t.address, t.publicKey]),
+                list.map((t) => [
+                  t.name,
+                  t.gateway,
+                  t.problem ? `${t.state}: ${t.problem}` : t.state,
+                  t.address,
+                  t.publicKey,
+                ]),
               ),
         );
       }),
   },
   {
     name: 'tunnel add',
-    usage: 'tunnel add NAME --gateway HOST:PORT --gateway-key KEY --address CIDR [--private-key-file FILE] [--cipher auto|aes256gcm|chacha20poly1305]',
+    usage:
+      'tunnel add NAME --gateway HOST:PORT --gateway-key KEY --address CIDR [--private-key-file FILE] [--cipher auto|aes256gcm|chacha20poly1305]',
     summary: 'add an encrypted tunnel egress to a Switchyard gateway',
     options: {
       gateway: { type: 'string' },
@@ -405,10 +412,12 @@ export const commands: Command[] = [
     run: (p) =>
       withClient(p, async (c) => {
         const name = p.positionals[0];
-        if (!name) throw new UsageError('tunnel add: give the tunnel a name, e.g. `switchyard tunnel add sy-tun0 …`');
+        if (!name)
+          throw new UsageError('tunnel add: give the tunnel a name, e.g. `switchyard tunnel add sy-tun0 …`');
         const keyFile = str(p, 'private-key-file');
         const cipher = str(p, 'cipher') ?? 'auto';
-        if (!['auto', 'aes256gcm', 'chacha20poly1305'].includes(cipher)) throw new UsageError('--cipher: auto, aes256gcm or chacha20poly1305');
+        if (!['auto', 'aes256gcm', 'chacha20poly1305'].includes(cipher))
+          throw new UsageError('--cipher: auto, aes256gcm or chacha20poly1305');
         const t = await c.call('tunnels.add', {
           name,
           gateway: required(p, 'gateway', 'the gateway as HOST:PORT'),
@@ -446,7 +455,13 @@ export const commands: Command[] = [
         print(p, s, () =>
           table(
             ['peer', 'app tag', 'policy id', 'packets', 'bytes'],
-            s.accounting.map((a) => [a.peer, String(a.tag), `0x${a.policyId.toString(16)}`, String(a.packets), bytes(a.bytes)]),
+            s.accounting.map((a) => [
+              a.peer,
+              String(a.tag),
+              `0x${a.policyId.toString(16)}`,
+              String(a.packets),
+              bytes(a.bytes),
+            ]),
           ),
         );
       }),
@@ -455,7 +470,11 @@ export const commands: Command[] = [
     name: 'gateway',
     usage: 'gateway --config FILE [--socket PATH]',
     summary: 'run a tunnel gateway in the foreground',
-    options: { config: { type: 'string' }, 'socket-group': { type: 'string' }, 'socket-mode': { type: 'string' } },
+    options: {
+      config: { type: 'string' },
+      'socket-group': { type: 'string' },
+      'socket-mode': { type: 'string' },
+    },
     run: async (p) => {
       if (process.getuid?.() !== 0) throw new Error('the gateway needs root (TUN, nftables NAT)');
       const { runGatewayMode } = await import('../daemon/gateway-mode.ts');

@@ -8,7 +8,9 @@ function usage(): string {
   // Long usages get their summary on the next line, so the help stays readable in 100 columns.
   const width = 36;
   const line = (c: Command) =>
-    c.usage.length <= width ? `  ${c.usage.padEnd(width)}  ${c.summary}` : `  ${c.usage}\n  ${' '.repeat(width)}  ${c.summary}`;
+    c.usage.length <= width
+      ? `  ${c.usage.padEnd(width)}  ${c.summary}`
+      : `  ${c.usage}\n  ${' '.repeat(width)}  ${c.summary}`;
   return [
     'usage: switchyard COMMAND [options]',
     '',

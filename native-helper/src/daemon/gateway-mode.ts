@@ -39,7 +39,10 @@ export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> 
     problems: [],
   });
   const unavailable = () => {
-    throw new ApiError('UNAVAILABLE', 'this is a gateway; app and egress methods are answered by a desktop helper');
+    throw new ApiError(
+      'UNAVAILABLE',
+      'this is a gateway; app and egress methods are answered by a desktop helper',
+    );
   };
   const bus = new EventBus();
   const handlers: Handlers = {

@@ -627,7 +627,9 @@ export class Helper {
   /** The kernel's view, with our tunnels marked as such: usable once their handshake is done. */
   private async readInterfaces(): Promise<Interface[]> {
     return (await readInterfaces()).map((i) =>
-      this.tunnels.has(i.name) ? { ...i, kind: 'tunnel' as const, usable: i.up && this.tunnels.isUp(i.name) } : i,
+      this.tunnels.has(i.name)
+        ? { ...i, kind: 'tunnel' as const, usable: i.up && this.tunnels.isUp(i.name) }
+        : i,
     );
   }
 

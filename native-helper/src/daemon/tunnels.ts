@@ -63,7 +63,10 @@ export class TunnelManager {
     try {
       file = TunnelFile.parse(JSON.parse(readFileSync(this.path, 'utf8')));
     } catch (err) {
-      throw new Error(`the tunnels file ${this.path} cannot be used: ${(err as Error).message}; fix or remove it`, { cause: err });
+      throw new Error(
+        `the tunnels file ${this.path} cannot be used: ${(err as Error).message}; fix or remove it`,
+        { cause: err },
+      );
     }
     for (const record of file.tunnels) await this.start(record);
   }
@@ -89,9 +92,13 @@ export class TunnelManager {
     }));
   }
 
-  async add(p: Omit<TunnelRecord, 'privateKey'> & { privateKey?: string }, interfaceExists: (name: string) => boolean): Promise<Tunnel> {
+  async add(
+    p: Omit<TunnelRecord, 'privateKey'> & { privateKey?: string },
+    interfaceExists: (name: string) => boolean,
+  ): Promise<Tunnel> {
     if (this.live.has(p.name)) throw new ApiError('CONFLICT', `a tunnel named ${p.name} exists already`);
-    if (interfaceExists(p.name)) throw new ApiError('CONFLICT', `an interface named ${p.name} exists already; pick another name`);
+    if (interfaceExists(p.name))
+      throw new ApiError('CONFLICT', `an interface named ${p.name} exists already; pick another name`);
     parseHostPort(p.gateway);
     const record: TunnelRecord = { ...p, privateKey: p.privateKey ?? genkey() };
     await this.start(record);

@@ -95,7 +95,10 @@ export function handlersFor(h: Helper): Handlers {
       return { ok: true as const };
     },
     'gateway.stats': () => {
-      throw new ApiError('UNAVAILABLE', 'this is a desktop helper; gateway.stats is answered by `switchyard gateway`');
+      throw new ApiError(
+        'UNAVAILABLE',
+        'this is a desktop helper; gateway.stats is answered by `switchyard gateway`',
+      );
     },
     'events.subscribe': ({ topics }, ctx) => {
       ctx.subscribe(topics);

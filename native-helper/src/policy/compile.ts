@@ -80,7 +80,15 @@ export function egressRoutes(iface: Iface, table: number): RouteSpec[] {
       });
     else if (iface.kind === 'tunnel' && primary)
       // Without a gateway the kernel gives the route link scope; say so, or verification sees a difference.
-      routes.push({ family, table, dst: 'default', dev: iface.name, src: primary, metric, ...(family === 4 ? { scope: 'link' as const } : {}) });
+      routes.push({
+        family,
+        table,
+        dst: 'default',
+        dev: iface.name,
+        src: primary,
+        metric,
+        ...(family === 4 ? { scope: 'link' as const } : {}),
+      });
     const seen = new Set<string>();
     for (const a of addrs) {
       if (a.prefixLength >= (family === 4 ? 32 : 128)) continue;

@@ -600,6 +600,13 @@ export class FakeHelper implements SwitchyardClient {
         return this.#explain(params as Params<'explain'>);
       case 'events.subscribe':
         return { ok: true };
+      // The UI has no tunnel view yet; the fake has no tunnels and is no gateway.
+      case 'tunnels.list':
+        return [];
+      case 'tunnels.add':
+      case 'tunnels.remove':
+      case 'gateway.stats':
+        throw new ApiError('UNAVAILABLE', `${method} is not available in the demo.`);
       case 'events.history': {
         const { limit } = params as Params<'events.history'>;
         return this.history.slice(-limit);
