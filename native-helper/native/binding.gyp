@@ -9,7 +9,8 @@
         "src/cgroup.c",
         "src/tagger.c",
         "src/procevents.c",
-        "src/sockets.c"
+        "src/sockets.c",
+        "src/tun.c"
       ],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "libraries": ["-lbpf", "-lpthread"]

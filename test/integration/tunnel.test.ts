@@ -1,6 +1,8 @@
 // The tunnel end to end: a marked socket in the client namespace reaches a server behind the
 // gateway through the TUN; the server sees the gateway's address; the gateway accounts the app's
-// tag and policy id, learned from the packet's metadata.
+// tag and policy id, learned from the packet's metadata. Both data paths run without privileges on
+// descriptors the helper opened for them.
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADDR,
@@ -14,6 +16,41 @@ import {
   type TunnelLab,
 } from './tunnel-lab.ts';
 import { pubkey } from '../../native-helper/src/tunnel/keys.ts';
+import type { Datapath } from '../../native-helper/src/tunnel/datapath.ts';
+
+/** The real and effective uid/gid the kernel put in the process's auxiliary vector at exec time. */
+async function idsAtExec(pid: number): Promise<Record<'uid' | 'euid' | 'gid' | 'egid', bigint>> {
+  const auxv = await readFile(`/proc/${pid}/auxv`);
+  const at = new Map<bigint, bigint>();
+  for (let o = 0; o + 16 <= auxv.length; o += 16)
+    at.set(auxv.readBigUInt64LE(o), auxv.readBigUInt64LE(o + 8));
+  return { uid: at.get(11n)!, euid: at.get(12n)!, gid: at.get(13n)!, egid: at.get(14n)! }; // AT_UID..AT_EGID
+}
+
+async function expectUnprivilegedOnInheritedFds(dp: Datapath, tunName: string) {
+  const pid = dp.pid!;
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const field = (k: string) => status.match(new RegExp(`^${k}:[ \\t]*(.*)$`, 'm'))?.[1]?.trim();
+  expect(field('Uid')?.split(/\s+/)).toEqual(['65534', '65534', '65534', '65534']);
+  expect(field('Gid')?.split(/\s+/)).toEqual(['65534', '65534', '65534', '65534']);
+  expect(field('Groups')).toBe('');
+  for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) expect(BigInt(`0x${field(cap)}`)).toBe(0n);
+  expect(field('NoNewPrivs')).toBe('1');
+  expect(field('Seccomp')).toBe('2');
+  // Already nobody when the binary was exec'd, so it never could open /dev/net/tun (root-only) or
+  // create a TUN queue (CAP_NET_ADMIN): the queues it holds are the ones the helper passed.
+  expect(await idsAtExec(pid)).toEqual({ uid: 65534n, euid: 65534n, gid: 65534n, egid: 65534n });
+  const n = dp.ready.workers;
+  const targets = new Map<number, string>();
+  for (const fd of await readdir(`/proc/${pid}/fd`))
+    targets.set(Number(fd), await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''));
+  const tunFds = [...targets].filter(([, t]) => t === '/dev/net/tun').map(([fd]) => fd);
+  expect(tunFds.sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => 3 + i));
+  for (const fd of tunFds)
+    expect(await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8')).toContain(`iff:\t${tunName}`);
+  for (let i = 0; i < n; i++) expect(targets.get(3 + n + i)).toMatch(/^socket:\[\d+\]$/);
+  expect((await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')).toContain('--tun-fds');
+}
 
 const isRoot = process.getuid?.() === 0;
 
@@ -25,6 +62,13 @@ describe.skipIf(!isRoot)('tunnel: client -> gateway -> server', () => {
   });
   afterAll(async () => {
     await lab?.close();
+  });
+
+  it('both data paths run as nobody without capabilities, on the TUN queues and sockets the helper passed', async () => {
+    await expectUnprivilegedOnInheritedFds(lab.tunnel.datapath, 'sytun0');
+    await expectUnprivilegedOnInheritedFds(lab.gateway.datapath, 'sygw0');
+    // The helper attached the flowmark tc program and passed only its map.
+    expect(lab.tunnel.datapath.ready.flowmark).toBe(true);
   });
 
   it('a ping with the app mark crosses the tunnel', async () => {

@@ -1,9 +1,11 @@
-/* switchyard-datapath: the tunnel's packet engine. The helper (TypeScript) starts it as root in the
- * right network namespace; it opens the TUN queues and UDP sockets, attaches the flowmark program,
- * drops privileges and enters a seccomp sandbox before it reads a single packet. Keys and peers
- * arrive over stdin as control frames; handshake messages and events leave over stdout. It exits
- * when stdin closes, and the TUN device disappears with it. */
+/* switchyard-datapath: the tunnel's packet engine. The helper (TypeScript, root) opens the TUN
+ * queues and UDP sockets and attaches the flowmark program (native/src/tun.c), then starts this
+ * binary already as an unprivileged user with only those descriptors inherited. It checks them,
+ * forbids regaining privileges and enters a seccomp sandbox before it reads a single packet. Keys
+ * and peers arrive over stdin as control frames; handshake messages and events leave over stdout.
+ * It exits when stdin closes, and the TUN device disappears with it. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,38 +261,50 @@ static void ctl_stats(void) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: switchyard-datapath --mode client|gateway --tun NAME [--port N] [--workers N] "
-                    "[--offload] [--no-gso] [--no-gro] [--flowmark] [--uid N --gid N] [--no-seccomp]\n");
+    fprintf(stderr, "usage: switchyard-datapath --mode client|gateway --tun-fds FD,... --udp-fds FD,... "
+                    "[--flowmark-fd FD] [--offload] [--no-gso] [--no-gro] [--uid N --gid N] [--no-seccomp]\n"
+                    "(the fds are inherited from the helper, one TUN queue and one UDP socket per worker)\n");
     exit(2);
 }
 
+/* "3,4,5" -> fds; -1 on anything that is not a list of 1..SY_MAX_WORKERS descriptors above stderr. */
+static int parse_fds(const char *v, int *fds) {
+    int n = 0;
+    for (const char *p = v; *p;) {
+        char *end;
+        long fd = strtol(p, &end, 10);
+        if (end == p || fd < 3 || fd > 65535 || n == SY_MAX_WORKERS || (*end && *end != ',')) return -1;
+        fds[n++] = (int)fd;
+        p = *end ? end + 1 : end;
+    }
+    return n ? n : -1;
+}
+
 int main(int argc, char **argv) {
-    const char *tun = NULL;
-    int workers = 1, offload = 0, flowmark = 0, seccomp = 1;
-    long uid = 65534, gid = 65534, port = 0;
+    int tunfds[SY_MAX_WORKERS], udpfds[SY_MAX_WORKERS];
+    int workers = -1, nudp = -1, offload = 0, flowmark_fd = -1, seccomp = 1;
+    long uid = 65534, gid = 65534;
     G.mode = -1;
     G.udp_gso = G.udp_gro = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--mode") && v) G.mode = !strcmp(v, "gateway") ? SY_MODE_GATEWAY : !strcmp(v, "client") ? SY_MODE_CLIENT : -2, i++;
-        else if (!strcmp(a, "--tun") && v) tun = v, i++;
-        else if (!strcmp(a, "--port") && v) port = strtol(v, NULL, 10), i++;
-        else if (!strcmp(a, "--workers") && v) workers = (int)strtol(v, NULL, 10), i++;
+        else if (!strcmp(a, "--tun-fds") && v) workers = parse_fds(v, tunfds), i++;
+        else if (!strcmp(a, "--udp-fds") && v) nudp = parse_fds(v, udpfds), i++;
+        else if (!strcmp(a, "--flowmark-fd") && v) flowmark_fd = (int)strtol(v, NULL, 10), i++;
         else if (!strcmp(a, "--uid") && v) uid = strtol(v, NULL, 10), i++;
         else if (!strcmp(a, "--gid") && v) gid = strtol(v, NULL, 10), i++;
         else if (!strcmp(a, "--offload")) offload = 1;
         else if (!strcmp(a, "--no-gso")) G.udp_gso = 0;
         else if (!strcmp(a, "--no-gro")) G.udp_gro = 0;
-        else if (!strcmp(a, "--flowmark")) flowmark = 1;
         else if (!strcmp(a, "--no-seccomp")) seccomp = 0;
         else usage();
     }
-    if (G.mode < 0 || !tun || workers < 1 || workers > SY_MAX_WORKERS || port < 0 || port > 65535) usage();
+    if (G.mode < 0 || workers < 1 || nudp != workers || (flowmark_fd != -1 && flowmark_fd < 3)) usage();
     if (sodium_init() < 0) return 1;
     G.aes_available = crypto_aead_aes256gcm_is_available();
     G.nworkers = workers;
-    G.port = (uint16_t)port;
     G.vnet_offloads = offload;
     atomic_store(&G.hs_tokens, 200);
     atomic_store(&G.hs_refill_ms, sy_now_ms());
@@ -299,17 +313,20 @@ int main(int argc, char **argv) {
     for (int i = 0; i < SY_MAX_SESSIONS; i++) pthread_spin_init(&G.sessions[i].replay_lock, PTHREAD_PROCESS_PRIVATE);
     for (int i = 0; i < SY_MAX_PEERS; i++) atomic_store(&G.peers[i].send_session, -1);
 
-    int tunfds[SY_MAX_WORKERS], udpfds[SY_MAX_WORKERS];
-    if (sy_open_tun(tun, tunfds, workers, offload) < 0) {
-        fprintf(stderr, "switchyard-datapath: cannot create TUN device %s: %s\n", tun, strerror(errno));
+    char tun[IFNAMSIZ] = "";
+    if (sy_adopt_tun(tunfds, workers, offload, tun) < 0) {
+        fprintf(stderr, "switchyard-datapath: --tun-fds must be multi-queue TUN queues with a vnet header: %s\n",
+                strerror(errno));
         return 1;
     }
-    if (sy_open_udp(&G.port, udpfds, workers) < 0) {
-        fprintf(stderr, "switchyard-datapath: cannot bind UDP port %ld: %s\n", port, strerror(errno));
+    if (sy_adopt_udp(udpfds, workers, &G.port) < 0) {
+        fprintf(stderr, "switchyard-datapath: --udp-fds must be bound IPv6 UDP sockets on one port: %s\n",
+                strerror(errno));
         return 1;
     }
-    if (flowmark && sy_attach_flowmark(tun) < 0) {
-        fprintf(stderr, "switchyard-datapath: cannot attach the flowmark tc program to %s\n", tun);
+    if (flowmark_fd >= 0 && sy_map_flowmark(flowmark_fd) < 0) {
+        fprintf(stderr, "switchyard-datapath: cannot map the flowmark array (--flowmark-fd %d) of %s: %s\n",
+                flowmark_fd, tun, strerror(errno));
         return 1;
     }
     if (sy_drop_privileges((uid_t)uid, (gid_t)gid) < 0) {

@@ -1,5 +1,6 @@
-/* After setup: become an unprivileged user, forbid regaining privileges, hide our memory (keys) from
- * ptrace by other processes of that user, and allow only the system calls the packet loop needs. */
+/* After setup: be an unprivileged user (the helper normally starts us as one already; if started as
+ * root we switch), forbid regaining privileges, hide our memory (keys) from ptrace by other processes
+ * of that user, and allow only the system calls the packet loop needs: no open, socket or ioctl. */
 #include <errno.h>
 #include <grp.h>
 #include <linux/audit.h>
@@ -12,9 +13,18 @@
 #include "setup.h"
 
 int sy_drop_privileges(uid_t uid, gid_t gid) {
-    if (setgroups(0, NULL) < 0) return -1;
-    if (setresgid(gid, gid, gid) < 0) return -1;
-    if (setresuid(uid, uid, uid) < 0) return -1;
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+    if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0) return -1;
+    int already = ru == uid && eu == uid && su == uid && rg == gid && eg == gid && sg == gid;
+    if (!already) {
+        if (setgroups(0, NULL) < 0) return -1;
+        if (setresgid(gid, gid, gid) < 0) return -1;
+        if (setresuid(uid, uid, uid) < 0) return -1;
+    } else if (getgroups(0, NULL) != 0) {
+        errno = EPERM; /* supplementary groups would be privileges we cannot shed any more */
+        return -1;
+    }
     if (setuid(0) == 0) return -1; /* must be impossible now */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return -1;
     return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);

@@ -3,9 +3,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-int sy_open_tun(const char *name, int *fds, int n, int offloads);
-int sy_open_udp(uint16_t *port, int *fds, int n);
-int sy_attach_flowmark(const char *ifname);
+int sy_adopt_tun(const int *fds, int n, int offloads, char *name);
+int sy_adopt_udp(const int *fds, int n, uint16_t *port);
+int sy_map_flowmark(int map_fd);
 int sy_drop_privileges(uid_t uid, gid_t gid);
 int sy_apply_seccomp(void);
 

@@ -1,5 +1,6 @@
 // Loads the N-API addon (native-helper/native) with a typed interface. The addon holds what Node cannot
-// do itself: SO_PEERCRED, bpf() for the tagger, the proc connector, and pidfd_getfd on other processes.
+// do itself: SO_PEERCRED, bpf() for the tagger, the proc connector, pidfd_getfd on other processes, and
+// the tunnel data path's privileged setup (TUN queues, UDP sockets, flowmark tc program).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -101,6 +102,16 @@ export interface NativeAddon {
   listSockets(pid: number): SocketInfo[];
   setSocketMark(pid: number, fd: number, mark: number): void;
   shutdownSocket(pid: number, fd: number): void;
+  /**
+   * Opens (creating it if needed) the multi-queue TUN `name` with a virtio-net header, one fd per
+   * queue (O_NONBLOCK, O_CLOEXEC). offload: TSO/USO super-packets (TUNSETOFFLOAD). netns: a name
+   * under /run/netns or an absolute path; only the calling thread enters it, for the open.
+   */
+  tunOpen(name: string, queues: number, opts?: { offload?: boolean; netns?: string }): number[];
+  /** `count` dual-stack UDP sockets bound to one port (0: the kernel picks) with SO_REUSEPORT. */
+  udpOpen(port: number, count: number, opts?: { netns?: string }): { port: number; fds: number[] };
+  /** Attaches the flowmark tc program (object file) to ifname's egress; returns its map's fd. */
+  flowmarkAttach(ifname: string, object: string, opts?: { netns?: string }): number;
 }
 
 let cached: NativeAddon | undefined;

@@ -1,13 +1,16 @@
 // Drives the C data path process (native-helper/native/datapath): starts it, speaks its control
 // protocol over stdin/stdout (u32 LE length, u8 type, payload), and turns its frames into events.
 // exec.ts only runs commands to completion; this is a long-lived child with a binary channel.
+// Privilege split: we (root) open the TUN queues and UDP sockets and attach the flowmark program
+// through the addon, then start the data path as an unprivileged user that inherits only those fds.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { native } from '../mechanism/native.ts';
 
 const CTL = { addSession: 1, delSession: 2, send: 3, setPeer: 4, setTags: 5, stats: 6 } as const;
 const EV = { ready: 100, handshake: 101, stats: 102, rekey: 103, confirmed: 104 } as const;
@@ -16,6 +19,12 @@ export const DEFAULT_DATAPATH_BINARY = resolve(
   dirname(fileURLToPath(import.meta.url)),
   '../../native/datapath/build/switchyard-datapath',
 );
+export const FLOWMARK_OBJECT = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../native/datapath/build/flowmark.bpf.o',
+);
+/** nobody/nogroup: the data path never runs as root. */
+export const DATAPATH_USER = { uid: 65534, gid: 65534 } as const;
 
 export interface Endpoint {
   address: string;
@@ -102,11 +111,13 @@ export interface DatapathOptions {
   offload?: boolean;
   /** Attach the tc program that recovers skb->mark (client side). */
   flowmark?: boolean;
-  /** Run inside this network namespace (via `ip netns exec`). */
+  /** Create the TUN and sockets inside this network namespace (a name under /run/netns). */
   netns?: string;
   binary?: string;
   /** Off only for debugging with strace. */
   seccomp?: boolean;
+  /** Who the data path runs as (default nobody); ignored when the helper itself is not root. */
+  user?: { uid: number; gid: number };
 }
 
 export interface DatapathReady {
@@ -170,22 +181,40 @@ export class Datapath extends EventEmitter<DatapathEvents> {
       throw new Error(
         `the tunnel data path ${binary} is missing; build it with \`make -C native-helper/native/datapath\``,
       );
-    const args = [
-      '--mode',
-      opts.mode,
-      '--tun',
-      opts.tun,
-      '--port',
-      String(opts.port ?? 0),
-      '--workers',
-      String(opts.workers ?? 1),
-    ];
-    if (opts.offload) args.push('--offload');
-    else args.push('--no-gso', '--no-gro');
-    if (opts.flowmark) args.push('--flowmark');
-    if (opts.seccomp === false) args.push('--no-seccomp');
-    const argv = opts.netns ? ['ip', 'netns', 'exec', opts.netns, binary, ...args] : [binary, ...args];
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    if (opts.flowmark && !existsSync(FLOWMARK_OBJECT))
+      throw new Error(
+        `the flowmark program ${FLOWMARK_OBJECT} is missing; build it with \`make -C native-helper/native/datapath\``,
+      );
+    const workers = opts.workers ?? 1;
+    const addon = native();
+    const netns = opts.netns ? { netns: opts.netns } : {};
+    // Every fd we open is closed below once the child holds its copy (or setup failed): the TUN
+    // device and its tc filter then live exactly as long as the data path.
+    const inherited: number[] = [];
+    let child: ChildProcessByStdio<Writable, Readable, Readable>;
+    try {
+      inherited.push(...addon.tunOpen(opts.tun, workers, { offload: !!opts.offload, ...netns }));
+      inherited.push(...addon.udpOpen(opts.port ?? 0, workers, netns).fds);
+      if (opts.flowmark) inherited.push(addon.flowmarkAttach(opts.tun, FLOWMARK_OBJECT, netns));
+      // In the child, stdio entry i becomes fd i: TUN queues at 3.., then sockets, then the map.
+      const childFd = (i: number) => String(3 + i);
+      const list = (from: number) => Array.from({ length: workers }, (_, i) => childFd(from + i)).join(',');
+      const args = ['--mode', opts.mode, '--tun-fds', list(0), '--udp-fds', list(workers)];
+      if (opts.flowmark) args.push('--flowmark-fd', childFd(2 * workers));
+      if (opts.offload) args.push('--offload');
+      else args.push('--no-gso', '--no-gro');
+      if (opts.seccomp === false) args.push('--no-seccomp');
+      const user = opts.user ?? DATAPATH_USER;
+      args.push('--uid', String(user.uid), '--gid', String(user.gid));
+      const asRoot = process.getuid?.() === 0;
+      // The tuple overloads of spawn() stop at three stdio entries; the first three are still pipes.
+      child = spawn(binary, args, {
+        stdio: ['pipe', 'pipe', 'pipe', ...inherited],
+        ...(asRoot ? { uid: user.uid, gid: user.gid } : {}),
+      }) as unknown as ChildProcessByStdio<Writable, Readable, Readable>;
+    } finally {
+      for (const fd of inherited) closeSync(fd);
+    }
     const dp = new Datapath(child);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
@@ -201,6 +230,11 @@ export class Datapath extends EventEmitter<DatapathEvents> {
         );
       };
       child.once('exit', onExit);
+      // e.g. the binary is not executable by the data path's user
+      child.once('error', (err) => {
+        dp.exited = true;
+        reject(new Error(`cannot start the tunnel data path ${binary}: ${err.message}`, { cause: err }));
+      });
       child.stdout.on('data', (d: Buffer) => dp.onData(d));
       dp.once('ready', () => {
         child.off('exit', onExit);
