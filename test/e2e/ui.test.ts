@@ -11,6 +11,7 @@ import { type WebBridge, startWebBridge } from '../../native-helper/src/web/brid
 import { buildTrayModel } from '../../electron/tray-model.ts';
 import { Lab, type RunningApp } from '../lab/lab.ts';
 import { REPO, RunningHelper } from '../lab/switchyard-helper.ts';
+import { eventually } from '../integration/support.ts';
 
 const isRoot = process.getuid?.() === 0;
 const RENDERER = join(REPO, 'renderer/dist');
@@ -25,22 +26,6 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeoutMs = 25_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 400));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)}`);
-}
 
 describe.skipIf(!isRoot || !existsSync('/usr/bin/chromium'))(
   'the UI against the real helper in the lab',

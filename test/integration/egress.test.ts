@@ -1,43 +1,13 @@
 // Per-app egress in the lab, with real packets: the servers in the lab's internet say which uplink
 // an app's traffic came from. The default route of the lab desktop is enp3s0 (Ethernet); apps are
 // sent to wlan0 (Wi-Fi), so every pass below is something the default routing would not do.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../native-helper/src/mechanism/exec.ts';
 import { Lab } from '../lab/lab.ts';
-import { REPO, SWITCHYARD, type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { SWITCHYARD, type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { PROBE_MATCHER, addresses, eventually, parseProbe, probeArgv, probeAs } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
-const PROBE = join(REPO, 'test/integration/fixtures/probe.ts');
-const NODE = ['node', '--import', join(REPO, 'node_modules/tsx/dist/esm/index.mjs')];
-
-interface Seen {
-  address: string | null;
-  error?: string;
-}
-interface ProbeResult {
-  httpV4: Seen;
-  httpV6: Seen;
-  udpV4: Seen;
-  udpV6: Seen;
-  dns: Seen;
-}
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-}
 
 describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
   let lab: Lab;
@@ -45,36 +15,9 @@ describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
   let wifi: { v4: string; v6: string };
   let ether: { v4: string; v6: string };
 
-  const probe = async (app: string, timeout = 2000): Promise<ProbeResult> => {
-    const out = await lab.exec('desktop', [
-      SWITCHYARD,
-      'run',
-      '--app',
-      app,
-      '--socket',
-      helper.socket,
-      '--',
-      ...NODE,
-      PROBE,
-      '--managed',
-      '--v4',
-      lab.servers.v4,
-      '--v6',
-      lab.servers.v6,
-      '--timeout',
-      String(timeout),
-    ]);
-    return JSON.parse(out.trim().split('\n').pop()!) as ProbeResult;
-  };
+  const probe = (app: string, timeout = 2000) => probeAs(lab, helper, app, timeout);
   const onWifi = (a: string | null | undefined) => a === wifi.v4 || a === wifi.v6;
   const onEther = (a: string | null | undefined) => a === ether.v4 || a === ether.v6;
-  const addresses = (r: ProbeResult) => [
-    r.httpV4.address,
-    r.udpV4.address,
-    r.httpV6.address,
-    r.udpV6.address,
-    r.dns.address,
-  ];
 
   beforeAll(async () => {
     lab = await Lab.up({ prefix: Lab.randomPrefix() });
@@ -83,16 +26,7 @@ describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
     wifi = { v4: a.v4.address, v6: a.v6.address };
     ether = { v4: b.v4.address, v6: b.v6.address };
     helper = await startHelper(lab);
-    await helper.cli([
-      'app',
-      'add',
-      '--name',
-      'Probe',
-      '--id',
-      'probe',
-      '--cmdline',
-      'fixtures/probe\\.ts --managed',
-    ]);
+    await helper.cli(['app', 'add', '--name', 'Probe', '--id', 'probe', '--cmdline', PROBE_MATCHER]);
   });
 
   afterAll(async () => {
@@ -109,8 +43,8 @@ describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
     await helper.cli(['egress', 'set', 'probe', 'wlan0']);
     const r = await probe('probe');
     expect(addresses(r)).toEqual([wifi.v4, wifi.v4, wifi.v6, wifi.v6, wifi.v4]);
-    const other = await lab.exec('desktop', [...NODE, PROBE, '--v4', lab.servers.v4, '--v6', lab.servers.v6]);
-    expect((JSON.parse(other) as ProbeResult).httpV4.address).toBe(ether.v4); // a process outside the app is untouched
+    const other = parseProbe(await lab.exec('desktop', probeArgv(lab)));
+    expect(other.httpV4.address).toBe(ether.v4); // a process outside the app is untouched
   });
 
   it('explains the choice with the address the kernel will use', async () => {
@@ -203,9 +137,7 @@ describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
     const r = await probe('probe', 1000);
     expect(addresses(r)).toEqual([null, null, null, null, null]);
     expect(await leaked()).toBe(0);
-    const other = JSON.parse(
-      await lab.exec('desktop', [...NODE, PROBE, '--v4', lab.servers.v4, '--v6', lab.servers.v6]),
-    ) as ProbeResult;
+    const other = parseProbe(await lab.exec('desktop', probeArgv(lab)));
     expect(other.httpV4.address).toBe(ether.v4); // the rest of the machine still has its network
 
     await lab.setUplink('wlan0', 'up');

@@ -9,11 +9,10 @@ import { methodNames } from '../../native-helper/src/api/schema.ts';
 import { run } from '../../native-helper/src/mechanism/exec.ts';
 import { layoutFor } from '../../native-helper/src/policy/tags.ts';
 import { Lab } from '../lab/lab.ts';
-import { REPO, SWITCHYARD, RunningHelper } from '../lab/switchyard-helper.ts';
+import { SWITCHYARD, RunningHelper } from '../lab/switchyard-helper.ts';
+import { PROBE_MATCHER, addresses, parseProbe, probeArgv } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
-const NODE = ['node', '--import', join(REPO, 'node_modules/tsx/dist/esm/index.mjs')];
-const PROBE = join(REPO, 'test/integration/fixtures/probe.ts');
 
 /**
  * Send raw bytes and collect the helper's responses (one JSON object a line) until no response has
@@ -169,16 +168,7 @@ describe.skipIf(!isRoot)('helper robustness', () => {
 
   it('after SIGKILL keeps failing closed, and a restart leaves no duplicate state', async () => {
     const layout = layoutFor(helper.instance);
-    await helper.cli([
-      'app',
-      'add',
-      '--name',
-      'Probe',
-      '--id',
-      'probe',
-      '--cmdline',
-      'fixtures/probe\\.ts --managed',
-    ]);
+    await helper.cli(['app', 'add', '--name', 'Probe', '--id', 'probe', '--cmdline', PROBE_MATCHER]);
     await helper.cli(['egress', 'set', 'probe', 'wlan0', '--kill-switch']);
     const snapshot = async () => {
       const ns = lab.nsName('desktop');
@@ -200,26 +190,14 @@ describe.skipIf(!isRoot)('helper robustness', () => {
     await lab.setUplink('wlan0', 'down');
     // Join the app's cgroup from the host (`ip netns exec` remounts /sys and hides it), then enter the lab.
     const cgroup = join(status0.cgroupRoot, 'app-probe', 'cgroup.procs');
-    const probeArgv = [
-      ...NODE,
-      PROBE,
-      '--managed',
-      '--v4',
-      lab.servers.v4,
-      '--v6',
-      lab.servers.v6,
-      '--timeout',
-      '1000',
-    ];
-    const { stdout: out } = await run([
+    const { stdout } = await run([
       'sh',
       '-c',
       `echo $$ > ${cgroup} && exec ip netns exec ${lab.nsName('desktop')} "$@"`,
       'sh',
-      ...probeArgv,
+      ...probeArgv(lab, { managed: true, timeoutMs: 1000 }),
     ]);
-    const r = JSON.parse(out) as Record<string, { address: string | null }>;
-    expect(Object.values(r).map((x) => x.address)).toEqual([null, null, null, null, null]);
+    expect(addresses(parseProbe(stdout))).toEqual([null, null, null, null, null]);
 
     await helper.start();
     const after = await snapshot();

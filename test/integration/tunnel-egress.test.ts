@@ -9,11 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../native-helper/src/mechanism/exec.ts';
 import { Lab } from '../lab/lab.ts';
-import { REPO, SWITCHYARD, type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { SWITCHYARD, type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { PROBE_MATCHER, probeAs } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
-const NODE = ['node', '--import', join(REPO, 'node_modules/tsx/dist/esm/index.mjs')];
-const PROBE = join(REPO, 'test/integration/fixtures/probe.ts');
 const sy = async (...args: string[]) => (await run([SWITCHYARD, ...args])).stdout.trim();
 
 describe.skipIf(!isRoot)('tunnel egress through the lab gateway', () => {
@@ -51,16 +50,7 @@ describe.skipIf(!isRoot)('tunnel egress through the lab gateway', () => {
     const gatewayPub = (await run([SWITCHYARD, 'tunnel', 'pubkey'], { input: gatewayKey })).stdout.trim();
 
     // The app whose traffic goes into the tunnel, and its tag (the gateway lets the peer claim it).
-    await helper.cli([
-      'app',
-      'add',
-      '--name',
-      'Probe',
-      '--id',
-      'probe',
-      '--cmdline',
-      'fixtures/probe\\.ts --managed',
-    ]);
+    await helper.cli(['app', 'add', '--name', 'Probe', '--id', 'probe', '--cmdline', PROBE_MATCHER]);
     const tag = JSON.parse((await helper.cli(['app', 'show', 'probe', '--json'])).stdout).tag as number;
 
     // The gateway, in the lab's gateway namespace.
@@ -138,25 +128,7 @@ describe.skipIf(!isRoot)('tunnel egress through the lab gateway', () => {
     ).find((i) => i.name === 'sy-tun0');
     expect(iface).toMatchObject({ kind: 'tunnel', usable: true, apps: ['probe'] });
 
-    const out = await lab.exec('desktop', [
-      SWITCHYARD,
-      'run',
-      '--app',
-      'probe',
-      '--socket',
-      helper.socket,
-      '--',
-      ...NODE,
-      PROBE,
-      '--managed',
-      '--v4',
-      lab.servers.v4,
-      '--v6',
-      lab.servers.v6,
-      '--timeout',
-      '3000',
-    ]);
-    const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, { address: string | null }>;
+    const r = await probeAs(lab, helper, 'probe', 3000);
     expect(r.httpV4!.address).toBe(lab.servers.gatewayV4);
     expect(r.udpV4!.address).toBe(lab.servers.gatewayV4);
     expect(r.dns!.address).toBe(lab.servers.gatewayV4);
