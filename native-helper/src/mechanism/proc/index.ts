@@ -1,7 +1,5 @@
 export { ProcEvents } from './events.ts';
 export type { ProcEvent, ExecEvent, ForkEvent, ExitEvent, ProcEventsOptions } from './events.ts';
-export { scanProcesses, readProcess, parseStatus, parseCmdline } from './scan.ts';
-export type { ProcessInfo } from './scan.ts';
 export { measureAdoptionLatency } from './adoption.ts';
 export type { AdoptionLatency, AdoptionLatencyOptions } from './adoption.ts';
 export { percentiles } from './latency.ts';
