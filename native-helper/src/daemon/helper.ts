@@ -75,6 +75,9 @@ interface AppCgroup {
   id: bigint;
 }
 
+/** Pause before the one retry of a failed reconcile. */
+const RETRY_MS = 300;
+
 const ZERO: Rated = { txBytes: 0, rxBytes: 0, txRate: 0, rxRate: 0 };
 
 export class Helper {
@@ -571,8 +574,17 @@ export class Helper {
         try {
           await this.refreshOnce(reason);
           this.problems.delete('reconcile');
-        } catch (err) {
-          this.problem('reconcile', `could not apply the policy: ${(err as Error).message}`);
+        } catch (first) {
+          // An interface that changes while the batch is applied (a link going down under a new route)
+          // fails the transaction, which was rolled back; one fresh attempt settles such races.
+          await new Promise((r) => setTimeout(r, RETRY_MS));
+          try {
+            await this.refreshOnce(reason);
+            this.problems.delete('reconcile');
+            this.log(`applied on the second attempt (first: ${(first as Error).message})`);
+          } catch (err) {
+            this.problem('reconcile', `could not apply the policy: ${(err as Error).message}`);
+          }
         }
       } while (this.refreshAgain && !this.stopped);
     })().finally(() => {
@@ -584,13 +596,15 @@ export class Helper {
   private async refreshOnce(reason: string): Promise<void> {
     if (this.stopped) return;
     const before = this.interfaces;
-    this.interfaces = await this.readInterfaces();
+    const current = await this.readInterfaces();
     const policy = this.effectivePolicy();
     this.tunnels.setApps(policy.apps.map((a) => ({ tag: a.tag, policyId: policyIdOf(a) })));
     const previous = this.evaluations;
     const next = new Map<AppId, Evaluation>();
-    for (const a of policy.apps) next.set(a.id, evaluate(a.choice, this.interfaces, policy));
-    await this.reconciler.apply(compile(policy, this.interfaces, this.layout));
+    for (const a of policy.apps) next.set(a.id, evaluate(a.choice, current, policy));
+    await this.reconciler.apply(compile(policy, current, this.layout));
+    // Only now: a failed apply leaves the old view, so a retry still reports what changed.
+    this.interfaces = current;
     this.evaluations = next;
 
     for (const i of this.interfaces) {
