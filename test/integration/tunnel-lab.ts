@@ -58,7 +58,9 @@ export interface LabOptions {
   tunnel?: Partial<TunnelConfigInput>;
   timers?: Partial<TunnelTimers>;
   /** Apps the client's peer entry at the gateway may claim. */
-  allowedTags?: { tag: number; allow: string[] }[];
+  allowedTags?: { tag: number; allow: string[]; uplink?: string }[];
+  /** Runs once the three namespaces are wired, before the gateway starts (extra uplinks, routes). */
+  beforeGateway?: (ns: TunnelLab['ns']) => Promise<void>;
 }
 
 export async function createTunnelLab(opts: LabOptions = {}): Promise<TunnelLab> {
@@ -149,6 +151,7 @@ export async function createTunnelLab(opts: LabOptions = {}): Promise<TunnelLab>
       'net.ipv4.conf.all.rp_filter=0',
       'net.ipv4.conf.default.rp_filter=0',
     ]);
+    await opts.beforeGateway?.(ns);
 
     gateway = await runGateway(
       {

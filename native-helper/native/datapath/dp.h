@@ -45,6 +45,7 @@ struct sy_cidr {
 struct sy_rule {
     uint16_t tag;
     uint8_t n_dst;
+    uint32_t mark; /* gateway: filed for the TUN ingress program (the uplink's routing mark), 0 none */
     struct sy_cidr dst[SY_MAX_DSTS];
 };
 
@@ -101,7 +102,7 @@ struct sy_dp {
     pthread_rwlock_t peers_lock;
     struct sy_tag_policy tags[65536];
     struct sy_worker *workers[SY_MAX_WORKERS];
-    const volatile void *flowmarks; /* mmap'd sy_flow_slot array or NULL */
+    volatile void *flowmarks; /* mmap'd sy_flow_slot array or NULL (writable in gateway mode) */
     pthread_mutex_t out_lock; /* control frames to stdout */
     _Atomic int64_t hs_tokens;
     _Atomic uint64_t hs_refill_ms;
@@ -114,6 +115,7 @@ void sy_count(struct sy_worker *w, int c, uint64_t n);
 int sy_control_send(uint8_t type, const void *a, size_t alen, const void *b, size_t blen);
 void *sy_worker_main(void *arg);
 int sy_flowmark_lookup(const uint8_t *ip, size_t len, uint32_t *mark);
+void sy_flowmark_file(const uint8_t *ip, size_t len, uint32_t mark);
 int sy_cidr_match(const struct sy_cidr *c, int family, const uint8_t *addr);
 int sy_aead_seal(struct sy_session *s, uint8_t *ad, size_t adlen, uint8_t *pt, size_t ptlen, uint64_t counter);
 int sy_aead_open(struct sy_session *s, const uint8_t *ad, size_t adlen, uint8_t *ct, size_t ctlen, uint64_t counter);

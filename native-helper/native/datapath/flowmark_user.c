@@ -1,4 +1,5 @@
-/* Reader side of the flow -> mark map (see flowmark.bpf.c): same key, lock-free seqlock read. */
+/* Data path side of the flow -> mark map (see flowmark.bpf.c): same key, seqlock. The client reads
+ * what the tc egress program filed; the gateway files what its tc ingress program applies. */
 #include <string.h>
 #include "dp.h"
 #include "flowmark.h"
@@ -58,4 +59,25 @@ int sy_flowmark_lookup(const uint8_t *ip, size_t len, uint32_t *mark) {
         return 1;
     }
     return 0;
+}
+
+/* Gateway: file mark under this packet's flow before it is written to the TUN. Workers may race for
+ * one slot: the seq is taken by compare-and-swap, and a writer that loses skips (the ingress
+ * program then finds another flow's key and leaves the packet unmarked: the main table routes it). */
+void sy_flowmark_file(const uint8_t *ip, size_t len, uint32_t mark) {
+    if (!G.flowmarks || !mark) return;
+    uint8_t key[SY_FLOW_KEY_LEN];
+    if (flow_key(ip, len, key) < 0) return;
+    volatile struct sy_flow_slot *s = (volatile struct sy_flow_slot *)G.flowmarks + sy_flow_hash(key);
+    uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+    if (!(seq & 1) && s->mark == mark) {
+        int same = 1;
+        for (int i = 0; i < SY_FLOW_KEY_LEN && same; i++) same = s->key[i] == key[i];
+        if (same) return; /* already filed: keep the cache line clean */
+    }
+    if ((seq & 1) || !__atomic_compare_exchange_n(&s->seq, &seq, seq + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return;
+    for (int i = 0; i < SY_FLOW_KEY_LEN; i++) s->key[i] = key[i];
+    s->mark = mark;
+    __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
 }

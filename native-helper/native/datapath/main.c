@@ -126,11 +126,12 @@ static int ctl_set_peer(const uint8_t *p, size_t n) {
     for (int i = 0; i < np.n_addrs; i++, off += 18)
         if (off + 18 > n || parse_cidr(p + off, &np.addrs[i]) < 0) return -1;
     for (int i = 0; i < np.n_rules; i++) {
-        if (off + 4 > n) return -1;
+        if (off + 8 > n) return -1;
         struct sy_rule *r = &np.rules[i];
         memcpy(&r->tag, p + off, 2);
         r->n_dst = p[off + 2];
-        off += 4;
+        memcpy(&r->mark, p + off + 4, 4);
+        off += 8;
         if (r->n_dst > SY_MAX_DSTS) return -1;
         for (int d = 0; d < r->n_dst; d++, off += 18)
             if (off + 18 > n || parse_cidr(p + off, &r->dst[d]) < 0) return -1;
@@ -324,7 +325,7 @@ int main(int argc, char **argv) {
                 strerror(errno));
         return 1;
     }
-    if (flowmark_fd >= 0 && sy_map_flowmark(flowmark_fd) < 0) {
+    if (flowmark_fd >= 0 && sy_map_flowmark(flowmark_fd, G.mode == SY_MODE_GATEWAY) < 0) {
         fprintf(stderr, "switchyard-datapath: cannot map the flowmark array (--flowmark-fd %d) of %s: %s\n",
                 flowmark_fd, tun, strerror(errno));
         return 1;

@@ -77,10 +77,11 @@ int sy_adopt_udp(const int *fds, int n, uint16_t *port) {
 }
 
 /* The helper loaded and attached the tc program (it stays as long as the TUN exists); we map its
- * array read-only and drop the fd: the mapping keeps the map alive. */
-int sy_map_flowmark(int map_fd) {
+ * array (read-only on the client, writable on the gateway, which files marks) and drop the fd: the
+ * mapping keeps the map alive. */
+int sy_map_flowmark(int map_fd, int writable) {
     size_t sz = (size_t)SY_FLOW_SLOTS * sizeof(struct sy_flow_slot);
-    void *m = mmap(NULL, sz, PROT_READ, MAP_SHARED, map_fd, 0);
+    void *m = mmap(NULL, sz, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, map_fd, 0);
     if (m == MAP_FAILED) return -1;
     G.flowmarks = m;
     close(map_fd);

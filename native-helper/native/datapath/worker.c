@@ -285,11 +285,13 @@ static void forward_handshake(struct sy_worker *w, const struct sockaddr_in6 *fr
     sy_count(w, C_HS_FORWARDED, 1);
 }
 
-static int rule_allows(const struct sy_peer *p, uint16_t tag, int family, const uint8_t *dst, int *tag_ok) {
+static int rule_allows(const struct sy_peer *p, uint16_t tag, int family, const uint8_t *dst, int *tag_ok,
+                       uint32_t *mark) {
     for (int i = 0; i < p->n_rules; i++) {
         const struct sy_rule *r = &p->rules[i];
         if (r->tag != tag) continue;
         *tag_ok = 1;
+        *mark = r->mark;
         for (int d = 0; d < r->n_dst; d++)
             if (sy_cidr_match(&r->dst[d], family, dst)) return 1;
         return 0;
@@ -362,11 +364,11 @@ static void decap_one(struct wctx *c, const struct sockaddr_in6 *from, uint8_t *
     struct sy_peer *p = &G.peers[s->peer_slot];
     int roamed = memcmp(&p->endpoint.sin6_addr, &from->sin6_addr, 16) || p->endpoint.sin6_port != from->sin6_port;
     int verdict = 0; /* 0 pass */
-    uint32_t peer_id = p->id;
+    uint32_t peer_id = p->id, uplink_mark = 0;
     if (G.mode == SY_MODE_GATEWAY) {
         int tag_ok = 0;
         if (!peer_owns(p, family, src)) verdict = C_RX_SRC_DENIED; /* crypto-key routing */
-        else if (!rule_allows(p, m.app_tag, family, dst, &tag_ok)) verdict = tag_ok ? C_RX_DST_DENIED : C_RX_TAG_DENIED;
+        else if (!rule_allows(p, m.app_tag, family, dst, &tag_ok, &uplink_mark)) verdict = tag_ok ? C_RX_DST_DENIED : C_RX_TAG_DENIED;
     }
     pthread_rwlock_unlock(&G.peers_lock);
     if (roamed) { /* authenticated packet from a new address: follow the peer, as WireGuard does */
@@ -379,7 +381,10 @@ static void decap_one(struct wctx *c, const struct sockaddr_in6 *from, uint8_t *
         sy_count(w, verdict, 1);
         return;
     }
-    if (G.mode == SY_MODE_GATEWAY) account(w, peer_id, m.app_tag, m.policy_id, ilen);
+    if (G.mode == SY_MODE_GATEWAY) {
+        account(w, peer_id, m.app_tag, m.policy_id, ilen);
+        sy_flowmark_file(inner, ilen, uplink_mark); /* the TUN ingress program routes by it */
+    }
     if (G.vnet_offloads) {
         sy_gro_add(&c->gro, w->tun_fd, inner, ilen);
     } else {

@@ -246,9 +246,11 @@ static napi_value udp_open(napi_env env, napi_callback_info info)
 
 static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap) { return 0; }
 
-/* Loads the tc program, attaches it to ifindex's egress; returns a CLOEXEC dup of its map's fd. The
- * tc filter keeps the program alive as long as the device exists (as long as its queues are open). */
-static int attach_flowmark(const char *object, int ifindex, const char **op)
+/* Loads the tc program, attaches it to ifindex's egress (client: sy_flowmark files socket marks) or
+ * ingress (gateway: sy_flowmark_apply applies the marks the data path filed); returns a CLOEXEC dup
+ * of its map's fd. The tc filter keeps the program alive as long as the device exists (as long as
+ * its queues are open). */
+static int attach_flowmark(const char *object, int ifindex, bool ingress, const char **op)
 {
 	libbpf_set_print(quiet_libbpf);
 	int mfd = -1;
@@ -256,7 +258,7 @@ static int attach_flowmark(const char *object, int ifindex, const char **op)
 	struct bpf_object *obj = bpf_object__open_file(object, NULL);
 	if (!obj)
 		return -1;
-	struct bpf_program *prog = bpf_object__find_program_by_name(obj, "sy_flowmark");
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, ingress ? "sy_flowmark_apply" : "sy_flowmark");
 	struct bpf_map *map = bpf_object__find_map_by_name(obj, "sy_flowmarks");
 	*op = "bpf_object__load";
 	if (!prog || !map) {
@@ -269,7 +271,7 @@ static int attach_flowmark(const char *object, int ifindex, const char **op)
 		goto out;
 	}
 	*op = "bpf_tc_hook_create";
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
 	r = bpf_tc_hook_create(&hook);
 	if (r < 0 && r != -EEXIST) {
 		errno = -r;
@@ -291,7 +293,7 @@ out:;
 	return mfd;
 }
 
-/* flowmarkAttach(ifname, object, {netns?}) -> the map fd (mmap'able, read by the data path). */
+/* flowmarkAttach(ifname, object, {netns?, ingress?}) -> the map fd (mmap'able, shared with the data path). */
 static napi_value flowmark_attach(napi_env env, napi_callback_info info)
 {
 	napi_value argv[3];
@@ -301,6 +303,7 @@ static napi_value flowmark_attach(napi_env env, napi_callback_info info)
 	if (!sy_arg_str(env, argv[0], "ifname", name, sizeof name) ||
 	    !sy_arg_str(env, argv[1], "object", object, sizeof object) || !opt_netns(env, argv[2], netns, sizeof netns))
 		return NULL;
+	bool ingress = opt_bool(env, argv[2], "ingress");
 	int saved, err = 0, fd = -1;
 	const char *op = "if_nametoindex";
 	if (enter_netns(netns, &saved) < 0)
@@ -308,7 +311,7 @@ static napi_value flowmark_attach(napi_env env, napi_callback_info info)
 	int ifindex = (int)if_nametoindex(name);
 	if (!ifindex)
 		err = errno;
-	else if ((fd = attach_flowmark(object, ifindex, &op)) < 0)
+	else if ((fd = attach_flowmark(object, ifindex, ingress, &op)) < 0)
 		err = errno ? errno : EINVAL;
 	if (leave_netns(saved) < 0 && !err)
 		err = errno, op = "setns";

@@ -1,5 +1,6 @@
 // `switchyard gateway`: terminate client tunnels, check each packet's app metadata against the
-// peer's allowed apps, account per peer + app tag + policy id, forward with NAT.
+// peer's allowed apps, account per peer + app tag + policy id, forward with NAT out of each app's
+// uplink (uplinks.ts).
 import { availableParallelism } from 'node:os';
 import { run } from '../mechanism/exec.ts';
 import { Datapath, parseCidr, type DatapathStats } from '../tunnel/datapath.ts';
@@ -13,6 +14,7 @@ import {
 } from './config.ts';
 import { installNat, removeNat } from './nat.ts';
 import { Responder, type ResponderCounters } from './responder.ts';
+import { installUplinkRouting, removeUplinkRouting, uplinkMark } from './uplinks.ts';
 
 export interface AccountingRow {
   peer: string;
@@ -55,8 +57,13 @@ export async function runGateway(
     port: cfg.listenPort,
     workers: cfg.workers ?? Math.min(availableParallelism(), 16),
     offload: cfg.offload,
+    flowmark: true,
     netns: cfg.netns,
   });
+  const cleanup = async () => {
+    await removeUplinkRouting(cfg.instance, cfg.uplinks.length, cfg.netns);
+    await removeNat(cfg.instance, cfg.netns);
+  };
   try {
     await run(ip(['ip', 'link', 'set', 'dev', cfg.tunName, 'mtu', String(cfg.mtu), 'up']));
     await run(ip(['ip', 'addr', 'add', cfg.address, 'dev', cfg.tunName]));
@@ -67,11 +74,19 @@ export async function runGateway(
       netns: cfg.netns,
       enableForwarding: cfg.enableForwarding,
     });
+    await installUplinkRouting({
+      instance: cfg.instance,
+      uplinks: cfg.uplinks,
+      pinned: new Set(cfg.peers.flatMap((p) => p.apps.flatMap((a) => (a.uplink ? [a.uplink] : [])))),
+      netns: cfg.netns,
+    });
   } catch (e) {
     await dp.stop();
-    await removeNat(cfg.instance, cfg.netns);
+    await cleanup();
     throw e;
   }
+  const markOf = (uplink: string | undefined) =>
+    uplinkMark(cfg.instance, uplink ? cfg.uplinks.findIndex((u) => u.name === uplink) : 0);
   // Stable data path ids per peer name, so run-time updates never reassign another peer's id.
   const ids = new Map<string, number>();
   const install = (list: GatewayPeer[]) =>
@@ -82,7 +97,7 @@ export async function runGateway(
         id,
         endpoint: null,
         addresses: p.addresses.map(parseCidr),
-        rules: p.apps.map((a) => ({ tag: a.tag, allow: a.allow.map(parseCidr) })),
+        rules: p.apps.map((a) => ({ tag: a.tag, allow: a.allow.map(parseCidr), mark: markOf(a.uplink) })),
       });
       return { id, name: p.name, publicKey: decodeKey(p.publicKey, `peer ${p.name}'s key`) };
     });
@@ -116,7 +131,7 @@ export async function runGateway(
     async stop() {
       responder.stop();
       await dp.stop();
-      await removeNat(cfg.instance, cfg.netns);
+      await cleanup();
     },
   };
 }

@@ -110,8 +110,11 @@ export interface NativeAddon {
   tunOpen(name: string, queues: number, opts?: { offload?: boolean; netns?: string }): number[];
   /** `count` dual-stack UDP sockets bound to one port (0: the kernel picks) with SO_REUSEPORT. */
   udpOpen(port: number, count: number, opts?: { netns?: string }): { port: number; fds: number[] };
-  /** Attaches the flowmark tc program (object file) to ifname's egress; returns its map's fd. */
-  flowmarkAttach(ifname: string, object: string, opts?: { netns?: string }): number;
+  /**
+   * Attaches the flowmark tc program (object file) to ifname's egress (client) or, with ingress, its
+   * mark-applying twin to ifname's ingress (gateway); returns its map's fd.
+   */
+  flowmarkAttach(ifname: string, object: string, opts?: { netns?: string; ingress?: boolean }): number;
 }
 
 let cached: NativeAddon | undefined;

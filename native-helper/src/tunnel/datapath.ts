@@ -109,7 +109,10 @@ export interface DatapathOptions {
   workers?: number;
   /** TSO/USO super-packets from the TUN and UDP GSO/GRO. */
   offload?: boolean;
-  /** Attach the tc program that recovers skb->mark (client side). */
+  /**
+   * Share marks with the TUN's tc program: the client recovers skb->mark at egress, the gateway
+   * sets each rule's mark (its uplink) at ingress.
+   */
   flowmark?: boolean;
   /** Create the TUN and sockets inside this network namespace (a name under /run/netns). */
   netns?: string;
@@ -147,8 +150,11 @@ export interface PeerConfig {
   endpoint: Endpoint | null;
   /** Inner addresses this peer owns: the gateway accepts them as sources and routes them to it. */
   addresses: Cidr[];
-  /** Gateway: the app tags this peer may claim and where each may go. */
-  rules: { tag: number; allow: Cidr[] }[];
+  /**
+   * Gateway: the app tags this peer may claim, where each may go and the skb->mark its packets get
+   * on entering the gateway (the uplink's routing mark; 0 or absent: none, the main table routes).
+   */
+  rules: { tag: number; allow: Cidr[]; mark?: number }[];
 }
 
 export interface DatapathStats {
@@ -195,7 +201,10 @@ export class Datapath extends EventEmitter<DatapathEvents> {
     try {
       inherited.push(...addon.tunOpen(opts.tun, workers, { offload: !!opts.offload, ...netns }));
       inherited.push(...addon.udpOpen(opts.port ?? 0, workers, netns).fds);
-      if (opts.flowmark) inherited.push(addon.flowmarkAttach(opts.tun, FLOWMARK_OBJECT, netns));
+      if (opts.flowmark)
+        inherited.push(
+          addon.flowmarkAttach(opts.tun, FLOWMARK_OBJECT, { ...netns, ingress: opts.mode === 'gateway' }),
+        );
       // In the child, stdio entry i becomes fd i: TUN queues at 3.., then sockets, then the map.
       const childFd = (i: number) => String(3 + i);
       const list = (from: number) => Array.from({ length: workers }, (_, i) => childFd(from + i)).join(',');
@@ -333,9 +342,10 @@ export class Datapath extends EventEmitter<DatapathEvents> {
     head[23] = p.rules.length;
     const parts = [head, ...p.addresses.map(encodeCidr)];
     for (const r of p.rules) {
-      const rh = Buffer.alloc(4);
+      const rh = Buffer.alloc(8);
       rh.writeUInt16LE(r.tag, 0);
       rh[2] = r.allow.length;
+      rh.writeUInt32LE((r.mark ?? 0) >>> 0, 4);
       parts.push(rh, ...r.allow.map(encodeCidr));
     }
     this.frame(CTL.setPeer, Buffer.concat(parts));
