@@ -172,6 +172,30 @@ describe.skipIf(!isRoot)('per-app egress in the lab (real packets)', () => {
     expect(events).toContain('"egress.restored"');
   });
 
+  it('lists a running program with an internet socket and no desktop file, and adopts it', async () => {
+    const prog = await lab.spawn('desktop', [
+      'setpriv',
+      '--reuid=1000',
+      '--regid=1000',
+      '--clear-groups',
+      'socat',
+      'UDP-LISTEN:5555',
+      '-',
+    ]);
+    const apps = await eventually(
+      'socat in the catalog',
+      async () =>
+        JSON.parse((await helper.cli(['apps', '--rescan', '--json'])).stdout) as {
+          id: string;
+          source: string;
+          pids: number[];
+        }[],
+      (l) => l.some((a) => a.source === 'process' && a.pids.includes(prog.pid)),
+    );
+    expect(apps.find((a) => a.pids.includes(prog.pid))).toMatchObject({ id: 'socat', source: 'process' });
+    prog.kill();
+  });
+
   it('blocks an app set to block', async () => {
     await helper.cli(['egress', 'set', 'probe', 'block']);
     expect(addresses(await probe('probe', 1000))).toEqual([null, null, null, null, null]);

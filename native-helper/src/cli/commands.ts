@@ -142,11 +142,12 @@ export const commands: Command[] = [
   },
   {
     name: 'apps',
-    usage: 'apps [--running]',
-    summary: 'list apps with their egress and traffic',
-    options: { running: { type: 'boolean' } },
+    usage: 'apps [--running] [--rescan]',
+    summary: 'list apps with their egress and traffic (--rescan: read desktop files and processes again)',
+    options: { running: { type: 'boolean' }, rescan: { type: 'boolean' } },
     run: (p) =>
       withClient(p, async (c) => {
+        if (p.values.rescan) await c.call('catalog.refresh', {});
         let apps = await c.call('apps.list', {});
         if (p.values.running) apps = apps.filter((a) => a.pids.length > 0);
         print(p, apps, () =>

@@ -14,7 +14,7 @@ import {
   type Interface,
   type Status,
 } from '../api/schema.ts';
-import { type CatalogEntry, buildCatalog } from '../catalog/catalog.ts';
+import { type CatalogEntry, buildCatalog, catalogFromProcesses } from '../catalog/catalog.ts';
 import {
   type ProcessIdentity,
   bestMatch,
@@ -153,7 +153,7 @@ export class Helper {
 
     // Listen before scanning, so a process that starts during the scan is not missed.
     this.startProcEvents();
-    await this.scanAndAdopt('scan');
+    await this.adoptRunning();
     this.watcher = await watch();
     this.watcher.on('changed', () => void this.refresh('interfaces'));
     this.watcher.on('error', (err) => this.problem('netlink', `interface monitor: ${err.message}`));
@@ -252,11 +252,15 @@ export class Helper {
 
   async syncCatalog(): Promise<number> {
     let skipped = 0;
-    const entries = await buildCatalog({
+    const desktop = await buildCatalog({
       extraDataDirs: this.opts.dataDirs,
       userHomes: desktopUserHomes(),
       onSkip: () => skipped++,
     });
+    // Plus the people's running programs that hold internet sockets and no desktop file covers.
+    const known = [...desktop, ...this.policy.apps.filter((a) => a.source === 'manual')];
+    const running = (await readAllProcessIdentities({ sockets: true })).filter((p) => inOurNetns(p.pid));
+    const entries = [...desktop, ...catalogFromProcesses(running, known)];
     this.catalog = new Map(entries.map((e) => [e.id, e]));
     let doc = this.policy;
     for (const e of entries) {
@@ -394,7 +398,7 @@ export class Helper {
     this.commit(
       addApp(this.policy, { id, name: p.name, icon: p.icon ?? null, source: 'manual', matchers: p.matchers }),
     );
-    await this.scanAndAdopt('scan');
+    await this.adoptRunning();
     await this.refresh('policy');
     return this.app(id);
   }
@@ -506,14 +510,14 @@ export class Helper {
     try {
       this.procEvents = new ProcEvents().start({ netnsPath: initialNetnsPath() });
       this.procEvents.on('exec', (e) => void this.onExec(e.pid, e.timestampNs));
-      this.procEvents.on('overflow', () => void this.scanAndAdopt('scan'));
+      this.procEvents.on('overflow', () => void this.adoptRunning());
       this.procEvents.on('error', (err) => {
         this.problem('proc', `process events stopped (${err.message}); scanning /proc every 2 s instead`);
-        this.timers.push(setInterval(() => void this.scanAndAdopt('scan'), 2000));
+        this.timers.push(setInterval(() => void this.adoptRunning(), 2000));
       });
     } catch (err) {
       this.problem('proc', `no process events (${(err as Error).message}); scanning /proc every 2 s instead`);
-      this.timers.push(setInterval(() => void this.scanAndAdopt('scan'), 2000));
+      this.timers.push(setInterval(() => void this.adoptRunning(), 2000));
     }
   }
 
@@ -547,14 +551,14 @@ export class Helper {
     }
   }
 
-  private async scanAndAdopt(via: 'scan'): Promise<void> {
+  async adoptRunning(): Promise<void> {
     for (const proc of await readAllProcessIdentities()) {
       if (proc.pid === process.pid || !inOurNetns(proc.pid)) continue;
       const cg = await cgroupOfPid(proc.pid).catch(() => null);
       if (cg === null || this.isOurs(cg)) continue;
       const app = this.match(proc);
       if (!app) continue;
-      await this.enroll(app.id, proc.pid, via, undefined, proc.exe ?? undefined).catch((err: unknown) => {
+      await this.enroll(app.id, proc.pid, 'scan', undefined, proc.exe ?? undefined).catch((err: unknown) => {
         if (!isGone(err)) this.log(`adopting pid ${proc.pid}: ${(err as Error).message}`);
       });
     }

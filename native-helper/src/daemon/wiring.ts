@@ -43,7 +43,11 @@ export function handlersFor(h: Helper): Handlers {
       changed(id, `launched ${id} (pid ${pid})`, ctx.actor);
       return { pid };
     },
-    'catalog.refresh': async () => ({ apps: await h.syncCatalog() }),
+    'catalog.refresh': async () => {
+      const apps = await h.syncCatalog();
+      await h.adoptRunning(); // apps the rescan found may already be running
+      return { apps };
+    },
     'interfaces.list': () => h.interfaceList(),
     'egress.set': async ({ app, choice }, ctx) => {
       const result = await h.setChoice(app, choice);
