@@ -551,6 +551,7 @@ export class Helper {
     }
   }
 
+  /** Adopt every running process in our netns that matches an app: at start, after a rescan or lost events. */
   async adoptRunning(): Promise<void> {
     for (const proc of await readAllProcessIdentities()) {
       if (proc.pid === process.pid || !inOurNetns(proc.pid)) continue;
