@@ -55,6 +55,90 @@ const noEphemeral = () => {
   throw new Error('test vectors fix the ephemeral');
 };
 
+// Published noise-c vector (as shipped in snow's tests/vectors/noise-c-basic.txt) for our exact
+// handshake, Noise_IK_25519_ChaChaPoly_BLAKE2s: both handshake messages, the final handshake hash and
+// four transport messages (alternating directions).
+const IK_VECTOR = {
+  protocol_name: 'Noise_IK_25519_ChaChaPoly_BLAKE2s',
+  prologue: '50726f6c6f677565313233',
+  init_static: 'e61ef9919cde45dd5f82166404bd08e38bceb5dfdfded0a34c8df7ed542214d1',
+  init_ephemeral: '893e28b9dc6ca8d611ab664754b8ceb7bac5117349a4439a6b0569da977c464a',
+  resp_static: '4a3acbfdb163dec651dfa3194dece676d437029c62a408b4c5ea9114246e4893',
+  resp_ephemeral: 'bbdb4cdbd309f1a1f2e1456967fe288cadd6f712d65dc7b7793d5e63da6b375b',
+  handshake_hash: '45e34c56ca0de9c348e104edcf503035e5559ceed661ac22916f6f171696d994',
+  messages: [
+    [
+      '4c756477696720766f6e204d69736573',
+      'ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c79440b03ddc7aac5123d06a1b23b71670e32e76c28239a7ca4ac8f784de7e44c1adb78f2058771dfd4229fbdc85c5fba3b587b1d171ce368229c7b752ac25b8faf4e7b2fab7326f0d6fa1fdbef58de623245',
+    ],
+    [
+      '4d757272617920526f746862617264',
+      '95ebc60d2b1fa672c1f46a8aa265ef51bfe38e7ccb39ec5be34069f144808843d9b5a8927f0ac9655ef76833bc7e55269c081ec38c61031f76fe15b2aaaad5',
+    ],
+    ['462e20412e20486179656b', '2c256ed08fcd08c2980f954ee4beaccb61c9581340f5dd2fd1cf3b'],
+    ['4361726c204d656e676572', 'd6033f70eee20945c7c9dba304e397ee3b284ff5e00fd9efb095d3'],
+    [
+      '4a65616e2d426170746973746520536179',
+      'a9c068ca5d8babf72560652d8e851adbfac35c8a66e810d560863173e96adf4cfe',
+    ],
+    [
+      '457567656e2042f6686d20766f6e2042617765726b',
+      '2a09d8f459e5927e40fdd2eddc99bdafb04e13a26f145cb5cfe9e6ba34c94331ebc17d5156',
+    ],
+  ],
+};
+
+const keyPair = (priv: string) => ({ privateKey: hex(priv), publicKey: publicKeyOf(hex(priv)) });
+
+describe('Noise IK against the published noise-c vector', () => {
+  it('reproduces both handshake messages, the handshake hash and the transport messages', () => {
+    const prologue = hex(IK_VECTOR.prologue);
+    const initS = keyPair(IK_VECTOR.init_static);
+    const respS = keyPair(IK_VECTOR.resp_static);
+    const init = new HandshakeState(
+      PATTERN_IK,
+      {
+        protocolName: IK_VECTOR.protocol_name,
+        initiator: true,
+        prologue,
+        s: initS,
+        e: keyPair(IK_VECTOR.init_ephemeral),
+        rs: respS.publicKey,
+      },
+      noEphemeral,
+    );
+    const resp = new HandshakeState(
+      PATTERN_IK,
+      {
+        protocolName: IK_VECTOR.protocol_name,
+        initiator: false,
+        prologue,
+        s: respS,
+        e: keyPair(IK_VECTOR.resp_ephemeral),
+      },
+      noEphemeral,
+    );
+    const [[p0, c0], [p1, c1], ...transport] = IK_VECTOR.messages as [string, string][];
+    const m0 = init.writeMessage(hex(p0!));
+    expect(m0.toString('hex')).toBe(c0);
+    expect(resp.readMessage(m0).toString('hex')).toBe(p0);
+    const m1 = resp.writeMessage(hex(p1!));
+    expect(m1.toString('hex')).toBe(c1);
+    expect(init.readMessage(m1).toString('hex')).toBe(p1);
+    const i = init.split();
+    const r = resp.split();
+    expect(i.handshakeHash.toString('hex')).toBe(IK_VECTOR.handshake_hash);
+    expect(r.handshakeHash.toString('hex')).toBe(IK_VECTOR.handshake_hash);
+    // After the handshake the initiator sends first, then the directions alternate.
+    const initSend = new CipherState(i.send);
+    const respSend = new CipherState(r.send);
+    transport.forEach(([p, c], n) => {
+      const sender = n % 2 === 0 ? initSend : respSend;
+      expect(sender.encrypt(Buffer.alloc(0), hex(p)).toString('hex')).toBe(c);
+    });
+  });
+});
+
 describe('Noise engine against the published cacophony vector', () => {
   it('derives the vector public keys from the private keys', () => {
     expect(publicKeyOf(hex(K_VECTOR.init_static)).toString('hex')).toBe(K_VECTOR.resp_remote_static);
