@@ -118,7 +118,11 @@ describe('Noise IK against the published noise-c vector', () => {
       },
       noEphemeral,
     );
-    const [[p0, c0], [p1, c1], ...transport] = IK_VECTOR.messages as [string, string][];
+    const [[p0, c0], [p1, c1], ...transport] = IK_VECTOR.messages as [
+      [string, string],
+      [string, string],
+      ...[string, string][],
+    ];
     const m0 = init.writeMessage(hex(p0!));
     expect(m0.toString('hex')).toBe(c0);
     expect(resp.readMessage(m0).toString('hex')).toBe(p0);
