@@ -15,6 +15,7 @@ import {
   type Status,
 } from '../api/schema.ts';
 import { type CatalogEntry, buildCatalog, catalogFromProcesses } from '../catalog/catalog.ts';
+import { slugify } from '../catalog/identity-rules.ts';
 import {
   type ProcessIdentity,
   bestMatch,
@@ -45,7 +46,7 @@ import {
   removeApp,
   setChoice,
 } from '../policy/model.ts';
-import { type Layout, layoutFor, markFor } from '../policy/tags.ts';
+import { type Layout, fnv1a32, layoutFor, markFor } from '../policy/tags.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import { VERSION } from '../version.ts';
 import { API_VERSION } from '../api/schema.ts';
@@ -382,7 +383,7 @@ export class Helper {
     icon?: string | null;
     matchers: PolicyApp['matchers'];
   }): Promise<App> {
-    const id = p.id ?? slugOf(p.name);
+    const id = p.id ?? slugify(p.name);
     if (this.policy.apps.some((a) => a.id === id))
       throw new ApiError('CONFLICT', `an app with id '${id}' exists already; pick another --id`);
     if (p.matchers.cmdline) {
@@ -814,12 +815,7 @@ export class Helper {
  * can tell which policy sent a flow, and sees a new id whenever that policy changes.
  */
 export function policyIdOf(app: { id: string; choice: EgressChoice }): number {
-  let h = 0x811c9dc5;
-  for (const byte of Buffer.from(`${app.id}|${JSON.stringify(app.choice)}`, 'utf8')) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
+  return fnv1a32(`${app.id}|${JSON.stringify(app.choice)}`);
 }
 
 const OWN_NETNS = readlinkSync('/proc/self/ns/net');
@@ -850,15 +846,6 @@ function inOurNetns(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function slugOf(name: string): string {
-  const s = name
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+|-+$/g, '')
-    .slice(0, 64);
-  return s || 'app';
 }
 
 function isGone(err: unknown): boolean {

@@ -3,14 +3,14 @@
 // packets out of that uplink. Marks, tables and rules are derived from the instance name; only ours
 // are ever added or removed.
 import { output, run } from '../mechanism/exec.ts';
+import { fnv1a32 } from '../policy/tags.ts';
 
 /** Before the main table (32766) and the client helper's rules; below 10000 is left to others. */
 export const UPLINK_RULE_PRIORITY = 10000;
 
 /** 0x5B, then 16 bits of the instance, then the uplink (1-based): the mark and the table number. */
 export function uplinkMark(instance: string, index: number): number {
-  let h = 2166136261;
-  for (const c of Buffer.from(instance)) h = Math.imul(h ^ c, 16777619) >>> 0;
+  const h = fnv1a32(instance);
   return ((0x5b << 24) | (((h ^ (h >>> 16)) & 0xffff) << 8) | (index + 1)) >>> 0;
 }
 

@@ -32,14 +32,19 @@ export interface Layout {
   nftTable: string;
 }
 
-/** FNV-1a over the instance name, folded into 1..200. */
-export function slotFor(instance: string): number {
+/** 32-bit FNV-1a of a string's UTF-8 bytes: small, stable ids derived from names. */
+export function fnv1a32(text: string): number {
   let h = 0x811c9dc5;
-  for (const byte of Buffer.from(instance, 'utf8')) {
+  for (const byte of Buffer.from(text, 'utf8')) {
     h ^= byte;
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return (h % MAX_SLOT) + 1;
+  return h;
+}
+
+/** FNV-1a over the instance name, folded into 1..200. */
+export function slotFor(instance: string): number {
+  return (fnv1a32(instance) % MAX_SLOT) + 1;
 }
 
 export function layoutFor(instance: string, slotOverride?: number): Layout {
