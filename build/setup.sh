@@ -21,4 +21,9 @@ echo "=== build (native addon, eBPF program, data path, UI)"
 npm run build
 
 getent group switchyard >/dev/null || as_root groupadd --system switchyard
+
+# The CLI the README describes, from any directory. It points at this checkout: the last setup wins.
+echo "=== switchyard on the PATH"
+as_root ln -sfn "$PWD/native-helper/bin/switchyard" /usr/local/bin/switchyard
+echo "/usr/local/bin/switchyard -> $PWD/native-helper/bin/switchyard"
 echo "=== setup done"

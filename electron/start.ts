@@ -7,8 +7,9 @@ import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleElectron, repoRoot } from '../build/bundle-electron.ts';
 import { HelperSocketClient, defaultSocketPath } from '../native-helper/src/api/client.ts';
-import { run } from '../native-helper/src/mechanism/exec.ts';
+import { run, startProcess } from '../native-helper/src/mechanism/exec.ts';
 import { startWebBridge } from '../native-helper/src/web/bridge.ts';
+import { Shutdown } from './shutdown.ts';
 
 const rendererDist = join(repoRoot, 'renderer', 'dist');
 
@@ -39,28 +40,22 @@ async function ensureRenderer(): Promise<void> {
   await run([process.execPath, vite, 'build', join(repoRoot, 'renderer')], { timeoutMs: 300_000 });
 }
 
-async function startElectron(binary: string): Promise<number> {
+async function startElectron(binary: string, shutdown: Shutdown): Promise<number> {
   await bundleElectron();
-  const r = await run([binary, repoRoot, ...process.argv.slice(2)], { timeoutMs: 0, allowFailure: true });
-  process.stdout.write(r.stdout);
-  process.stderr.write(r.stderr);
-  return r.code ?? 1;
+  const shell = startProcess([binary, repoRoot, ...process.argv.slice(2)], { detached: true });
+  shutdown.add('the window', () => shell.stop());
+  const r = await shell.exited;
+  if (r.code) process.stderr.write(r.stderrTail);
+  return r.code ?? 0;
 }
 
-async function startWebMode(): Promise<number> {
+async function startWebMode(shutdown: Shutdown): Promise<number> {
   const bridge = await startWebBridge({
     helperSocket: defaultSocketPath(),
     port: 0,
     rendererDir: rendererDist,
   });
-  let launchDir: string | null = null;
-  const stop = async (code: number) => {
-    if (launchDir) rmSync(launchDir, { recursive: true, force: true });
-    await bridge.close();
-    process.exit(code);
-  };
-  process.once('SIGINT', () => void stop(130));
-  process.once('SIGTERM', () => void stop(143));
+  shutdown.add('the web bridge', () => bridge.close());
 
   const browser = process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? findBrowser() : null;
   if (!browser) {
@@ -68,12 +63,13 @@ async function startWebMode(): Promise<number> {
       `${process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? 'No Chromium or Chrome found.' : 'No display here.'} Open this link once in a browser on this machine (it works for one browser only):\n  ${bridge.url}`,
     );
     console.log('Press Ctrl+C to stop.');
-    return new Promise<number>(() => {});
+    return new Promise<number>(() => {}); // until a signal stops the session
   }
   // The token must not appear on the browser's command line (any local user can read argv), so
   // the browser opens a private file that forwards to the bridge.
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-open-'));
-  launchDir = dir;
+  const removeLauncher = () => rmSync(dir, { recursive: true, force: true });
+  shutdown.add('the browser launcher file', async () => removeLauncher());
   const launcher = join(dir, 'open.html');
   writeFileSync(launcher, `<!doctype html><meta http-equiv="refresh" content="0;url=${bridge.url}">`, {
     mode: 0o600,
@@ -96,13 +92,14 @@ async function startWebMode(): Promise<number> {
   console.log(
     `Opening Switchyard in ${browser} (web mode at ${bridge.origin}). Close the window or press Ctrl+C to stop.`,
   );
-  setTimeout(() => rmSync(dir, { recursive: true, force: true }), 15_000).unref();
+  setTimeout(removeLauncher, 15_000).unref();
   // Its own profile makes the browser a separate process, so it exits when its window closes.
-  const r = await run(args, { timeoutMs: 0, allowFailure: true });
-  rmSync(dir, { recursive: true, force: true });
+  const window = startProcess(args, { detached: true });
+  shutdown.add('the window', () => window.stop());
+  const r = await window.exited;
+  if (shutdown.isStopping) return r.code ?? 0;
   if (r.code !== 0)
-    console.error(`${browser} exited with ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
-  await bridge.close();
+    console.error(`${browser} exited with ${r.code}: ${r.stderrTail.trim().split('\n').slice(-3).join(' ')}`);
   return r.code ?? 0;
 }
 
@@ -117,51 +114,48 @@ async function helperIsRunning(): Promise<boolean> {
   }
 }
 
-/** Without a real setup, run on the lab (needs root for the namespaces); cleaned up on exit. */
-async function ensureHelper(): Promise<(() => Promise<void>) | null> {
-  if (process.env.SWITCHYARD_SOCKET || (await helperIsRunning())) return null;
+/** Without a real setup, run on the lab (needs root for the namespaces); stopped with the session. */
+async function ensureHelper(shutdown: Shutdown): Promise<void> {
+  const labPrefix = process.env.SWITCHYARD_LAB_PREFIX; // tests pick their own, unique name
+  if (!labPrefix && (process.env.SWITCHYARD_SOCKET || (await helperIsRunning()))) return;
   if (process.getuid?.() !== 0) {
     console.log(
       'No Switchyard helper runs here. Run `npm start` as root (sudo) to try it on the built-in lab, or install the helper (see build/README.md).',
     );
-    return null;
+    return;
   }
   const { startLabSession } = await import('../test/lab/demo.ts');
-  const session = await startLabSession();
-  process.env.SWITCHYARD_SOCKET = session.helper.socket;
-  let stopping: Promise<void> | null = null;
-  const stop = () => (stopping ??= session.stop());
-  for (const sig of ['SIGINT', 'SIGTERM'] as const)
-    process.once(sig, () => void stop().then(() => process.exit(130)));
-  return stop;
+  // Added before it starts: a signal during start-up waits for the lab to be up, then takes it down.
+  const starting = startLabSession({ prefix: labPrefix });
+  shutdown.add('the helper and the lab', async () => (await starting.catch(() => null))?.stop());
+  process.env.SWITCHYARD_SOCKET = (await starting).helper.socket;
 }
 
 async function main(): Promise<number> {
-  await ensureRenderer();
-  const stopLab = await ensureHelper();
+  const shutdown = new Shutdown();
+  shutdown.listen();
   try {
-    return await startShell();
-  } finally {
-    await stopLab?.();
+    await ensureRenderer();
+    await ensureHelper(shutdown);
+    if (shutdown.isStopping) return await new Promise<number>(() => {}); // the signal's stop exits
+    const code = await startShell(shutdown);
+    return await shutdown.stop('The window closed', code);
+  } catch (err) {
+    console.error(`switchyard: could not start: ${(err as Error).message}`);
+    return shutdown.stop('Start-up failed', 1);
   }
 }
 
-async function startShell(): Promise<number> {
+async function startShell(shutdown: Shutdown): Promise<number> {
   const binary = electronBinary();
-  if (binary) return startElectron(binary);
+  if (binary) return startElectron(binary, shutdown);
   console.log(
     "Electron's binary is not installed (node_modules/electron has no dist/), so Switchyard opens in web mode instead.\n" +
       'To get the desktop app, install it where downloads work: npm rebuild electron (or set ELECTRON_OVERRIDE_DIST_PATH).',
   );
-  return startWebMode();
+  return startWebMode(shutdown);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(`switchyard: could not start: ${err.message}`);
-      process.exit(1);
-    },
-  );
+  void main().then((code) => process.exit(code));
 }

@@ -9,6 +9,8 @@ interface Step {
   name: string;
   argv: string[];
   vitest?: boolean;
+  /** Run in a private mount namespace without bpffs, as on a fresh machine (test/lab/fresh-mounts.sh). */
+  freshMounts?: boolean;
   needs?: () => string | null; // a reason to skip, or null
 }
 
@@ -44,12 +46,14 @@ const steps: Step[] = [
     name: 'integration',
     argv: ['npx', 'vitest', 'run', '--project', 'integration'],
     vitest: true,
+    freshMounts: true,
     needs: () => needRoot() ?? needNative(),
   },
   {
     name: 'e2e',
     argv: ['npx', 'vitest', 'run', '--project', 'e2e'],
     vitest: true,
+    freshMounts: true,
     needs: () => needChromium() ?? needNative(),
   },
 ].filter((s) => only.length === 0 || only.includes(s.name));
@@ -69,11 +73,15 @@ for (const step of steps) {
     summary.push(`  ${step.name.padEnd(12)} SKIPPED (${reason})`);
     continue;
   }
-  console.log(`\n=== ${step.name}: ${step.argv.join(' ')}`);
+  console.log(
+    `\n=== ${step.name}: ${step.argv.join(' ')}${step.freshMounts ? ' (fresh mounts: no bpffs)' : ''}`,
+  );
   const report = join(work, `${step.name}.json`);
-  const argv = step.vitest
-    ? [...step.argv, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`]
-    : step.argv;
+  const argv = [
+    ...(step.freshMounts ? ['test/lab/fresh-mounts.sh'] : []),
+    ...step.argv,
+    ...(step.vitest ? ['--reporter=default', '--reporter=json', `--outputFile.json=${report}`] : []),
+  ];
   const started = Date.now();
   const r = spawnSync(argv[0]!, argv.slice(1), { stdio: 'inherit' });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -10,7 +10,8 @@
         "src/tagger.c",
         "src/procevents.c",
         "src/sockets.c",
-        "src/tun.c"
+        "src/tun.c",
+        "src/mounts.c"
       ],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "libraries": ["-lbpf", "-lpthread"]

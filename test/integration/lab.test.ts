@@ -1,5 +1,6 @@
 // The lab itself: it comes up and goes away cleanly, every uplink really reaches the internet (and
 // the servers see which one), uplinks go down and up, tbf limits, and the sample apps make traffic.
+import { ensureBpffs } from '../../native-helper/src/mechanism/bpf/bpffs.ts';
 import { mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +149,7 @@ describe.skipIf(!isRoot)('lab lifecycle', () => {
     await mkdir(appCgroup, { recursive: true });
     const strayPid = Number((await output(['sh', '-c', 'sleep 600 >/dev/null 2>&1 & echo $!'])).trim());
     await writeFile(join(appCgroup, 'cgroup.procs'), String(strayPid));
+    ensureBpffs(); // as the helper would, so down's pin clean-up is exercised on a fresh machine too
     const bpffs = (await mountPoints('bpf'))[0];
     const pinDir = bpffs ? join(bpffs, `switchyard-${prefix}`) : null;
     if (pinDir) await mkdir(pinDir);

@@ -19,6 +19,7 @@ import {
   listProcesses,
   removeCgroupTree,
 } from '../../native-helper/src/mechanism/cgroup/index.ts';
+import { ensureBpffs } from '../../native-helper/src/mechanism/bpf/bpffs.ts';
 import { Tagger, TAG_FLAG_DENY, pinDirFor } from '../../native-helper/src/mechanism/bpf/tagger.ts';
 import {
   ProcEvents,
@@ -246,6 +247,7 @@ beforeAll(async () => {
   await run(['ip', 'netns', 'add', netns]);
   await run(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);
   await ensureCgroup(appCg);
+  ensureBpffs(); // as the helper does: a fresh machine has nothing mounted there
   tagger = new Tagger({ cgroupPath: root, pinDir });
 });
 

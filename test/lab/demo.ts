@@ -10,9 +10,12 @@ export interface LabSession {
   stop(): Promise<void>;
 }
 
-export async function startLabSession(log: (msg: string) => void = console.log): Promise<LabSession> {
+export async function startLabSession(
+  opts: { prefix?: string; log?: (msg: string) => void } = {},
+): Promise<LabSession> {
+  const log = opts.log ?? console.log;
   log('No helper runs on this machine: starting Switchyard on the built-in lab (network namespaces only).');
-  const lab = await Lab.up({ prefix: 'sylab' });
+  const lab = await Lab.up({ prefix: opts.prefix ?? 'sylab' });
   const helper = new RunningHelper(lab);
   try {
     await helper.start();

@@ -135,10 +135,12 @@ function onUncaught(): void {
 }
 
 function onSignal(signal: keyof typeof SIGNAL_NUMBERS): void {
+  // Someone else handles the signal too (`npm start`'s orderly stop, a test runner): they stop what
+  // runs on the lab first and take it down; 'exit' still catches a lab they leave behind.
+  if (process.listenerCount(signal) > 1) return;
   onExit();
   uninstallExitHandlers();
-  // Keep the signal's usual effect unless someone else handles it too.
-  if (process.listenerCount(signal) === 0) process.exit(128 + SIGNAL_NUMBERS[signal]);
+  process.exit(128 + SIGNAL_NUMBERS[signal]);
 }
 const onSigint = () => onSignal('SIGINT');
 const onSigterm = () => onSignal('SIGTERM');

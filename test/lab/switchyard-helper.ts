@@ -12,6 +12,8 @@ import type { Lab } from './lab.ts';
 
 export const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
 export const SWITCHYARD = join(REPO, 'native-helper/bin/switchyard');
+/** Wrap for a private mount namespace without bpffs, as on a fresh machine (see fresh-mounts.sh). */
+export const FRESH_MOUNTS = [join(REPO, 'test/lab/fresh-mounts.sh')];
 
 export interface HelperProcessOptions {
   /** Default: the lab's prefix, so `lab down` finds its leftovers. */
@@ -20,6 +22,8 @@ export interface HelperProcessOptions {
   managedPolicy?: string;
   /** Kept across restarts of the same RunningHelper. */
   stateDir?: string;
+  /** A command line the helper's runs inside, e.g. FRESH_MOUNTS (it must exec its arguments). */
+  wrap?: string[];
 }
 
 export class RunningHelper {
@@ -64,7 +68,9 @@ export class RunningHelper {
       ...(this.opts.socketMode ? ['--socket-mode', this.opts.socketMode] : []),
     ];
     const log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn('nsenter', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a Ctrl-C in the terminal reaches `npm start`, which stops it in order.
+    const [file, ...args] = [...(this.opts.wrap ?? []), 'nsenter', ...argv];
+    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     this.child = child;

@@ -9,6 +9,7 @@ static napi_value init(napi_env env, napi_value exports)
 	sy_init_procevents(env, exports);
 	sy_init_sockets(env, exports);
 	sy_init_tun(env, exports);
+	sy_init_mounts(env, exports);
 	return exports;
 }
 

@@ -37,6 +37,7 @@ void sy_init_cgroup(napi_env env, napi_value exports);
 void sy_init_procevents(napi_env env, napi_value exports);
 void sy_init_sockets(napi_env env, napi_value exports);
 void sy_init_tun(napi_env env, napi_value exports);
+void sy_init_mounts(napi_env env, napi_value exports);
 
 #define SY_EXPORT(env, exports, name, fn)                                              \
 	do {                                                                             \

@@ -27,7 +27,6 @@ import {
   cgroupId,
   cgroupOfPid,
   ensureCgroup,
-  findCgroup2Mount,
   listProcesses,
   moveProcess,
   removeCgroupTree,
@@ -54,6 +53,7 @@ import { type GroupInfo, lookupGroup } from './auth.ts';
 import { EventBus } from './event-bus.ts';
 import { type ManagedPolicy, loadManagedPolicy } from './managed-policy.ts';
 import { PolicyStore } from './policy-store.ts';
+import { preflight } from './preflight.ts';
 import { RateTracker, type Rated } from './rates.ts';
 import { TunnelManager } from './tunnels.ts';
 
@@ -135,11 +135,10 @@ export class Helper {
 
   async start(): Promise<void> {
     this.loadManaged();
-    this.cgroupMount = await findCgroup2Mount().catch((err: Error) => {
-      throw new Error(
-        `${err.message} If the helper was started with \`ip netns exec\`, that remounts /sys and hides cgroup2 and bpffs: enter only the network namespace instead (\`nsenter --net=/run/netns/NAME switchyard helper …\`).`,
-      );
-    });
+    const machine = await preflight();
+    for (const what of machine.setUp) this.log(what);
+    for (const w of machine.warnings) this.problem(w.key, w.message);
+    this.cgroupMount = machine.cgroupMount;
     const parent = join(this.cgroupMount, this.opts.cgroupParent);
     this.cgroupRoot = join(parent, `switchyard.${this.opts.instance}`);
     await ensureCgroup(this.cgroupRoot);
@@ -915,14 +914,19 @@ export async function runHelper(opts: HelperOptions): Promise<number> {
   const helper = new Helper(opts);
   const { startServer } = await import('./wiring.ts');
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
-  const shutdown = async (signal: string) => {
+  // One stop, whatever the number of signals: a second Ctrl-C must not cut the clean-up short.
+  let stopping: Promise<void> | null = null;
+  const shutdown = (signal: string) => {
+    if (stopping) return helper.log(`${signal}: already shutting down`);
     helper.log(`${signal}: shutting down`);
-    await server?.close();
-    await helper.stop();
-    process.exit(0);
+    stopping = (async () => {
+      await server?.close();
+      await helper.stop();
+      process.exit(0);
+    })();
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   try {
     await helper.start();
     server = await startServer(helper);

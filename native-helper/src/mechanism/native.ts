@@ -91,6 +91,8 @@ export interface NativeAddon {
   /** Returns whether an entry existed. */
   tagDelete(pinDir: string, cgroupId: CgroupIdInput): boolean;
   tagList(pinDir: string): TagEntry[];
+  /** Mounts bpffs at mountPoint unless one is there (flock'd on the directory); true when it mounted now. */
+  ensureBpffs(mountPoint: string): boolean;
   /**
    * netnsPath: the initial network namespace to open the connector in (default /proc/1/ns/net; not
    * needed when already in it). receiveBufferBytes: socket buffer (default 8 MiB; the kernel doubles it).

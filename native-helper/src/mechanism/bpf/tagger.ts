@@ -3,13 +3,12 @@
 // up to 8 levels below a tagged one, get that mark.
 import { native, TAGGER_OBJECT_PATH } from '../native.ts';
 import type { CgroupIdInput, TagEntry, TaggerAttachResult, TaggerStatus } from '../native.ts';
+import { BPFFS_ROOT } from './bpffs.ts';
 
 export type { TagEntry, TaggerAttachResult, TaggerStatus } from '../native.ts';
 
 /** Socket creation fails with EPERM instead of being marked ("hard block"). */
 export const TAG_FLAG_DENY = 1;
-
-export const BPFFS_ROOT = '/sys/fs/bpf';
 
 /** The per-instance pin directory: /sys/fs/bpf/switchyard-<instance>. */
 export function pinDirFor(instance: string): string {
@@ -19,7 +18,7 @@ export function pinDirFor(instance: string): string {
 export interface TaggerOptions {
   /** The cgroup the program is attached to (the helper's subtree root). */
   cgroupPath: string;
-  /** bpffs directory for the pins, see pinDirFor(). */
+  /** bpffs directory for the pins, see pinDirFor(); ensureBpffs() mounts its filesystem. */
   pinDir: string;
   /** The compiled program; defaults to native-helper/bpf/sock_tag.bpf.o. */
   object?: string;
