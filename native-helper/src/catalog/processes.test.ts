@@ -190,3 +190,16 @@ describe('readProcessIdentity', () => {
     expect(await readProcessIdentity(pid)).toBeNull();
   });
 });
+
+describe('hostile cmdline patterns', () => {
+  it('matches in linear time: (a+)+b against a long run of a (backtracking would never return)', () => {
+    const long = proc({ exe: '/usr/bin/python3', cmdline: ['python3', 'a'.repeat(5000)] });
+    expect(matchProcess({ cmdline: '(a+)+b' }, long)).toBeNull();
+    expect(matchProcess({ cmdline: '(a+)+b' }, proc({ exe: '/x', cmdline: ['aaab'] }))).toBe('cmdline');
+  });
+
+  it('refuses look-around and backreferences, which have no linear-time match', () => {
+    expect(() => compileCmdline('(?=x)a')).toThrow(InvalidCmdlineRegexError);
+    expect(() => compileCmdline('(a)\\1')).toThrow(InvalidCmdlineRegexError);
+  });
+});

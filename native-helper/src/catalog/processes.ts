@@ -1,4 +1,5 @@
 // Running processes: what /proc tells about who a process is, and whether an app's matchers claim it.
+import { RE2JS } from 're2js';
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { AppMatcher } from '../api/schema.ts';
@@ -39,15 +40,19 @@ export class InvalidCmdlineRegexError extends Error {
   }
 }
 
-const compiled = new Map<string, RegExp>();
+// RE2 semantics (re2js): matching is linear in the command line's length whatever the pattern, so a
+// pattern like (a+)+b cannot freeze the helper. Look-around and backreferences are refused at add time.
+const compiled = new Map<string, RE2JS>();
 const COMPILED_LIMIT = 4096;
+/** Only this much of a command line is matched: bounds the work per process (argv can be megabytes). */
+export const CMDLINE_MATCH_BYTES = 8192;
 
-/** Compile a cmdline matcher once; throws InvalidCmdlineRegexError with the reason when it is not a valid regex. */
-export function compileCmdline(pattern: string): RegExp {
+/** Compile a cmdline matcher once; throws InvalidCmdlineRegexError with the reason when RE2 refuses it. */
+export function compileCmdline(pattern: string): RE2JS {
   let re = compiled.get(pattern);
   if (re) return re;
   try {
-    re = new RegExp(pattern);
+    re = RE2JS.compile(pattern);
   } catch (err) {
     throw new InvalidCmdlineRegexError(pattern, err);
   }
@@ -76,7 +81,7 @@ export function matchProcess(matchers: AppMatcher, proc: ProcessIdentity): Match
   if (
     matchers.cmdline &&
     proc.cmdline.length &&
-    compileCmdline(matchers.cmdline).test(proc.cmdline.join(' '))
+    compileCmdline(matchers.cmdline).matcher(proc.cmdline.join(' ').slice(0, CMDLINE_MATCH_BYTES)).find()
   ) {
     return 'cmdline';
   }

@@ -2,7 +2,6 @@
 //   start: policy → cgroup subtree → tagger → proc events + /proc scan → interfaces → reconcile → socket
 //   then:  every change (API, interfaces, processes) → evaluate → compile → one reconcile transaction
 //   stop:  everything it created is removed; a crash (SIGKILL) leaves the kernel state failing closed.
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readlinkSync, unwatchFile, watchFile } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -19,10 +18,12 @@ import { slugify } from '../catalog/identity-rules.ts';
 import {
   type ProcessIdentity,
   bestMatch,
+  compileCmdline,
   readAllProcessIdentities,
   readProcessIdentity,
 } from '../catalog/processes.ts';
 import { Tagger, pinDirFor } from '../mechanism/bpf/tagger.ts';
+import { HostResolver } from '../mechanism/host-resolver.ts';
 import {
   cgroupId,
   cgroupOfPid,
@@ -53,6 +54,7 @@ import { type GroupInfo, lookupGroup } from './auth.ts';
 import { EventBus } from './event-bus.ts';
 import { type ManagedPolicy, loadManagedPolicy } from './managed-policy.ts';
 import { PolicyStore } from './policy-store.ts';
+import { launchAs, readEnviron, sessionEnvironment } from './launcher.ts';
 import { preflight } from './preflight.ts';
 import { RateTracker, type Rated } from './rates.ts';
 import { TunnelManager } from './tunnels.ts';
@@ -103,6 +105,14 @@ export class Helper {
   private tagger!: Tagger;
   private reconciler: Reconciler;
   readonly tunnels: TunnelManager;
+  /** explain's name lookups: 2 of libuv's 4 threads at most, so file I/O and our own lookups go on. */
+  readonly explainResolver = new HostResolver({
+    concurrency: 2,
+    queue: 16,
+    perCaller: 4,
+    timeoutMs: 5000,
+    cacheMs: { ok: 30_000, fail: 10_000 },
+  });
   private procEvents: ProcEvents | null = null;
   private watcher: Watcher | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -161,7 +171,9 @@ export class Helper {
     if (this.opts.managedPolicyPath) {
       // Fleet tools rewrite the file while the helper runs; polling stat also sees it appear and vanish.
       const path = this.opts.managedPolicyPath;
-      watchFile(path, { interval: 2000 }, () => void this.reloadManaged());
+      watchFile(path, { interval: 2000 }, () =>
+        this.reloadManaged().catch((err: Error) => this.log(`managed policy: ${err.message}`)),
+      );
       this.unwatch = () => unwatchFile(path);
     }
     this.log(
@@ -193,7 +205,7 @@ export class Helper {
     if (problem) this.problem('managed', `${problem}; keeping the managed policy read before`);
     else {
       this.managed = policy;
-      this.problems.delete('managed');
+      this.clearProblem('managed');
     }
     let doc = this.policy;
     for (const m of this.managed.apps) {
@@ -246,7 +258,16 @@ export class Helper {
     });
     const next = { ...doc, egressTables: withTables.egressTables };
     if (JSON.stringify(next) === JSON.stringify(this.policy)) return;
-    this.store.save(next);
+    try {
+      this.store.save(next);
+    } catch (err) {
+      // The old file stays, and so does the policy in memory: what the caller is told did not happen.
+      const e = err as NodeJS.ErrnoException;
+      const message = `cannot save the policy to ${this.store.path} (${e.code ?? e.message}); the change was not made: free some disk space or fix the disk, then try again`;
+      this.problem('storage', message);
+      throw new ApiError('UNAVAILABLE', message);
+    }
+    this.clearProblem('storage');
     this.policy = next;
   }
 
@@ -387,11 +408,11 @@ export class Helper {
       throw new ApiError('CONFLICT', `an app with id '${id}' exists already; pick another --id`);
     if (p.matchers.cmdline) {
       try {
-        new RegExp(p.matchers.cmdline);
+        compileCmdline(p.matchers.cmdline);
       } catch (err) {
         throw new ApiError(
           'BAD_REQUEST',
-          `cmdline is not a valid regular expression: ${(err as Error).message}`,
+          `cmdline is not a valid RE2 regular expression (no look-around or backreferences): ${(err as Error).message}`,
         );
       }
     }
@@ -541,7 +562,7 @@ export class Helper {
   }
 
   private match(proc: ProcessIdentity): PolicyApp | undefined {
-    if (!proc.exe || proc.pid === 1 || proc.pid === process.pid) return undefined;
+    if (!proc.exe || proc.pid === 1 || isHelperOrChild(proc.pid)) return undefined;
     // Hand-added and managed apps first: they are the user's explicit word; then the strongest match.
     const manual = this.policy.apps.filter((a) => a.source === 'manual');
     try {
@@ -578,14 +599,14 @@ export class Helper {
         this.refreshAgain = false;
         try {
           await this.refreshOnce(reason);
-          this.problems.delete('reconcile');
+          this.clearProblem('reconcile');
         } catch (first) {
           // An interface that changes while the batch is applied (a link going down under a new route)
           // fails the transaction, which was rolled back; one fresh attempt settles such races.
           await new Promise((r) => setTimeout(r, RETRY_MS));
           try {
             await this.refreshOnce(reason);
-            this.problems.delete('reconcile');
+            this.clearProblem('reconcile');
             this.log(`applied on the second attempt (first: ${(first as Error).message})`);
           } catch (err) {
             this.problem('reconcile', `could not apply the policy: ${(err as Error).message}`);
@@ -741,7 +762,7 @@ export class Helper {
 
   // ---------- launching ----------
 
-  /** Start an app as the calling user, with that user's environment, inside the app's cgroup. */
+  /** Start an app as the calling user inside the app's cgroup; see launcher.ts for why it is safe. */
   async launch(
     id: AppId,
     peer: { pid: number; uid: number; gid: number },
@@ -753,36 +774,10 @@ export class Helper {
     if (!argv?.length)
       throw new ApiError('BAD_REQUEST', `${app.name} has no command to launch; give one with command`);
     const cg = await this.cgroupFor(app);
-    const env = readEnviron(peer.pid);
-    // The shell joins the cgroup while still root, then setpriv drops to the user before exec.
-    const script = 'echo $$ > "$0/cgroup.procs" && exec "$@"';
-    const child = spawn(
-      '/bin/sh',
-      [
-        '-c',
-        script,
-        cg.path,
-        '/usr/bin/setpriv',
-        `--reuid=${peer.uid}`,
-        `--regid=${peer.gid}`,
-        '--init-groups',
-        '--',
-        ...argv,
-      ],
-      {
-        env,
-        detached: true,
-        stdio: 'ignore',
-        cwd: env.HOME ?? '/',
-      },
-    );
-    const pid = await new Promise<number>((resolve, reject) => {
-      child.once('error', (err) =>
-        reject(new ApiError('INTERNAL', `cannot launch ${app.name}: ${err.message}`)),
-      );
-      child.once('spawn', () => resolve(child.pid!));
+    const env = sessionEnvironment(readEnviron(peer.pid));
+    const pid = await launchAs(peer, env, argv, (p) => moveProcess(p, cg.path)).catch((err: Error) => {
+      throw new ApiError('INTERNAL', `cannot launch ${app.name}: ${err.message}`);
     });
-    child.unref();
     this.bus.emit('adoption', { app: id, pid, exe: argv[0]!, latencyUs: 0, via: 'run' });
     return pid;
   }
@@ -804,6 +799,10 @@ export class Helper {
     this.problems.set(key, message);
     this.log(message);
     this.bus.emit('helper.problem', { message, severity: 'warning' });
+  }
+
+  private clearProblem(key: string): void {
+    this.problems.delete(key);
   }
 }
 
@@ -847,6 +846,20 @@ function inOurNetns(pid: number): boolean {
   }
 }
 
+/** The helper itself and what it started (nft, ip, the data path, a launch's setpriv) are never adopted. */
+function isHelperOrChild(pid: number): boolean {
+  for (let p = pid, depth = 0; p > 1 && depth < 16; depth++) {
+    if (p === process.pid) return true;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
 function isGone(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException)?.code;
   return code === 'ENOENT' || code === 'ESRCH';
@@ -868,20 +881,6 @@ function readExe(pid: number): string {
   } catch {
     return `pid ${pid}`;
   }
-}
-
-function readEnviron(pid: number): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  try {
-    for (const kv of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
-      const eq = kv.indexOf('=');
-      if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
-    }
-  } catch {
-    // fall back to a minimal environment
-  }
-  env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
-  return env;
 }
 
 async function listProcessesDeep(path: string): Promise<number[]> {

@@ -7,10 +7,8 @@ import type { ResponseEnvelope } from '../api/schema.ts';
 import { LineSplitter, MAX_LINE_BYTES, encodeLine } from '../api/wire.ts';
 import { type GroupInfo, type Peer, authorize, userName } from './auth.ts';
 import { type CallContext, type Handlers, dispatch } from './dispatch.ts';
+import { type ClientLimits, ConnectionBudget, limitsFor, openFileLimit } from './client-limits.ts';
 import type { EventBus } from './event-bus.ts';
-
-/** A client that stops reading events is cut off rather than allowed to grow the helper's memory. */
-const MAX_BACKLOG = 16 << 20;
 
 export interface ServerOptions {
   socketPath: string;
@@ -20,13 +18,26 @@ export interface ServerOptions {
   bus: EventBus;
   peerOf: (socket: Socket) => Peer;
   log: (msg: string) => void;
+  /** Default: limitsFor() this process's descriptor limit. */
+  limits?: ClientLimits;
+}
+
+interface Client {
+  socket: Socket;
+  splitter: LineSplitter;
 }
 
 export class ApiServer {
   private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+  private readonly clients = new Set<Client>();
+  readonly limits: ClientLimits;
+  private readonly budget: ConnectionBudget;
+  private lastRefusalLog = 0;
 
-  constructor(private readonly opts: ServerOptions) {}
+  constructor(private readonly opts: ServerOptions) {
+    this.limits = opts.limits ?? limitsFor(openFileLimit());
+    this.budget = new ConnectionBudget(this.limits);
+  }
 
   async listen(): Promise<void> {
     const { socketPath } = this.opts;
@@ -50,7 +61,7 @@ export class ApiServer {
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
+    for (const c of this.clients) c.socket.destroy();
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -58,8 +69,6 @@ export class ApiServer {
   }
 
   private accept(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     let peer: Peer;
     try {
@@ -69,18 +78,34 @@ export class ApiServer {
       socket.destroy();
       return;
     }
+    const refused = this.budget.admit(peer.uid);
+    if (refused) {
+      this.refuse(socket, peer, refused);
+      return;
+    }
+    const drop = (why: string) => {
+      if (socket.destroyed) return;
+      this.opts.log(`dropped a client (pid ${peer.pid}, uid ${peer.uid}): ${why}`);
+      socket.destroy();
+    };
     const auth = authorize(peer, this.opts.group);
     const send = (msg: ResponseEnvelope | object) => {
       if (socket.destroyed) return;
-      if (socket.writableLength > MAX_BACKLOG) {
-        this.opts.log(`dropped a client (pid ${peer.pid}) that stopped reading`);
-        socket.destroy();
-        return;
-      }
+      if (socket.writableLength > this.limits.clientQueuedBytes)
+        return drop(`it stopped reading (over ${this.limits.clientQueuedBytes >> 20} MiB queued)`);
+      if (this.queuedBytes() > this.limits.queuedBytes)
+        return drop(`clients are not reading (over ${this.limits.queuedBytes >> 20} MiB queued in all)`);
       socket.write(encodeLine(msg));
     };
     let unsubscribe: (() => void) | null = null;
-    socket.on('close', () => unsubscribe?.());
+    let answered = false;
+    const firstLine = setTimeout(
+      () => drop(`no request within ${this.limits.firstLineMs / 1000} s`),
+      this.limits.firstLineMs,
+    );
+    socket.setTimeout(this.limits.idleMs, () => {
+      if (!unsubscribe) drop(`idle for ${this.limits.idleMs / 1000} s`);
+    });
     const ctx: CallContext = {
       peer,
       actor: { uid: peer.uid, user: userName(peer.uid), via: 'api' },
@@ -93,6 +118,10 @@ export class ApiServer {
       },
     };
     const onLine = (line: string) => {
+      if (!answered) {
+        answered = true;
+        clearTimeout(firstLine);
+      }
       if (!auth.allowed) {
         send({
           id: requestId(line),
@@ -110,7 +139,47 @@ export class ApiServer {
       onLine,
       onError: (err) => send({ id: null, error: { code: 'BAD_REQUEST', message: err.message } }),
     });
-    socket.on('data', (chunk: Buffer) => splitter.push(chunk));
+    const client = { socket, splitter };
+    this.clients.add(client);
+    socket.on('close', () => {
+      clearTimeout(firstLine);
+      unsubscribe?.();
+      this.clients.delete(client);
+      this.budget.release(peer.uid);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      splitter.push(chunk);
+      if (splitter.buffered > 0 && this.pendingInputBytes() > this.limits.pendingInputBytes)
+        drop(`unfinished requests over ${this.limits.pendingInputBytes >> 20} MiB in all`);
+    });
+  }
+
+  /** One line with the reason, then close; the log says so at most every 10 s. */
+  private refuse(socket: Socket, peer: Peer, reason: string): void {
+    socket.end(encodeLine({ id: null, error: { code: 'UNAVAILABLE', message: reason } }));
+    setTimeout(() => socket.destroy(), 1000).unref();
+    const now = Date.now();
+    if (now - this.lastRefusalLog > 10_000) {
+      this.lastRefusalLog = now;
+      this.opts.log(`refused a connection from pid ${peer.pid}: ${reason}`);
+    }
+  }
+
+  private queuedBytes(): number {
+    let n = 0;
+    for (const c of this.clients) n += c.socket.writableLength;
+    return n;
+  }
+
+  private pendingInputBytes(): number {
+    let n = 0;
+    for (const c of this.clients) n += c.splitter.buffered;
+    return n;
+  }
+
+  /** Connections now, for status and tests. */
+  get connectionCounts(): { root: number; nonRoot: number } {
+    return this.budget.counts;
   }
 }
 

@@ -1,6 +1,7 @@
 // The API handlers: one per schema method, each a thin call into the Helper, plus the socket server.
 import type { Socket } from 'node:net';
 import { ApiError } from '../api/schema.ts';
+import { LookupError } from '../mechanism/host-resolver.ts';
 import { native } from '../mechanism/native.ts';
 import { explain, resolveDestination } from '../policy/evaluate.ts';
 import type { Peer } from './auth.ts';
@@ -68,17 +69,18 @@ export function handlersFor(h: Helper): Handlers {
       changed(null, egress ? `everything sent through ${egress}` : 'override turned off', ctx.actor);
       return h.status();
     },
-    explain: async ({ app, destination, protocol }) => {
+    explain: async ({ app, destination, protocol }, ctx) => {
       const a = h.policyApp(app);
       let dst;
       try {
-        dst = await resolveDestination(destination, protocol);
+        dst = await resolveDestination(destination, protocol, (host) =>
+          h.explainResolver.resolve(host, `uid:${ctx.peer.uid}`),
+        );
       } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        const why =
-          e.code === 'EAI_AGAIN' || e.code === 'ENOTFOUND'
-            ? `the helper cannot resolve it (${e.code})`
-            : e.message;
+        const e = err as Error;
+        if (e instanceof LookupError && (e.code === 'BUSY' || e.code === 'TIMEOUT'))
+          throw new ApiError('UNAVAILABLE', `explain: ${destination}: ${e.message}`);
+        const why = e instanceof LookupError ? `the helper ${e.message}` : e.message;
         throw new ApiError(
           'BAD_REQUEST',
           `explain: ${destination}: ${why}; give an IP address, e.g. 192.0.2.1:443 or [2001:db8::1]:443`,

@@ -85,21 +85,23 @@ describe('evaluate', () => {
   });
 });
 
+const noLookup = (host: string) => Promise.reject(new Error(`no lookups in this test (${host})`));
+
 describe('resolveDestination', () => {
   it('parses HOST:PORT and [IPv6]:PORT and rejects the rest', async () => {
-    expect(await resolveDestination('198.18.0.9:443', 'tcp')).toEqual({
+    expect(await resolveDestination('198.18.0.9:443', 'tcp', noLookup)).toEqual({
       host: '198.18.0.9',
       address: '198.18.0.9',
       port: 443,
       protocol: 'tcp',
     });
-    expect(await resolveDestination('[fd5a::1]:53', 'udp')).toEqual({
+    expect(await resolveDestination('[fd5a::1]:53', 'udp', noLookup)).toEqual({
       host: 'fd5a::1',
       address: 'fd5a::1',
       port: 53,
       protocol: 'udp',
     });
-    await expect(resolveDestination('fd5a::1:53', 'tcp')).rejects.toThrow(/HOST:PORT/);
-    await expect(resolveDestination('host:0', 'tcp')).rejects.toThrow(/out of range/);
+    await expect(resolveDestination('fd5a::1:53', 'tcp', noLookup)).rejects.toThrow(/HOST:PORT/);
+    await expect(resolveDestination('host:0', 'tcp', noLookup)).rejects.toThrow(/out of range/);
   });
 });

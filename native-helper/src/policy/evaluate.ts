@@ -1,6 +1,5 @@
 // Where an app's traffic goes, decided from its choice, the interfaces and the global switches; and
 // explain(), which also asks the kernel what it would really do with such a packet.
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { run } from '../mechanism/exec.ts';
 import { ipArgv, type NetnsOption } from '../mechanism/netlink/ns.ts';
@@ -68,14 +67,18 @@ export interface Destination {
   protocol: 'tcp' | 'udp';
 }
 
-/** Parses "HOST:PORT" or "[IPv6]:PORT" and resolves the host to one address. */
-export async function resolveDestination(spec: string, protocol: 'tcp' | 'udp'): Promise<Destination> {
+/** Parses "HOST:PORT" or "[IPv6]:PORT" and resolves the host to one address with resolve(). */
+export async function resolveDestination(
+  spec: string,
+  protocol: 'tcp' | 'udp',
+  resolve: (host: string) => Promise<string>,
+): Promise<Destination> {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(spec) ?? /^([^:[\]]+):(\d+)$/.exec(spec);
   if (!m) throw new Error(`destination "${spec}" is not HOST:PORT or [IPv6]:PORT.`);
   const host = m[1]!;
   const port = Number(m[2]);
   if (port < 1 || port > 65535) throw new Error(`port ${port} is out of range 1..65535.`);
-  const address = isIP(host) ? host : (await lookup(host)).address;
+  const address = isIP(host) ? host : await resolve(host);
   return { host, address, port, protocol };
 }
 
