@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HostResolver, LookupError } from './host-resolver.ts';
+import type { LookupError } from './host-resolver.ts';
+import { HostResolver } from './host-resolver.ts';
 
 /** A lookup that never answers until released, counting the calls it got. */
 function hangingLookup() {
