@@ -7,10 +7,34 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { output, run } from '../../native-helper/src/mechanism/exec.ts';
 import { Lab } from '../lab/lab.ts';
-import { RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { RunningHelper, SWITCHYARD, startHelper } from '../lab/switchyard-helper.ts';
 import { eventually } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
+
+/** Opens N connections, holds them for MS, prints how many stayed open and the refusals' reasons. */
+const HOLD = `
+  const net = require('net');
+  const [path, n, ms] = process.argv.slice(1);
+  let open = 0, refused = 0; const reasons = new Set();
+  const all = [];
+  for (let i = 0; i < Number(n); i++) all.push(new Promise((done) => {
+    const s = net.connect(path);
+    let got = '';
+    s.on('data', (d) => { got += d; });
+    s.on('error', () => {});
+    s.on('close', () => { refused++; if (got) reasons.add(JSON.parse(got.split('\\n')[0]).error.message); done(); });
+    setTimeout(() => { if (!s.destroyed) open++; s.destroy(); done(); }, Number(ms));
+  }));
+  Promise.all(all).then(() => console.log(JSON.stringify({ open, refused: Number(n) - open, reasons: [...reasons] })));`;
+
+/** Sends N apps.list requests and never reads the answers; gives up after 10 s. */
+const NEVER_READS = `
+  const s = require('net').connect(process.argv[1]);
+  s.pause();
+  s.on('connect', () => { for (let i = 0; i < Number(process.argv[2]); i++) s.write(JSON.stringify({ id: i, method: 'apps.list' }) + '\\n'); });
+  s.on('error', () => {});
+  setTimeout(() => process.exit(0), 10000);`;
 const NOBODY = 65534;
 
 /** One request over the socket, sent by a process running as uid/gid 65534 in the switchyard group. */
@@ -172,5 +196,118 @@ __attribute__((constructor)) static void probe(void) {
     } finally {
       await small.stop();
     }
+  });
+  it('a catastrophic cmdline pattern does not freeze the helper, and its own nft and ip are never adopted', async () => {
+    await helper.cli(['app', 'add', '--name', 'Backtrack', '--id', 'backtrack', '--cmdline', '(a+)+b']);
+    await helper.cli([
+      'app',
+      'add',
+      '--name',
+      'Tools',
+      '--id',
+      'tools',
+      '--cmdline',
+      '^(/usr/sbin/|/sbin/)?(nft|ip) -',
+    ]);
+    // 40 a's: a backtracking engine would need about 2^40 steps for this one process.
+    const victim = await lab.spawn('desktop', ['sh', '-c', 'sleep 60', 'a'.repeat(40)]);
+    try {
+      // The helper runs nft and ip for each of these; it must stay responsive and leave them alone.
+      for (const e of ['wlan0', 'enp3s0', 'wlan0,enp3s0', 'default'])
+        await helper.cli(['egress', 'set', 'lab-updater', e]);
+      const apps = JSON.parse((await helper.cli(['apps', '--json'])).stdout) as Array<{
+        id: string;
+        pids: number[];
+      }>;
+      expect(apps.find((a) => a.id === 'tools')?.pids).toEqual([]);
+      const events = (await helper.cli(['events', '--history', '5000', '--no-follow', '--json'])).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { event: string; data: { app?: string; exe?: string } });
+      const adoptions = events.filter((e) => e.event === 'adoption');
+      expect(adoptions.filter((e) => e.data.app === 'tools')).toEqual([]);
+    } finally {
+      victim.kill('SIGKILL');
+    }
+  });
+
+  it('a flood of explain lookups that never resolve leaves explain answering, quickly or with a clear refusal', async () => {
+    const started = Date.now();
+    const flood = Array.from({ length: 200 }, (_, i) =>
+      helper.client().then((c) =>
+        c
+          .call('explain', { app: 'lab-chat', destination: `nx${i}.flood.example:443`, protocol: 'tcp' })
+          .then(
+            () => ({ ok: true, ms: Date.now() - started }),
+            (e: Error) => ({ ok: false, ms: Date.now() - started, message: e.message }),
+          )
+          .finally(() => c.close()),
+      ),
+    );
+    // Meanwhile explain with an address needs no lookup and answers.
+    const direct = JSON.parse(
+      (await helper.cli(['explain', '--app', 'lab-chat', '--dst', `${lab.servers.v4}:80`, '--json'])).stdout,
+    ) as { verdict: string };
+    expect(direct.verdict).toBeDefined();
+    const results = await Promise.all(flood);
+    const refused = results.filter((r) => !r.ok) as Array<{ message: string; ms: number }>;
+    expect(refused.length).toBe(results.length);
+    expect(
+      refused.every((r) =>
+        /busy with name lookups|too many name lookups|no answer for|cannot resolve/.test(r.message),
+      ),
+    ).toBe(true);
+    const worst = Math.max(...results.map((r) => r.ms));
+    console.log(`explain flood: 200 lookups, worst answer after ${worst} ms`);
+    // A later explain with a host name is answered or refused, never left waiting.
+    const later = await helper.cli(['explain', '--app', 'lab-chat', '--dst', 'later.flood.example:443'], {
+      allowFailure: true,
+    });
+    expect(later.code).toBe(1);
+    expect(later.stderr).toMatch(/explain: later\.flood\.example:443: /);
+  });
+
+  it('caps connections per uid and in all, and drops clients that stop reading', async () => {
+    // 6 group members open 100 connections each and hold them.
+    const gid = (await output(['getent', 'group', 'switchyard'])).split(':')[2]!;
+    const holders = await Promise.all(
+      [60001, 60002, 60003, 60004, 60005, 60006].map((uid) =>
+        run(
+          [
+            'setpriv',
+            `--reuid=${uid}`,
+            `--regid=${uid}`,
+            `--groups=${gid}`,
+            '--',
+            process.execPath,
+            '-e',
+            HOLD,
+            helper.socket,
+            '100',
+            '3000',
+          ],
+          { allowFailure: true },
+        ),
+      ),
+    );
+    const counts = holders.map(
+      (h) => JSON.parse(h.stdout) as { open: number; refused: number; reasons: string[] },
+    );
+    for (const c of counts) {
+      expect(c.open).toBeLessThanOrEqual(32);
+      expect(c.refused).toBeGreaterThanOrEqual(68);
+      expect(c.reasons.some((r) => /too many connections from uid \d+ \(32\)/.test(r))).toBe(true);
+    }
+    // Root still gets in while they are held: the helper keeps serving.
+    await helper.cli(['status']);
+    // A client that asks for a lot and never reads is cut off, with the reason in the log.
+    const reader = run([process.execPath, '-e', NEVER_READS, helper.socket, '4000'], { timeoutMs: 60_000 });
+    await eventually(
+      'the helper to drop the client that does not read',
+      async () => helper.log(),
+      (log) => /dropped a client \(pid \d+, uid 0\): it stopped reading/.test(log),
+    );
+    await reader;
+    await helper.cli(['status']);
   });
 });
