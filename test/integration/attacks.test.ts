@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { output, run } from '../../native-helper/src/mechanism/exec.ts';
 import { Lab } from '../lab/lab.ts';
-import { RunningHelper, SWITCHYARD, startHelper } from '../lab/switchyard-helper.ts';
+import { RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
 import { eventually } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
