@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { output, run } from '../../native-helper/src/mechanism/exec.ts';
 import { Lab } from '../lab/lab.ts';
-import { RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { RunningHelper, SWITCHYARD, startHelper } from '../lab/switchyard-helper.ts';
 import { eventually } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -309,5 +309,100 @@ __attribute__((constructor)) static void probe(void) {
     );
     await reader;
     await helper.cli(['status']);
+  });
+});
+
+describe.skipIf(!isRoot)('restarts and upgrades with a kill-switched app sending', () => {
+  let lab: Lab;
+  let helper: RunningHelper;
+  let sender: Awaited<ReturnType<Lab['spawn']>> | null = null;
+
+  beforeAll(async () => {
+    lab = await Lab.up({ prefix: Lab.randomPrefix() });
+    helper = await startHelper(lab);
+  });
+
+  afterAll(async () => {
+    sender?.kill('SIGKILL');
+    await helper?.stop();
+    await lab?.down();
+  });
+
+  /** Packets to UDP port 4444 seen arriving at an uplink's ISP. */
+  async function countAt(uplink: 'wlan0' | 'enp3s0'): Promise<number> {
+    const out = await lab.exec(lab.uplink(uplink).ispRole, [
+      'nft',
+      '-j',
+      'list',
+      'counter',
+      'inet',
+      'sycount',
+      'probe',
+    ]);
+    return (JSON.parse(out) as { nftables: Array<{ counter?: { packets: number } }> }).nftables.find(
+      (x) => x.counter,
+    )!.counter!.packets;
+  }
+
+  it('leaks no packet across 10 restarts, 10 upgrades in place and a lost policy file', async () => {
+    for (const uplink of ['wlan0', 'enp3s0'] as const)
+      await run(['ip', 'netns', 'exec', lab.uplink(uplink).ispNs, 'nft', '-f', '-'], {
+        input: `table inet sycount { counter probe {}
+          chain watch { type filter hook prerouting priority -300; udp dport 4444 counter name probe; }
+        }\n`,
+      });
+    await helper.cli(['app', 'add', '--name', 'Sender', '--id', 'sender', '--cmdline', 'udp-sender-4444']);
+    await helper.cli(['egress', 'set', 'sender', 'wlan0', '--kill-switch']);
+    // Started through `switchyard run`: no matcher claims it by exe, only its cgroup says whose it is.
+    sender = await lab.spawn('desktop', [
+      SWITCHYARD,
+      'run',
+      '--app',
+      'sender',
+      '--socket',
+      helper.socket,
+      '--',
+      process.execPath,
+      '-e',
+      `const s = require('dgram').createSocket('udp4');
+       setInterval(() => s.send('x', 4444, '${lab.servers.v4}'), 5);`,
+      'udp-other-name',
+    ]);
+    const senderPids = async () =>
+      (JSON.parse((await helper.cli(['app', 'show', 'sender', '--json'])).stdout) as { pids: number[] }).pids;
+    await eventually('the sender in its app', senderPids, (p) => p.length > 0);
+    await eventually(
+      'packets through wlan0',
+      () => countAt('wlan0'),
+      (n) => n > 20,
+    );
+
+    for (let i = 0; i < 20; i++) {
+      await helper.terminate(); // what `systemctl restart` and a package upgrade send
+      if (i >= 10) await new Promise((r) => setTimeout(r, 1000)); // an upgrade unpacks meanwhile
+      await helper.start();
+      expect(await senderPids()).not.toEqual([]); // recognised again by its cgroup
+    }
+    // A lost policy file next to this instance's kernel state: the helper refuses to start empty.
+    await helper.terminate();
+    const policy = join(helper.stateDir, 'policy.json');
+    const saved = await readFile(policy, 'utf8');
+    await rm(policy);
+    await expect(helper.start(15_000)).rejects.toThrow(
+      /policy .* is missing, but this instance's kernel state .* keeps failing closed/,
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    await writeFile(policy, saved);
+    await helper.start();
+
+    const before = await countAt('wlan0');
+    await eventually(
+      'packets through wlan0 again',
+      () => countAt('wlan0'),
+      (n) => n > before + 20,
+    );
+    const leaked = await countAt('enp3s0');
+    console.log(`restarts: ${await countAt('wlan0')} packets through wlan0, ${leaked} leaked through enp3s0`);
+    expect(leaked).toBe(0);
   });
 });

@@ -104,9 +104,35 @@ export class RunningHelper {
     }
   }
 
-  /** SIGTERM and wait: the helper cleans up everything. */
-  async stop(): Promise<number | null> {
+  /** SIGTERM and wait, as a restart or an upgrade does: the kernel state stays (kill switches hold). */
+  async terminate(): Promise<number | null> {
     return this.signal('SIGTERM');
+  }
+
+  /** Stop and remove everything the helper created (`switchyard reset`), as the lab and tests want. */
+  async stop(): Promise<number | null> {
+    const code = await this.terminate();
+    await this.reset();
+    return code;
+  }
+
+  /** `switchyard reset` for this instance, in the desktop namespace where its rules are. */
+  async reset(): Promise<void> {
+    const argv = [
+      ...(this.opts.wrap ?? []),
+      'nsenter',
+      '--net=/run/netns/' + this.lab.nsName('desktop'),
+      '--',
+      SWITCHYARD,
+      'reset',
+      '--instance',
+      this.instance,
+      '--socket',
+      this.socket,
+      '--state-dir',
+      this.stateDir,
+    ];
+    await run(argv);
   }
 
   /** SIGKILL: a crash. Kernel state stays behind (failing closed). */

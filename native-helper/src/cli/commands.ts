@@ -357,6 +357,14 @@ export const commands: Command[] = [
     run: async (p) => (await import('./helper-command.ts')).helperCommand(p),
   },
   {
+    name: 'reset',
+    usage: 'reset [--instance NAME] [--state-dir DIR]',
+    summary:
+      "remove a stopped helper's kernel state: its rules, nft table, cgroups and tagger (kill switches stop holding)",
+    options: { 'state-dir': { type: 'string' }, 'cgroup-parent': { type: 'string' } },
+    run: async (p) => (await import('./helper-command.ts')).resetCommand(p),
+  },
+  {
     name: 'web',
     usage: 'web [--port N] [--open]',
     summary: 'serve the UI on 127.0.0.1 for a browser (web mode)',

@@ -2,7 +2,7 @@
 //   start: policy → cgroup subtree → tagger → proc events + /proc scan → interfaces → reconcile → socket
 //   then:  every change (API, interfaces, processes) → evaluate → compile → one reconcile transaction
 //   stop:  everything it created is removed; a crash (SIGKILL) leaves the kernel state failing closed.
-import { closeSync, openSync, readFileSync, readlinkSync, unwatchFile, watchFile } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, unwatchFile, watchFile } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
@@ -144,15 +144,39 @@ export class Helper {
   // ---------- lifecycle ----------
 
   async start(): Promise<void> {
-    this.loadManaged();
     const machine = await preflight();
     for (const what of machine.setUp) this.log(what);
     for (const w of machine.warnings) this.problem(w.key, w.message);
     this.cgroupMount = machine.cgroupMount;
     const parent = join(this.cgroupMount, this.opts.cgroupParent);
     this.cgroupRoot = join(parent, `switchyard.${this.opts.instance}`);
+    if (this.store.missing && existsSync(this.cgroupRoot))
+      // Starting empty would lift every kill switch the kernel still holds for the lost policy.
+      throw new Error(
+        `the policy ${this.store.path} is missing, but this instance's kernel state (${this.cgroupRoot}) is still in place and keeps failing closed; restore the file, or remove that state with \`switchyard reset --instance ${this.opts.instance}\` to start empty`,
+      );
+    this.loadManaged();
+    const fresh = !existsSync(this.cgroupRoot);
     await ensureCgroup(this.cgroupRoot);
     this.tagger = new Tagger({ cgroupPath: this.cgroupRoot, pinDir: pinDirFor(this.opts.instance) });
+    try {
+      await this.startWithCgroups();
+    } catch (err) {
+      // What this start created goes again; a previous run's state stays (it may hold kill switches).
+      if (fresh) {
+        await this.reconciler.teardown().catch(() => {});
+        await removeCgroupTree(this.cgroupRoot, { moveTo: dirname(this.cgroupRoot) }).catch(() => {});
+        try {
+          this.tagger.detach();
+        } catch {
+          // never attached
+        }
+      }
+      throw err;
+    }
+  }
+
+  private async startWithCgroups(): Promise<void> {
     this.tagger.attach();
     await this.recoverCgroups();
 
@@ -181,8 +205,12 @@ export class Helper {
     );
   }
 
-  /** Clean shutdown: remove every rule, table, cgroup and pin this instance created. */
-  async stop(): Promise<void> {
+  /**
+   * Stop. 'keep' (SIGTERM: a restart, an upgrade) leaves the kernel state as a crash does: rules, nft
+   * table, cgroups and tags stay, so kill switches keep holding and processes stay with their apps
+   * until the next start takes them over. 'reset' removes everything this instance created.
+   */
+  async stop(mode: 'keep' | 'reset' = 'keep'): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
@@ -190,11 +218,15 @@ export class Helper {
     this.procEvents?.stop();
     await this.watcher?.stop();
     await this.refreshing?.catch(() => {});
-    await this.reconciler.teardown();
     await this.tunnels.stopAll();
+    if (mode === 'keep') {
+      this.log('stopped; the kernel state stays in place (kill switches hold) until the next start');
+      return;
+    }
+    await this.reconciler.teardown();
     await removeCgroupTree(this.cgroupRoot, { moveTo: dirname(this.cgroupRoot) });
     this.tagger.detach();
-    this.log('stopped and cleaned up');
+    this.log('stopped and removed its kernel state');
   }
 
   // ---------- policy ----------
@@ -465,6 +497,7 @@ export class Helper {
       }
       const cg = { path, id: cgroupId(path) };
       this.cgroups.set(id, cg);
+      this.pids.set(id, await listProcessesDeep(path)); // its processes are the app's again, at once
       this.tagger.set(cg.id, markFor(this.layout, app.tag));
       known.add(cg.id);
     }
@@ -920,7 +953,7 @@ export async function runHelper(opts: HelperOptions): Promise<number> {
     helper.log(`${signal}: shutting down`);
     stopping = (async () => {
       await server?.close();
-      await helper.stop();
+      await helper.stop('keep'); // a restart or an upgrade: kill switches keep holding meanwhile
       process.exit(0);
     })();
   };

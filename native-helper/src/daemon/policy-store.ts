@@ -14,8 +14,12 @@ export class PolicyStore {
     this.path = join(stateDir, 'policy.json');
   }
 
+  /** There was no policy file when it was loaded (a first start, or a lost file). */
+  missing = false;
+
   load(): PolicyDocument {
-    if (!existsSync(this.path)) return emptyPolicy();
+    this.missing = !existsSync(this.path);
+    if (this.missing) return emptyPolicy();
     let raw: unknown;
     try {
       raw = JSON.parse(readFileSync(this.path, 'utf8'));
@@ -34,5 +38,6 @@ export class PolicyStore {
 
   save(doc: PolicyDocument): void {
     writeFileAtomicSync(this.path, `${JSON.stringify(doc, null, 2)}\n`);
+    this.missing = false;
   }
 }

@@ -1,0 +1,58 @@
+// `switchyard reset`: remove what a stopped helper instance left in the kernel on purpose (rules,
+// routes, its nft table, sysctls, its cgroups with their processes moved out, the tagger and its
+// pins). A stop for a restart or an upgrade keeps all of it so kill switches hold; this is the
+// explicit way out, for uninstalling or starting over. It never touches a running helper's state.
+import { existsSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { Tagger, pinDirFor } from '../mechanism/bpf/tagger.ts';
+import { findCgroup2Mount, removeCgroupTree } from '../mechanism/cgroup/index.ts';
+import { layoutFor } from '../policy/tags.ts';
+import { Reconciler } from '../reconcile/reconciler.ts';
+
+export interface ResetOptions {
+  instance: string;
+  socketPath: string;
+  stateDir: string;
+  cgroupParent: string;
+}
+
+/** Removes the instance's kernel state; returns what it removed, in words. */
+export async function resetInstance(opts: ResetOptions): Promise<string[]> {
+  if (await answers(opts.socketPath))
+    throw new Error(
+      `a helper is running on ${opts.socketPath}; stop it first (\`systemctl stop switchyard-helper\`), then reset`,
+    );
+  const done: string[] = [];
+  const layout = layoutFor(opts.instance);
+  await new Reconciler({ layout, stateFile: join(opts.stateDir, 'kernel-state.json') }).teardown();
+  done.push(`routing rules, routes, sysctls and the nft table ${layout.nftTable}`);
+
+  const root = join(await findCgroup2Mount(), opts.cgroupParent, `switchyard.${opts.instance}`);
+  const pinDir = pinDirFor(opts.instance);
+  if (existsSync(root) || existsSync(pinDir)) {
+    if (existsSync(root) && existsSync(pinDir)) {
+      new Tagger({ cgroupPath: root, pinDir }).detach();
+      done.push(`the socket tagger and its pins ${pinDir}`);
+    } else if (existsSync(pinDir)) {
+      rmSync(pinDir, { recursive: true, force: true });
+      done.push(`the pins ${pinDir}`);
+    }
+    // Removing the cgroup also detaches a tagger whose pins are gone (another mount namespace's).
+    if (existsSync(root)) {
+      await removeCgroupTree(root, { moveTo: dirname(root) });
+      done.push(`the cgroups ${root} (their processes moved out)`);
+    }
+  }
+  rmSync(opts.socketPath, { force: true });
+  return done;
+}
+
+function answers(path: string): Promise<boolean> {
+  if (!existsSync(path)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
