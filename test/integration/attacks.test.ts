@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { output, run } from '../../native-helper/src/mechanism/exec.ts';
+import { instanceCgroups } from '../lab/cleanup.ts';
 import { Lab } from '../lab/lab.ts';
 import { RunningHelper, SWITCHYARD, startHelper } from '../lab/switchyard-helper.ts';
 import { eventually } from './support.ts';
@@ -309,6 +310,51 @@ __attribute__((constructor)) static void probe(void) {
     );
     await reader;
     await helper.cli(['status']);
+  });
+  it('a helper that fails to start leaves nothing it created behind', async () => {
+    // A second instance on the first one's socket: it gets as far as listening, then gives up.
+    const second = new RunningHelper(lab, { instance: `${lab.prefix}-2` });
+    const r = await run(
+      [
+        'nsenter',
+        `--net=/run/netns/${lab.nsName('desktop')}`,
+        '--',
+        SWITCHYARD,
+        'helper',
+        '--instance',
+        second.instance,
+        '--socket',
+        helper.socket,
+        '--state-dir',
+        second.stateDir,
+        '--managed-policy',
+        join(second.stateDir, 'managed.json'),
+      ],
+      { allowFailure: true },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot start: another helper is already listening/);
+    expect(await instanceCgroups(second.instance)).toEqual([]);
+    const tables = await lab.exec('desktop', ['nft', 'list', 'tables']);
+    expect(tables).not.toContain(second.instance.replaceAll('-', '_'));
+    await helper.cli(['status']); // the first one is untouched
+  });
+
+  it('a SIGKILLed helper leaves no ip monitor behind', async () => {
+    const monitors = async () =>
+      (await output(['ps', '-eo', 'pid=,ppid=,args=']))
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => Number(f[1]) === helper.pid && f.slice(2).join(' ').includes('monitor'))
+        .map((f) => Number(f[0]));
+    const before = await eventually('the helper to run ip monitor', monitors, (m) => m.length === 1);
+    await helper.kill();
+    await eventually(
+      'the monitor to end with the helper',
+      async () => (await output(['ps', '-o', 'pid=', '-p', String(before[0])], {}).catch(() => '')).trim(),
+      (left) => left === '',
+    );
+    await helper.start();
   });
 });
 

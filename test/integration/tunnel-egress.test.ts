@@ -146,4 +146,27 @@ describe.skipIf(!isRoot)('tunnel egress through the lab gateway', () => {
     expect(row!.packets).toBeGreaterThan(0);
     expect(row!.policyId).not.toBe(0);
   });
+  it('removes a tunnel and adds it again at once, without a stale interface in the way', async () => {
+    const args = (await helper.cli(['tunnels', '--json'])).stdout;
+    const t = (JSON.parse(args) as { gateway: string; gatewayPublicKey: string; address: string }[])[0]!;
+    await helper.cli(['tunnel', 'rm', 'sy-tun0']);
+    const again = await helper.cli(
+      [
+        'tunnel',
+        'add',
+        'sy-tun0',
+        '--gateway',
+        t.gateway,
+        '--gateway-key',
+        t.gatewayPublicKey,
+        '--private-key-file',
+        join(work, 'desktop.key'),
+        '--address',
+        t.address,
+      ],
+      { allowFailure: true },
+    );
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+  });
 });

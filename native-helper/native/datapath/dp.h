@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include "cookie.h"
 #include "replay.h"
 #include "wire.h"
 
@@ -66,6 +67,7 @@ enum {
     C_RX_BAD_INNER, C_RX_SRC_DENIED, C_RX_TAG_DENIED, C_RX_DST_DENIED, C_RX_UNKNOWN_TYPE,
     C_TX_NO_SESSION, C_TX_NO_PEER, C_TX_UNTAGGED, C_TX_BAD_PACKET, C_TX_ERRORS,
     C_HS_FORWARDED, C_HS_RATE_LIMITED, C_GSO_SEGMENTS, C_GRO_SEGMENTS, C_TUN_SUPERPACKETS,
+    C_HS_BAD_MAC, C_HS_COOKIE_SENT, C_HS_MAC2_OK,
     C_COUNT
 };
 extern const char *const sy_counter_names[C_COUNT];
@@ -104,8 +106,8 @@ struct sy_dp {
     struct sy_worker *workers[SY_MAX_WORKERS];
     volatile void *flowmarks; /* mmap'd sy_flow_slot array or NULL (writable in gateway mode) */
     pthread_mutex_t out_lock; /* control frames to stdout */
-    _Atomic int64_t hs_tokens;
-    _Atomic uint64_t hs_refill_ms;
+    struct sy_bucket hs_bucket;     /* handshake messages forwarded to the control process */
+    struct sy_bucket cookie_bucket; /* cookie replies sent under load */
 };
 
 extern struct sy_dp G;
@@ -122,7 +124,7 @@ int sy_aead_open(struct sy_session *s, const uint8_t *ad, size_t adlen, uint8_t 
 
 /* Control frames (little-endian): u32 length of type+payload, u8 type, payload. */
 enum {
-    CTL_ADD_SESSION = 1, CTL_DEL_SESSION = 2, CTL_SEND = 3, CTL_SET_PEER = 4, CTL_SET_TAGS = 5, CTL_STATS = 6,
+    CTL_ADD_SESSION = 1, CTL_DEL_SESSION = 2, CTL_SEND = 3, CTL_SET_PEER = 4, CTL_SET_TAGS = 5, CTL_STATS = 6, CTL_SET_STATIC = 7,
     EV_READY = 100, EV_HANDSHAKE = 101, EV_STATS = 102, EV_REKEY = 103, EV_CONFIRMED = 104,
 };
 

@@ -22,6 +22,7 @@ const char *const sy_counter_names[C_COUNT] = {
     "rxBadInner", "rxSourceDenied", "rxTagDenied", "rxDestinationDenied", "rxUnknownType",
     "txNoSession", "txNoPeer", "txUntagged", "txBadPacket", "txErrors",
     "handshakesForwarded", "handshakesRateLimited", "gsoSegments", "groSegments", "tunSuperPackets",
+    "handshakesBadMac", "cookieRepliesSent", "handshakesWithCookie",
 };
 
 uint64_t sy_now_ms(void) {
@@ -307,8 +308,9 @@ int main(int argc, char **argv) {
     G.aes_available = crypto_aead_aes256gcm_is_available();
     G.nworkers = workers;
     G.vnet_offloads = offload;
-    atomic_store(&G.hs_tokens, 200);
-    atomic_store(&G.hs_refill_ms, sy_now_ms());
+    /* The same rate the control process admits (PROTOCOL.md): beyond it, cookies decide. */
+    sy_bucket_init(&G.hs_bucket, 200, 50, sy_now_ms());
+    sy_bucket_init(&G.cookie_bucket, 20000, 2000, sy_now_ms());
     pthread_rwlock_init(&G.peers_lock, NULL);
     pthread_mutex_init(&G.out_lock, NULL);
     for (int i = 0; i < SY_MAX_SESSIONS; i++) pthread_spin_init(&G.sessions[i].replay_lock, PTHREAD_PROCESS_PRIVATE);
@@ -372,6 +374,10 @@ int main(int argc, char **argv) {
         case CTL_SET_PEER: r = ctl_set_peer(p, n); break;
         case CTL_SET_TAGS: r = ctl_set_tags(p, n); break;
         case CTL_STATS: ctl_stats(); break;
+        case CTL_SET_STATIC:
+            if (n == 32) sy_cookie_set_static(p);
+            else r = -1;
+            break;
         case CTL_SEND:
             if (n > 18) {
                 struct sockaddr_in6 to;

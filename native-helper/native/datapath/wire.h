@@ -8,8 +8,9 @@
 #define SY_VERSION 1
 #define SY_TYPE_INIT 1
 #define SY_TYPE_RESPONSE 2
+#define SY_TYPE_COOKIE 3
 #define SY_TYPE_DATA 4
-#define SY_INIT_LEN 140
+#define SY_INIT_LEN 156
 #define SY_RESPONSE_LEN 80
 #define SY_HDR_LEN 16
 #define SY_TAG_LEN 16

@@ -267,21 +267,40 @@ static void tun_readable(struct wctx *c) {
 
 /* ---------- UDP -> TUN ---------- */
 
+/* Handshake messages go to the control process, which does the Diffie-Hellman. Garbage (a wrong mac1)
+ * costs one HMAC here and nothing else. Beyond the admitted rate the gateway is under load: an
+ * initiation then needs a mac2 from a cookie we gave its source, else it gets a cookie reply. */
 static void forward_handshake(struct sy_worker *w, const struct sockaddr_in6 *from, const uint8_t *pkt, size_t len) {
     uint64_t now = sy_now_ms();
-    uint64_t last = atomic_load(&G.hs_refill_ms);
-    if (now - last >= 100 && atomic_compare_exchange_strong(&G.hs_refill_ms, &last, now)) {
-        int64_t t = atomic_load(&G.hs_tokens) + (int64_t)(now - last) * 2; /* 2000/s, burst 200 */
-        atomic_store(&G.hs_tokens, t > 200 ? 200 : t);
-    }
-    if (atomic_fetch_sub(&G.hs_tokens, 1) <= 0) {
-        sy_count(w, C_HS_RATE_LIMITED, 1);
+    if (pkt[1] != SY_TYPE_COOKIE && !sy_mac1_ok(pkt, len)) {
+        sy_count(w, C_HS_BAD_MAC, 1);
         return;
     }
-    uint8_t ep[18];
+    uint8_t flags = 0;
+    if (!sy_bucket_take(&G.hs_bucket, now)) {
+        if (G.mode != SY_MODE_GATEWAY || pkt[1] != SY_TYPE_INIT) {
+            sy_count(w, C_HS_RATE_LIMITED, 1);
+            return;
+        }
+        if (!sy_mac2_ok(pkt, len, from, now)) {
+            if (sy_bucket_take(&G.cookie_bucket, now)) {
+                uint8_t reply[SY_COOKIE_REPLY_LEN];
+                sy_cookie_reply(reply, pkt, from, now);
+                if (sendto(w->udp_fd, reply, sizeof reply, 0, (const struct sockaddr *)from, sizeof *from) == sizeof reply)
+                    sy_count(w, C_HS_COOKIE_SENT, 1);
+            } else {
+                sy_count(w, C_HS_RATE_LIMITED, 1);
+            }
+            return;
+        }
+        flags = 1; /* its source proved it receives our replies: the control process skips its global limit */
+        sy_count(w, C_HS_MAC2_OK, 1);
+    }
+    uint8_t ep[19];
     memcpy(ep, &from->sin6_addr, 16);
     memcpy(ep + 16, &from->sin6_port, 2);
-    sy_control_send(EV_HANDSHAKE, ep, 18, pkt, len);
+    ep[18] = flags;
+    sy_control_send(EV_HANDSHAKE, ep, sizeof ep, pkt, len);
     sy_count(w, C_HS_FORWARDED, 1);
 }
 
@@ -303,7 +322,8 @@ static int rule_allows(const struct sy_peer *p, uint16_t tag, int family, const 
 static void decap_one(struct wctx *c, const struct sockaddr_in6 *from, uint8_t *pkt, size_t len, uint64_t now) {
     struct sy_worker *w = c->w;
     if (len >= 2 && pkt[0] == SY_VERSION &&
-        ((pkt[1] == SY_TYPE_INIT && len == SY_INIT_LEN) || (pkt[1] == SY_TYPE_RESPONSE && len == SY_RESPONSE_LEN))) {
+        ((pkt[1] == SY_TYPE_INIT && len == SY_INIT_LEN) || (pkt[1] == SY_TYPE_RESPONSE && len == SY_RESPONSE_LEN) ||
+         (pkt[1] == SY_TYPE_COOKIE && len == SY_COOKIE_REPLY_LEN && G.mode == SY_MODE_CLIENT))) {
         forward_handshake(w, from, pkt, len);
         return;
     }

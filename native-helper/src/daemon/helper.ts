@@ -120,6 +120,8 @@ export class Helper {
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
   private stopped = false;
+  /** This start created the instance's kernel state (no earlier run left any). */
+  startedFresh = false;
   readonly log: (msg: string) => void;
 
   constructor(readonly opts: HelperOptions) {
@@ -157,6 +159,7 @@ export class Helper {
       );
     this.loadManaged();
     const fresh = !existsSync(this.cgroupRoot);
+    this.startedFresh = fresh;
     await ensureCgroup(this.cgroupRoot);
     this.tagger = new Tagger({ cgroupPath: this.cgroupRoot, pinDir: pinDirFor(this.opts.instance) });
     try {
@@ -961,10 +964,16 @@ export async function runHelper(opts: HelperOptions): Promise<number> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   try {
     await helper.start();
+  } catch (err) {
+    helper.log(`cannot start: ${(err as Error).message}`);
+    // An earlier run's kernel state stays: kill switches keep failing closed until a helper comes back.
+    return 1;
+  }
+  try {
     server = await startServer(helper);
   } catch (err) {
     helper.log(`cannot start: ${(err as Error).message}`);
-    // Leave the kernel state in place: kill switches keep failing closed until a helper comes back.
+    await helper.stop(helper.startedFresh ? 'reset' : 'keep');
     return 1;
   }
   helper.log(`listening on ${opts.socketPath}`);

@@ -97,6 +97,7 @@ export function handlersFor(h: Helper): Handlers {
     },
     'tunnels.remove': async ({ name }, ctx) => {
       await h.tunnels.remove(name);
+      await h.refresh('interfaces'); // its device is gone: a tunnel of the same name may come next
       changed(null, `tunnel ${name} removed`, ctx.actor);
       return { ok: true as const };
     },

@@ -60,6 +60,7 @@ export async function runGateway(
     flowmark: true,
     netns: cfg.netns,
   });
+  dp.setStatic(ourStatic.publicKey); // garbage costs one HMAC in the data path; floods get cookie replies
   const cleanup = async () => {
     await removeUplinkRouting(cfg.instance, cfg.uplinks.length, cfg.netns);
     await removeNat(cfg.instance, cfg.netns);
@@ -113,7 +114,16 @@ export async function runGateway(
       const s: DatapathStats = await dp.stats();
       return {
         counters: s.counters,
-        handshakes: { ...responder.counters },
+        // Initiations refused for rate before they reached us (the data path's bucket, or a cookie
+        // reply in their place) count with ours, so the numbers add up to what arrived.
+        handshakes: {
+          ...responder.counters,
+          rateLimited:
+            responder.counters.rateLimited +
+            (s.counters.handshakesRateLimited ?? 0) +
+            (s.counters.cookieRepliesSent ?? 0),
+          badMac: responder.counters.badMac + (s.counters.handshakesBadMac ?? 0),
+        },
         accounting: s.accounting.map((a) => ({
           peer: nameOf(a.peer),
           tag: a.tag,

@@ -49,7 +49,7 @@ export class Responder {
     private readonly preferAes: boolean,
   ) {
     this.setPeers(peers);
-    dp.on('handshake', (from, msg) => this.onMessage(from, msg));
+    dp.on('handshake', (from, msg, meta) => this.onMessage(from, msg, meta.cookieProved));
     dp.on('confirmed', (idx) => this.onConfirmed(idx));
   }
 
@@ -69,13 +69,15 @@ export class Responder {
     return b;
   }
 
-  private onMessage(from: Endpoint, msg: Buffer) {
+  private onMessage(from: Endpoint, msg: Buffer, cookieProved: boolean) {
     if (msg.length !== INIT_LEN) return; // responses are for initiators
     if (!mac1Valid(msg, this.ourStatic.publicKey)) {
       this.counters.badMac++;
       return;
     }
-    if (!this.bucketFor(from.address).take() || !this.global.take()) {
+    // A source that proved a cookie is held to its own limit only: the global one is what a flood
+    // from spoofed sources exhausts.
+    if (!this.bucketFor(from.address).take() || (!cookieProved && !this.global.take())) {
       this.counters.rateLimited++;
       return;
     }

@@ -12,7 +12,15 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { native } from '../mechanism/native.ts';
 
-const CTL = { addSession: 1, delSession: 2, send: 3, setPeer: 4, setTags: 5, stats: 6 } as const;
+const CTL = {
+  addSession: 1,
+  delSession: 2,
+  send: 3,
+  setPeer: 4,
+  setTags: 5,
+  stats: 6,
+  setStatic: 7,
+} as const;
 const EV = { ready: 100, handshake: 101, stats: 102, rekey: 103, confirmed: 104 } as const;
 
 export const DEFAULT_DATAPATH_BINARY = resolve(
@@ -162,8 +170,14 @@ export interface DatapathStats {
   accounting: { peer: number; tag: number; policy: number; packets: number; bytes: number }[];
 }
 
+/** How the data path let a handshake message through. */
+export interface HandshakeMeta {
+  /** Under load, the initiation's mac2 proved a cookie we gave its source: skip the global limit. */
+  cookieProved: boolean;
+}
+
 export interface DatapathEvents {
-  handshake: [Endpoint, Buffer];
+  handshake: [Endpoint, Buffer, HandshakeMeta];
   rekey: [number];
   confirmed: [number];
   exit: [number | null];
@@ -287,7 +301,9 @@ export class Datapath extends EventEmitter<DatapathEvents> {
         this.emit('ready');
         break;
       case EV.handshake:
-        this.emit('handshake', decodeEndpoint(p.subarray(0, 18)), p.subarray(18));
+        this.emit('handshake', decodeEndpoint(p.subarray(0, 18)), p.subarray(19), {
+          cookieProved: (p[18]! & 1) === 1,
+        });
         break;
       case EV.stats:
         this.statsWaiters.shift()?.(JSON.parse(p.toString('utf8')) as DatapathStats);
@@ -349,6 +365,11 @@ export class Datapath extends EventEmitter<DatapathEvents> {
       parts.push(rh, ...r.allow.map(encodeCidr));
     }
     this.frame(CTL.setPeer, Buffer.concat(parts));
+  }
+
+  /** Our static public key: the data path checks mac1 with it and seals cookie replies to it. */
+  setStatic(publicKey: Uint8Array): void {
+    this.frame(CTL.setStatic, Buffer.from(publicKey));
   }
 
   setTags(tags: { tag: number; policy: number; trafficClass: number }[]): void {

@@ -1,35 +1,77 @@
-// Switchyard's handshake messages (PROTOCOL.md): Noise IK wrapped in a prefix, indices and mac1.
+// Switchyard's handshake messages (PROTOCOL.md): Noise IK wrapped in a prefix, indices, mac1 and
+// mac2, and the cookie reply a gateway under load sends instead of doing DH.
 import { timingSafeEqual } from 'node:crypto';
 import { generateKeyPair, type KeyPair } from './keys.ts';
 import { HandshakeError, HandshakeState, PATTERN_IK, hash, hmac } from './noise.ts';
+import { xchachaOpen } from './xchacha.ts';
 
 export const PROTOCOL_NAME = 'Noise_IK_25519_ChaChaPoly_BLAKE2s';
 export const PROLOGUE = Buffer.from('Switchyard tunnel v1', 'ascii');
 export const VERSION = 1;
 export const TYPE_INIT = 1;
 export const TYPE_RESPONSE = 2;
+export const TYPE_COOKIE = 3;
 export const TYPE_DATA = 4;
-export const INIT_LEN = 140;
+export const INIT_LEN = 156;
 export const RESPONSE_LEN = 80;
+export const COOKIE_REPLY_LEN = 64;
+const INIT_MAC1 = 124; // mac2 follows at 140, over everything before it
+/** A cookie from a cookie reply is good for this long (the gateway rotates its secret every 120 s). */
+export const COOKIE_LIFETIME_MS = 120_000;
 
 export const CIPHER_CHACHA = 0;
 export const CIPHER_AESGCM = 1;
 export type Cipher = typeof CIPHER_CHACHA | typeof CIPHER_AESGCM;
 
 const MAC1_LABEL = Buffer.from('mac1----', 'ascii');
+const COOKIE_LABEL = Buffer.from('cookie--', 'ascii');
 
 function mac1Key(receiverStatic: Uint8Array): Buffer {
   return hash(MAC1_LABEL, receiverStatic);
 }
-function mac1(receiverStatic: Uint8Array, body: Uint8Array): Buffer {
-  return hmac(mac1Key(receiverStatic), body).subarray(0, 16);
+function mac(key: Uint8Array, body: Uint8Array): Buffer {
+  return hmac(Buffer.from(key), body).subarray(0, 16);
+}
+
+/** Where mac1 sits: 124 in an initiation (mac2 follows it), at the end of a response. */
+function mac1Offset(message: Uint8Array): number | null {
+  if (message.length === INIT_LEN && message[1] === TYPE_INIT) return INIT_MAC1;
+  if (message.length === RESPONSE_LEN && message[1] === TYPE_RESPONSE) return RESPONSE_LEN - 16;
+  return null;
 }
 
 /** Cheap check before any DH: does the sender know our public key? */
 export function mac1Valid(message: Uint8Array, ourStatic: Uint8Array): boolean {
-  if (message.length < 16) return false;
-  const body = message.subarray(0, message.length - 16);
-  return timingSafeEqual(mac1(ourStatic, body), message.subarray(message.length - 16));
+  const off = mac1Offset(message);
+  if (off === null) return false;
+  return timingSafeEqual(mac(mac1Key(ourStatic), message.subarray(0, off)), message.subarray(off, off + 16));
+}
+
+/** Initiator: the receiver index a cookie reply is for, or null when it is not one. */
+export function cookieReplyReceiverIndex(message: Uint8Array): number | null {
+  if (message.length !== COOKIE_REPLY_LEN || message[0] !== VERSION || message[1] !== TYPE_COOKIE)
+    return null;
+  return Buffer.from(message).readUInt32BE(4);
+}
+
+/**
+ * Initiator: the cookie in a reply to our initiation (sealed to the gateway's public key, bound to
+ * the initiation by its mac1), or null when it does not open.
+ */
+export function openCookieReply(
+  message: Uint8Array,
+  initiation: Uint8Array,
+  peerStatic: Uint8Array,
+): Buffer | null {
+  if (cookieReplyReceiverIndex(message) === null) return null;
+  const key = hash(COOKIE_LABEL, peerStatic);
+  const cookie = xchachaOpen(
+    key,
+    message.subarray(8, 32),
+    message.subarray(32, 64),
+    initiation.subarray(INIT_MAC1, INIT_MAC1 + 16),
+  );
+  return cookie?.length === 16 ? cookie : null;
 }
 
 /** TAI64N: 8 bytes seconds since 1970 + 2^62, 4 bytes nanoseconds. Monotonic per process. */
@@ -62,6 +104,8 @@ export function createInitiation(opts: {
   epoch: number;
   ephemeral?: KeyPair;
   timestamp?: Buffer;
+  /** The gateway's latest cookie: mac2 proves we receive its replies (needed while it is under load). */
+  cookie?: Buffer | null;
 }): Initiation {
   const state = new HandshakeState(
     PATTERN_IK,
@@ -84,8 +128,9 @@ export function createInitiation(opts: {
   const idx = Buffer.alloc(4);
   idx.writeUInt32BE(opts.senderIndex >>> 0);
   const body = Buffer.concat([head, idx, noise]);
+  const withMac1 = Buffer.concat([body, mac(mac1Key(opts.peerStatic), body)]);
   return {
-    message: Buffer.concat([body, mac1(opts.peerStatic, body)]),
+    message: Buffer.concat([withMac1, opts.cookie ? mac(opts.cookie, withMac1) : Buffer.alloc(16)]),
     state,
     senderIndex: opts.senderIndex,
   };
@@ -110,7 +155,7 @@ export function consumeInitiation(message: Uint8Array, ourStatic: KeyPair): Rece
     { protocolName: PROTOCOL_NAME, initiator: false, prologue: PROLOGUE, s: ourStatic },
     generateKeyPair,
   );
-  const payload = state.readMessage(message.subarray(8, INIT_LEN - 16));
+  const payload = state.readMessage(message.subarray(8, INIT_MAC1));
   if (payload.length !== 20) throw new HandshakeError('initiation payload has the wrong size');
   return {
     state,
@@ -132,7 +177,7 @@ export function createResponse(opts: {
   idx.writeUInt32BE(opts.senderIndex >>> 0, 0);
   idx.writeUInt32BE(opts.received.peerIndex >>> 0, 4);
   const body = Buffer.concat([prefix(TYPE_RESPONSE), idx, noise]);
-  return Buffer.concat([body, mac1(opts.received.peerStatic, body)]);
+  return Buffer.concat([body, mac(mac1Key(opts.received.peerStatic), body)]);
 }
 
 export interface ReceivedResponse {

@@ -3,9 +3,12 @@
 import { EventEmitter } from 'node:events';
 import type { Datapath, Endpoint } from './datapath.ts';
 import {
+  COOKIE_LIFETIME_MS,
   RESPONSE_LEN,
   consumeResponse,
+  cookieReplyReceiverIndex,
   createInitiation,
+  openCookieReply,
   responseReceiverIndex,
   type Cipher,
   type Initiation,
@@ -42,7 +45,10 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
   private current: Live | null = null;
   private timers = new Set<NodeJS.Timeout>();
   private stopped = false;
+  /** The gateway's last cookie, for mac2 while it is under load. */
+  private cookie: { value: Buffer; at: number } | null = null;
   handshakesSent = 0;
+  cookiesReceived = 0;
 
   constructor(
     private readonly dp: Datapath,
@@ -85,6 +91,7 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
       senderIndex: this.indices.allocate(),
       cipherOffer: this.o.cipherOffer,
       epoch,
+      cookie: this.cookie && Date.now() - this.cookie.at < COOKIE_LIFETIME_MS ? this.cookie.value : null,
     });
     this.dp.send(this.o.endpoint, this.pending.message);
     this.handshakesSent++;
@@ -99,6 +106,15 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
   }
 
   private onMessage(_from: Endpoint, msg: Buffer) {
+    if (this.pending && cookieReplyReceiverIndex(msg) === this.pending.senderIndex >>> 0) {
+      // The gateway is under load: prove we receive its replies and try again at once.
+      const value = openCookieReply(msg, this.pending.message, this.o.peerStatic);
+      if (!value) return;
+      this.cookie = { value, at: Date.now() };
+      this.cookiesReceived++;
+      this.sendInitiation();
+      return;
+    }
     if (msg.length !== RESPONSE_LEN || !this.pending) return;
     if (responseReceiverIndex(msg) !== this.pending.senderIndex) return;
     let r;

@@ -267,7 +267,8 @@ describe('Switchyard IK handshake', () => {
       epoch: 3,
     });
     expect(() => consumeInitiation(init.message, generateKeyPair())).toThrow(/mac1/);
-    for (let bit = 0; bit < INIT_LEN * 8; bit += 7) {
+    // mac2 (the last 16 bytes) only matters to a gateway under load, which checks it in the data path.
+    for (let bit = 0; bit < (INIT_LEN - 16) * 8; bit += 7) {
       const m = Buffer.from(init.message);
       m[bit >> 3]! ^= 1 << (bit & 7);
       expect(() => consumeInitiation(m, gw)).toThrow();

@@ -50,6 +50,7 @@ export async function runTunnel(
     throw e;
   }
   const endpoint = { address: gatewayAddress, port: cfg.gateway.port };
+  dp.setStatic(ourStatic.publicKey); // responses' mac1 is checked in the data path, before us
   dp.setPeer({ id: 1, endpoint, addresses: [{ address: '0.0.0.0', prefixLength: 0 }], rules: [] });
   dp.setTags(cfg.apps.map((a) => ({ tag: a.tag, policy: a.policyId, trafficClass: a.trafficClass })));
   const offer =

@@ -1,23 +1,17 @@
 // Watches links, addresses and routes with `ip monitor` and says "changed" (debounced) so the caller
-// re-reads. `ip monitor` runs in the background through exec.ts (sh … & echo $!) writing to a file we
-// follow, because exec.ts only returns output at exit; we stop it by its PID and restart it if it dies.
+// re-reads. The monitor is our direct child on a pipe, started through `setpriv --pdeathsig KILL`:
+// when the helper dies, even by SIGKILL, the kernel ends it too, so no orphan outlives us.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtemp, open, readFile, rm, truncate } from 'node:fs/promises';
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { run } from '../exec.ts';
+import { readFile } from 'node:fs/promises';
 import { ipArgv, type NetnsOption } from './ns.ts';
-
-const MAX_LOG_BYTES = 1 << 20;
 
 export interface WatchOptions extends NetnsOption {
   /** Quiet time after the last event before "changed" fires. Default 150 ms. */
   debounceMs?: number;
-  /** How often to check that the monitor is still alive. Default 1000 ms. */
+  /** Pause before a monitor that died is started again. Default 1000 ms. */
   healthMs?: number;
 }
-
 export interface Watcher {
   /** 'changed' (no args) after a burst of events; 'restarted' when the monitor had died; 'error' (Error). */
   on(event: 'changed' | 'restarted', fn: () => void): this;
@@ -40,71 +34,52 @@ export async function startTicks(pid: number): Promise<string | null> {
 }
 
 class MonitorWatcher extends EventEmitter implements Watcher {
-  pid: number | null = null;
-  private pidStart: string | null = null;
-  private dir = '';
-  private file = '';
-  private offset = 0;
-  private fsw: FSWatcher | null = null;
+  private child: ChildProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private health: NodeJS.Timeout | null = null;
+  private restart: NodeJS.Timeout | null = null;
   private stopped = false;
-  private generation = 0;
-  private readonly onExit = () => this.killMonitor();
 
   constructor(private readonly opts: WatchOptions) {
     super();
   }
 
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
   async start(): Promise<void> {
-    this.dir = await mkdtemp(join(tmpdir(), 'switchyard-monitor-'));
     await this.spawnMonitor();
-    this.health = setInterval(() => void this.checkAlive(), this.opts.healthMs ?? 1000);
-    this.health.unref();
-    process.once('exit', this.onExit);
   }
 
-  private async spawnMonitor(): Promise<void> {
-    const gen = ++this.generation;
-    this.file = join(this.dir, `monitor-${gen}.log`);
-    this.offset = 0;
-    await (await open(this.file, 'w')).close();
-    this.fsw?.close();
-    this.fsw = fsWatch(this.file, () => void this.readNew(gen));
-    const argv = ipArgv(this.opts, ['monitor', 'link', 'address', 'route']);
-    const { stdout } = await run(
-      ['sh', '-c', '"$@" >>"$SY_MONITOR_LOG" 2>&1 </dev/null & echo $!', 'sh', ...argv],
-      {
-        env: { ...process.env, SY_MONITOR_LOG: this.file },
-      },
-    );
-    const pid = Number(stdout.trim());
-    if (!Number.isInteger(pid) || pid <= 1)
-      throw new Error(`could not start ${argv.join(' ')}: no PID printed.`);
-    this.pid = pid;
-    this.pidStart = await startTicks(pid);
-  }
-
-  private async readNew(gen: number): Promise<void> {
-    if (gen !== this.generation || this.stopped) return;
-    try {
-      const fh = await open(this.file, 'r');
-      try {
-        const { size } = await fh.stat();
-        if (size <= this.offset) return;
-        this.offset = size;
-        // ip appends (O_APPEND), so emptying the file is safe; anything lost is covered by the "changed" below.
-        if (size > MAX_LOG_BYTES) {
-          await truncate(this.file, 0);
-          this.offset = 0;
-        }
-      } finally {
-        await fh.close();
-      }
-      this.schedule();
-    } catch (err) {
-      this.emit('error', err as Error);
-    }
+  private spawnMonitor(): Promise<void> {
+    const argv = [
+      'setpriv',
+      '--pdeathsig',
+      'KILL',
+      '--',
+      ...ipArgv(this.opts, ['monitor', 'link', 'address', 'route']),
+    ];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.child = child;
+    child.stdout?.on('data', () => this.schedule());
+    child.once('exit', () => {
+      if (this.child !== child || this.stopped) return;
+      this.child = null;
+      this.restart = setTimeout(() => {
+        this.restart = null;
+        this.spawnMonitor().then(
+          () => {
+            this.emit('restarted');
+            this.schedule(); // events may have been missed while it was down: make the caller re-read
+          },
+          (err: Error) => this.emit('error', err),
+        );
+      }, this.opts.healthMs ?? 1000);
+    });
+    return new Promise((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', (err) => reject(new Error(`could not start ${argv.join(' ')}: ${err.message}`)));
+    });
   }
 
   private schedule(): void {
@@ -115,45 +90,17 @@ class MonitorWatcher extends EventEmitter implements Watcher {
     }, this.opts.debounceMs ?? 150);
   }
 
-  private async alive(): Promise<boolean> {
-    return this.pid !== null && this.pidStart !== null && (await startTicks(this.pid)) === this.pidStart;
-  }
-
-  private async checkAlive(): Promise<void> {
-    if (this.stopped || (await this.alive())) return;
-    try {
-      await this.spawnMonitor();
-      this.emit('restarted');
-      // Events may have been missed while it was down: make the caller re-read.
-      this.schedule();
-    } catch (err) {
-      this.emit('error', err as Error);
-    }
-  }
-
-  private killMonitor(): void {
-    if (this.pid !== null) {
-      try {
-        process.kill(this.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
-  }
-
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.health) clearInterval(this.health);
-    this.fsw?.close();
-    process.off('exit', this.onExit);
-    if (await this.alive()) {
-      this.killMonitor();
-      for (let i = 0; i < 50 && (await this.alive()); i++) await new Promise((r) => setTimeout(r, 20));
+    if (this.restart) clearTimeout(this.restart);
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
     }
-    this.pid = null;
-    await rm(this.dir, { recursive: true, force: true });
   }
 }
 
