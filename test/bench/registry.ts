@@ -18,6 +18,7 @@ function entry(name: string, file: string, fn: string): BenchModuleEntry {
 export const benchModules: BenchModuleEntry[] = [
   entry('apply', './apply.bench.ts', 'benchApply'),
   entry('adoption', './adoption.bench.ts', 'benchAdoption'),
+  entry('client-load', './client-load.bench.ts', 'benchClientLoad'),
   entry('tunnel', './tunnel.bench.ts', 'benchTunnel'),
   entry('renderer', './renderer.bench.ts', 'benchRenderer'),
 ];

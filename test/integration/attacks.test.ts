@@ -8,34 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { output, run } from '../../native-helper/src/mechanism/exec.ts';
 import { instanceCgroups } from '../lab/cleanup.ts';
 import { Lab } from '../lab/lab.ts';
+import { HOLD_CONNECTIONS, NEVER_READS } from '../lab/socket-clients.ts';
 import { RunningHelper, SWITCHYARD, startHelper } from '../lab/switchyard-helper.ts';
 import { eventually } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
 
-/** Opens N connections, holds them for MS, prints how many stayed open and the refusals' reasons. */
-const HOLD = `
-  const net = require('net');
-  const [path, n, ms] = process.argv.slice(1);
-  let open = 0, refused = 0; const reasons = new Set();
-  const all = [];
-  for (let i = 0; i < Number(n); i++) all.push(new Promise((done) => {
-    const s = net.connect(path);
-    let got = '';
-    s.on('data', (d) => { got += d; });
-    s.on('error', () => {});
-    s.on('close', () => { refused++; if (got) reasons.add(JSON.parse(got.split('\\n')[0]).error.message); done(); });
-    setTimeout(() => { if (!s.destroyed) open++; s.destroy(); done(); }, Number(ms));
-  }));
-  Promise.all(all).then(() => console.log(JSON.stringify({ open, refused: Number(n) - open, reasons: [...reasons] })));`;
-
-/** Sends N apps.list requests and never reads the answers; gives up after 10 s. */
-const NEVER_READS = `
-  const s = require('net').connect(process.argv[1]);
-  s.pause();
-  s.on('connect', () => { for (let i = 0; i < Number(process.argv[2]); i++) s.write(JSON.stringify({ id: i, method: 'apps.list' }) + '\\n'); });
-  s.on('error', () => {});
-  setTimeout(() => process.exit(0), 10000);`;
 const NOBODY = 65534;
 
 /** One request over the socket, sent by a process running as uid/gid 65534 in the switchyard group. */
@@ -282,7 +260,7 @@ __attribute__((constructor)) static void probe(void) {
             '--',
             process.execPath,
             '-e',
-            HOLD,
+            HOLD_CONNECTIONS,
             helper.socket,
             '100',
             '3000',
@@ -302,11 +280,14 @@ __attribute__((constructor)) static void probe(void) {
     // Root still gets in while they are held: the helper keeps serving.
     await helper.cli(['status']);
     // A client that asks for a lot and never reads is cut off, with the reason in the log.
-    const reader = run([process.execPath, '-e', NEVER_READS, helper.socket, '4000'], { timeoutMs: 60_000 });
+    const reader = run([process.execPath, '-e', NEVER_READS, helper.socket, '4000', '1', '25000'], {
+      timeoutMs: 60_000,
+    });
     await eventually(
       'the helper to drop the client that does not read',
       async () => helper.log(),
       (log) => /dropped a client \(pid \d+, uid 0\): it stopped reading/.test(log),
+      30_000,
     );
     await reader;
     await helper.cli(['status']);

@@ -3,11 +3,11 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import { dirname } from 'node:path';
-import type { ResponseEnvelope } from '../api/schema.ts';
-import { LineSplitter, MAX_LINE_BYTES, encodeLine } from '../api/wire.ts';
-import { type GroupInfo, type Peer, authorize, userName } from './auth.ts';
-import { type CallContext, type Handlers, dispatch } from './dispatch.ts';
+import { encodeLine } from '../api/wire.ts';
+import type { GroupInfo, Peer } from './auth.ts';
 import { type ClientLimits, ConnectionBudget, limitsFor, openFileLimit } from './client-limits.ts';
+import { Connection } from './connection.ts';
+import type { Handlers } from './dispatch.ts';
 import type { EventBus } from './event-bus.ts';
 
 export interface ServerOptions {
@@ -22,14 +22,9 @@ export interface ServerOptions {
   limits?: ClientLimits;
 }
 
-interface Client {
-  socket: Socket;
-  splitter: LineSplitter;
-}
-
 export class ApiServer {
   private server: Server | null = null;
-  private readonly clients = new Set<Client>();
+  private readonly clients = new Set<Connection>();
   readonly limits: ClientLimits;
   private readonly budget: ConnectionBudget;
   private lastRefusalLog = 0;
@@ -51,6 +46,8 @@ export class ApiServer {
       rmSync(socketPath, { force: true });
     }
     const server = createServer((s) => this.accept(s));
+    // Backstop: past this the kernel-accepted socket is closed at once, without even a refusal line.
+    server.maxConnections = this.limits.clients + this.limits.rootClients + 64;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => resolve());
@@ -83,81 +80,28 @@ export class ApiServer {
       this.refuse(socket, peer, refused);
       return;
     }
-    const drop = (why: string) => {
-      if (socket.destroyed) return;
-      this.opts.log(`dropped a client (pid ${peer.pid}, uid ${peer.uid}): ${why}`);
-      socket.destroy();
-    };
-    const auth = authorize(peer, this.opts.group);
-    const send = (msg: ResponseEnvelope | object) => {
-      if (socket.destroyed) return;
-      if (socket.writableLength > this.limits.clientQueuedBytes)
-        return drop(`it stopped reading (over ${this.limits.clientQueuedBytes >> 20} MiB queued)`);
-      if (this.queuedBytes() > this.limits.queuedBytes)
-        return drop(`clients are not reading (over ${this.limits.queuedBytes >> 20} MiB queued in all)`);
-      socket.write(encodeLine(msg));
-    };
-    let unsubscribe: (() => void) | null = null;
-    let answered = false;
-    const firstLine = setTimeout(
-      () => drop(`no request within ${this.limits.firstLineMs / 1000} s`),
-      this.limits.firstLineMs,
-    );
-    socket.setTimeout(this.limits.idleMs, () => {
-      if (!unsubscribe) drop(`idle for ${this.limits.idleMs / 1000} s`);
+    const c = new Connection(socket, peer, {
+      handlers: this.opts.handlers,
+      bus: this.opts.bus,
+      group: this.opts.group,
+      limits: this.limits,
+      log: this.opts.log,
+      totals: () => this.totals(),
     });
-    const ctx: CallContext = {
-      peer,
-      actor: { uid: peer.uid, user: userName(peer.uid), via: 'api' },
-      subscribe: (topics) => {
-        unsubscribe?.();
-        const wanted = topics && topics.length ? new Set(topics) : null;
-        unsubscribe = this.opts.bus.subscribe((e) => {
-          if (!wanted || wanted.has(e.event)) send(e);
-        });
-      },
-    };
-    const onLine = (line: string) => {
-      if (!answered) {
-        answered = true;
-        clearTimeout(firstLine);
-      }
-      if (!auth.allowed) {
-        send({
-          id: requestId(line),
-          error: { code: 'UNAUTHORIZED', message: `not allowed: ${auth.reason}` },
-        });
-        socket.end();
-        return;
-      }
-      void dispatch(this.opts.handlers, line, ctx, (err, method) =>
-        this.opts.log(`internal error in ${method}: ${(err as Error).stack ?? String(err)}`),
-      ).then(send);
-    };
-    const splitter = new LineSplitter({
-      maxLineBytes: MAX_LINE_BYTES,
-      onLine,
-      onError: (err) => send({ id: null, error: { code: 'BAD_REQUEST', message: err.message } }),
-    });
-    const client = { socket, splitter };
-    this.clients.add(client);
+    this.clients.add(c);
     socket.on('close', () => {
-      clearTimeout(firstLine);
-      unsubscribe?.();
-      this.clients.delete(client);
+      c.closed();
+      this.clients.delete(c);
       this.budget.release(peer.uid);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      splitter.push(chunk);
-      if (splitter.buffered > 0 && this.pendingInputBytes() > this.limits.pendingInputBytes)
-        drop(`unfinished requests over ${this.limits.pendingInputBytes >> 20} MiB in all`);
     });
   }
 
-  /** One line with the reason, then close; the log says so at most every 10 s. */
+  /** One line with the reason, then close at once: a refused connection must not hold a descriptor. */
   private refuse(socket: Socket, peer: Peer, reason: string): void {
-    socket.end(encodeLine({ id: null, error: { code: 'UNAVAILABLE', message: reason } }));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    socket.end(encodeLine({ id: null, error: { code: 'UNAVAILABLE', message: reason } }), () =>
+      socket.destroy(),
+    );
+    setTimeout(() => socket.destroy(), 200).unref();
     const now = Date.now();
     if (now - this.lastRefusalLog > 10_000) {
       this.lastRefusalLog = now;
@@ -165,30 +109,19 @@ export class ApiServer {
     }
   }
 
-  private queuedBytes(): number {
-    let n = 0;
-    for (const c of this.clients) n += c.socket.writableLength;
-    return n;
-  }
-
-  private pendingInputBytes(): number {
-    let n = 0;
-    for (const c of this.clients) n += c.splitter.buffered;
-    return n;
+  private totals(): { queued: number; pendingInput: number } {
+    let queued = 0;
+    let pendingInput = 0;
+    for (const c of this.clients) {
+      queued += c.socket.writableLength;
+      pendingInput += c.splitter.buffered;
+    }
+    return { queued, pendingInput };
   }
 
   /** Connections now, for status and tests. */
   get connectionCounts(): { root: number; nonRoot: number } {
     return this.budget.counts;
-  }
-}
-
-function requestId(line: string): number | null {
-  try {
-    const id = (JSON.parse(line) as { id?: unknown }).id;
-    return typeof id === 'number' ? id : null;
-  } catch {
-    return null;
   }
 }
 
