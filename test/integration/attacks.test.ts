@@ -1,7 +1,7 @@
 // Attacks on the helper, each one reproduced as an attacker or a careless admin would (docs/security.md
 // states the promises these check). A member of the `switchyard` group is the attacker unless named.
 import { chmod, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -292,6 +292,50 @@ __attribute__((constructor)) static void probe(void) {
     await reader;
     await helper.cli(['status']);
   });
+  it('with only 400 descriptors and 600 connections held, the helper keeps working (no EMFILE)', async () => {
+    const tight = new RunningHelper(lab, {
+      instance: `${lab.prefix}-f`,
+      wrap: ['prlimit', '--nofile=400', '--'],
+    });
+    await tight.start();
+    try {
+      const gid = (await output(['getent', 'group', 'switchyard'])).split(':')[2]!;
+      const holding = Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          run(
+            [
+              'setpriv',
+              `--reuid=${62000 + i}`,
+              `--regid=${62000 + i}`,
+              `--groups=${gid}`,
+              '--',
+              process.execPath,
+              '-e',
+              HOLD_CONNECTIONS,
+              tight.socket,
+              '30',
+              '6000',
+            ],
+            { allowFailure: true },
+          ),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 2000));
+      const fds = readdirSync(`/proc/${tight.pid}/fd`).length;
+      // Meanwhile root changes policy: the helper runs ip and nft, which need descriptors of their own.
+      for (const e of ['wlan0', 'enp3s0', 'default']) await tight.cli(['egress', 'set', 'lab-chat', e]);
+      const held = (await holding).map((h) => (JSON.parse(h.stdout) as { open: number }).open);
+      console.log(
+        `400 descriptors: ${held.reduce((a, b) => a + b, 0)} of 600 connections held, ${fds} descriptors in use`,
+      );
+      expect(fds).toBeLessThan(400);
+      expect(held.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(108);
+      expect(tight.log()).not.toMatch(/EMFILE|cannot start|internal error/);
+    } finally {
+      await tight.stop();
+    }
+  });
+
   it('a helper that fails to start leaves nothing it created behind', async () => {
     // A second instance on the first one's socket: it gets as far as listening, then gives up.
     const second = new RunningHelper(lab, { instance: `${lab.prefix}-2` });
