@@ -23,6 +23,8 @@ export async function resetCommand(p: Parsed): Promise<number> {
     cgroupParent: str(p, 'cgroup-parent') ?? '',
   });
   if (p.json) console.log(JSON.stringify({ instance, removed: done }));
+  else if (done.length === 0)
+    console.log(`nothing to remove: instance ${instance} left no kernel state here`);
   else for (const line of done) console.log(`removed ${line}`);
   return 0;
 }

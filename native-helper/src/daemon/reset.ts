@@ -25,8 +25,17 @@ export async function resetInstance(opts: ResetOptions): Promise<string[]> {
     );
   const done: string[] = [];
   const layout = layoutFor(opts.instance);
-  await new Reconciler({ layout, stateFile: join(opts.stateDir, 'kernel-state.json') }).teardown();
-  done.push(`routing rules, routes, sysctls and the nft table ${layout.nftTable}`);
+  const stateFile = join(opts.stateDir, 'kernel-state.json');
+  const reconciler = new Reconciler({ layout, stateFile });
+  const now = await reconciler.readActual();
+  const changedSysctls = existsSync(stateFile) && Object.keys(now.sysctls).length > 0;
+  if (now.rules.length || now.routes.length || now.nft || changedSysctls) {
+    await reconciler.teardown();
+    done.push(
+      `${now.rules.length} routing rules, ${now.routes.length} routes${now.nft ? `, the nft table ${layout.nftTable}` : ''}${changedSysctls ? ', and restored the sysctls it changed' : ''}`,
+    );
+  }
+  rmSync(stateFile, { force: true }); // its sysctl originals are restored now
 
   const root = join(await findCgroup2Mount(), opts.cgroupParent, `switchyard.${opts.instance}`);
   const pinDir = pinDirFor(opts.instance);
