@@ -3,9 +3,9 @@
 // The anchor is the same helper idle, measured in this run; the bound is the one docs/security.md
 // sets (64 MiB queued + 32 MiB unfinished input), plus 64 MiB for the garbage collector's slack.
 import { readFileSync, readdirSync } from 'node:fs';
-import { output, run } from '../../native-helper/src/mechanism/exec.ts';
+import { run } from '../../native-helper/src/mechanism/exec.ts';
 import { Lab } from '../lab/lab.ts';
-import { HOLD_CONNECTIONS, NEVER_READS } from '../lab/socket-clients.ts';
+import { NEVER_READS, holdConnections } from '../lab/socket-clients.ts';
 import { RunningHelper } from '../lab/switchyard-helper.ts';
 import type { BenchContext, BenchRow } from './harness.ts';
 
@@ -49,34 +49,11 @@ export async function benchClientLoad(ctx: BenchContext): Promise<BenchRow[]> {
   await new Promise((r) => setTimeout(r, 2000)); // settle after start-up
   const idle = { rss: rss(pid), fds: fds(pid) };
 
-  const gid = (await output(['getent', 'group', 'switchyard'])).split(':')[2]!;
   const uids = Array.from({ length: 20 }, (_, i) => 61000 + i);
   const flood = await peakDuring(pid, () =>
-    Promise.all(
-      uids.map((uid) =>
-        run(
-          [
-            'setpriv',
-            `--reuid=${uid}`,
-            `--regid=${uid}`,
-            `--groups=${gid}`,
-            '--',
-            process.execPath,
-            '-e',
-            HOLD_CONNECTIONS,
-            helper.socket,
-            '500',
-            '4000',
-          ],
-          { allowFailure: true, timeoutMs: 60_000 },
-        ),
-      ),
-    ),
+    Promise.all(uids.map((uid) => holdConnections(helper.socket, uid, 500, 4000))),
   );
-  const held = flood.result.reduce(
-    (n, r) => n + ((JSON.parse(r.stdout || '{"open":0}') as { open: number }).open ?? 0),
-    0,
-  );
+  const held = flood.result.reduce((n, r) => n + r.open, 0);
   await helper.cli(['status']);
 
   const slow = await peakDuring(pid, () =>

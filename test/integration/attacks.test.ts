@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { output, run } from '../../native-helper/src/mechanism/exec.ts';
 import { instanceCgroups } from '../lab/cleanup.ts';
 import { Lab } from '../lab/lab.ts';
-import { HOLD_CONNECTIONS, NEVER_READS } from '../lab/socket-clients.ts';
+import { NEVER_READS, holdConnections } from '../lab/socket-clients.ts';
 import { RunningHelper, SWITCHYARD, startHelper } from '../lab/switchyard-helper.ts';
 import { eventually } from './support.ts';
 
@@ -248,29 +248,8 @@ __attribute__((constructor)) static void probe(void) {
 
   it('caps connections per uid and in all, and drops clients that stop reading', async () => {
     // 6 group members open 100 connections each and hold them.
-    const gid = (await output(['getent', 'group', 'switchyard'])).split(':')[2]!;
-    const holders = await Promise.all(
-      [60001, 60002, 60003, 60004, 60005, 60006].map((uid) =>
-        run(
-          [
-            'setpriv',
-            `--reuid=${uid}`,
-            `--regid=${uid}`,
-            `--groups=${gid}`,
-            '--',
-            process.execPath,
-            '-e',
-            HOLD_CONNECTIONS,
-            helper.socket,
-            '100',
-            '3000',
-          ],
-          { allowFailure: true },
-        ),
-      ),
-    );
-    const counts = holders.map(
-      (h) => JSON.parse(h.stdout) as { open: number; refused: number; reasons: string[] },
+    const counts = await Promise.all(
+      [60001, 60002, 60003, 60004, 60005, 60006].map((uid) => holdConnections(helper.socket, uid, 100, 3000)),
     );
     for (const c of counts) {
       expect(c.open).toBeLessThanOrEqual(32);
@@ -299,32 +278,14 @@ __attribute__((constructor)) static void probe(void) {
     });
     await tight.start();
     try {
-      const gid = (await output(['getent', 'group', 'switchyard'])).split(':')[2]!;
       const holding = Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          run(
-            [
-              'setpriv',
-              `--reuid=${62000 + i}`,
-              `--regid=${62000 + i}`,
-              `--groups=${gid}`,
-              '--',
-              process.execPath,
-              '-e',
-              HOLD_CONNECTIONS,
-              tight.socket,
-              '30',
-              '6000',
-            ],
-            { allowFailure: true },
-          ),
-        ),
+        Array.from({ length: 20 }, (_, i) => holdConnections(tight.socket, 62000 + i, 30, 6000)),
       );
       await new Promise((r) => setTimeout(r, 2000));
       const fds = readdirSync(`/proc/${tight.pid}/fd`).length;
       // Meanwhile root changes policy: the helper runs ip and nft, which need descriptors of their own.
       for (const e of ['wlan0', 'enp3s0', 'default']) await tight.cli(['egress', 'set', 'lab-chat', e]);
-      const held = (await holding).map((h) => (JSON.parse(h.stdout) as { open: number }).open);
+      const held = (await holding).map((h) => h.open);
       console.log(
         `400 descriptors: ${held.reduce((a, b) => a + b, 0)} of 600 connections held, ${fds} descriptors in use`,
       );

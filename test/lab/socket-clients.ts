@@ -1,8 +1,9 @@
 // Misbehaving clients of the helper's socket, as node -e scripts (run them as any uid with setpriv).
 // The attack suite and the client-load benchmark share them.
+import { output, run } from '../../native-helper/src/mechanism/exec.ts';
 
 /** argv: SOCKET N MS. Opens N connections, holds them MS ms; prints {open, refused, reasons}. */
-export const HOLD_CONNECTIONS = `
+const HOLD_CONNECTIONS = `
   const net = require('net');
   const [path, n, ms] = process.argv.slice(1);
   let open = 0; const reasons = new Set();
@@ -27,3 +28,33 @@ export const NEVER_READS = `
     s.on('error', () => {});
   }
   setTimeout(() => process.exit(0), Number(ms));`;
+
+export interface Held {
+  open: number;
+  refused: number;
+  reasons: string[];
+}
+
+/** As a member of the switchyard group with this uid: open `count` connections and hold them `ms`. */
+export async function holdConnections(socket: string, uid: number, count: number, ms: number): Promise<Held> {
+  const gid = (await output(['getent', 'group', 'switchyard'])).split(':')[2]!;
+  const r = await run(
+    [
+      'setpriv',
+      `--reuid=${uid}`,
+      `--regid=${uid}`,
+      `--groups=${gid}`,
+      '--',
+      process.execPath,
+      '-e',
+      HOLD_CONNECTIONS,
+      socket,
+      String(count),
+      String(ms),
+    ],
+    { allowFailure: true, timeoutMs: ms + 60_000 },
+  );
+  return r.stdout.trim()
+    ? (JSON.parse(r.stdout) as Held)
+    : { open: 0, refused: count, reasons: [r.stderr.trim()] };
+}

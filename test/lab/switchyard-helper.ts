@@ -50,26 +50,17 @@ export class RunningHelper {
   /** Start the helper and wait until it answers status.get. */
   async start(timeoutMs = 60_000): Promise<void> {
     mkdirSync(this.stateDir, { recursive: true });
-    const argv = [
-      '--net=/run/netns/' + this.lab.nsName('desktop'),
-      '--',
-      SWITCHYARD,
+    const argv = this.inDesktop([
       'helper',
-      '--instance',
-      this.instance,
-      '--socket',
-      this.socket,
-      '--state-dir',
-      this.stateDir,
       '--data-dir',
       join(this.lab.dataDir),
       '--managed-policy',
       this.opts.managedPolicy ?? join(this.stateDir, 'managed.json'),
       ...(this.opts.socketMode ? ['--socket-mode', this.opts.socketMode] : []),
-    ];
+    ]);
     const log = createWriteStream(this.logFile, { flags: 'a' });
     // Its own process group: a Ctrl-C in the terminal reaches `npm start`, which stops it in order.
-    const [file, ...args] = [...(this.opts.wrap ?? []), 'nsenter', ...argv];
+    const [file, ...args] = argv;
     const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
@@ -118,21 +109,27 @@ export class RunningHelper {
 
   /** `switchyard reset` for this instance, in the desktop namespace where its rules are. */
   async reset(): Promise<void> {
-    const argv = [
+    await run(this.inDesktop(['reset']));
+  }
+
+  /** `switchyard CMD` for this instance in the lab's desktop network namespace (inside wrap, if any). */
+  private inDesktop(cmd: string[]): string[] {
+    const [name, ...rest] = cmd;
+    return [
       ...(this.opts.wrap ?? []),
       'nsenter',
-      '--net=/run/netns/' + this.lab.nsName('desktop'),
+      `--net=/run/netns/${this.lab.nsName('desktop')}`,
       '--',
       SWITCHYARD,
-      'reset',
+      name!,
       '--instance',
       this.instance,
       '--socket',
       this.socket,
       '--state-dir',
       this.stateDir,
+      ...rest,
     ];
-    await run(argv);
   }
 
   /** SIGKILL: a crash. Kernel state stays behind (failing closed). */
