@@ -58,6 +58,7 @@ import { launchAs, readEnviron, sessionEnvironment } from './launcher.ts';
 import { preflight } from './preflight.ts';
 import { RateTracker, type Rated } from './rates.ts';
 import { TunnelManager } from './tunnels.ts';
+import { ViewEvents } from './view-events.ts';
 
 export interface HelperOptions {
   instance: string;
@@ -85,6 +86,7 @@ const ZERO: Rated = { txBytes: 0, rxBytes: 0, txRate: 0, rxRate: 0 };
 
 export class Helper {
   readonly bus = new EventBus();
+  private readonly viewEvents = new ViewEvents(this.bus);
   readonly layout: Layout;
   readonly group: GroupInfo | null;
   readonly startedAt = new Date().toISOString();
@@ -203,6 +205,7 @@ export class Helper {
       );
       this.unwatch = () => unwatchFile(path);
     }
+    this.viewEvents.prime(this.apps(), this.interfaceList());
     this.log(
       `started: instance ${this.opts.instance}, cgroups ${this.cgroupRoot}, policy ${this.store.path}`,
     );
@@ -657,7 +660,6 @@ export class Helper {
 
   private async refreshOnce(reason: string): Promise<void> {
     if (this.stopped) return;
-    const before = this.interfaces;
     const current = await this.readInterfaces();
     const policy = this.effectivePolicy();
     this.tunnels.setApps(policy.apps.map((a) => ({ tag: a.tag, policyId: policyIdOf(a) })));
@@ -669,35 +671,19 @@ export class Helper {
     this.interfaces = current;
     this.evaluations = next;
 
-    for (const i of this.interfaces) {
-      const old = before.find((b) => b.name === i.name);
-      if (
-        !old ||
-        old.usable !== i.usable ||
-        old.up !== i.up ||
-        JSON.stringify(old.addresses) !== JSON.stringify(i.addresses)
-      ) {
-        if (reason !== 'start')
-          this.bus.emit('interface.changed', {
-            interface: this.interfaceView(i),
-            name: i.name,
-            removed: false,
-          });
-      }
-    }
-    for (const old of before) {
-      if (!this.interfaces.some((i) => i.name === old.name))
-        this.bus.emit('interface.changed', { interface: null, name: old.name, removed: true });
-    }
     for (const a of policy.apps) {
       const was = previous.get(a.id);
       const now = next.get(a.id)!;
       if (was && was.state === now.state && was.active === now.active) continue;
       if (reason === 'interfaces') this.announce(a, was, now);
-      else if (reason === 'policy')
-        this.bus.emit('app.changed', { app: this.view(a), id: a.id, removed: false });
       if (was && was.active !== now.active) this.moveConnections(a.id, now.active);
     }
+    this.publishViews();
+  }
+
+  /** app.changed / interface.changed for whatever differs from what clients were last told. */
+  private publishViews(): void {
+    this.viewEvents.publish(this.apps(), this.interfaceList());
   }
 
   /** The kernel's view, with our tunnels marked as such: usable once their handshake is done. */
@@ -729,7 +715,6 @@ export class Helper {
     } else if (was && was.active && !now.active && now.state === 'fallback-default') {
       this.bus.emit('egress.failover', { app: a.id, from: was.active, to: null });
     }
-    this.bus.emit('app.changed', { app: this.view(a), id: a.id, removed: false });
   }
 
   /**
@@ -765,6 +750,7 @@ export class Helper {
     for (const [id, cg] of this.cgroups) {
       this.pids.set(id, await listProcessesDeep(cg.path));
     }
+    this.publishViews(); // processes came and went, a rescan added apps
     const now = Date.now();
     let counters = new Map<string, { bytes: number }>();
     try {
