@@ -25,4 +25,55 @@ export default tseslint.config(
     },
   },
   { files: ['renderer/**/*.ts'], languageOptions: { globals: { ...globals.browser } } },
+  // The helper's layers (docs/CONVENTIONS.md): mechanisms know no product; policy decides without I/O;
+  // the kernel layout is a leaf everyone may import. test/lint/boundaries.test.ts proves each rule bites.
+  // One config object per set of files: a later object's options replace an earlier one's.
+  boundary(['native-helper/src/**/*.ts', 'electron/**/*.ts', 'renderer/src/**/*.ts'], []),
+  boundary(
+    ['native-helper/src/mechanism/**/*.ts'],
+    [
+      {
+        regex: '(^|/)(api|policy|reconcile|daemon|catalog|cli|web|gateway|tunnel)/',
+        message: 'mechanism/ is generic kernel plumbing: it may import only mechanism/, layout/ and node.',
+      },
+    ],
+  ),
+  boundary(
+    ['native-helper/src/policy/**/*.ts'],
+    [
+      {
+        regex: '(^|/)mechanism/',
+        allowTypeImports: true,
+        message:
+          'policy/ decides without I/O: take what it needs from the kernel as a parameter (types only).',
+      },
+      { regex: '^node:(child_process|fs|dns|http|https)', message: 'policy/ decides without I/O.' },
+      { regex: '(^|/)daemon/', message: 'policy/ does not know the daemon.' },
+    ],
+  ),
+  boundary(
+    ['native-helper/src/layout/**/*.ts'],
+    [{ regex: '^\\.\\./', message: 'layout/ is a leaf: it imports nothing of ours.' }],
+  ),
+  boundary(
+    ['native-helper/src/reconcile/**/*.ts'],
+    [
+      {
+        regex: '(^|/)(daemon|policy|catalog|cli|web)/',
+        message: 'reconcile/ applies desired state; it does not know where it came from.',
+      },
+    ],
+  ),
+  // `npm start` (the developer's launcher, not shipped) brings up the lab, which lives under test/.
+  { files: ['electron/start.ts'], rules: { 'no-restricted-imports': 'off' } },
 );
+
+/** no-restricted-imports for production files; every set also keeps test code out. */
+function boundary(files, patterns) {
+  const noTests = { regex: '(^|/)test/', message: 'production code does not import test code.' };
+  return {
+    files,
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, noTests] }] },
+  };
+}

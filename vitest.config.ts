@@ -13,6 +13,7 @@ export default defineConfig({
             'electron/**/*.test.ts',
             'test/lab/**/*.test.ts',
             'test/bench/**/*.test.ts',
+            'test/lint/**/*.test.ts',
           ],
           environment: 'node',
         },

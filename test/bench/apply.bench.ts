@@ -13,7 +13,7 @@ import {
   ensureEgressTables,
   type PolicyDocument,
 } from '../../native-helper/src/policy/model.ts';
-import { layoutFor } from '../../native-helper/src/policy/tags.ts';
+import { layoutFor } from '../../native-helper/src/layout/kernel-layout.ts';
 import { batchLines, diff } from '../../native-helper/src/reconcile/diff.ts';
 import { Reconciler } from '../../native-helper/src/reconcile/reconciler.ts';
 import type { DesiredState } from '../../native-helper/src/reconcile/types.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { methodNames } from '../../native-helper/src/api/schema.ts';
 import { run } from '../../native-helper/src/mechanism/exec.ts';
-import { layoutFor } from '../../native-helper/src/policy/tags.ts';
+import { layoutFor } from '../../native-helper/src/layout/kernel-layout.ts';
 import { Lab } from '../lab/lab.ts';
 import { SWITCHYARD, RunningHelper } from '../lab/switchyard-helper.ts';
 import { PROBE_MATCHER, addresses, parseProbe, probeArgv } from './support.ts';

@@ -16,14 +16,21 @@ import {
 } from '../../native-helper/src/mechanism/netlink/index.ts';
 import { applyScript, listTable, readCounters } from '../../native-helper/src/mechanism/nft/index.ts';
 import { compile } from '../../native-helper/src/policy/compile.ts';
-import { evaluate, explain, kernelRouteGet } from '../../native-helper/src/policy/evaluate.ts';
+import { evaluate, explain } from '../../native-helper/src/policy/evaluate.ts';
+import { kernelRouteGet } from '../../native-helper/src/mechanism/netlink/route-get.ts';
 import {
   addApp,
   emptyPolicy,
   ensureEgressTables,
   type PolicyDocument,
 } from '../../native-helper/src/policy/model.ts';
-import { hex, isOurPriority, isOurTable, layoutFor, markFor } from '../../native-helper/src/policy/tags.ts';
+import {
+  hex,
+  isOurPriority,
+  isOurTable,
+  layoutFor,
+  markFor,
+} from '../../native-helper/src/layout/kernel-layout.ts';
 import { Reconciler, ReconcileError } from '../../native-helper/src/reconcile/reconciler.ts';
 import { readSysctls, writeSysctls } from '../../native-helper/src/reconcile/sysctl.ts';
 import type { DesiredState } from '../../native-helper/src/reconcile/types.ts';
@@ -275,7 +282,7 @@ describe('policy routing in a namespace', () => {
       script,
       `import { readInterfaces } from ${src('mechanism/netlink/read.ts')};
 import { compile } from ${src('policy/compile.ts')};
-import { layoutFor } from ${src('policy/tags.ts')};
+import { layoutFor } from ${src('layout/kernel-layout.ts')};
 import { Reconciler } from ${src('reconcile/reconciler.ts')};
 const policy = JSON.parse(process.argv[2]);
 const layout = layoutFor(${JSON.stringify(layout.instance)});
@@ -298,7 +305,13 @@ process.kill(process.pid, 'SIGKILL');
 
   it('explains with the kernel: egress and source for a routed app, block for a blocked one', async () => {
     const ifs = await readInterfaces({ netns: H });
-    const ctx = { layout, paused: false, override: null, netns: H };
+    const ctx = {
+      layout,
+      paused: false,
+      override: null,
+      routeGet: (a: string, m: number, p: 'tcp' | 'udp', port: number) =>
+        kernelRouteGet(a, m, p, port, { netns: H }),
+    };
     const app = (tag: number) => policy.apps.find((a) => a.tag === tag)!;
     const dest = { host: V4, address: V4, port: 443, protocol: 'tcp' as const };
     const e = await explain(app(1), dest, ifs, ctx);

@@ -33,7 +33,7 @@ export async function helperCommand(p: Parsed): Promise<number> {
   const instance = instanceOf(p, 'the helper');
   const modeText = str(p, 'socket-mode') ?? '660';
   if (!/^[0-7]{3}$/.test(modeText)) throw new UsageError('--socket-mode takes octal permissions such as 660');
-  const { runHelper } = await import('../daemon/helper.ts');
+  const { runHelper } = await import('../daemon/run-helper.ts');
   return runHelper({
     instance,
     socketPath: p.socket,

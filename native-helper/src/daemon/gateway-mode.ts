@@ -8,7 +8,7 @@ import { lookupGroup } from './auth.ts';
 import type { Handlers } from './dispatch.ts';
 import { EventBus } from './event-bus.ts';
 import { ApiServer } from './server.ts';
-import { peerOfSocket } from './wiring.ts';
+import { peerOfSocket } from './handlers.ts';
 
 export interface GatewayModeOptions {
   configPath: string;

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Tagger, pinDirFor } from '../mechanism/bpf/tagger.ts';
 import { findCgroup2Mount, removeCgroupTree } from '../mechanism/cgroup/index.ts';
-import { layoutFor } from '../policy/tags.ts';
+import { layoutFor } from '../layout/kernel-layout.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 
 export interface ResetOptions {

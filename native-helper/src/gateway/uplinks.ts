@@ -3,7 +3,7 @@
 // packets out of that uplink. Marks, tables and rules are derived from the instance name; only ours
 // are ever added or removed.
 import { output, run } from '../mechanism/exec.ts';
-import { fnv1a32 } from '../policy/tags.ts';
+import { fnv1a32 } from '../layout/kernel-layout.ts';
 
 /** Before the main table (32766) and the client helper's rules; below 10000 is left to others. */
 export const UPLINK_RULE_PRIORITY = 10000;

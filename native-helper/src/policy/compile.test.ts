@@ -3,7 +3,7 @@ import type { Interface } from '../api/schema.ts';
 import { renderTable } from '../mechanism/nft/spec.ts';
 import { compile, networkOf } from './compile.ts';
 import { addApp, emptyPolicy, ensureEgressTables, setChoice, type PolicyDocument } from './model.ts';
-import { hex, layoutFor, markFor, tableFor } from './tags.ts';
+import { hex, layoutFor, markFor, tableFor } from '../layout/kernel-layout.ts';
 
 const layout = layoutFor('unit', 5);
 type Iface = Pick<Interface, 'name' | 'kind' | 'usable' | 'addresses' | 'gateways'>;

@@ -5,7 +5,15 @@ import type { DesiredState, Family, RouteSpec, RuleSpec } from '../reconcile/typ
 import { isIP } from 'node:net';
 import { effectiveChoice, evaluate } from './evaluate.ts';
 import type { PolicyDocument } from './model.ts';
-import { hex, MARK_MASK, markFor, MAX_LOOKUPS, SLOT_MASK, tableFor, type Layout } from './tags.ts';
+import {
+  hex,
+  MARK_MASK,
+  markFor,
+  MAX_LOOKUPS,
+  SLOT_MASK,
+  tableFor,
+  type Layout,
+} from '../layout/kernel-layout.ts';
 
 const FAMILIES: Family[] = [4, 6];
 const METRIC: Record<Family, number> = { 4: 0, 6: 1024 };

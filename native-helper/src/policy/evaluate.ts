@@ -1,10 +1,9 @@
 // Where an app's traffic goes, decided from its choice, the interfaces and the global switches; and
 // explain(), which also asks the kernel what it would really do with such a packet.
 import { isIP } from 'node:net';
-import { run } from '../mechanism/exec.ts';
-import { ipArgv, type NetnsOption } from '../mechanism/netlink/ns.ts';
+import type { KernelRoute } from '../mechanism/netlink/route-get.ts';
 import type { EgressChoice, EgressState, Explanation, Interface } from '../api/schema.ts';
-import { hex, markFor, type Layout } from './tags.ts';
+import { hex, markFor, type Layout } from '../layout/kernel-layout.ts';
 
 export interface GlobalSwitches {
   paused: boolean;
@@ -82,53 +81,6 @@ export async function resolveDestination(
   return { host, address, port, protocol };
 }
 
-export interface KernelRoute {
-  ok: boolean;
-  dev: string | null;
-  src: string | null;
-  gateway: string | null;
-  table: string | null;
-  /** The kernel's refusal, e.g. "Network is unreachable", when ok is false. */
-  error: string | null;
-}
-
-/** `ip route get ADDR mark M ipproto P dport N`: what the kernel would do with such a packet. */
-export async function kernelRouteGet(
-  address: string,
-  mark: number,
-  protocol: 'tcp' | 'udp',
-  port: number,
-  opts: NetnsOption = {},
-): Promise<KernelRoute> {
-  const args = [
-    '-json',
-    'route',
-    'get',
-    address,
-    'mark',
-    hex(mark),
-    'ipproto',
-    protocol,
-    'dport',
-    String(port),
-  ];
-  const res = await run(ipArgv(opts, args), { allowFailure: true });
-  if (res.code !== 0) {
-    const error = res.stderr.replace(/^RTNETLINK answers: /m, '').trim() || `ip route get exited ${res.code}`;
-    return { ok: false, dev: null, src: null, gateway: null, table: null, error };
-  }
-  const [r] = JSON.parse(res.stdout) as Record<string, unknown>[];
-  const s = (v: unknown) => (typeof v === 'string' ? v : null);
-  return {
-    ok: true,
-    dev: s(r?.dev),
-    src: s(r?.prefsrc),
-    gateway: s(r?.gateway),
-    table: r?.table === undefined ? 'main' : String(r.table),
-    error: null,
-  };
-}
-
 export interface ExplainApp {
   id: string;
   name: string;
@@ -136,8 +88,10 @@ export interface ExplainApp {
   choice: EgressChoice;
 }
 
-export interface ExplainContext extends GlobalSwitches, NetnsOption {
+export interface ExplainContext extends GlobalSwitches {
   layout: Layout;
+  /** What the kernel would do with such a packet (mechanism/netlink/route-get.ts, in the right netns). */
+  routeGet: (address: string, mark: number, protocol: 'tcp' | 'udp', port: number) => Promise<KernelRoute>;
 }
 
 function describeChoice(c: EgressChoice): string {
@@ -165,7 +119,7 @@ export async function explain(
   const ev = evaluate(app.choice, interfaces, ctx);
   steps.push(`The helper's decision: ${ev.state}${ev.active ? ` via ${ev.active}` : ''}.`);
 
-  const k = await kernelRouteGet(destination.address, mark, destination.protocol, destination.port, ctx);
+  const k = await ctx.routeGet(destination.address, mark, destination.protocol, destination.port);
   steps.push(
     k.ok
       ? `The kernel routes it out of ${k.dev}${k.gateway ? ` via ${k.gateway}` : ''} from ${k.src ?? 'an automatic source'} (table ${k.table}).`

@@ -1,7 +1,7 @@
 // The persisted policy document: what the user chose, validated with zod and versioned.
 import { z } from 'zod';
 import { AppId, AppMatcher, AppSource, EgressChoice, EgressName } from '../api/schema.ts';
-import { MAX_TAG, TABLES_PER_SLOT } from './tags.ts';
+import { MAX_TAG, TABLES_PER_SLOT } from '../layout/kernel-layout.ts';
 
 export const POLICY_VERSION = 1;
 
@@ -24,7 +24,7 @@ export const PolicyDocument = z
     apps: z.array(PolicyApp),
     paused: z.boolean(),
     override: EgressName.nullable(),
-    /** Egress name → index n of its routing table (see tags.ts tableFor). Never reused while listed. */
+    /** Egress name → index n of its routing table (see layout/kernel-layout.ts tableFor). Never reused while listed. */
     egressTables: z.record(
       z.string(),
       z

@@ -2,7 +2,7 @@
 import { readRoutes, readRules } from '../mechanism/netlink/read.ts';
 import type { NetnsOption } from '../mechanism/netlink/ns.ts';
 import { listTable, tableComment } from '../mechanism/nft/table.ts';
-import { isOurPriority, isOurTable, type Layout } from '../policy/tags.ts';
+import { isOurPriority, isOurTable, type Layout } from '../layout/kernel-layout.ts';
 import type { RouteSpec, RuleSpec } from './types.ts';
 import { readSysctls } from './sysctl.ts';
 

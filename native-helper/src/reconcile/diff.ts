@@ -6,7 +6,7 @@
 // first is safe: a changed allow-list can only drop a marked packet for a moment, never let one leak.
 import { createHash } from 'node:crypto';
 import { renderTable, type TableSpec } from '../mechanism/nft/spec.ts';
-import { hex } from '../policy/tags.ts';
+import { hex } from '../layout/kernel-layout.ts';
 import {
   routeKey,
   routeSame,

@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../storage/atomic-file.ts';
 import { applyBatch } from '../mechanism/netlink/batch.ts';
 import type { NetnsOption } from '../mechanism/netlink/ns.ts';
 import { applyTable, deleteTable, readCounters, restoreTable } from '../mechanism/nft/table.ts';
-import type { Layout } from '../policy/tags.ts';
+import type { Layout } from '../layout/kernel-layout.ts';
 import { readActual, type ActualState } from './actual.ts';
 import { batchLines, diff, type Operation } from './diff.ts';
 import { writeSysctls } from './sysctl.ts';

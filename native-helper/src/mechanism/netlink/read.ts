@@ -1,7 +1,6 @@
-// Reads links, addresses, routes and rules with `ip -json`, and turns them into the API's Interface.
+// Reads links, addresses, routes and rules with `ip -json`, and turns them into interfaces.
 import { access } from 'node:fs/promises';
 import { output } from '../exec.ts';
-import type { Interface } from '../../api/schema.ts';
 import { ipArgv, type Family, type NetnsOption } from './ns.ts';
 
 export interface Link {
@@ -151,7 +150,25 @@ export async function readRules(family: Family, opts: NetnsOption = {}): Promise
   }));
 }
 
-export type InterfaceKind = Interface['kind'];
+export type InterfaceKind = 'ethernet' | 'wifi' | 'tunnel' | 'loopback' | 'virtual' | 'other';
+
+/**
+ * A link as the helper reports it: the same shape as the API's Interface (the daemon fills in `apps`
+ * and the rates), kept here so that mechanisms do not depend on the API.
+ */
+export interface NetInterface {
+  name: string;
+  index: number;
+  kind: InterfaceKind;
+  up: boolean;
+  usable: boolean;
+  mac: string | null;
+  mtu: number;
+  addresses: { family: 4 | 6; address: string; prefixLength: number }[];
+  gateways: { family: 4 | 6; address: string }[];
+  apps: string[];
+  counters: { txBytes: number; rxBytes: number; txRate: number; rxRate: number };
+}
 
 /** Classifies a link; `wireless` says whether sysfs shows wireless/ or phy80211 for it. */
 export function classifyKind(
@@ -207,7 +224,7 @@ export async function readSnapshot(opts: NetnsOption = {}): Promise<Snapshot> {
  * The API view of every link. Usable = up, carrier, and a default route in the main table through it.
  * `apps` is left empty (the caller knows which apps use which egress); rates are 0 (the caller derives them).
  */
-export async function readInterfaces(opts: NetnsOption = {}): Promise<Interface[]> {
+export async function readInterfaces(opts: NetnsOption = {}): Promise<NetInterface[]> {
   const snap = await readSnapshot(opts);
   const wireless = new Map<string, boolean>();
   if (!opts.netns) for (const l of snap.links) wireless.set(l.name, await isWireless(l.name));
@@ -217,7 +234,7 @@ export async function readInterfaces(opts: NetnsOption = {}): Promise<Interface[
 export function interfacesFromSnapshot(
   snap: Snapshot,
   wireless: Map<string, boolean> = new Map(),
-): Interface[] {
+): NetInterface[] {
   return snap.links
     .filter((l) => l.name.length <= 15)
     .map((l) => {

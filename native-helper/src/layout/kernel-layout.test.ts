@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { isOurPriority, isOurTable, layoutFor, markFor, slotFor, tableFor, tagOfMark } from './tags.ts';
+import {
+  isOurPriority,
+  isOurTable,
+  layoutFor,
+  markFor,
+  slotFor,
+  tableFor,
+  tagOfMark,
+} from './kernel-layout.ts';
 
 describe('tags layout', () => {
   it('derives a stable slot in 1..200 from the instance name', () => {

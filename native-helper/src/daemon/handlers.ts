@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { ApiError } from '../api/schema.ts';
 import { LookupError } from '../mechanism/host-resolver.ts';
 import { native } from '../mechanism/native.ts';
+import { kernelRouteGet } from '../mechanism/netlink/route-get.ts';
 import { explain, resolveDestination } from '../policy/evaluate.ts';
 import type { Peer } from './auth.ts';
 import type { Handlers } from './dispatch.ts';
@@ -86,7 +87,11 @@ export function handlersFor(h: Helper): Handlers {
           `explain: ${destination}: ${why}; give an IP address, e.g. 192.0.2.1:443 or [2001:db8::1]:443`,
         );
       }
-      return explain(a, dst, h.interfaceList(), { layout: h.layout, ...h.switches });
+      return explain(a, dst, h.interfaceList(), {
+        layout: h.layout,
+        ...h.switches,
+        routeGet: kernelRouteGet,
+      });
     },
     'tunnels.list': () => h.tunnels.list(),
     'tunnels.add': async (p, ctx) => {

@@ -1,0 +1,193 @@
+// The apply loop: interfaces + the effective policy → evaluate → compile → one reconcile transaction.
+// Calls are serialised and bursts coalesce; a failed apply is retried once (an interface changing
+// under the batch fails it, rolled back) and otherwise reported as a problem with the old view kept.
+import type { AppId, EgressChoice, Interface } from '../api/schema.ts';
+import { readInterfaces } from '../mechanism/netlink/index.ts';
+import { listInetSockets, shutdownSocket } from '../mechanism/sockets/index.ts';
+import { compile } from '../policy/compile.ts';
+import { type Evaluation, evaluate } from '../policy/evaluate.ts';
+import type { PolicyApp, PolicyDocument } from '../policy/model.ts';
+import { type Layout, fnv1a32 } from '../layout/kernel-layout.ts';
+import { Reconciler } from '../reconcile/reconciler.ts';
+import type { EventBus } from './event-bus.ts';
+import type { Problems } from './problems.ts';
+import type { TunnelManager } from './tunnels.ts';
+
+/** Pause before the one retry of a failed reconcile. */
+const RETRY_MS = 300;
+
+export type RefreshReason = 'start' | 'policy' | 'interfaces';
+
+export interface EgressLoopDeps {
+  layout: Layout;
+  stateFile: string;
+  tunnels: TunnelManager;
+  bus: EventBus;
+  problems: Problems;
+  log: (msg: string) => void;
+  /** The policy with managed choices laid over the user's. */
+  policy: () => PolicyDocument;
+  pidsOf: (id: AppId) => number[];
+  /** After every successful apply (views may have changed). */
+  applied: () => void;
+}
+
+export class EgressLoop {
+  readonly reconciler: Reconciler;
+  private current: Interface[] = [];
+  private evaluations = new Map<AppId, Evaluation>();
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly deps: EgressLoopDeps) {
+    this.reconciler = new Reconciler({ layout: deps.layout, stateFile: deps.stateFile });
+  }
+
+  get interfaces(): Interface[] {
+    return this.current;
+  }
+
+  evaluation(id: AppId): Evaluation {
+    return this.evaluations.get(id) ?? { state: 'default', active: null };
+  }
+
+  /** The apps each interface carries now. */
+  appsOn(name: string): AppId[] {
+    return [...this.evaluations]
+      .filter(([, e]) => e.active === name)
+      .map(([id]) => id)
+      .sort();
+  }
+
+  /** Re-read interfaces and make the kernel match the policy. */
+  refresh(reason: RefreshReason): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.once(reason);
+          this.deps.problems.clear('reconcile');
+        } catch (first) {
+          await new Promise((r) => setTimeout(r, RETRY_MS));
+          try {
+            await this.once(reason);
+            this.deps.problems.clear('reconcile');
+            this.deps.log(`applied on the second attempt (first: ${(first as Error).message})`);
+          } catch (err) {
+            this.deps.problems.set('reconcile', `could not apply the policy: ${(err as Error).message}`);
+          }
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** Waits for an apply under way and refuses new ones. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running?.catch(() => {});
+  }
+
+  private async once(reason: RefreshReason): Promise<void> {
+    if (this.stopped) return;
+    const current = await this.readInterfaces();
+    const policy = this.deps.policy();
+    this.deps.tunnels.setApps(policy.apps.map((a) => ({ tag: a.tag, policyId: policyIdOf(a) })));
+    const previous = this.evaluations;
+    const next = new Map<AppId, Evaluation>();
+    for (const a of policy.apps) next.set(a.id, evaluate(a.choice, current, policy));
+    await this.reconciler.apply(compile(policy, current, this.deps.layout));
+    // Only now: a failed apply leaves the old view, so a retry still reports what changed.
+    this.current = current;
+    this.evaluations = next;
+    for (const a of policy.apps) {
+      const was = previous.get(a.id);
+      const now = next.get(a.id)!;
+      if (was && was.state === now.state && was.active === now.active) continue;
+      if (reason === 'interfaces') this.announce(a, was, now);
+      if (was && was.active !== now.active) this.moveConnections(a.id, now.active);
+    }
+    this.deps.applied();
+  }
+
+  /** The kernel's view, with our tunnels marked as such: usable once their handshake is done. */
+  private async readInterfaces(): Promise<Interface[]> {
+    const { tunnels } = this.deps;
+    return (await readInterfaces()).map((i) =>
+      tunnels.has(i.name) ? { ...i, kind: 'tunnel' as const, usable: i.up && tunnels.isUp(i.name) } : i,
+    );
+  }
+
+  /** What happened to an app's traffic when an interface changed, in the words of the events. */
+  private announce(a: PolicyApp, was: Evaluation | undefined, now: Evaluation): void {
+    const { bus } = this.deps;
+    if (now.state === 'killed' && was?.state !== 'killed' && a.choice.mode === 'ordered') {
+      bus.emit('egress.killed', { app: a.id, egresses: a.choice.egresses });
+    } else if (
+      was &&
+      was.active !== now.active &&
+      now.active &&
+      (now.state === 'routed' || now.state === 'failed-over')
+    ) {
+      if (
+        now.state === 'routed' &&
+        (was.state === 'failed-over' || was.state === 'killed' || was.state === 'fallback-default')
+      )
+        bus.emit('egress.restored', { app: a.id, egress: now.active });
+      else bus.emit('egress.failover', { app: a.id, from: was.active, to: now.active });
+    } else if (was && was.active && !now.active && now.state === 'fallback-default') {
+      bus.emit('egress.failover', { app: a.id, from: was.active, to: null });
+    }
+  }
+
+  /**
+   * Existing connections follow a new egress. The mark stays (it is the app's tag) and the rules now
+   * point elsewhere, so unconnected sockets move by themselves; a connected socket keeps the old
+   * egress's source address, which the new path cannot carry, so it is shut down and the app reconnects.
+   */
+  private moveConnections(id: AppId, active: string | null): void {
+    const keep = new Set(
+      (active
+        ? (this.current.find((i) => i.name === active)?.addresses ?? [])
+        : this.current.flatMap((i) => i.addresses)
+      ).map((a) => a.address),
+    );
+    for (const pid of this.deps.pidsOf(id)) {
+      try {
+        for (const s of listInetSockets(pid)) {
+          const connected = s.remoteAddress && s.remotePort;
+          const local = s.localAddress ?? '';
+          if (!connected || isLoopbackOrAny(local) || keep.has(local)) continue;
+          shutdownSocket(pid, s.fd);
+        }
+      } catch {
+        // The process exited meanwhile.
+      }
+    }
+  }
+}
+
+/**
+ * The policy id a tunnel stamps on an app's packets: FNV-1a of the app and its choice, so the gateway
+ * can tell which policy sent a flow, and sees a new id whenever that policy changes.
+ */
+export function policyIdOf(app: { id: string; choice: EgressChoice }): number {
+  return fnv1a32(`${app.id}|${JSON.stringify(app.choice)}`);
+}
+
+function isLoopbackOrAny(address: string): boolean {
+  return (
+    address === '' ||
+    address === '0.0.0.0' ||
+    address === '::' ||
+    address.startsWith('127.') ||
+    address === '::1'
+  );
+}

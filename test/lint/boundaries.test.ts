@@ -1,0 +1,69 @@
+// The layer rules in eslint.config.js bite: a deliberate cross-layer import in each layer is an error,
+// and the same file without it is clean.
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+import { REPO } from '../lab/switchyard-helper.ts';
+
+const eslint = new ESLint({ cwd: REPO });
+
+async function restricted(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: `${REPO}/${filePath}` });
+  return result!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+describe('layer boundaries', () => {
+  it.each([
+    [
+      'native-helper/src/mechanism/probe.ts',
+      "import { compile } from '../policy/compile.ts';",
+      /mechanism\/ is generic/,
+    ],
+    [
+      'native-helper/src/mechanism/netlink/probe.ts',
+      "import type { App } from '../../api/schema.ts';",
+      /mechanism\/ is generic/,
+    ],
+    [
+      'native-helper/src/policy/probe.ts',
+      "import { run } from '../mechanism/exec.ts';",
+      /policy\/ decides without I\/O/,
+    ],
+    [
+      'native-helper/src/policy/probe.ts',
+      "import { spawn } from 'node:child_process';",
+      /policy\/ decides without I\/O/,
+    ],
+    [
+      'native-helper/src/layout/probe.ts',
+      "import { run } from '../mechanism/exec.ts';",
+      /layout\/ is a leaf/,
+    ],
+    [
+      'native-helper/src/reconcile/probe.ts',
+      "import { Helper } from '../daemon/helper.ts';",
+      /reconcile\/ applies/,
+    ],
+    [
+      'native-helper/src/daemon/probe.ts',
+      "import { Lab } from '../../../test/lab/lab.ts';",
+      /does not import test code/,
+    ],
+    ['electron/probe.ts', "import { Lab } from '../test/lab/lab.ts';", /does not import test code/],
+  ])('%s: %s', async (file, line, message) => {
+    const errors = await restricted(
+      file,
+      `${line}\nexport const used = [${line.match(/\{ (\w+) \}/)![1]}];\n`,
+    );
+    expect(errors.some((m) => message.test(m))).toBe(true);
+    expect(await restricted(file, 'export const clean = 1;\n')).toEqual([]);
+  });
+
+  it('lets policy/ take kernel types (no I/O in a type)', async () => {
+    expect(
+      await restricted(
+        'native-helper/src/policy/probe.ts',
+        "import type { KernelRoute } from '../mechanism/netlink/route-get.ts';\nexport type K = KernelRoute;\n",
+      ),
+    ).toEqual([]);
+  });
+});
