@@ -70,7 +70,10 @@ export default tseslint.config(
 
 /** no-restricted-imports for production files; every set also keeps test code out. */
 function boundary(files, patterns) {
-  const noTests = { regex: '(^|/)test/', message: 'production code does not import test code.' };
+  const noTests = {
+    regex: '(^|/)(test|[a-z-]+-testing)/',
+    message: 'production code does not import test code or test doubles (*-testing/).',
+  };
   return {
     files,
     ignores: ['**/*.test.ts'],

@@ -10,7 +10,7 @@ import {
   type HelperStandIn,
   standInStatus,
   startHelperStandIn,
-} from '../native-helper/src/web/helper-standin.ts';
+} from '../native-helper/src/daemon-testing/helper-standin.ts';
 import { IPC_EVENT } from './api-names.ts';
 import type { CallHandler } from './ipc-handlers.ts';
 import type { Notice } from './notify-policy.ts';

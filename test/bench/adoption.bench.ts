@@ -3,7 +3,7 @@
 // same run, is the mechanism alone: proc-connector delivery plus the cgroup write, with no helper logic.
 import type { EventEnvelope } from '../../native-helper/src/api/schema.ts';
 import { percentiles } from '../../native-helper/src/mechanism/proc/latency.ts';
-import { measureAdoptionLatency } from '../../native-helper/src/mechanism/proc/adoption.ts';
+import { measureAdoptionLatency } from '../../native-helper/src/mechanism/proc-testing/adoption-floor.ts';
 import { Lab } from '../lab/lab.ts';
 import { RunningHelper } from '../lab/switchyard-helper.ts';
 import type { BenchContext, BenchRow } from './harness.ts';

@@ -21,12 +21,9 @@ import {
 } from '../../native-helper/src/mechanism/cgroup/index.ts';
 import { ensureBpffs } from '../../native-helper/src/mechanism/bpf/bpffs.ts';
 import { Tagger, TAG_FLAG_DENY, pinDirFor } from '../../native-helper/src/mechanism/bpf/tagger.ts';
-import {
-  ProcEvents,
-  measureAdoptionLatency,
-  percentiles,
-} from '../../native-helper/src/mechanism/proc/index.ts';
+import { ProcEvents, percentiles } from '../../native-helper/src/mechanism/proc/index.ts';
 import type { ExecEvent } from '../../native-helper/src/mechanism/proc/index.ts';
+import { measureAdoptionLatency } from '../../native-helper/src/mechanism/proc-testing/adoption-floor.ts';
 import {
   AF_INET,
   AF_INET6,

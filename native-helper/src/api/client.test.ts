@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../mechanism/exec.ts';
-import { type HelperStandIn, standInStatus, startHelperStandIn } from '../web/helper-standin.ts';
+import { type HelperStandIn, standInStatus, startHelperStandIn } from '../daemon-testing/helper-standin.ts';
 import {
   ConnectError,
   HelperSocketClient,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App } from '../api/schema.ts';
 import { buildCatalog, catalogFromProcesses, type CatalogEntry } from './catalog.ts';
-import { decodeDataUrl, makeTempTree, pngImage, type TempTree } from './test-tree.ts';
+import { decodeDataUrl, makeTempTree, pngImage, type TempTree } from '../catalog-testing/test-tree.ts';
 
 const ELF = '\x7fELF\x02\x01\x01 pretend binary';
 const SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { dataDirs, findDesktopFiles, SYSTEM_FLATPAK_EXPORTS } from './dirs.ts';
-import { makeTempTree, type TempTree } from './test-tree.ts';
+import { makeTempTree, type TempTree } from '../catalog-testing/test-tree.ts';
 
 describe('dataDirs', () => {
   it('uses the XDG defaults: data home, Flatpak exports, then /usr/local/share and /usr/share', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execTarget, findProgram, flatpakRunId, parseShebang, shellExecTargets } from './exec-target.ts';
-import { makeTempTree, type TempTree } from './test-tree.ts';
+import { makeTempTree, type TempTree } from '../catalog-testing/test-tree.ts';
 
 const ELF = '\x7fELF\x02\x01\x01 pretend binary';
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createIconResolver, readIconAsDataUrl } from './icons.ts';
-import { decodeDataUrl, makeTempTree, pngImage, type TempTree } from './test-tree.ts';
+import { decodeDataUrl, makeTempTree, pngImage, type TempTree } from '../catalog-testing/test-tree.ts';
 
 const HICOLOR_INDEX = `[Icon Theme]
 Name=Hicolor

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasInetSocket } from './process-sockets.ts';
 import { readProcessIdentity } from './processes.ts';
-import { makeTempTree, type TempTree } from './test-tree.ts';
+import { makeTempTree, type TempTree } from '../catalog-testing/test-tree.ts';
 
 const TCP_HEADER =
   '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';

@@ -11,7 +11,7 @@ import {
   readProcessIdentity,
   type ProcessIdentity,
 } from './processes.ts';
-import { makeTempTree, type TempTree } from './test-tree.ts';
+import { makeTempTree, type TempTree } from '../catalog-testing/test-tree.ts';
 
 const proc = (p: Partial<ProcessIdentity>): ProcessIdentity => ({ pid: 100, exe: null, cmdline: [], ...p });
 

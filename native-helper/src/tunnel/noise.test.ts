@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { CipherState, HandshakeState, PATTERN_IK, hkdf, type Pattern } from './noise.ts';
 import { generateKeyPair, publicKeyOf, decodeKey, genkey, pubkey } from './keys.ts';
-import { blake2s } from './blake2s-reference.ts';
+import { blake2s } from '../tunnel-testing/blake2s-reference.ts';
 import {
   CIPHER_AESGCM,
   CIPHER_CHACHA,

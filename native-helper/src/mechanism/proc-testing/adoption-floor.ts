@@ -5,9 +5,9 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { run } from '../exec.ts';
 import { ensureCgroup, findCgroup2Mount, removeCgroupTree, cgroupOfPid } from '../cgroup/index.ts';
-import { ProcEvents } from './events.ts';
-import { percentiles } from './latency.ts';
-import type { Percentiles } from './latency.ts';
+import { ProcEvents } from '../proc/events.ts';
+import { percentiles } from '../proc/latency.ts';
+import type { Percentiles } from '../proc/latency.ts';
 
 export interface AdoptionLatencyOptions {
   /** Where to move the processes; default: a temporary cgroup switchyard.bench-<random> removed afterwards. */
