@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ReconnectingHelperClient } from '../native-helper/src/api/client.ts';
+import { ReconnectingHelperClient } from '../native-helper/src/api/reconnecting-client.ts';
 import type { HelperConnection } from '../native-helper/src/api/schema.ts';
 import { type HelperStandIn, startHelperStandIn } from '../native-helper/src/daemon-testing/helper-standin.ts';
 import type { ShellHandlers } from '../native-helper/src/web/shell-dispatch.ts';

@@ -1,7 +1,7 @@
 // The desktop shell's behaviour, written against ElectronAdapter so it runs under Node in tests.
 // main.ts supplies the real Electron objects; nothing here imports 'electron'.
 import { join } from 'node:path';
-import { ReconnectingHelperClient } from '../native-helper/src/api/client.ts';
+import { ReconnectingHelperClient } from '../native-helper/src/api/reconnecting-client.ts';
 import type { App, HelperConnection, Interface, ShellInfo, Status } from '../native-helper/src/api/schema.ts';
 import { writeFileAtomic } from '../native-helper/src/storage/atomic-file.ts';
 import { defaultExportName, formatEvents } from '../native-helper/src/web/event-export.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App, Interface, Status } from '../../native-helper/src/api/schema.ts';
-import { connectionMessage } from '../../native-helper/src/api/client.ts';
+import { connectionMessage } from '../../native-helper/src/api/reconnecting-client.ts';
 import { run } from '../../native-helper/src/mechanism/exec.ts';
 import { type WebBridge, startWebBridge } from '../../native-helper/src/web/bridge.ts';
 import { buildTrayModel } from '../../electron/tray-model.ts';

@@ -4,13 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../mechanism/exec.ts';
 import { type HelperStandIn, standInStatus, startHelperStandIn } from '../daemon-testing/helper-standin.ts';
-import {
-  ConnectError,
-  HelperSocketClient,
-  ReconnectingHelperClient,
-  backoffDelay,
-  classifyConnectFailure,
-} from './client.ts';
+import { ConnectError, HelperSocketClient } from './client.ts';
+import { ReconnectingHelperClient, backoffDelay, classifyConnectFailure } from './reconnecting-client.ts';
 import { API_VERSION, ApiError, type HelperConnection } from './schema.ts';
 
 let helper: HelperStandIn;
@@ -249,7 +244,7 @@ describe('ReconnectingHelperClient', () => {
     chmodSync(helper.socketPath, 0o660);
     const script = join(tmpdir(), `sy-eacces-${process.pid}.mjs`);
     cleanups.push(() => rmSync(script, { force: true }));
-    const clientUrl = new URL('./client.ts', import.meta.url).href;
+    const clientUrl = new URL('./reconnecting-client.ts', import.meta.url).href;
     writeFileSync(
       script,
       `const { ReconnectingHelperClient } = await import(${JSON.stringify(clientUrl)});

@@ -2,212 +2,25 @@
 // The helper validates every message against it; the CLI, Electron main, preload, renderer and the
 // web bridge import the same module, so nothing can call what is not defined here.
 import { z } from 'zod';
+import {
+  AppId,
+  EgressName,
+  AppMatcher,
+  EgressChoice,
+  App,
+  Interface,
+  TunnelName,
+  WireKey,
+  Tunnel,
+  GatewayStats,
+  Actor,
+  Status,
+  Explanation,
+} from './model.ts';
 
 export const API_VERSION = 1;
 
-// ---------- identities ----------
-
-export const AppId = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'app id: lowercase letters, digits, dot, dash, underscore (max 64)');
-export type AppId = z.infer<typeof AppId>;
-
-/** An egress is named by its interface name (IFNAMSIZ = 16 incl. NUL) or, later, a tunnel name. */
-export const EgressName = z
-  .string()
-  .regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'egress: an interface or tunnel name of at most 15 characters');
-export type EgressName = z.infer<typeof EgressName>;
-
-// ---------- apps ----------
-
-export const AppMatcher = z
-  .object({
-    /** Absolute executable paths; a process matches when /proc/PID/exe is one of them. */
-    exe: z.array(z.string().startsWith('/', 'exe paths must be absolute')).max(32).optional(),
-    /** XDG desktop-entry id, e.g. "org.mozilla.firefox.desktop". */
-    desktopId: z.string().min(1).max(255).optional(),
-    /** Flatpak application id, matched from /proc/PID/root/.flatpak-info or the cgroup name. */
-    flatpakId: z.string().min(1).max(255).optional(),
-    /** A regular expression tested against the NUL-joined-by-space command line. */
-    cmdline: z.string().min(1).max(512).optional(),
-  })
-  .strict()
-  .refine((m) => m.exe?.length || m.desktopId || m.flatpakId || m.cmdline, {
-    message: 'an app needs at least one matcher: exe, desktopId, flatpakId or cmdline',
-  });
-export type AppMatcher = z.infer<typeof AppMatcher>;
-
-export const AppSource = z.enum(['desktop', 'flatpak', 'process', 'manual']);
-export type AppSource = z.infer<typeof AppSource>;
-
-export const EgressChoice = z.discriminatedUnion('mode', [
-  /** Leave the app on the system's own routing. */
-  z.object({ mode: z.literal('default') }).strict(),
-  /** Drop everything the app sends. */
-  z.object({ mode: z.literal('block') }).strict(),
-  /** First available egress wins; with killSwitch, nothing leaves when none is available. */
-  z
-    .object({
-      mode: z.literal('ordered'),
-      egresses: z.array(EgressName).min(1).max(8),
-      killSwitch: z.boolean(),
-    })
-    .strict(),
-]);
-export type EgressChoice = z.infer<typeof EgressChoice>;
-
-/** Where an app's traffic goes right now, as the helper computed it. */
-export const EgressState = z.enum([
-  'default', // system routing
-  'routed', // first choice is up and used
-  'failed-over', // a later choice in the list is used
-  'fallback-default', // none of the list is up, no kill switch: system routing
-  'killed', // none of the list is up and the kill switch drops traffic
-  'blocked', // the user chose block
-  'paused', // all policies paused by the user
-]);
-export type EgressState = z.infer<typeof EgressState>;
-
-export const App = z.object({
-  id: AppId,
-  name: z.string(),
-  /** A data: URL or absolute path of an icon file, resolved from the icon theme. */
-  icon: z.string().nullable(),
-  source: AppSource,
-  matchers: AppMatcher,
-  /** The socket tag (SO_MARK low bits) given to this app. Stable for the life of the policy. */
-  tag: z.number().int().min(1).max(0xffff),
-  choice: EgressChoice,
-  /** True when the managed policy pins this app's choice; the user cannot change it. */
-  managed: z.boolean(),
-  /** Processes currently in the app's cgroup. */
-  pids: z.array(z.number().int()),
-  egress: z.object({
-    state: EgressState,
-    /** The egress in use, or null for default/blocked/killed. */
-    active: EgressName.nullable(),
-  }),
-  counters: z.object({
-    txBytes: z.number(),
-    rxBytes: z.number(),
-    txRate: z.number(),
-    rxRate: z.number(),
-  }),
-});
-export type App = z.infer<typeof App>;
-
-// ---------- interfaces (egresses) ----------
-
-export const Address = z.object({
-  family: z.union([z.literal(4), z.literal(6)]),
-  address: z.string(),
-  prefixLength: z.number().int(),
-});
-export type Address = z.infer<typeof Address>;
-
-export const Interface = z.object({
-  name: EgressName,
-  index: z.number().int(),
-  kind: z.enum(['ethernet', 'wifi', 'tunnel', 'loopback', 'virtual', 'other']),
-  up: z.boolean(),
-  /** Up with carrier and a default route: apps may use it. */
-  usable: z.boolean(),
-  mac: z.string().nullable(),
-  mtu: z.number().int(),
-  addresses: z.array(Address),
-  gateways: z.array(z.object({ family: z.union([z.literal(4), z.literal(6)]), address: z.string() })),
-  /** The patent's "interface tag": the apps whose traffic this egress currently carries. */
-  apps: z.array(AppId),
-  counters: z.object({ txBytes: z.number(), rxBytes: z.number(), txRate: z.number(), rxRate: z.number() }),
-});
-export type Interface = z.infer<typeof Interface>;
-
-// ---------- tunnels (seed 3): an encrypted egress to a Switchyard gateway ----------
-
-export const TunnelName = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'a tunnel name is an interface name of at most 15 characters');
-
-export const WireKey = z
-  .string()
-  .regex(/^[A-Za-z0-9+/]{43}=$/, 'a key is 32 bytes in base64 (44 characters)');
-
-export const Tunnel = z.object({
-  name: TunnelName,
-  /** HOST:PORT of the gateway. */
-  gateway: z.string(),
-  gatewayPublicKey: WireKey,
-  /** This end's public key: give it to the gateway's operator. */
-  publicKey: WireKey,
-  address: z.string(),
-  cipher: z.enum(['auto', 'chacha20poly1305', 'aes256gcm']),
-  state: z.enum(['connecting', 'up', 'down']),
-  problem: z.string().nullable(),
-});
-export type Tunnel = z.infer<typeof Tunnel>;
-
-export const GatewayStats = z.object({
-  counters: z.record(z.string(), z.number()),
-  /** Bytes and packets per peer, app tag and policy id, as the packets' metadata claimed them. */
-  accounting: z.array(
-    z.object({
-      peer: z.string(),
-      tag: z.number(),
-      policyId: z.number(),
-      packets: z.number(),
-      bytes: z.number(),
-    }),
-  ),
-});
-export type GatewayStats = z.infer<typeof GatewayStats>;
-
-// ---------- status ----------
-
-export const Actor = z.object({
-  uid: z.number().int(),
-  user: z.string(),
-  /** 'api' for a socket client, 'managed' for the managed policy file, 'helper' for the helper itself. */
-  via: z.enum(['api', 'managed', 'helper']),
-});
-export type Actor = z.infer<typeof Actor>;
-
-export const Status = z.object({
-  version: z.string(),
-  apiVersion: z.number().int(),
-  instance: z.string(),
-  pid: z.number().int(),
-  startedAt: z.string(),
-  paused: z.boolean(),
-  /** Global "send everything through…" override; null when off. */
-  override: EgressName.nullable(),
-  cgroupRoot: z.string(),
-  policyPath: z.string(),
-  managedPolicyPath: z.string().nullable(),
-  apps: z.object({ total: z.number().int(), managed: z.number().int(), running: z.number().int() }),
-  /** Apps whose kill switch is dropping their traffic right now. */
-  killed: z.array(AppId),
-  health: z.enum(['ok', 'degraded']),
-  problems: z.array(z.string()),
-});
-export type Status = z.infer<typeof Status>;
-
-export const Explanation = z.object({
-  app: AppId,
-  destination: z.object({
-    host: z.string(),
-    address: z.string(),
-    port: z.number().int(),
-    protocol: z.enum(['tcp', 'udp']),
-  }),
-  verdict: z.enum(['egress', 'default', 'block']),
-  egress: EgressName.nullable(),
-  sourceAddress: z.string().nullable(),
-  /** One human sentence: why this verdict. */
-  reason: z.string(),
-  /** The decision steps in order, for the curious. */
-  steps: z.array(z.string()),
-});
-export type Explanation = z.infer<typeof Explanation>;
+export * from './model.ts';
 
 // ---------- errors ----------
 

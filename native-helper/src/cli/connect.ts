@@ -1,5 +1,6 @@
 // One short-lived connection per CLI command, with the helper's absence explained in words.
-import { ConnectError, HelperSocketClient, connectionMessage } from '../api/client.ts';
+import { ConnectError, HelperSocketClient } from '../api/client.ts';
+import { connectionMessage } from '../api/reconnecting-client.ts';
 import type { EventEnvelope } from '../api/schema.ts';
 import type { Parsed } from './args.ts';
 

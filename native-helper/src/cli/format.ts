@@ -36,3 +36,8 @@ export function rate(bytesPerSecond: number): string {
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const color = { red: paint(31), green: paint(32), yellow: paint(33), dim: paint(2), bold: paint(1) };
+
+/** A command's result: JSON with --json, else the human text. */
+export function print(p: { json: boolean }, value: unknown, human: () => string): void {
+  console.log(p.json ? JSON.stringify(value, null, 2) : human());
+}

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { ReconnectingHelperClient } from '../api/client.ts';
+import { ReconnectingHelperClient } from '../api/reconnecting-client.ts';
 import {
   ApiError,
   type EventEnvelope,
