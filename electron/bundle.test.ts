@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleElectron, repoRoot } from '../build/bundle-electron.ts';
 import { run } from '../native-helper/src/mechanism/exec.ts';
-import { type HelperStandIn, startHelperStandIn } from '../native-helper/src/daemon-testing/helper-standin.ts';
+import {
+  type HelperStandIn,
+  startHelperStandIn,
+} from '../native-helper/src/daemon-testing/helper-standin.ts';
 import { CONTENT_SECURITY_POLICY } from './security.ts';
 
 let bundle: { main: string; preload: string };

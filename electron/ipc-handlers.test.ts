@@ -2,7 +2,10 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ReconnectingHelperClient } from '../native-helper/src/api/reconnecting-client.ts';
 import type { HelperConnection } from '../native-helper/src/api/schema.ts';
-import { type HelperStandIn, startHelperStandIn } from '../native-helper/src/daemon-testing/helper-standin.ts';
+import {
+  type HelperStandIn,
+  startHelperStandIn,
+} from '../native-helper/src/daemon-testing/helper-standin.ts';
 import type { ShellHandlers } from '../native-helper/src/web/shell-dispatch.ts';
 import { type CallHandler, createCallHandler, forwardEvents } from './ipc-handlers.ts';
 

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
-import { type HelperStandIn, startHelperStandIn } from '../../native-helper/src/daemon-testing/helper-standin.ts';
+import {
+  type HelperStandIn,
+  startHelperStandIn,
+} from '../../native-helper/src/daemon-testing/helper-standin.ts';
 import { type WebBridge, startWebBridge } from '../../native-helper/src/web/bridge.ts';
 import { CONTENT_SECURITY_POLICY } from '../../native-helper/src/web/csp.ts';
 
