@@ -21,6 +21,11 @@ export interface AppCgroup {
   id: bigint;
 }
 
+/** The helper instance's subtree: `<cgroup2 mount>/<parent>/switchyard.<instance>`. */
+export function cgroupRootFor(mount: string, parent: string, instance: string): string {
+  return join(mount, parent, `switchyard.${instance}`);
+}
+
 export class AppCgroups {
   readonly root: string;
   private readonly tagger: Tagger;
@@ -33,7 +38,7 @@ export class AppCgroups {
     instance: string,
     private readonly layout: Layout,
   ) {
-    this.root = join(mount, parent, `switchyard.${instance}`);
+    this.root = cgroupRootFor(mount, parent, instance);
     this.tagger = new Tagger({ cgroupPath: this.root, pinDir: pinDirFor(instance) });
   }
 

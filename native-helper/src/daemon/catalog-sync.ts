@@ -15,7 +15,6 @@ export async function readCatalog(
   const desktop = await buildCatalog({
     extraDataDirs: dataDirs,
     userHomes: desktopUserHomes(),
-    onSkip: () => {},
   });
   const known = [...desktop, ...doc.apps.filter((a) => a.source === 'manual')];
   const running = (await readAllProcessIdentities({ sockets: true })).filter((p) => inOurNetns(p.pid));

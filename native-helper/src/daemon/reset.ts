@@ -3,12 +3,13 @@
 // pins). A stop for a restart or an upgrade keeps all of it so kill switches hold; this is the
 // explicit way out, for uninstalling or starting over. It never touches a running helper's state.
 import { existsSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Tagger, pinDirFor } from '../mechanism/bpf/tagger.ts';
 import { findCgroup2Mount, removeCgroupTree } from '../mechanism/cgroup/index.ts';
 import { layoutFor } from '../layout/kernel-layout.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
+import { cgroupRootFor } from './app-cgroups.ts';
+import { isLive } from './server.ts';
 
 export interface ResetOptions {
   instance: string;
@@ -19,7 +20,7 @@ export interface ResetOptions {
 
 /** Removes the instance's kernel state; returns what it removed, in words. */
 export async function resetInstance(opts: ResetOptions): Promise<string[]> {
-  if (await answers(opts.socketPath))
+  if (await isLive(opts.socketPath))
     throw new Error(
       `a helper is running on ${opts.socketPath}; stop it first (\`systemctl stop switchyard-helper\`), then reset`,
     );
@@ -37,31 +38,22 @@ export async function resetInstance(opts: ResetOptions): Promise<string[]> {
   }
   rmSync(stateFile, { force: true }); // its sysctl originals are restored now
 
-  const root = join(await findCgroup2Mount(), opts.cgroupParent, `switchyard.${opts.instance}`);
+  const root = cgroupRootFor(await findCgroup2Mount(), opts.cgroupParent, opts.instance);
   const pinDir = pinDirFor(opts.instance);
-  if (existsSync(root) || existsSync(pinDir)) {
-    if (existsSync(root) && existsSync(pinDir)) {
-      new Tagger({ cgroupPath: root, pinDir }).detach();
-      done.push(`the socket tagger and its pins ${pinDir}`);
-    } else if (existsSync(pinDir)) {
-      rmSync(pinDir, { recursive: true, force: true });
-      done.push(`the pins ${pinDir}`);
-    }
-    // Removing the cgroup also detaches a tagger whose pins are gone (another mount namespace's).
-    if (existsSync(root)) {
-      await removeCgroupTree(root, { moveTo: dirname(root) });
-      done.push(`the cgroups ${root} (their processes moved out)`);
-    }
+  const hasRoot = existsSync(root);
+  const hasPins = existsSync(pinDir);
+  if (hasRoot && hasPins) {
+    new Tagger({ cgroupPath: root, pinDir }).detach();
+    done.push(`the socket tagger and its pins ${pinDir}`);
+  } else if (hasPins) {
+    rmSync(pinDir, { recursive: true, force: true });
+    done.push(`the pins ${pinDir}`);
+  }
+  // Removing the cgroup also detaches a tagger whose pins are gone (another mount namespace's).
+  if (hasRoot) {
+    await removeCgroupTree(root, { moveTo: dirname(root) });
+    done.push(`the cgroups ${root} (their processes moved out)`);
   }
   rmSync(opts.socketPath, { force: true });
   return done;
-}
-
-function answers(path: string): Promise<boolean> {
-  if (!existsSync(path)) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 }

@@ -125,7 +125,8 @@ export class ApiServer {
   }
 }
 
-function isLive(path: string): Promise<boolean> {
+/** Whether a helper answers on this socket path (a stale file or no file: false). */
+export function isLive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
     s.once('connect', () => {
