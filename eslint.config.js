@@ -64,6 +64,20 @@ export default tseslint.config(
       },
     ],
   ),
+  boundary(
+    ['native-helper/src/gateway/**/*.ts', 'native-helper/src/tunnel/**/*.ts'],
+    [
+      {
+        regex: '(^|/)mechanism/(exec|nft/table|netlink/batch)\\.ts$',
+        message:
+          'gateway/ and tunnel/ change the kernel only as desired state applied by reconcile/ (one way into the kernel).',
+      },
+      {
+        regex: '(^|/)(daemon|cli|web)/',
+        message: 'gateway/ and tunnel/ do not know the daemon, CLI or web bridge.',
+      },
+    ],
+  ),
   // `npm start` (the developer's launcher, not shipped) brings up the lab, which lives under test/.
   { files: ['electron/start.ts'], rules: { 'no-restricted-imports': 'off' } },
 );

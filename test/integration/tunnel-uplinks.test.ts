@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, output } from '../../native-helper/src/mechanism/exec.ts';
 import { runGateway } from '../../native-helper/src/gateway/gateway.ts';
-import { uplinkMark } from '../../native-helper/src/gateway/uplinks.ts';
+import { gatewayLayout, uplinkMark } from '../../native-helper/src/layout/kernel-layout.ts';
 import { genkey, pubkey } from '../../native-helper/src/tunnel/keys.ts';
 import {
   ADDR,
@@ -197,7 +197,7 @@ describe.skipIf(!isRoot)('gateway: each app leaves through its uplink', () => {
 
   it('stopping the gateway removes its rules and tables', async () => {
     const instance = lab.gateway.config.instance;
-    const marks = [0, 1].map((i) => String(uplinkMark(instance, i)));
+    const marks = [0, 1].map((i) => String(uplinkMark(gatewayLayout(instance), i)));
     const v4 = await rulesOf(lab.ns.gateway);
     for (const m of marks) expect(v4).toContain(`lookup ${m}`);
     await lab.gateway.stop();

@@ -44,6 +44,16 @@ describe('layer boundaries', () => {
       /reconcile\/ applies/,
     ],
     [
+      'native-helper/src/gateway/probe.ts',
+      "import { run } from '../mechanism/exec.ts';",
+      /one way into the kernel/,
+    ],
+    [
+      'native-helper/src/tunnel/probe.ts',
+      "import { applyTable } from '../mechanism/nft/table.ts';",
+      /one way into the kernel/,
+    ],
+    [
       'native-helper/src/daemon/probe.ts',
       "import { Lab } from '../../../test/lab/lab.ts';",
       /does not import test code/,

@@ -1,8 +1,10 @@
 // `switchyard gateway`: terminate client tunnels, check each packet's app metadata against the
 // peer's allowed apps, account per peer + app tag + policy id, forward with NAT out of each app's
-// uplink (uplinks.ts).
+// uplink (uplinks.ts). Its kernel state is one desired value (kernel-state.ts) that the reconciler
+// applies in the gateway's namespace and removes on stop.
 import { availableParallelism } from 'node:os';
-import { run } from '../mechanism/exec.ts';
+import { gatewayLayout, uplinkMark } from '../layout/kernel-layout.ts';
+import { Reconciler } from '../reconcile/reconciler.ts';
 import { Datapath, parseCidr, type DatapathStats } from '../tunnel/datapath.ts';
 import { decodeKey, publicKeyOf } from '../tunnel/keys.ts';
 import { DEFAULT_TIMERS, type TunnelTimers } from '../tunnel/timers.ts';
@@ -12,9 +14,9 @@ import {
   type GatewayConfig,
   type GatewayConfigInput,
 } from './config.ts';
-import { installNat, removeNat } from './nat.ts';
+import { gatewayDesired } from './kernel-state.ts';
 import { Responder, type ResponderCounters } from './responder.ts';
-import { installUplinkRouting, removeUplinkRouting, uplinkMark } from './uplinks.ts';
+import { readMainDefaults } from './uplinks.ts';
 
 export interface AccountingRow {
   peer: string;
@@ -50,7 +52,9 @@ export async function runGateway(
   const cfg = parseGatewayConfig(input);
   const priv = decodeKey(cfg.privateKey, 'the gateway private key');
   const ourStatic = { privateKey: priv, publicKey: publicKeyOf(priv) };
-  const ip = (argv: string[]) => (cfg.netns ? ['ip', '-n', cfg.netns, ...argv.slice(1)] : argv);
+  const layout = gatewayLayout(cfg.instance);
+  const netns = cfg.netns ? { netns: cfg.netns } : {};
+  const reconciler = new Reconciler({ layout, ...netns });
   const dp = await Datapath.start({
     mode: 'gateway',
     tun: cfg.tunName,
@@ -61,33 +65,20 @@ export async function runGateway(
     netns: cfg.netns,
   });
   dp.setStatic(ourStatic.publicKey); // garbage costs one HMAC in the data path; floods get cookie replies
-  const cleanup = async () => {
-    await removeUplinkRouting(cfg.instance, cfg.uplinks.length, cfg.netns);
-    await removeNat(cfg.instance, cfg.netns);
-  };
+  const cleanup = () => reconciler.teardown();
   try {
-    await run(ip(['ip', 'link', 'set', 'dev', cfg.tunName, 'mtu', String(cfg.mtu), 'up']));
-    await run(ip(['ip', 'addr', 'add', cfg.address, 'dev', cfg.tunName]));
-    await installNat({
-      instance: cfg.instance,
-      tun: cfg.tunName,
-      uplinks: cfg.uplinks.map((u) => u.interface),
-      netns: cfg.netns,
-      enableForwarding: cfg.enableForwarding,
-    });
-    await installUplinkRouting({
-      instance: cfg.instance,
-      uplinks: cfg.uplinks,
-      pinned: new Set(cfg.peers.flatMap((p) => p.apps.flatMap((a) => (a.uplink ? [a.uplink] : [])))),
-      netns: cfg.netns,
-    });
+    const mainDefaults = await readMainDefaults(
+      cfg.uplinks.map((u) => u.interface),
+      netns,
+    );
+    await reconciler.apply(gatewayDesired(cfg, layout, mainDefaults));
   } catch (e) {
     await dp.stop();
     await cleanup();
     throw e;
   }
   const markOf = (uplink: string | undefined) =>
-    uplinkMark(cfg.instance, uplink ? cfg.uplinks.findIndex((u) => u.name === uplink) : 0);
+    uplinkMark(layout, uplink ? cfg.uplinks.findIndex((u) => u.name === uplink) : 0);
   // Stable data path ids per peer name, so run-time updates never reassign another peer's id.
   const ids = new Map<string, number>();
   const install = (list: GatewayPeer[]) =>

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  gatewayLayout,
+  isOurMark,
+  LINKS_ONLY,
+  uplinkMark,
   isOurPriority,
   isOurTable,
   layoutFor,
@@ -53,5 +57,28 @@ describe('tags layout', () => {
     expect(() => layoutFor('bad name')).toThrow(/instance name/);
     expect(() => layoutFor('ok', 201)).toThrow(/slot/);
     expect(layoutFor('my-inst', 3).nftTable).toBe('switchyard_my_inst');
+  });
+});
+
+describe('gateway layout', () => {
+  it('makes uplink marks 0x5B | 16 bits of the instance | uplink, owning only rules with its marks', () => {
+    const g = gatewayLayout('lab');
+    const mark = uplinkMark(g, 0);
+    expect(mark >>> 24).toBe(0x5b);
+    expect(mark & 0xff).toBe(1);
+    expect(uplinkMark(g, 1)).toBe(mark + 1);
+    expect(isOurTable(g, mark)).toBe(true);
+    expect(isOurMark(g, uplinkMark(g, 7))).toBe(true);
+    expect(isOurMark(g, uplinkMark(gatewayLayout('other'), 0))).toBe(false);
+    expect(() => uplinkMark(g, 255)).toThrow(/out of range/);
+    expect(g.nftTable).toBe('switchyard_gw_lab');
+    expect(gatewayLayout('a.b-c').nftTable).toBe('switchyard_gw_a_b_c');
+  });
+
+  it('stays below every client slot, and LINKS_ONLY owns no priority or table', () => {
+    const g = gatewayLayout('lab');
+    expect(g.priorities.last).toBeLessThan(layoutFor('x', 1).priorities.first);
+    expect(isOurPriority(LINKS_ONLY, 10000)).toBe(false);
+    expect(isOurTable(LINKS_ONLY, 1)).toBe(false);
   });
 });

@@ -12,6 +12,12 @@
 //                                   so a marked packet can never fall through to the main table
 //   tables      0x5A000000 + slot * 1024 + n (n 1..1023), one per egress, allocated in the policy.
 //   nft table   inet switchyard_<instance>
+//
+// `switchyard gateway` (gatewayLayout) has its own numbers, below every client slot:
+//   uplink mark 0x5B000000 | 16 bits of the instance << 8 | uplink (1..255); it is also the table id.
+//   priorities  10000 lookup main suppress_prefixlength 0 (the tunnel subnet and connected networks
+//               still win), 10001 lookup the uplink's table; only rules carrying its own marks are its.
+//   nft table   inet switchyard_gw_<instance>
 export const MARK_PREFIX = 0x5a000000;
 export const MARK_MASK = 0xffffffff;
 export const SLOT_MASK = 0xffff0000;
@@ -22,7 +28,17 @@ export const PRIORITIES_PER_SLOT = 16;
 export const MAX_LOOKUPS = 8;
 export const TABLES_PER_SLOT = 1024;
 
-export interface Layout {
+/** What one reconciler owns: rule priorities, routing tables and (optionally) one nft table. */
+export interface KernelScope {
+  priorities: { first: number; last: number };
+  tables: { first: number; last: number };
+  /** null: this scope has no nft table. */
+  nftTable: string | null;
+  /** When set, a rule in the priority range is ours only if (fwmark & mask) === value. */
+  marks?: { value: number; mask: number };
+}
+
+export interface Layout extends KernelScope {
   instance: string;
   slot: number;
   /** The mark with tag 0: every mark of this instance matches it under SLOT_MASK. */
@@ -91,12 +107,55 @@ export function tableFor(layout: Layout, n: number): number {
   return layout.tables.first - 1 + n;
 }
 
-export function isOurPriority(layout: Layout, priority: number): boolean {
-  return priority >= layout.priorities.first && priority <= layout.priorities.last;
+export function isOurPriority(scope: KernelScope, priority: number): boolean {
+  return priority >= scope.priorities.first && priority <= scope.priorities.last;
 }
 
-export function isOurTable(layout: Layout, table: number): boolean {
-  return table >= layout.tables.first && table <= layout.tables.last;
+export function isOurTable(scope: KernelScope, table: number): boolean {
+  return table >= scope.tables.first && table <= scope.tables.last;
+}
+
+/** Whether a rule with this mark may be ours (always, unless the scope narrows rules by mark). */
+export function isOurMark(scope: KernelScope, fwmark: number): boolean {
+  return !scope.marks || (fwmark & scope.marks.mask) >>> 0 === scope.marks.value;
+}
+
+/** A scope that owns no rules, tables or nft table: for desired state that is only links. */
+export const LINKS_ONLY: KernelScope = {
+  priorities: { first: 1, last: 0 },
+  tables: { first: 1, last: 0 },
+  nftTable: null,
+};
+
+export const GATEWAY_MARK_PREFIX = 0x5b000000;
+export const GATEWAY_RULE_PRIORITY = PRIORITY_START;
+export const MAX_UPLINKS = 255;
+
+export interface GatewayLayout extends KernelScope {
+  instance: string;
+  /** The uplink mark with index bits 0. */
+  markBase: number;
+  nftTable: string;
+}
+
+export function gatewayLayout(instance: string): GatewayLayout {
+  const h = fnv1a32(instance);
+  const markBase = (GATEWAY_MARK_PREFIX | (((h ^ (h >>> 16)) & 0xffff) << 8)) >>> 0;
+  return {
+    instance,
+    markBase,
+    priorities: { first: GATEWAY_RULE_PRIORITY, last: GATEWAY_RULE_PRIORITY + 1 },
+    tables: { first: markBase + 1, last: markBase + MAX_UPLINKS },
+    nftTable: `switchyard_gw_${instance.replace(/[^A-Za-z0-9_]/g, '_')}`,
+    marks: { value: markBase, mask: 0xffffff00 },
+  };
+}
+
+/** The mark (and table id) of the gateway's uplink #index (0-based). */
+export function uplinkMark(layout: GatewayLayout, index: number): number {
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_UPLINKS)
+    throw new Error(`uplink index ${index} is out of range 0..${MAX_UPLINKS - 1}.`);
+  return (layout.markBase | (index + 1)) >>> 0;
 }
 
 export function hex(n: number): string {

@@ -1,9 +1,9 @@
-// What the kernel holds in the helper's ranges: its rule priorities, its tables, its nft table.
-import { readRoutes, readRules } from '../mechanism/netlink/read.ts';
+// What the kernel holds in one scope: its rule priorities, its tables, its nft table, the links asked for.
+import { readLinkState, readRoutes, readRules } from '../mechanism/netlink/read.ts';
 import type { NetnsOption } from '../mechanism/netlink/ns.ts';
 import { listTable, tableComment } from '../mechanism/nft/table.ts';
-import { isOurPriority, isOurTable, type Layout } from '../layout/kernel-layout.ts';
-import type { RouteSpec, RuleSpec } from './types.ts';
+import { isOurMark, isOurPriority, isOurTable, type KernelScope } from '../layout/kernel-layout.ts';
+import type { LinkSpec, RouteSpec, RuleSpec } from './types.ts';
 import { readSysctls } from './sysctl.ts';
 
 export interface ActualState {
@@ -13,27 +13,34 @@ export interface ActualState {
   nft: { text: string; hash: string | null } | null;
   /** Values of the sysctl paths asked for (null: path does not exist). */
   sysctls: Record<string, string | null>;
+  /** The links asked for (null: no such link). */
+  links?: Record<string, LinkState | null>;
 }
+
+export type LinkState = Omit<LinkSpec, 'name'>;
 
 const ACTIONS = new Set(['lookup', 'unreachable', 'prohibit', 'blackhole']);
 
 export async function readActual(
-  layout: Layout,
-  opts: NetnsOption & { sysctlPaths?: readonly string[] } = {},
+  scope: KernelScope,
+  opts: NetnsOption & { sysctlPaths?: readonly string[]; linkNames?: readonly string[] } = {},
 ): Promise<ActualState> {
-  const [rules4, rules6, routes4, routes6, nftText, sysctls] = await Promise.all([
+  const linkNames = opts.linkNames ?? [];
+  const [rules4, rules6, routes4, routes6, nftText, sysctls, linkStates] = await Promise.all([
     readRules(4, opts),
     readRules(6, opts),
     readRoutes(4, opts),
     readRoutes(6, opts),
-    listTable(layout.nftTable, opts),
+    scope.nftTable ? listTable(scope.nftTable, opts) : Promise.resolve(null),
     readSysctls(opts.sysctlPaths ?? [], opts),
+    Promise.all(linkNames.map((n) => readLinkState(n, opts))),
   ]);
+  const links = Object.fromEntries(linkNames.map((n, i) => [n, linkStates[i] ?? null]));
   const rules: RuleSpec[] = [];
   for (const r of [...rules4, ...rules6]) {
-    if (!isOurPriority(layout, r.priority)) continue;
+    if (!isOurPriority(scope, r.priority)) continue;
     // We only ever create fwmark rules with these actions; anything else in the range is not ours to touch.
-    if (r.fwmark === null || r.other || !ACTIONS.has(r.action)) continue;
+    if (r.fwmark === null || r.other || !ACTIONS.has(r.action) || !isOurMark(scope, r.fwmark)) continue;
     rules.push({
       family: r.family,
       priority: r.priority,
@@ -41,11 +48,12 @@ export async function readActual(
       mask: r.fwmask ?? 0xffffffff,
       action: r.action as RuleSpec['action'],
       ...(r.action === 'lookup' && r.table !== null ? { table: r.table } : {}),
+      ...(r.suppressPrefixlength !== null ? { suppressPrefixlength: r.suppressPrefixlength } : {}),
     });
   }
   const routes: RouteSpec[] = [];
   for (const r of [...routes4, ...routes6]) {
-    if (!isOurTable(layout, r.table) || !r.dev) continue;
+    if (!isOurTable(scope, r.table) || !r.dev) continue;
     routes.push({
       family: r.family,
       table: r.table,
@@ -55,8 +63,9 @@ export async function readActual(
       ...(r.gateway ? { via: r.gateway } : {}),
       ...(r.prefsrc ? { src: r.prefsrc } : {}),
       ...(r.family === 4 && r.scope === 'link' ? { scope: 'link' as const } : {}),
+      ...(r.flags.includes('onlink') ? { onlink: true } : {}),
     });
   }
   const hash = nftText ? (tableComment(nftText)?.replace(/^sy:/, '') ?? null) : null;
-  return { rules, routes, nft: nftText ? { text: nftText, hash } : null, sysctls };
+  return { rules, routes, nft: nftText ? { text: nftText, hash } : null, sysctls, links };
 }

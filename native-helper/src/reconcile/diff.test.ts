@@ -116,3 +116,71 @@ describe('diff', () => {
     ).toBe('route del fd5a:1::/64 dev up1 table 9 metric 1024');
   });
 });
+
+describe('links, suppress_prefixlength and onlink', () => {
+  const tun = { name: 'sytun0', mtu: 1419, up: true, addresses: ['198.19.7.1/24', 'fd5a:0:0::1/64'] };
+  const desired: DesiredState = { rules: [], routes: [], nft: null, sysctls: {}, links: [tun] };
+
+  it('sets a missing link up and adds its addresses before routes, and deletes stray ones last', () => {
+    const ops = diff(
+      {
+        rules: [],
+        routes: [],
+        nft: null,
+        sysctls: {},
+        links: { sytun0: { mtu: 1500, up: false, addresses: ['198.19.9.9/24'] } },
+      },
+      { ...desired, routes: [route(0x5a010001, '198.19.7.2')] },
+    );
+    expect(ops.map((o) => o.op)).toEqual(['link-set', 'addr-add', 'addr-add', 'route-replace', 'addr-del']);
+    expect(batchLines(ops, 4)).toEqual([
+      'link set dev sytun0 mtu 1419 up',
+      'address add 198.19.7.1/24 dev sytun0',
+      `route replace default via 198.19.7.2 dev up1 src 198.18.1.2 table ${0x5a010001} metric 0`,
+      'address del 198.19.9.9/24 dev sytun0',
+    ]);
+    expect(batchLines(ops, 6)).toEqual(['address add fd5a::1/64 dev sytun0']);
+  });
+
+  it('finds nothing to do when the link already matches, whatever the IPv6 spelling', () => {
+    const actual: ActualState = {
+      rules: [],
+      routes: [],
+      nft: null,
+      sysctls: {},
+      links: { sytun0: { mtu: 1419, up: true, addresses: ['fd5a::1/64', '198.19.7.1/24'] } },
+    };
+    expect(diff(actual, desired)).toEqual([]);
+    expect(diff({ ...actual, links: { sytun0: { ...actual.links!.sytun0!, up: false } } }, desired)).toEqual([
+      { op: 'link-set', link: tun },
+    ]);
+  });
+
+  it('keys and renders suppress_prefixlength rules and onlink routes', () => {
+    const suppress: RuleSpec = { ...lookup(10000, 0x5b123401, 254), suppressPrefixlength: 0 };
+    expect(ruleLine('add', suppress)).toBe(
+      'rule add priority 10000 fwmark 0x5b123401/0xffffffff lookup 254 suppress_prefixlength 0',
+    );
+    const plain = lookup(10000, 0x5b123401, 254);
+    const d: DesiredState = { rules: [suppress], routes: [], nft: null, sysctls: {} };
+    // The same rule without suppress is a different rule: replaced, not kept.
+    expect(diff(actualOf({ ...d, rules: [plain] }), d).map((o) => o.op)).toEqual(['rule-add', 'rule-del']);
+    const onlink: RouteSpec = {
+      ...route(7, 'fe80::1'),
+      family: 6,
+      src: undefined,
+      metric: 1024,
+      onlink: true,
+    };
+    expect(routeLine('replace', onlink)).toBe(
+      'route replace default via fe80::1 dev up1 onlink table 7 metric 1024',
+    );
+    expect(
+      diff(actualOf({ ...d, rules: [], routes: [{ ...onlink, onlink: false }] }), {
+        ...d,
+        rules: [],
+        routes: [onlink],
+      }),
+    ).toEqual([{ op: 'route-replace', route: onlink }]);
+  });
+});

@@ -1,13 +1,15 @@
 // actual vs desired → ordered operations. Order keeps the kernel safe at every step:
-//   sysctls, route replaces (tables are filled before rules point at them), rule adds (new rules exist
+//   sysctls, link settings and new addresses (routes may name the link and its addresses), route replaces (tables are filled before rules point at them), rule adds (new rules exist
 //   before old ones go, so there is never a gap and a kill rule is never missing), the nft table swap
-//   (atomic), then rule deletes and finally route deletes.
+//   (atomic), then rule deletes, route deletes and finally address deletes.
 // The reconciler runs sysctls, then the nft swap, then one ip batch per family in this order. nft going
 // first is safe: a changed allow-list can only drop a marked packet for a moment, never let one leak.
 import { createHash } from 'node:crypto';
 import { renderTable, type TableSpec } from '../mechanism/nft/spec.ts';
 import { hex } from '../layout/kernel-layout.ts';
 import {
+  canonicalCidr,
+  type LinkSpec,
   routeKey,
   routeSame,
   ruleKey,
@@ -20,12 +22,17 @@ import type { ActualState } from './actual.ts';
 
 export type Operation =
   | { op: 'sysctl'; path: string; value: string }
+  | { op: 'link-set'; link: LinkSpec }
+  | { op: 'addr-add'; dev: string; cidr: string; family: Family }
   | { op: 'route-replace'; route: RouteSpec }
   | { op: 'rule-add'; rule: RuleSpec }
   | { op: 'nft-replace'; table: TableSpec }
   | { op: 'nft-delete'; name: string }
   | { op: 'rule-del'; rule: RuleSpec }
-  | { op: 'route-del'; route: RouteSpec };
+  | { op: 'route-del'; route: RouteSpec }
+  | { op: 'addr-del'; dev: string; cidr: string; family: Family };
+
+const familyOf = (cidr: string): Family => (cidr.includes(':') ? 6 : 4);
 
 /** Hash of the table's content (without counter values or comment): equal hashes mean nothing to do. */
 export function nftHash(spec: TableSpec): string {
@@ -37,6 +44,18 @@ export function diff(actual: ActualState, desired: DesiredState, nftName?: strin
   const ops: Operation[] = [];
   for (const [path, value] of Object.entries(desired.sysctls)) {
     if (actual.sysctls[path] !== value) ops.push({ op: 'sysctl', path, value });
+  }
+
+  const addrDels: Operation[] = [];
+  for (const link of desired.links ?? []) {
+    const now = actual.links?.[link.name] ?? null;
+    if (!now || now.mtu !== link.mtu || now.up !== link.up) ops.push({ op: 'link-set', link });
+    const want = new Set(link.addresses.map(canonicalCidr));
+    const have = new Set(now?.addresses.map(canonicalCidr) ?? []);
+    for (const cidr of want)
+      if (!have.has(cidr)) ops.push({ op: 'addr-add', dev: link.name, cidr, family: familyOf(cidr) });
+    for (const cidr of have)
+      if (!want.has(cidr)) addrDels.push({ op: 'addr-del', dev: link.name, cidr, family: familyOf(cidr) });
   }
 
   const actualRoutes = new Map(actual.routes.map((r) => [routeKey(r), r]));
@@ -63,12 +82,14 @@ export function diff(actual: ActualState, desired: DesiredState, nftName?: strin
     for (const r of extra) ops.push({ op: 'rule-del', rule: r });
   }
   for (const [k, r] of actualRoutes) if (!desiredRoutes.has(k)) ops.push({ op: 'route-del', route: r });
-  return ops;
+  return [...ops, ...addrDels];
 }
 
 export function ruleLine(verb: 'add' | 'del', r: RuleSpec): string {
   const action = r.action === 'lookup' ? `lookup ${r.table}` : r.action;
-  return `rule ${verb} priority ${r.priority} fwmark ${hex(r.fwmark)}/${hex(r.mask)} ${action}`;
+  const suppress =
+    r.suppressPrefixlength === undefined ? '' : ` suppress_prefixlength ${r.suppressPrefixlength}`;
+  return `rule ${verb} priority ${r.priority} fwmark ${hex(r.fwmark)}/${hex(r.mask)} ${action}${suppress}`;
 }
 
 export function routeLine(verb: 'replace' | 'del', r: RouteSpec): string {
@@ -76,6 +97,7 @@ export function routeLine(verb: 'replace' | 'del', r: RouteSpec): string {
   if (r.via) parts.push('via', r.via);
   parts.push('dev', r.dev);
   if (verb === 'replace') {
+    if (r.onlink) parts.push('onlink');
     if (r.src) parts.push('src', r.src);
     if (r.scope) parts.push('scope', r.scope);
   }
@@ -87,6 +109,11 @@ export function routeLine(verb: 'replace' | 'del', r: RouteSpec): string {
 export function batchLines(ops: readonly Operation[], family: Family): string[] {
   const lines: string[] = [];
   for (const o of ops) {
+    // Link settings are not per family: they go with the IPv4 batch, which runs first.
+    if (o.op === 'link-set' && family === 4)
+      lines.push(`link set dev ${o.link.name} mtu ${o.link.mtu} ${o.link.up ? 'up' : 'down'}`);
+    if (o.op === 'addr-add' && o.family === family) lines.push(`address add ${o.cidr} dev ${o.dev}`);
+    if (o.op === 'addr-del' && o.family === family) lines.push(`address del ${o.cidr} dev ${o.dev}`);
     if (o.op === 'route-replace' && o.route.family === family) lines.push(routeLine('replace', o.route));
     if (o.op === 'route-del' && o.route.family === family) lines.push(routeLine('del', o.route));
     if (o.op === 'rule-add' && o.rule.family === family) lines.push(ruleLine('add', o.rule));

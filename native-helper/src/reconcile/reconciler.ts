@@ -5,14 +5,15 @@ import { writeFileAtomic } from '../storage/atomic-file.ts';
 import { applyBatch } from '../mechanism/netlink/batch.ts';
 import type { NetnsOption } from '../mechanism/netlink/ns.ts';
 import { applyTable, deleteTable, readCounters, restoreTable } from '../mechanism/nft/table.ts';
-import type { Layout } from '../layout/kernel-layout.ts';
+import type { KernelScope } from '../layout/kernel-layout.ts';
 import { readActual, type ActualState } from './actual.ts';
 import { batchLines, diff, type Operation } from './diff.ts';
 import { writeSysctls } from './sysctl.ts';
 import { emptyDesired, type DesiredState } from './types.ts';
 
 export interface ReconcilerOptions extends NetnsOption {
-  layout: Layout;
+  /** What this reconciler owns: a helper instance's Layout, a gateway's, or links only. */
+  layout: KernelScope;
   /**
    * Where original sysctl values are kept so teardown can restore them even after the helper was
    * killed. Without it they are kept in memory only.
@@ -27,6 +28,8 @@ export interface ApplyResult {
   applyMs: number;
   verifyMs: number;
 }
+
+const MAIN_TABLE = 254;
 
 export class ReconcileError extends Error {
   constructor(
@@ -47,7 +50,7 @@ export class Reconciler {
     this.netns = opts.netns ? { netns: opts.netns } : {};
   }
 
-  get layout(): Layout {
+  get layout(): KernelScope {
     return this.opts.layout;
   }
 
@@ -85,12 +88,17 @@ export class Reconciler {
   async readActual(desired?: DesiredState): Promise<ActualState> {
     const originals = await this.loadOriginals();
     const paths = [...new Set([...Object.keys(desired?.sysctls ?? {}), ...Object.keys(originals)])];
-    return readActual(this.opts.layout, { ...this.netns, sysctlPaths: paths });
+    const linkNames = (desired?.links ?? []).map((l) => l.name);
+    return readActual(this.opts.layout, { ...this.netns, sysctlPaths: paths, linkNames });
   }
 
   /** Operations apply() would run now. */
   async plan(desired: DesiredState): Promise<Operation[]> {
-    return diff(await this.readActual(desired), desired, this.opts.layout.nftTable);
+    return diff(await this.readActual(desired), desired, this.nftName);
+  }
+
+  private get nftName(): string | undefined {
+    return this.opts.layout.nftTable ?? undefined;
   }
 
   /** Applies one desired state at a time: calls queue behind each other. */
@@ -109,7 +117,7 @@ export class Reconciler {
     this.checkInRange(desired);
     const tRead = performance.now();
     const before = await this.readActual(desired);
-    const ops = diff(before, desired, this.opts.layout.nftTable);
+    const ops = diff(before, desired, this.nftName);
     const originals = await this.loadOriginals();
     const restores = Object.fromEntries(Object.entries(originals).filter(([p]) => !(p in desired.sysctls)));
     const readMs = performance.now() - tRead;
@@ -137,7 +145,7 @@ export class Reconciler {
         await this.saveOriginals();
       }
       const tVerify = performance.now();
-      const left = diff(await this.readActual(desired), desired, this.opts.layout.nftTable);
+      const left = diff(await this.readActual(desired), desired, this.nftName);
       if (left.length)
         throw new Error(
           `the kernel does not match after applying (${left.length} difference(s), first: ${describe(left[0]!)})`,
@@ -168,7 +176,12 @@ export class Reconciler {
         throw new Error(
           `rule priority ${r.priority} is outside this instance's range ${priorities.first}..${priorities.last}.`,
         );
-      if (r.table !== undefined && (r.table < tables.first || r.table > tables.last))
+      // Looking up main changes nothing the main table would not do anyway.
+      if (
+        r.table !== undefined &&
+        r.table !== MAIN_TABLE &&
+        (r.table < tables.first || r.table > tables.last)
+      )
         throw new Error(`rule table ${r.table} is outside this instance's tables.`);
     }
     for (const r of desired.routes)
@@ -176,7 +189,7 @@ export class Reconciler {
         throw new Error(`route table ${r.table} is outside this instance's tables.`);
     if (desired.nft && desired.nft.name !== this.opts.layout.nftTable)
       throw new Error(
-        `nft table ${desired.nft.name} is not this instance's table ${this.opts.layout.nftTable}.`,
+        `nft table ${desired.nft.name} is not this instance's table ${this.opts.layout.nftTable ?? '(none)'}.`,
       );
   }
 
@@ -196,22 +209,27 @@ export class Reconciler {
     await applyBatch(6, batchLines(ops, 6), this.netns);
   }
 
-  /** Puts rules, routes, nft table and sysctls back as they were in `state`. */
+  /** Puts rules, routes, nft table, sysctls and the links asked for back as they were in `state`. */
   private async restore(state: ActualState): Promise<void> {
-    const now = await this.readActual();
-    const target: DesiredState = { rules: state.rules, routes: state.routes, nft: null, sysctls: {} };
+    const links = Object.entries(state.links ?? {}).flatMap(([name, l]) => (l ? [{ name, ...l }] : []));
+    const target: DesiredState = { rules: state.rules, routes: state.routes, nft: null, sysctls: {}, links };
+    const now = await this.readActual(target);
     const ops = diff({ ...now, nft: null }, target).filter((o) => o.op !== 'sysctl');
     const sysctls: Record<string, string> = {};
     for (const [p, v] of Object.entries(state.sysctls))
       if (v !== null && now.sysctls[p] !== v) sysctls[p] = v;
     await writeSysctls(sysctls, { ...this.netns, ignoreMissing: true });
-    if (state.nft) await restoreTable(this.opts.layout.nftTable, state.nft.text, this.netns);
-    else await deleteTable(this.opts.layout.nftTable, this.netns);
+    const nftName = this.nftName;
+    if (nftName && state.nft) await restoreTable(nftName, state.nft.text, this.netns);
+    else if (nftName) await deleteTable(nftName, this.netns);
     await applyBatch(4, batchLines(ops, 4), this.netns);
     await applyBatch(6, batchLines(ops, 6), this.netns);
   }
 
-  /** Removes every rule, route and nft table in this instance's ranges and restores sysctls. */
+  /**
+   * Removes every rule, route and nft table in this instance's ranges and restores sysctls. Links are
+   * left as they are: they live as long as whoever created them.
+   */
   teardown(): Promise<void> {
     return this.serialize(() => this.teardownNow());
   }
@@ -221,7 +239,7 @@ export class Reconciler {
     const ops = diff({ ...now, nft: null }, emptyDesired());
     await applyBatch(4, batchLines(ops, 4), this.netns);
     await applyBatch(6, batchLines(ops, 6), this.netns);
-    await deleteTable(this.opts.layout.nftTable, this.netns);
+    if (this.nftName) await deleteTable(this.nftName, this.netns);
     const originals = await this.loadOriginals();
     await writeSysctls(originals, { ...this.netns, ignoreMissing: true });
     this.originals = {};
@@ -243,5 +261,10 @@ function describe(o: Operation): string {
       return `nft-replace ${o.table.name}`;
     case 'nft-delete':
       return `nft-delete ${o.name}`;
+    case 'link-set':
+      return `link ${o.link.name} mtu ${o.link.mtu} ${o.link.up ? 'up' : 'down'}`;
+    case 'addr-add':
+    case 'addr-del':
+      return `${o.op} ${o.cidr} dev ${o.dev}`;
   }
 }

@@ -3,7 +3,8 @@
 import { availableParallelism } from 'node:os';
 import { lookup } from 'node:dns/promises';
 import { isIPv4 } from 'node:net';
-import { run } from '../mechanism/exec.ts';
+import { LINKS_ONLY } from '../layout/kernel-layout.ts';
+import { Reconciler } from '../reconcile/reconciler.ts';
 import { TunnelConfig, type TunnelConfigInput } from './config.ts';
 import { Datapath, type DatapathStats } from './datapath.ts';
 import { CIPHER_AESGCM, CIPHER_CHACHA } from './handshake.ts';
@@ -19,10 +20,6 @@ export interface RunningTunnel {
   established(timeoutMs?: number): Promise<void>;
   stats(): Promise<DatapathStats>;
   stop(): Promise<void>;
-}
-
-function netnsArgv(netns: string | undefined, argv: string[]): string[] {
-  return netns ? ['ip', '-n', netns, ...argv.slice(1)] : argv;
 }
 
 export async function runTunnel(
@@ -43,8 +40,15 @@ export async function runTunnel(
     netns: cfg.netns,
   });
   try {
-    await run(netnsArgv(cfg.netns, ['ip', 'link', 'set', 'dev', cfg.name, 'mtu', String(mtu), 'up']));
-    await run(netnsArgv(cfg.netns, ['ip', 'addr', 'add', cfg.address, 'dev', cfg.name]));
+    // The TUN lives as long as the data path: its settings need applying, never removing.
+    const reconciler = new Reconciler({ layout: LINKS_ONLY, ...(cfg.netns ? { netns: cfg.netns } : {}) });
+    await reconciler.apply({
+      rules: [],
+      routes: [],
+      nft: null,
+      sysctls: {},
+      links: [{ name: cfg.name, mtu, up: true, addresses: [cfg.address] }],
+    });
   } catch (e) {
     await dp.stop();
     throw e;

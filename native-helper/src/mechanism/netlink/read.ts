@@ -1,6 +1,6 @@
 // Reads links, addresses, routes and rules with `ip -json`, and turns them into interfaces.
 import { access } from 'node:fs/promises';
-import { output } from '../exec.ts';
+import { CommandError, output, run } from '../exec.ts';
 import { ipArgv, type Family, type NetnsOption } from './ns.ts';
 
 export interface Link {
@@ -48,6 +48,7 @@ export interface Rule {
   /** 'lookup' for table rules, else the action (unreachable, prohibit, blackhole, goto, nop). */
   action: string;
   table: number | null;
+  suppressPrefixlength: number | null;
   /** True when the rule has selectors we do not model (src, dst, iif, uid…). */
   other: boolean;
 }
@@ -134,7 +135,16 @@ export async function readRoutes(
   }));
 }
 
-const MODELLED_RULE_KEYS = new Set(['priority', 'src', 'table', 'fwmark', 'fwmask', 'action', 'flags']);
+const MODELLED_RULE_KEYS = new Set([
+  'priority',
+  'src',
+  'table',
+  'fwmark',
+  'fwmask',
+  'action',
+  'flags',
+  'suppress_prefixlen',
+]);
 
 export async function readRules(family: Family, opts: NetnsOption = {}): Promise<Rule[]> {
   const rows = await ipJson(opts, ['rule', 'show'], family);
@@ -146,8 +156,31 @@ export async function readRules(family: Family, opts: NetnsOption = {}): Promise
     fwmask: r.fwmark === undefined ? null : r.fwmask === undefined ? 0xffffffff : Number(r.fwmask),
     action: str(r.action) ?? 'lookup',
     table: r.table === undefined ? null : tableId(r.table),
+    suppressPrefixlength: r.suppress_prefixlen === undefined ? null : Number(r.suppress_prefixlen),
     other: r.src !== 'all' || Object.keys(r).some((k) => !MODELLED_RULE_KEYS.has(k)),
   }));
+}
+
+/** One link's MTU, state and global addresses ("10.0.0.1/24"), or null when there is no such link. */
+export async function readLinkState(
+  name: string,
+  opts: NetnsOption = {},
+): Promise<{ mtu: number; up: boolean; addresses: string[] } | null> {
+  const res = await run(ipArgv(opts, ['-json', 'address', 'show', 'dev', name]), { allowFailure: true });
+  if (res.code !== 0) {
+    if (/does not exist|Cannot find device/i.test(res.stderr)) return null;
+    throw new CommandError(ipArgv(opts, ['-json', 'address', 'show', 'dev', name]), res.code, res.stderr);
+  }
+  const row = (JSON.parse(res.stdout || '[]') as Record<string, unknown>[])[0];
+  if (!row) return null;
+  const addrs = (row.addr_info as Record<string, unknown>[] | undefined) ?? [];
+  return {
+    mtu: Number(row.mtu ?? 0),
+    up: ((row.flags as string[] | undefined) ?? []).includes('UP'),
+    addresses: addrs
+      .filter((a) => (a.family === 'inet' || a.family === 'inet6') && (a.scope ?? 'global') === 'global')
+      .map((a) => `${String(a.local)}/${Number(a.prefixlen)}`),
+  };
 }
 
 export type InterfaceKind = 'ethernet' | 'wifi' | 'tunnel' | 'loopback' | 'virtual' | 'other';
