@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AppId } from '../api/schema.ts';
-import { Tagger, pinDirFor } from '../mechanism/bpf/tagger.ts';
+import { type TagEntry, Tagger, pinDirFor } from '../mechanism/bpf/tagger.ts';
 import {
   cgroupId,
   ensureCgroup,
@@ -12,7 +12,8 @@ import {
   moveProcess,
   removeCgroupTree,
 } from '../mechanism/cgroup/index.ts';
-import { listInetSockets, setSocketMark } from '../mechanism/sockets/index.ts';
+import * as kernelSockets from '../mechanism/sockets/index.ts';
+import type { SocketInfo } from '../mechanism/sockets/index.ts';
 import type { PolicyApp } from '../policy/model.ts';
 import { type Layout, markFor } from '../layout/kernel-layout.ts';
 
@@ -21,6 +22,54 @@ export interface AppCgroup {
   id: bigint;
 }
 
+/** The cgroup v2 hierarchy as the subtree uses it (mechanism/cgroup, plus reading directories). */
+export interface CgroupTree {
+  exists(path: string): boolean;
+  /** Creates the cgroup and its parents; fine if it exists. */
+  ensure(path: string): Promise<void>;
+  /** The names of the cgroups directly below. */
+  children(path: string): Promise<string[]>;
+  id(path: string): bigint;
+  /** PIDs directly in the cgroup. */
+  processes(path: string): Promise<number[]>;
+  moveProcess(pid: number, path: string): Promise<void>;
+  /** Removes the cgroup and everything below, moving their processes to moveTo first. */
+  removeTree(path: string, opts: { moveTo: string }): Promise<void>;
+}
+
+/** The socket tagger's map, cgroup id → mark (mechanism/bpf/tagger.ts). */
+export interface TagMap {
+  attach(): unknown;
+  detach(): unknown;
+  set(cgroupId: bigint, mark: number): void;
+  delete(cgroupId: bigint): boolean;
+  list(): TagEntry[];
+}
+
+/** Sockets a process opened before it joined its app, to mark them as the tagger marks new ones. */
+export interface SocketRetagger {
+  listInetSockets(pid: number): SocketInfo[];
+  setSocketMark(pid: number, fd: number, mark: number): void;
+}
+
+/** What AppCgroups does to the kernel; the real mechanisms unless a test stands in (daemon-testing/). */
+export interface AppCgroupsKernel {
+  cgroups: CgroupTree;
+  tagger: TagMap;
+  sockets: SocketRetagger;
+}
+
+const kernelCgroups: CgroupTree = {
+  exists: existsSync,
+  ensure: ensureCgroup,
+  children: async (path) =>
+    (await readdir(path, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name),
+  id: cgroupId,
+  processes: listProcesses,
+  moveProcess,
+  removeTree: removeCgroupTree,
+};
+
 /** The helper instance's subtree: `<cgroup2 mount>/<parent>/switchyard.<instance>`. */
 export function cgroupRootFor(mount: string, parent: string, instance: string): string {
   return join(mount, parent, `switchyard.${instance}`);
@@ -28,7 +77,9 @@ export function cgroupRootFor(mount: string, parent: string, instance: string): 
 
 export class AppCgroups {
   readonly root: string;
-  private readonly tagger: Tagger;
+  private readonly tree: CgroupTree;
+  private readonly tagger: TagMap;
+  private readonly sockets: SocketRetagger;
   private readonly cgroups = new Map<AppId, AppCgroup>();
   private readonly pids = new Map<AppId, number[]>();
 
@@ -37,18 +88,21 @@ export class AppCgroups {
     parent: string,
     instance: string,
     private readonly layout: Layout,
+    kernel: Partial<AppCgroupsKernel> = {},
   ) {
     this.root = cgroupRootFor(mount, parent, instance);
-    this.tagger = new Tagger({ cgroupPath: this.root, pinDir: pinDirFor(instance) });
+    this.tree = kernel.cgroups ?? kernelCgroups;
+    this.tagger = kernel.tagger ?? new Tagger({ cgroupPath: this.root, pinDir: pinDirFor(instance) });
+    this.sockets = kernel.sockets ?? kernelSockets;
   }
 
   /** An earlier run left the subtree (its kill switches may still hold). */
   get exists(): boolean {
-    return existsSync(this.root);
+    return this.tree.exists(this.root);
   }
 
   async create(): Promise<void> {
-    await ensureCgroup(this.root);
+    await this.tree.ensure(this.root);
   }
 
   attachTagger(): void {
@@ -57,26 +111,26 @@ export class AppCgroups {
 
   /** Removes every app cgroup (their processes move to the parent) and the tagger with its pins. */
   async removeAll(): Promise<void> {
-    await removeCgroupTree(this.root, { moveTo: dirname(this.root) });
+    await this.tree.removeTree(this.root, { moveTo: dirname(this.root) });
     this.tagger.detach();
   }
 
   /** After a stop or a crash, app cgroups still exist with their processes: they are the apps' again. */
   async recover(apps: readonly PolicyApp[]): Promise<void> {
     const known = new Set<bigint>();
-    for (const e of await readdir(this.root, { withFileTypes: true })) {
-      if (!e.isDirectory() || !e.name.startsWith('app-')) continue;
-      const id = e.name.slice(4);
-      const path = join(this.root, e.name);
+    for (const name of await this.tree.children(this.root)) {
+      if (!name.startsWith('app-')) continue;
+      const id = name.slice(4);
+      const path = join(this.root, name);
       const app = apps.find((a) => a.id === id);
       if (!app) {
-        await removeCgroupTree(path, { moveTo: dirname(this.root) });
+        await this.tree.removeTree(path, { moveTo: dirname(this.root) });
         continue;
       }
-      const cg = { path, id: cgroupId(path) };
+      const cg = { path, id: this.tree.id(path) };
       this.cgroups.set(id, cg);
-      this.pids.set(id, await listProcessesDeep(path)); // its processes are the app's again, at once
-      this.tagger.set(cg.id, markFor(this.layout, app.tag));
+      this.pids.set(id, await this.processesDeep(path)); // its processes are the app's again, at once
+      this.tagger.set(cg.id, this.markOf(app));
       known.add(cg.id);
     }
     for (const t of this.tagger.list()) if (!known.has(BigInt(t.cgroupId))) this.tagger.delete(t.cgroupId);
@@ -86,10 +140,10 @@ export class AppCgroups {
     const existing = this.cgroups.get(app.id);
     if (existing) return existing;
     const path = join(this.root, `app-${app.id}`);
-    await ensureCgroup(path);
-    const cg = { path, id: cgroupId(path) };
+    await this.tree.ensure(path);
+    const cg = { path, id: this.tree.id(path) };
     // Tag before any process joins, so no socket of the app is ever created untagged.
-    this.tagger.set(cg.id, markFor(this.layout, app.tag));
+    this.tagger.set(cg.id, this.markOf(app));
     this.cgroups.set(app.id, cg);
     return cg;
   }
@@ -97,7 +151,7 @@ export class AppCgroups {
   async release(id: AppId): Promise<void> {
     const cg = this.cgroups.get(id);
     if (!cg) return;
-    await removeCgroupTree(cg.path, { moveTo: dirname(this.root) });
+    await this.tree.removeTree(cg.path, { moveTo: dirname(this.root) });
     this.tagger.delete(cg.id);
     this.cgroups.delete(id);
     this.pids.delete(id);
@@ -106,13 +160,13 @@ export class AppCgroups {
   /** Moves a process into the app's cgroup and marks the sockets it opened before; returns how many. */
   async join(app: PolicyApp, pid: number): Promise<{ cgroup: AppCgroup; retagged: number }> {
     const cgroup = await this.cgroupFor(app);
-    await moveProcess(pid, cgroup.path);
-    const mark = markFor(this.layout, app.tag);
+    await this.tree.moveProcess(pid, cgroup.path);
+    const mark = this.markOf(app);
     let retagged = 0;
     try {
-      for (const s of listInetSockets(pid)) {
+      for (const s of this.sockets.listInetSockets(pid)) {
         if (s.mark === mark) continue;
-        setSocketMark(pid, s.fd, mark);
+        this.sockets.setSocketMark(pid, s.fd, mark);
         retagged++;
       }
     } catch {
@@ -135,23 +189,27 @@ export class AppCgroups {
 
   /** Re-reads every app's processes (they fork and exit on their own). */
   async refreshPids(): Promise<void> {
-    for (const [id, cg] of this.cgroups) this.pids.set(id, await listProcessesDeep(cg.path));
+    for (const [id, cg] of this.cgroups) this.pids.set(id, await this.processesDeep(cg.path));
   }
 
   /** Whether a /proc/PID/cgroup path (relative to the mount) is inside our subtree. */
   isOurs(cgroupRelative: string): boolean {
     return join(this.mount, cgroupRelative).startsWith(`${this.root}/`);
   }
-}
 
-async function listProcessesDeep(path: string): Promise<number[]> {
-  const out: number[] = [];
-  const walk = async (p: string) => {
-    out.push(...(await listProcesses(p).catch(() => [] as number[])));
-    for (const e of await readdir(p, { withFileTypes: true }).catch(() => [])) {
-      if (e.isDirectory()) await walk(join(p, e.name));
-    }
-  };
-  await walk(path);
-  return out.sort((a, b) => a - b);
+  /** The mark the tagger gives the app's sockets: its tag in this instance's marks. */
+  private markOf(app: PolicyApp): number {
+    return markFor(this.layout, app.tag);
+  }
+
+  /** The processes of a cgroup and of every cgroup below it (an app may make its own). */
+  private async processesDeep(path: string): Promise<number[]> {
+    const out: number[] = [];
+    const walk = async (p: string) => {
+      out.push(...(await this.tree.processes(p).catch(() => [] as number[])));
+      for (const child of await this.tree.children(p).catch(() => [] as string[])) await walk(join(p, child));
+    };
+    await walk(path);
+    return out.sort((a, b) => a - b);
+  }
 }

@@ -3,25 +3,47 @@
 // under the batch fails it, rolled back) and otherwise reported as a problem with the old view kept.
 import type { AppId, EgressChoice, Interface } from '../api/schema.ts';
 import { readInterfaces } from '../mechanism/netlink/index.ts';
-import { listInetSockets, shutdownSocket } from '../mechanism/sockets/index.ts';
+import * as kernelSockets from '../mechanism/sockets/index.ts';
+import type { SocketInfo } from '../mechanism/sockets/index.ts';
 import { compile } from '../policy/compile.ts';
 import { type Evaluation, evaluate } from '../policy/evaluate.ts';
+import { isHeld, killSwitchTookHold } from '../policy/kill-switch.ts';
 import type { PolicyApp, PolicyDocument } from '../policy/model.ts';
 import { type Layout, fnv1a32 } from '../layout/kernel-layout.ts';
-import { Reconciler } from '../reconcile/reconciler.ts';
+import type { DesiredState } from '../reconcile/types.ts';
 import type { EventBus } from './event-bus.ts';
 import type { Problems } from './problems.ts';
-import type { TunnelManager } from './tunnels.ts';
+import type { TunnelApp } from './tunnels.ts';
 
 /** Pause before the one retry of a failed reconcile. */
 const RETRY_MS = 300;
 
 export type RefreshReason = 'start' | 'policy' | 'interfaces';
 
+/** Makes the kernel equal a desired state in one transaction (reconcile/reconciler.ts). */
+export interface KernelApplier {
+  apply(desired: DesiredState): Promise<unknown>;
+  /** Removes everything in the instance's ranges (a `reset` stop). */
+  teardown(): Promise<void>;
+}
+
+/** What the loop asks of the tunnels (daemon/tunnels.ts). */
+export interface TunnelView {
+  setApps(apps: TunnelApp[]): void;
+  has(name: string): boolean;
+  isUp(name: string): boolean;
+}
+
+/** Another process's sockets: the connected ones a new egress cannot carry are shut down. */
+export interface SocketCloser {
+  listInetSockets(pid: number): SocketInfo[];
+  shutdownSocket(pid: number, fd: number): void;
+}
+
 export interface EgressLoopDeps {
   layout: Layout;
-  stateFile: string;
-  tunnels: TunnelManager;
+  reconciler: KernelApplier;
+  tunnels: TunnelView;
   bus: EventBus;
   problems: Problems;
   log: (msg: string) => void;
@@ -30,10 +52,17 @@ export interface EgressLoopDeps {
   pidsOf: (id: AppId) => number[];
   /** After every successful apply (views may have changed). */
   applied: () => void;
+  /** The kernel's interfaces; mechanism/netlink unless a test stands in. */
+  readInterfaces?: () => Promise<Interface[]>;
+  /** mechanism/sockets unless a test stands in. */
+  sockets?: SocketCloser;
+  /** Pause before the one retry of a failed apply; RETRY_MS unless a test shortens it. */
+  retryMs?: number;
 }
 
 export class EgressLoop {
-  readonly reconciler: Reconciler;
+  readonly reconciler: KernelApplier;
+  private readonly sockets: SocketCloser;
   private current: Interface[] = [];
   private evaluations = new Map<AppId, Evaluation>();
   private running: Promise<void> | null = null;
@@ -41,7 +70,8 @@ export class EgressLoop {
   private stopped = false;
 
   constructor(private readonly deps: EgressLoopDeps) {
-    this.reconciler = new Reconciler({ layout: deps.layout, stateFile: deps.stateFile });
+    this.reconciler = deps.reconciler;
+    this.sockets = deps.sockets ?? kernelSockets;
   }
 
   get interfaces(): Interface[] {
@@ -73,7 +103,7 @@ export class EgressLoop {
           await this.once(reason);
           this.deps.problems.clear('reconcile');
         } catch (first) {
-          await new Promise((r) => setTimeout(r, RETRY_MS));
+          await new Promise((r) => setTimeout(r, this.deps.retryMs ?? RETRY_MS));
           try {
             await this.once(reason);
             this.deps.problems.clear('reconcile');
@@ -120,7 +150,7 @@ export class EgressLoop {
   /** The kernel's view, with our tunnels marked as such: usable once their handshake is done. */
   private async readInterfaces(): Promise<Interface[]> {
     const { tunnels } = this.deps;
-    return (await readInterfaces()).map((i) =>
+    return (await (this.deps.readInterfaces ?? readInterfaces)()).map((i) =>
       tunnels.has(i.name) ? { ...i, kind: 'tunnel' as const, usable: i.up && tunnels.isUp(i.name) } : i,
     );
   }
@@ -128,8 +158,9 @@ export class EgressLoop {
   /** What happened to an app's traffic when an interface changed, in the words of the events. */
   private announce(a: PolicyApp, was: Evaluation | undefined, now: Evaluation): void {
     const { bus } = this.deps;
-    if (now.state === 'killed' && was?.state !== 'killed' && a.choice.mode === 'ordered') {
-      bus.emit('egress.killed', { app: a.id, egresses: a.choice.egresses });
+    const held = killSwitchTookHold(a, was, now);
+    if (held) {
+      bus.emit('egress.killed', held);
     } else if (
       was &&
       was.active !== now.active &&
@@ -138,7 +169,7 @@ export class EgressLoop {
     ) {
       if (
         now.state === 'routed' &&
-        (was.state === 'failed-over' || was.state === 'killed' || was.state === 'fallback-default')
+        (was.state === 'failed-over' || isHeld(was) || was.state === 'fallback-default')
       )
         bus.emit('egress.restored', { app: a.id, egress: now.active });
       else bus.emit('egress.failover', { app: a.id, from: was.active, to: now.active });
@@ -161,11 +192,11 @@ export class EgressLoop {
     );
     for (const pid of this.deps.pidsOf(id)) {
       try {
-        for (const s of listInetSockets(pid)) {
+        for (const s of this.sockets.listInetSockets(pid)) {
           const connected = s.remoteAddress && s.remotePort;
           const local = s.localAddress ?? '';
           if (!connected || isLoopbackOrAny(local) || keep.has(local)) continue;
-          shutdownSocket(pid, s.fd);
+          this.sockets.shutdownSocket(pid, s.fd);
         }
       } catch {
         // The process exited meanwhile.

@@ -5,6 +5,7 @@ import { LookupError } from '../mechanism/host-resolver.ts';
 import { native } from '../mechanism/native.ts';
 import { kernelRouteGet } from '../mechanism/netlink/route-get.ts';
 import { explain, resolveDestination } from '../policy/evaluate.ts';
+import { killSwitchInSummary } from '../policy/kill-switch.ts';
 import type { Peer } from './auth.ts';
 import type { Handlers } from './dispatch.ts';
 import type { Helper } from './helper.ts';
@@ -55,7 +56,7 @@ export function handlersFor(h: Helper): Handlers {
       const result = await h.setChoice(app, choice);
       const text =
         choice.mode === 'ordered'
-          ? `${choice.egresses.join(' → ')}${choice.killSwitch ? ' with kill switch' : ''}`
+          ? `${choice.egresses.join(' → ')}${killSwitchInSummary(choice)}`
           : choice.mode;
       changed(app, `${result.name}: egress set to ${text}`, ctx.actor);
       return result;

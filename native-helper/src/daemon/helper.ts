@@ -19,8 +19,10 @@ import { compileCmdline } from '../catalog/processes.ts';
 import { HostResolver } from '../mechanism/host-resolver.ts';
 import { moveProcess } from '../mechanism/cgroup/index.ts';
 import { type Watcher, watch } from '../mechanism/netlink/index.ts';
+import { isHeld } from '../policy/kill-switch.ts';
 import { type PolicyApp, addApp, removeApp, setChoice } from '../policy/model.ts';
 import { type Layout, layoutFor } from '../layout/kernel-layout.ts';
+import { Reconciler } from '../reconcile/reconciler.ts';
 import { API_VERSION } from '../api/schema.ts';
 import { VERSION } from '../version.ts';
 import { Adoption } from './adoption.ts';
@@ -96,7 +98,10 @@ export class Helper {
     this.tunnels = new TunnelManager(opts.stateDir, () => void this.refresh('interfaces'), this.log);
     this.loop = new EgressLoop({
       layout: this.layout,
-      stateFile: join(opts.stateDir, 'kernel-state.json'),
+      reconciler: new Reconciler({
+        layout: this.layout,
+        stateFile: join(opts.stateDir, 'kernel-state.json'),
+      }),
       tunnels: this.tunnels,
       bus: this.bus,
       problems: this.problems,
@@ -296,7 +301,7 @@ export class Helper {
         managed: apps.filter((a) => a.choice.mode !== 'default').length,
         running: apps.filter((a) => a.pids.length > 0).length,
       },
-      killed: apps.filter((a) => a.egress.state === 'killed').map((a) => a.id),
+      killed: apps.filter((a) => isHeld(a.egress)).map((a) => a.id),
       health: problems.length ? 'degraded' : 'ok',
       problems,
     };

@@ -4,6 +4,7 @@ import type { TableSpec } from '../mechanism/nft/spec.ts';
 import type { DesiredState, Family, RouteSpec, RuleSpec } from '../reconcile/types.ts';
 import { isIP } from 'node:net';
 import { effectiveChoice, evaluate } from './evaluate.ts';
+import { KILL_COUNTER, type KillGuard, killSwitchNft, killSwitchState } from './kill-switch.ts';
 import type { PolicyDocument } from './model.ts';
 import {
   hex,
@@ -139,7 +140,8 @@ export interface DnsRedirect {
  *   block            → prohibit at priorities.block (lifted while paused)
  *   ordered E1..En   → lookup table(Ei) at priorities.lookup + i; an egress that is not usable has an empty
  *                      table, so the kernel falls through to the next one by itself (failover without waiting)
- *   kill switch      → unreachable at priorities.kill, always present (lifted only while paused)
+ *   kill switch      → unreachable at priorities.kill, always present (lifted only while paused);
+ *                      see kill-switch.ts
  * The override replaces each non-blocked app's list with [override] (effectiveChoice).
  */
 export function compile(
@@ -150,7 +152,7 @@ export function compile(
 ): DesiredState {
   const rules: RuleSpec[] = [];
   const inUse = new Set<string>();
-  const kill: { mark: number; allowed: string[] }[] = [];
+  const kill: KillGuard[] = [];
   const dns: DnsRedirect[] = [];
 
   for (const app of policy.apps) {
@@ -193,16 +195,10 @@ export function compile(
           table: tableFor(layout, n),
         });
     });
-    if (eff.killSwitch && !policy.paused) {
-      for (const family of FAMILIES)
-        rules.push({
-          family,
-          priority: layout.priorities.kill,
-          fwmark: mark,
-          mask: MARK_MASK,
-          action: 'unreachable',
-        });
-      kill.push({ mark, allowed: ['lo', ...eff.egresses] });
+    const killSwitch = killSwitchState(eff, policy.paused, mark, layout);
+    if (killSwitch) {
+      rules.push(...killSwitch.rules);
+      kill.push(killSwitch.guard);
     }
   }
 
@@ -236,7 +232,7 @@ export function compile(
 export function nftTable(
   policy: PolicyDocument,
   layout: Layout,
-  kill: { mark: number; allowed: string[] }[],
+  kill: readonly KillGuard[],
   dns: readonly DnsRedirect[] = [],
   interfaces: readonly Pick<Iface, 'name' | 'addresses'>[] = [],
 ): TableSpec {
@@ -244,15 +240,13 @@ export function nftTable(
   const apps = [...policy.apps].sort((a, b) => a.tag - b.tag);
   const entries = (kind: string) =>
     apps.map((a): [string, string] => [hex(markFor(layout, a.tag)), `"${kind}_${a.tag}"`]);
+  const killSwitch = killSwitchNft(kill, entries(KILL_COUNTER));
   const output = [
     `meta mark & ${hex(SLOT_MASK)} != ${hex(layout.markBase)} return`,
     'ct mark set meta mark',
     'counter name meta mark map @tx_counters',
+    ...killSwitch.output,
   ];
-  if (kill.length)
-    output.push(
-      'meta mark @kill_marks meta mark . oifname != @kill_allowed counter name meta mark map @kill_counters drop',
-    );
   // Source guard: an app's packet leaves an interface only with that interface's own address. When an
   // app moves to another egress, its old connections' last packets (FIN, RST) would otherwise go out of
   // the new egress with the old egress's address. DNS-redirected packets are rewritten later (masquerade).
@@ -300,22 +294,17 @@ export function nftTable(
     name: layout.nftTable,
     counters: [
       { name: 'wrong_source' },
-      ...apps.flatMap((a) => ['tx', 'rx', 'kill'].map((k) => ({ name: `${k}_${a.tag}` }))),
+      ...apps.flatMap((a) => ['tx', 'rx', KILL_COUNTER].map((k) => ({ name: `${k}_${a.tag}` }))),
     ],
     sets: [
       { name: 'own_sources4', type: 'ifname . ipv4_addr', elements: sources(4) },
       { name: 'own_sources6', type: 'ifname . ipv6_addr', elements: sources(6) },
-      { name: 'kill_marks', type: 'mark', elements: kill.map((k) => hex(k.mark)) },
-      {
-        name: 'kill_allowed',
-        type: 'mark . ifname',
-        elements: kill.flatMap((k) => k.allowed.map((e) => `${hex(k.mark)} . "${e}"`)),
-      },
+      ...killSwitch.sets,
     ],
     maps: [
       { name: 'tx_counters', type: 'mark : counter', elements: entries('tx') },
       { name: 'rx_counters', type: 'mark : counter', elements: entries('rx') },
-      { name: 'kill_counters', type: 'mark : counter', elements: entries('kill') },
+      killSwitch.counterMap,
       ...(dns.length
         ? [
             {

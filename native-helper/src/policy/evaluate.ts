@@ -4,6 +4,14 @@ import { isIP } from 'node:net';
 import type { KernelRoute } from '../mechanism/netlink/route-get.ts';
 import type { EgressChoice, EgressState, Explanation, Interface } from '../api/schema.ts';
 import { hex, markFor, type Layout } from '../layout/kernel-layout.ts';
+import {
+  heldReason,
+  isHeld,
+  killSwitchHolds,
+  killSwitchInChoice,
+  notHeldReason,
+  ownKillSwitch,
+} from './kill-switch.ts';
 
 export interface GlobalSwitches {
   paused: boolean;
@@ -27,7 +35,7 @@ export function effectiveChoice(choice: EgressChoice, override: string | null): 
   return {
     mode: 'ordered',
     egresses: [override],
-    killSwitch: choice.mode === 'ordered' && choice.killSwitch,
+    killSwitch: ownKillSwitch(choice),
   };
 }
 
@@ -54,7 +62,7 @@ export function evaluate(
   if (sw.paused) return { state: 'paused', active };
   if (i === 0) return { state: 'routed', active };
   if (i > 0) return { state: 'failed-over', active };
-  return { state: eff.killSwitch ? 'killed' : 'fallback-default', active: null };
+  return { state: killSwitchHolds(eff, interfaces, sw.paused) ? 'killed' : 'fallback-default', active: null };
 }
 
 // ---------- explain ----------
@@ -97,7 +105,7 @@ export interface ExplainContext extends GlobalSwitches {
 function describeChoice(c: EgressChoice): string {
   if (c.mode === 'default') return 'use the system routing';
   if (c.mode === 'block') return 'block all traffic';
-  return `use ${c.egresses.join(', then ')}${c.killSwitch ? ' with the kill switch on' : ''}`;
+  return `use ${c.egresses.join(', then ')}${killSwitchInChoice(c)}`;
 }
 
 export async function explain(
@@ -131,18 +139,15 @@ export async function explain(
     const why =
       ev.state === 'blocked'
         ? `${app.name} is blocked.`
-        : ev.state === 'killed'
-          ? `none of ${app.name}'s egresses is usable and its kill switch drops the traffic.`
+        : isHeld(ev)
+          ? heldReason(app.name)
           : `the kernel has no route for it (${k.error}).`;
     return { ...base, verdict: 'block', egress: null, reason: capitalize(why) };
   }
-  if (ev.state === 'blocked' || ev.state === 'killed') {
+  if (ev.state === 'blocked' || isHeld(ev)) {
     // The kernel would route it (the helper has not applied yet); the decision still stands.
     steps.push('The kernel does not match the decision yet; the helper may still be applying it.');
-    const why =
-      ev.state === 'blocked'
-        ? `${app.name} is blocked.`
-        : `None of ${app.name}'s egresses is usable and its kill switch drops the traffic.`;
+    const why = ev.state === 'blocked' ? `${app.name} is blocked.` : heldReason(app.name);
     return { ...base, verdict: 'block', egress: null, reason: why };
   }
   if (
@@ -162,7 +167,7 @@ export async function explain(
   }
   const reason =
     ev.state === 'fallback-default'
-      ? `None of ${app.name}'s egresses is usable and its kill switch is off, so it uses the system routing (${k.dev}).`
+      ? notHeldReason(app.name, k.dev)
       : `${app.name} uses the system routing, which sends this destination out of ${k.dev}.`;
   return { ...base, verdict: 'default', egress: k.dev, reason };
 }
