@@ -7,11 +7,17 @@ import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleElectron, repoRoot } from '../build/bundle-electron.ts';
 import { HelperSocketClient, defaultSocketPath } from '../native-helper/src/api/client.ts';
-import { run, startProcess } from '../native-helper/src/mechanism/exec.ts';
+import { run } from '../native-helper/src/mechanism/exec.ts';
+import { type StartOptions, supervisor } from '../native-helper/src/mechanism/supervisor.ts';
 import { startWebBridge } from '../native-helper/src/web/bridge.ts';
 import { Shutdown } from './shutdown.ts';
 
 const rendererDist = join(repoRoot, 'renderer', 'dist');
+/**
+ * The window's own process group, so a Ctrl-C in the terminal reaches only us and we stop it in order;
+ * its stdout goes to ours, its stderr is kept for the error message.
+ */
+const WINDOW: StartOptions = { detached: true, stdout: 'inherit', stderr: 'pipe' };
 
 /** The Electron executable, or null when the npm package is installed without its binary. */
 export function electronBinary(): string | null {
@@ -42,7 +48,10 @@ async function ensureRenderer(): Promise<void> {
 
 async function startElectron(binary: string, shutdown: Shutdown): Promise<number> {
   await bundleElectron();
-  const shell = startProcess([binary, repoRoot, ...process.argv.slice(2)], { detached: true });
+  const shell = supervisor.start([binary, repoRoot, ...process.argv.slice(2)], {
+    ...WINDOW,
+    name: 'Electron',
+  });
   shutdown.add('the window', () => shell.stop());
   const r = await shell.exited;
   if (r.code) process.stderr.write(r.stderrTail);
@@ -94,7 +103,7 @@ async function startWebMode(shutdown: Shutdown): Promise<number> {
   );
   setTimeout(removeLauncher, 15_000).unref();
   // Its own profile makes the browser a separate process, so it exits when its window closes.
-  const window = startProcess(args, { detached: true });
+  const window = supervisor.start(args, { ...WINDOW, name: browser });
   shutdown.add('the window', () => window.stop());
   const r = await window.exited;
   if (shutdown.isStopping) return r.code ?? 0;

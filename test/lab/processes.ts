@@ -1,9 +1,10 @@
 // Long-running lab processes (servers, apps, test children). exec.ts runs a command to completion;
-// these outlive the call, so they are the one place the lab uses child_process directly.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// these outlive the call, so they start through the supervisor.
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { supervisor } from '../../native-helper/src/mechanism/supervisor.ts';
 
 export const LAB_DIR = dirname(fileURLToPath(import.meta.url));
 /** Absolute, so lab scripts start the same whatever the working directory (e.g. from a .desktop Exec). */
@@ -69,14 +70,15 @@ export function startDetached(ns: string, argv: string[], logFile: string, env?:
   const fd = openSync(logFile, 'a');
   try {
     // `ip netns exec` execs the program, so the PID we get is the program's own.
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+    const child = supervisor.start(['ip', 'netns', 'exec', ns, ...argv], {
+      name: argv[0],
       detached: true,
-      stdio: ['ignore', fd, fd],
+      stdout: fd,
+      stderr: fd,
       env: env ?? process.env,
       cwd: '/',
     });
-    child.on('error', () => {}); // reported through the log and the readiness check
-    child.unref();
+    child.release(); // `lab down` stops it by PID, maybe from another process
     if (child.pid === undefined) throw new Error(`Could not start ${argv.join(' ')} in ${ns}.`);
     return { pid: child.pid, startTime: processStartTime(child.pid) ?? '' };
   } finally {
@@ -86,13 +88,16 @@ export function startDetached(ns: string, argv: string[], logFile: string, env?:
 
 /** Start a process inside a namespace, attached to the caller (pipes), for tests. */
 export function startAttached(ns: string, argv: string[], env?: NodeJS.ProcessEnv): ChildProcess & Started {
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+  const started = supervisor.start(['ip', 'netns', 'exec', ns, ...argv], {
+    name: argv[0],
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
     env: env ?? process.env,
   });
-  child.on('error', () => {});
-  if (child.pid === undefined) throw new Error(`Could not start ${argv.join(' ')} in ${ns}.`);
-  return Object.assign(child, { pid: child.pid, startTime: processStartTime(child.pid) ?? '' });
+  if (started.pid === undefined) throw new Error(`Could not start ${argv.join(' ')} in ${ns}.`);
+  // Tests use the Node handle itself (its streams, kill, 'exit').
+  return Object.assign(started.child, { pid: started.pid, startTime: processStartTime(started.pid) ?? '' });
 }
 
 /**
@@ -100,6 +105,7 @@ export function startAttached(ns: string, argv: string[], env?: NodeJS.ProcessEn
  * normal (async) `down`.
  */
 export function downSyncInChild(prefix: string): void {
+  // spawnSync, not the supervisor: an 'exit' handler can only wait synchronously.
   spawnSync(
     process.execPath,
     ['--import', TSX_LOADER, join(LAB_DIR, 'cli.ts'), 'down', '--quiet', '--prefix', prefix],

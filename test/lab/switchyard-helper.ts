@@ -2,12 +2,12 @@
 // end-to-end suites, the benchmarks and `npm start` on the lab.
 // It enters only the network namespace (nsenter --net): `ip netns exec` would remount /sys and hide
 // the cgroup2 and bpffs mounts the helper needs.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HelperSocketClient } from '../../native-helper/src/api/client.ts';
 import { type RunResult, run } from '../../native-helper/src/mechanism/exec.ts';
+import { type Supervised, supervisor } from '../../native-helper/src/mechanism/supervisor.ts';
 import type { Lab } from './lab.ts';
 
 export const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -27,7 +27,7 @@ export interface HelperProcessOptions {
 }
 
 export class RunningHelper {
-  private child: ChildProcess | null = null;
+  private child: Supervised | null = null;
   readonly socket: string;
   readonly instance: string;
   readonly stateDir: string;
@@ -60,16 +60,18 @@ export class RunningHelper {
     ]);
     const log = createWriteStream(this.logFile, { flags: 'a' });
     // Its own process group: a Ctrl-C in the terminal reaches `npm start`, which stops it in order.
-    const [file, ...args] = argv;
-    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = supervisor.start(argv, {
+      name: `the helper ${this.instance}`,
+      detached: true,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     this.child = child;
-    const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code) =>
-        reject(new Error(`the helper exited with ${code} while starting:\n${this.log()}`)),
-      ),
-    );
+    const exited = child.exited.then(({ code }) => {
+      throw new Error(`the helper exited with ${code} while starting:\n${this.log()}`);
+    });
     await Promise.race([this.waitReady(timeoutMs), exited]);
   }
 
@@ -139,10 +141,9 @@ export class RunningHelper {
 
   private async signal(sig: NodeJS.Signals): Promise<number | null> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
-    const done = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    child.kill(sig);
-    const code = await done;
+    if (!child) return null;
+    if (!child.signal(sig)) return (await child.exited).code;
+    const { code } = await child.exited;
     this.child = null;
     return code;
   }

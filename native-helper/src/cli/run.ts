@@ -1,7 +1,7 @@
 // `switchyard run --app APP -- CMD…`: join the app's cgroup first, then start the command, so its
 // very first socket is already tagged. Under sudo, the command runs as the calling user again.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { supervisor } from '../mechanism/supervisor.ts';
 import { type Parsed, UsageError, required } from './args.ts';
 import { withClient } from './connect.ts';
 
@@ -12,12 +12,11 @@ export async function runCommand(p: Parsed): Promise<number> {
   // The helper moves this very process into the app's cgroup; children inherit it from here on.
   await withClient(p, (c) => c.call('apps.enroll', { id: app, pid: process.pid }));
   const argv = dropPrivileges(p.passthrough);
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
-  return new Promise((resolve, reject) => {
-    child.on('error', (err) => reject(new Error(`cannot start ${argv[0]}: ${err.message}`)));
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + signalNumber(signal) : 1)));
-  });
+  const child = supervisor.start(argv, { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.signal(sig));
+  await child.spawned;
+  const { code, signal } = await child.exited;
+  return code ?? (signal ? 128 + signalNumber(signal) : 1);
 }
 
 /** Under sudo, run the command as the user who called sudo, with their own groups. */

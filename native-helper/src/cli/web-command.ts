@@ -1,8 +1,8 @@
 // `switchyard web`: the UI for a browser, on 127.0.0.1 only, guarded by a one-time token.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { supervisor } from '../mechanism/supervisor.ts';
 import { startWebBridge } from '../web/bridge.ts';
 import { VERSION } from '../version.ts';
 import { type Parsed, UsageError, str } from './args.ts';
@@ -38,5 +38,6 @@ function openInBrowser(url: string): void {
     console.log('No Chromium found; open the address above in your browser.');
     return;
   }
-  spawn(browser, [`--app=${url}`], { detached: true, stdio: 'ignore' }).unref();
+  // The window is the user's: it stays when the bridge stops.
+  supervisor.start([browser, `--app=${url}`], { detached: true, stderr: 'ignore' }).release();
 }

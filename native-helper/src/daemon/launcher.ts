@@ -3,8 +3,8 @@
 // setpriv drops to the caller's uid, gid and groups before anything of the caller's choosing runs,
 // so no caller's LD_PRELOAD, PATH or program ever runs as root. The dropped shell waits on its stdin
 // until the helper has moved it into the app's cgroup, then execs the app: its first socket is tagged.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { supervisor } from '../mechanism/supervisor.ts';
 
 const SETPRIV = '/usr/bin/setpriv';
 const ROOT_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
@@ -87,25 +87,23 @@ export async function launchAs(
   argv: string[],
   place: (pid: number) => Promise<void>,
 ): Promise<number> {
-  const [file, ...args] = launchArgv(user, env, argv);
-  const child = spawn(file!, args, {
+  const child = supervisor.start(launchArgv(user, env, argv), {
+    name: `${argv[0]} (through setpriv)`,
     env: ROOT_ENV,
     cwd: '/',
     detached: true,
-    stdio: ['pipe', 'ignore', 'ignore'],
+    stdin: 'pipe', // the go signal; one that already failed (a bad uid) is reported by its exit
+    stdout: 'ignore',
+    stderr: 'ignore',
   });
-  const pid = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('spawn', () => resolve(child.pid!));
-  });
-  child.stdin!.on('error', () => {}); // it may already have failed (a bad uid): reported by its exit
+  const pid = await child.spawned;
   try {
     await place(pid);
   } catch (err) {
-    child.kill('SIGKILL'); // never let it run outside its cgroup
+    child.signal('SIGKILL'); // never let it run outside its cgroup
     throw err;
   }
   child.stdin!.end('go\n');
-  child.unref();
+  child.release(); // the app is the user's now: it outlives us
   return pid;
 }

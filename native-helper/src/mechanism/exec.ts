@@ -1,5 +1,6 @@
 // Run a program and capture its output. Every mechanism module shells out through here, so errors
-// read the same everywhere: the command, its exit code and its stderr in one line.
+// read the same everywhere: the command, its exit code and its stderr in one line. Long-running
+// children (that outlive the call) start through supervisor.ts instead.
 import { type ChildProcess, spawn } from 'node:child_process';
 
 export class CommandError extends Error {
@@ -7,9 +8,12 @@ export class CommandError extends Error {
     readonly argv: readonly string[],
     readonly code: number | null,
     readonly stderr: string,
+    /** Instead of the usual one (e.g. the program could not start at all). */
+    message?: string,
   ) {
     super(
-      `${argv.join(' ')} failed (${code === null ? 'killed' : `exit ${code}`}): ${stderr.trim() || '(no output)'}`,
+      message ??
+        `${argv.join(' ')} failed (${code === null ? 'killed' : `exit ${code}`}): ${stderr.trim() || '(no output)'}`,
     );
     this.name = 'CommandError';
   }
@@ -70,40 +74,4 @@ export async function output(
   opts: Omit<RunOptions, 'allowFailure'> = {},
 ): Promise<string> {
   return (await run(argv, opts)).stdout;
-}
-
-/** A long-running child: its PID, how it ended, and a stop that signals only that PID. */
-export interface StartedProcess {
-  readonly pid: number;
-  /** Resolves when it exits, with its exit code (null when a signal ended it) and the end of its stderr. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderrTail: string }>;
-  /** Sends the signal if it still runs; resolves once it has exited. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
-}
-
-/**
- * Start a program that outlives this call (a browser window, the Electron shell). stdout goes to ours,
- * stderr is kept (last 8 KiB) for the error message. detached puts it in its own process group, so a
- * Ctrl-C in the terminal reaches only us and we stop it in order.
- */
-export function startProcess(argv: readonly string[], opts: { detached?: boolean } = {}): StartedProcess {
-  const [file, ...args] = argv;
-  if (!file) throw new Error('startProcess: empty argv');
-  const child = spawn(file, args, { stdio: ['ignore', 'inherit', 'pipe'], detached: opts.detached ?? false });
-  let stderrTail = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderrTail = (stderrTail + d).slice(-8192)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderrTail: string }>(
-    (resolve) => {
-      child.once('error', (err) => resolve({ code: null, signal: null, stderrTail: err.message }));
-      child.once('close', (code, signal) => resolve({ code, signal, stderrTail }));
-    },
-  );
-  return {
-    pid: child.pid ?? -1,
-    exited,
-    stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-    },
-  };
 }

@@ -1,16 +1,16 @@
 // Drives the C data path process (native-helper/native/datapath): starts it, speaks its control
 // protocol over stdin/stdout (u32 LE length, u8 type, payload), and turns its frames into events.
-// exec.ts only runs commands to completion; this is a long-lived child with a binary channel.
+// A long-lived child with a binary channel, started through the supervisor.
 // Privilege split: we (root) open the TUN queues and UDP sockets and attach the flowmark program
 // through the addon, then start the data path as an unprivileged user that inherits only those fds.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync, existsSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { native } from '../mechanism/native.ts';
+import { type Supervised, supervisor } from '../mechanism/supervisor.ts';
 
 const CTL = {
   addSession: 1,
@@ -191,8 +191,11 @@ export class Datapath extends EventEmitter<DatapathEvents> {
   private exited = false;
   ready!: DatapathReady;
 
-  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>) {
+  private readonly stdin: Writable;
+
+  private constructor(private readonly child: Supervised) {
     super();
+    this.stdin = child.stdin!;
   }
 
   static async start(opts: DatapathOptions): Promise<Datapath> {
@@ -211,7 +214,7 @@ export class Datapath extends EventEmitter<DatapathEvents> {
     // Every fd we open is closed below once the child holds its copy (or setup failed): the TUN
     // device and its tc filter then live exactly as long as the data path.
     const inherited: number[] = [];
-    let child: ChildProcessByStdio<Writable, Readable, Readable>;
+    let child: Supervised;
     try {
       inherited.push(...addon.tunOpen(opts.tun, workers, { offload: !!opts.offload, ...netns }));
       inherited.push(...addon.udpOpen(opts.port ?? 0, workers, netns).fds);
@@ -219,7 +222,7 @@ export class Datapath extends EventEmitter<DatapathEvents> {
         inherited.push(
           addon.flowmarkAttach(opts.tun, FLOWMARK_OBJECT, { ...netns, ingress: opts.mode === 'gateway' }),
         );
-      // In the child, stdio entry i becomes fd i: TUN queues at 3.., then sockets, then the map.
+      // In the child, inherited fd i becomes fd 3 + i: TUN queues first, then sockets, then the map.
       const childFd = (i: number) => String(3 + i);
       const list = (from: number) => Array.from({ length: workers }, (_, i) => childFd(from + i)).join(',');
       const args = ['--mode', opts.mode, '--tun-fds', list(0), '--udp-fds', list(workers)];
@@ -230,41 +233,42 @@ export class Datapath extends EventEmitter<DatapathEvents> {
       const user = opts.user ?? DATAPATH_USER;
       args.push('--uid', String(user.uid), '--gid', String(user.gid));
       const asRoot = process.getuid?.() === 0;
-      // The tuple overloads of spawn() stop at three stdio entries; the first three are still pipes.
-      child = spawn(binary, args, {
-        stdio: ['pipe', 'pipe', 'pipe', ...inherited],
+      child = supervisor.start([binary, ...args], {
+        name: `the tunnel data path ${binary}`,
+        stdin: 'pipe',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        fds: inherited,
         ...(asRoot ? { uid: user.uid, gid: user.gid } : {}),
-      }) as unknown as ChildProcessByStdio<Writable, Readable, Readable>;
+      });
     } finally {
       for (const fd of inherited) closeSync(fd);
     }
     const dp = new Datapath(child);
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      for (const line of d.split('\n')) if (line.trim()) dp.emit('log', line.trim());
-    });
-    child.stdin.on('error', () => {});
+    child.on('log', (line) => dp.emit('log', line));
     return new Promise((resolveReady, reject) => {
-      const onExit = (code: number | null) => {
-        dp.exited = true;
-        reject(
-          new Error(`the tunnel data path exited during setup (${code}): ${stderr.trim() || 'no output'}`),
-        );
-      };
-      child.once('exit', onExit);
-      // e.g. the binary is not executable by the data path's user
-      child.once('error', (err) => {
-        dp.exited = true;
-        reject(new Error(`cannot start the tunnel data path ${binary}: ${err.message}`, { cause: err }));
-      });
-      child.stdout.on('data', (d: Buffer) => dp.onData(d));
-      dp.once('ready', () => {
-        child.off('exit', onExit);
-        child.on('exit', (code) => {
+      let isReady = false;
+      child.spawned.then(
+        () =>
+          child.exited.then(({ code, stderrTail }) => {
+            dp.exited = true;
+            if (isReady) dp.emit('exit', code);
+            else
+              reject(
+                new Error(
+                  `the tunnel data path exited during setup (${code}): ${stderrTail.trim() || 'no output'}`,
+                ),
+              );
+          }),
+        // e.g. the binary is not executable by the data path's user
+        (err: Error) => {
           dp.exited = true;
-          dp.emit('exit', code);
-        });
+          reject(err);
+        },
+      );
+      child.stdout!.on('data', (d: Buffer) => dp.onData(d));
+      dp.once('ready', () => {
+        isReady = true;
         resolveReady(dp);
       });
     });
@@ -322,7 +326,7 @@ export class Datapath extends EventEmitter<DatapathEvents> {
     const head = Buffer.alloc(5);
     head.writeUInt32LE(payload.length + 1, 0);
     head[4] = type;
-    this.child.stdin.write(Buffer.concat([head, payload]));
+    this.stdin.write(Buffer.concat([head, payload]));
   }
 
   addSession(s: SessionKeys): void {
@@ -394,10 +398,9 @@ export class Datapath extends EventEmitter<DatapathEvents> {
   /** Closing stdin makes the data path exit; its TUN device goes with it. */
   async stop(): Promise<void> {
     if (this.exited) return;
-    const done = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.stdin.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    await done;
+    this.stdin.end();
+    const timer = setTimeout(() => this.child.signal('SIGKILL'), 3000);
+    await this.child.exited;
     clearTimeout(timer);
   }
 }

@@ -1,9 +1,9 @@
 // Watches links, addresses and routes with `ip monitor` and says "changed" (debounced) so the caller
 // re-reads. The monitor is our direct child on a pipe, started through `setpriv --pdeathsig KILL`:
 // when the helper dies, even by SIGKILL, the kernel ends it too, so no orphan outlives us.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { type Supervised, supervisor } from '../supervisor.ts';
 import { ipArgv, type NetnsOption } from './ns.ts';
 
 export interface WatchOptions extends NetnsOption {
@@ -34,7 +34,7 @@ export async function startTicks(pid: number): Promise<string | null> {
 }
 
 class MonitorWatcher extends EventEmitter implements Watcher {
-  private child: ChildProcess | null = null;
+  private child: Supervised | null = null;
   private timer: NodeJS.Timeout | null = null;
   private restart: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -51,7 +51,7 @@ class MonitorWatcher extends EventEmitter implements Watcher {
     await this.spawnMonitor();
   }
 
-  private spawnMonitor(): Promise<void> {
+  private async spawnMonitor(): Promise<void> {
     const argv = [
       'setpriv',
       '--pdeathsig',
@@ -59,27 +59,26 @@ class MonitorWatcher extends EventEmitter implements Watcher {
       '--',
       ...ipArgv(this.opts, ['monitor', 'link', 'address', 'route']),
     ];
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = supervisor.start(argv, { name: 'ip monitor', stdout: 'pipe', stderr: 'ignore' });
     this.child = child;
     child.stdout?.on('data', () => this.schedule());
-    child.once('exit', () => {
-      if (this.child !== child || this.stopped) return;
-      this.child = null;
-      this.restart = setTimeout(() => {
-        this.restart = null;
-        this.spawnMonitor().then(
-          () => {
-            this.emit('restarted');
-            this.schedule(); // events may have been missed while it was down: make the caller re-read
-          },
-          (err: Error) => this.emit('error', err),
-        );
-      }, this.opts.healthMs ?? 1000);
-    });
-    return new Promise((resolve, reject) => {
-      child.once('spawn', () => resolve());
-      child.once('error', (err) => reject(new Error(`could not start ${argv.join(' ')}: ${err.message}`)));
-    });
+    await child.spawned; // one that cannot start is the caller's error, not restarted
+    void child.exited.then(() => this.restartLater(child));
+  }
+
+  private restartLater(child: Supervised): void {
+    if (this.child !== child || this.stopped) return;
+    this.child = null;
+    this.restart = setTimeout(() => {
+      this.restart = null;
+      this.spawnMonitor().then(
+        () => {
+          this.emit('restarted');
+          this.schedule(); // events may have been missed while it was down: make the caller re-read
+        },
+        (err: Error) => this.emit('error', err),
+      );
+    }, this.opts.healthMs ?? 1000);
   }
 
   private schedule(): void {
@@ -95,12 +94,7 @@ class MonitorWatcher extends EventEmitter implements Watcher {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.restart) clearTimeout(this.restart);
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await this.child?.stop('SIGTERM');
   }
 }
 
