@@ -6,6 +6,7 @@ static napi_value init(napi_env env, napi_value exports)
 	sy_init_peercred(env, exports);
 	sy_init_cgroup(env, exports);
 	sy_init_tagger(env, exports);
+	sy_init_classifier(env, exports);
 	sy_init_procevents(env, exports);
 	sy_init_sockets(env, exports);
 	sy_init_tun(env, exports);

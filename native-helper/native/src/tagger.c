@@ -6,7 +6,7 @@
 // program) and atomically swap the first for the freshly loaded one with BPF_F_REPLACE, detaching any
 // extra copies, so exactly one is attached however the previous helper died.
 #define _GNU_SOURCE
-#include "util.h"
+#include "bpfpin.h"
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -21,113 +21,11 @@
 #include <linux/magic.h>
 
 #define ATTACH_TYPE BPF_CGROUP_INET_SOCK_CREATE
-#define MAX_ATTACHED 64
 
 struct tag {
 	uint32_t mark;
 	uint32_t flags;
 };
-
-/* Last libbpf message, appended to load errors so the cause (verifier log, bad object) is visible. */
-static char libbpf_last[1024];
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	vsnprintf(libbpf_last, sizeof libbpf_last, fmt, ap);
-	size_t n = strlen(libbpf_last);
-	while (n && libbpf_last[n - 1] == '\n')
-		libbpf_last[--n] = 0;
-	return 0;
-}
-
-static bool join(napi_env env, char *out, const char *dir, const char *name)
-{
-	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX) {
-		sy_throw(env, true, "pinDir is too long");
-		return false;
-	}
-	return true;
-}
-
-static uint32_t fd_prog_id(int fd, uint32_t *map_ids, uint32_t *nr_maps)
-{
-	struct bpf_prog_info info;
-	memset(&info, 0, sizeof info);
-	if (map_ids) {
-		info.nr_map_ids = *nr_maps;
-		info.map_ids = (uint64_t)(uintptr_t)map_ids;
-	}
-	uint32_t len = sizeof info;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	if (nr_maps)
-		*nr_maps = info.nr_map_ids < *nr_maps ? info.nr_map_ids : *nr_maps;
-	return info.id;
-}
-
-static uint32_t fd_map_id(int fd)
-{
-	struct bpf_map_info info;
-	memset(&info, 0, sizeof info);
-	uint32_t len = sizeof info;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return info.id;
-}
-
-/* Id of the object pinned at path, 0 if none. */
-static uint32_t pinned_id(const char *path, bool is_map)
-{
-	int fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	uint32_t id = is_map ? fd_map_id(fd) : fd_prog_id(fd, NULL, NULL);
-	close(fd);
-	return id;
-}
-
-/* Programs attached directly to the cgroup that are ours: they use map_id or are prog_id. */
-static int find_ours(int cg_fd, uint32_t map_id, uint32_t prog_id, uint32_t *ours, uint32_t *n_ours,
-		     uint32_t *n_attached)
-{
-	uint32_t ids[MAX_ATTACHED], cnt = MAX_ATTACHED, flags = 0;
-	*n_ours = 0;
-	if (bpf_prog_query(cg_fd, ATTACH_TYPE, 0, &flags, ids, &cnt))
-		return -errno;
-	*n_attached = cnt;
-	for (uint32_t i = 0; i < cnt; i++) {
-		bool mine = prog_id && ids[i] == prog_id;
-		if (!mine && map_id) {
-			int fd = bpf_prog_get_fd_by_id(ids[i]);
-			if (fd < 0)
-				continue;
-			uint32_t maps[16], nr = 16;
-			if (fd_prog_id(fd, maps, &nr))
-				for (uint32_t m = 0; m < nr; m++)
-					mine |= maps[m] == map_id;
-			close(fd);
-		}
-		if (mine)
-			ours[(*n_ours)++] = ids[i];
-	}
-	return 0;
-}
-
-static bool check_bpffs(napi_env env, const char *dir)
-{
-	struct statfs sf;
-	if (statfs(dir, &sf) < 0) {
-		sy_throw_errno(env, "tagger: statfs(pinDir)", errno);
-		return false;
-	}
-	if ((unsigned long)sf.f_type != BPF_FS_MAGIC) {
-		sy_throw(env, false, "tagger: pinDir %s is not on a bpf filesystem; use a directory under /sys/fs/bpf",
-			 dir);
-		return false;
-	}
-	return true;
-}
 
 static napi_value tagger_attach(napi_env env, napi_callback_info info)
 {
@@ -135,19 +33,18 @@ static napi_value tagger_attach(napi_env env, napi_callback_info info)
 	char object[PATH_MAX], cg_path[PATH_MAX], pin_dir[PATH_MAX - 16], map_pin[PATH_MAX], prog_pin[PATH_MAX];
 	if (!sy_args(env, info, 1, 1, argv) || !sy_prop_str(env, argv[0], "object", object, sizeof object) ||
 	    !sy_prop_str(env, argv[0], "cgroupPath", cg_path, sizeof cg_path) ||
-	    !sy_prop_str(env, argv[0], "pinDir", pin_dir, sizeof pin_dir) || !join(env, map_pin, pin_dir, "tags") ||
-	    !join(env, prog_pin, pin_dir, "sock_tag"))
+	    !sy_prop_str(env, argv[0], "pinDir", pin_dir, sizeof pin_dir) || !sy_join(env, map_pin, pin_dir, "tags") ||
+	    !sy_join(env, prog_pin, pin_dir, "sock_tag"))
 		return NULL;
 
 	if (mkdir(pin_dir, 0700) < 0 && errno != EEXIST)
 		return sy_throw_errno(env, "taggerAttach: mkdir(pinDir)", errno);
-	if (!check_bpffs(env, pin_dir))
+	if (!sy_check_bpffs(env, pin_dir, "taggerAttach: statfs(pinDir)"))
 		return NULL;
 
 	napi_value result = NULL;
 	int cg_fd = -1, old_fd = -1;
-	libbpf_set_print(libbpf_print);
-	libbpf_last[0] = 0;
+	sy_libbpf_capture();
 	struct bpf_object *obj = bpf_object__open_file(object, NULL);
 	if (!obj) {
 		int e = errno;
@@ -162,27 +59,27 @@ static napi_value tagger_attach(napi_env env, napi_callback_info info)
 		goto out;
 	}
 	/* Reuses the pinned map (entries kept) when present, else pins the new one there. */
-	bool reused_map = pinned_id(map_pin, true) != 0;
+	bool reused_map = sy_pinned_id(map_pin, true) != 0;
 	int err = bpf_map__set_pin_path(map, map_pin);
 	if (!err)
 		err = bpf_object__load(obj);
 	if (err) {
 		sy_throw(env, false, "taggerAttach: loading %s failed: %s%s%s", object, strerror(-err),
-			 libbpf_last[0] ? "; libbpf: " : "", libbpf_last);
+			 sy_libbpf_last[0] ? "; libbpf: " : "", sy_libbpf_last);
 		goto out;
 	}
 	int prog_fd = bpf_program__fd(prog);
-	uint32_t map_id = fd_map_id(bpf_map__fd(map));
-	uint32_t new_id = fd_prog_id(prog_fd, NULL, NULL);
-	uint32_t pinned_prog = pinned_id(prog_pin, false);
+	uint32_t map_id = sy_fd_map_id(bpf_map__fd(map));
+	uint32_t new_id = sy_fd_prog_id(prog_fd, NULL, NULL);
+	uint32_t pinned_prog = sy_pinned_id(prog_pin, false);
 
 	cg_fd = open(cg_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg_fd < 0) {
 		sy_throw_errno(env, "taggerAttach: open(cgroupPath)", errno);
 		goto out;
 	}
-	uint32_t ours[MAX_ATTACHED], n_ours = 0, n_attached = 0;
-	err = find_ours(cg_fd, map_id, pinned_prog, ours, &n_ours, &n_attached);
+	uint32_t ours[SY_MAX_ATTACHED], n_ours = 0, n_attached = 0;
+	err = sy_find_ours(cg_fd, ATTACH_TYPE, map_id, pinned_prog, ours, &n_ours, &n_attached);
 	if (err) {
 		sy_throw_errno(env, "taggerAttach: bpf_prog_query", -err);
 		goto out;
@@ -239,17 +136,17 @@ static napi_value tagger_detach(napi_env env, napi_callback_info info)
 	napi_value argv[1];
 	char cg_path[PATH_MAX], pin_dir[PATH_MAX - 16], map_pin[PATH_MAX], prog_pin[PATH_MAX];
 	if (!sy_args(env, info, 1, 1, argv) || !sy_prop_str(env, argv[0], "cgroupPath", cg_path, sizeof cg_path) ||
-	    !sy_prop_str(env, argv[0], "pinDir", pin_dir, sizeof pin_dir) || !join(env, map_pin, pin_dir, "tags") ||
-	    !join(env, prog_pin, pin_dir, "sock_tag"))
+	    !sy_prop_str(env, argv[0], "pinDir", pin_dir, sizeof pin_dir) || !sy_join(env, map_pin, pin_dir, "tags") ||
+	    !sy_join(env, prog_pin, pin_dir, "sock_tag"))
 		return NULL;
-	uint32_t map_id = pinned_id(map_pin, true), prog_id = pinned_id(prog_pin, false), detached = 0;
+	uint32_t map_id = sy_pinned_id(map_pin, true), prog_id = sy_pinned_id(prog_pin, false), detached = 0;
 
 	int cg_fd = open(cg_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg_fd < 0 && errno != ENOENT) /* a removed cgroup has no attachments left */
 		return sy_throw_errno(env, "taggerDetach: open(cgroupPath)", errno);
 	if (cg_fd >= 0 && (map_id || prog_id)) {
-		uint32_t ours[MAX_ATTACHED], n_ours = 0, n_attached = 0;
-		int err = find_ours(cg_fd, map_id, prog_id, ours, &n_ours, &n_attached);
+		uint32_t ours[SY_MAX_ATTACHED], n_ours = 0, n_attached = 0;
+		int err = sy_find_ours(cg_fd, ATTACH_TYPE, map_id, prog_id, ours, &n_ours, &n_attached);
 		if (err) {
 			close(cg_fd);
 			return sy_throw_errno(env, "taggerDetach: bpf_prog_query", -err);
@@ -288,15 +185,15 @@ static napi_value tagger_status(napi_env env, napi_callback_info info)
 	napi_value argv[1];
 	char cg_path[PATH_MAX], pin_dir[PATH_MAX - 16], map_pin[PATH_MAX], prog_pin[PATH_MAX];
 	if (!sy_args(env, info, 1, 1, argv) || !sy_prop_str(env, argv[0], "cgroupPath", cg_path, sizeof cg_path) ||
-	    !sy_prop_str(env, argv[0], "pinDir", pin_dir, sizeof pin_dir) || !join(env, map_pin, pin_dir, "tags") ||
-	    !join(env, prog_pin, pin_dir, "sock_tag"))
+	    !sy_prop_str(env, argv[0], "pinDir", pin_dir, sizeof pin_dir) || !sy_join(env, map_pin, pin_dir, "tags") ||
+	    !sy_join(env, prog_pin, pin_dir, "sock_tag"))
 		return NULL;
-	uint32_t map_id = pinned_id(map_pin, true), prog_id = pinned_id(prog_pin, false);
+	uint32_t map_id = sy_pinned_id(map_pin, true), prog_id = sy_pinned_id(prog_pin, false);
 	int cg_fd = open(cg_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg_fd < 0)
 		return sy_throw_errno(env, "taggerStatus: open(cgroupPath)", errno);
-	uint32_t ours[MAX_ATTACHED], n_ours = 0, n_attached = 0;
-	int err = find_ours(cg_fd, map_id, prog_id, ours, &n_ours, &n_attached);
+	uint32_t ours[SY_MAX_ATTACHED], n_ours = 0, n_attached = 0;
+	int err = sy_find_ours(cg_fd, ATTACH_TYPE, map_id, prog_id, ours, &n_ours, &n_attached);
 	close(cg_fd);
 	if (err)
 		return sy_throw_errno(env, "taggerStatus: bpf_prog_query", -err);
@@ -315,7 +212,7 @@ static napi_value tagger_status(napi_env env, napi_callback_info info)
 static int open_map(napi_env env, napi_value dir_arg, const char *op)
 {
 	char pin_dir[PATH_MAX - 16], map_pin[PATH_MAX];
-	if (!sy_arg_str(env, dir_arg, "pinDir", pin_dir, sizeof pin_dir) || !join(env, map_pin, pin_dir, "tags"))
+	if (!sy_arg_str(env, dir_arg, "pinDir", pin_dir, sizeof pin_dir) || !sy_join(env, map_pin, pin_dir, "tags"))
 		return -1;
 	int fd = bpf_obj_get(map_pin);
 	if (fd < 0) {

@@ -33,6 +33,7 @@ bool sy_args(napi_env env, napi_callback_info info, size_t need, size_t n, napi_
 /* Module parts: each adds its functions to exports. */
 void sy_init_peercred(napi_env env, napi_value exports);
 void sy_init_tagger(napi_env env, napi_value exports);
+void sy_init_classifier(napi_env env, napi_value exports);
 void sy_init_cgroup(napi_env env, napi_value exports);
 void sy_init_procevents(napi_env env, napi_value exports);
 void sy_init_sockets(napi_env env, napi_value exports);

@@ -4,6 +4,15 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AppId, AppMatcher, EgressChoice, describeZodError } from '../api/schema.ts';
+import {
+  GroupName,
+  RuleAction,
+  RuleId,
+  RuleMatch,
+  Trust,
+  TrustDefaults,
+  type Rule,
+} from '../api/rules-model.ts';
 
 export const ManagedPolicy = z
   .object({
@@ -22,14 +31,51 @@ export const ManagedPolicy = z
       )
       .max(10_000)
       .default([]),
+    /** App groups the user cannot change (a user group of the same name is shadowed). */
+    groups: z
+      .array(z.object({ name: GroupName, apps: z.array(AppId).max(4096) }).strict())
+      .max(256)
+      .default([]),
+    /** Encryption rules evaluated before everyone else's, locked in the UI and CLI. */
+    rules: z
+      .array(
+        z
+          .object({
+            id: RuleId,
+            name: z.string().min(1).max(120).optional(),
+            match: RuleMatch,
+            action: RuleAction,
+          })
+          .strict(),
+      )
+      .max(4096)
+      .default([]),
+    trustDefaults: TrustDefaults.optional(),
+    /** The trust of networks nobody marked. */
+    unknownTrust: Trust.optional(),
   })
   .strict();
 export type ManagedPolicy = z.infer<typeof ManagedPolicy>;
 
+export const NO_MANAGED_POLICY: ManagedPolicy = { version: 1, apps: [], groups: [], rules: [] };
+
+/** The managed rules as rules (origin managed), stamped with the time they were read. */
+export function managedRules(policy: ManagedPolicy, readAt: Date): Rule[] {
+  return policy.rules.map((r) => ({
+    id: r.id,
+    name: r.name ?? r.id,
+    origin: 'managed',
+    createdAt: readAt.toISOString(),
+    expiresAt: null,
+    match: r.match,
+    action: r.action,
+  }));
+}
+
 export type ManagedLoad = { policy: ManagedPolicy; problem: string | null };
 
 export function loadManagedPolicy(path: string | null): ManagedLoad {
-  const none: ManagedPolicy = { version: 1, apps: [] };
+  const none = NO_MANAGED_POLICY;
   if (!path) return { policy: none, problem: null };
   let text: string;
   try {
@@ -55,6 +101,12 @@ export function loadManagedPolicy(path: string | null): ManagedLoad {
     if (ids.has(a.id))
       return { policy: none, problem: `the managed policy ${path} lists app '${a.id}' twice` };
     ids.add(a.id);
+  }
+  const ruleIds = new Set<string>();
+  for (const rule of r.data.rules) {
+    if (ruleIds.has(rule.id))
+      return { policy: none, problem: `the managed policy ${path} lists rule '${rule.id}' twice` };
+    ruleIds.add(rule.id);
   }
   return { policy: r.data, problem: null };
 }

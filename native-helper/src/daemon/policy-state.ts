@@ -3,15 +3,24 @@
 // taken; a failed write leaves both the file and the policy in memory as they were.
 import type { AppId, EgressChoice } from '../api/schema.ts';
 import { ApiError } from '../api/schema.ts';
-import { type PolicyApp, type PolicyDocument, addApp, ensureEgressTables } from '../policy/model.ts';
-import { type ManagedPolicy, loadManagedPolicy } from './managed-policy.ts';
+import type { Rule } from '../api/rules-model.ts';
+import { neededClasses } from '../policy/flow-plan.ts';
+import {
+  type PolicyApp,
+  type PolicyDocument,
+  addApp,
+  ensureEgressTables,
+  ensureFlowClasses,
+} from '../policy/model.ts';
+import { type ManagedPolicy, NO_MANAGED_POLICY, loadManagedPolicy, managedRules } from './managed-policy.ts';
 import { PolicyStore } from './policy-store.ts';
 import type { Problems } from './problems.ts';
 
 export class PolicyState {
   private readonly store: PolicyStore;
   private doc: PolicyDocument;
-  private managed: ManagedPolicy = { version: 1, apps: [] };
+  private managed: ManagedPolicy = NO_MANAGED_POLICY;
+  private managedRulesRead: Rule[] = [];
 
   constructor(
     stateDir: string,
@@ -48,15 +57,19 @@ export class PolicyState {
     return this.managed.apps.find((a) => a.id === id)?.choice ?? null;
   }
 
-  /** The policy with managed choices laid over the user's. */
+  /** The managed policy's rules: evaluated before all others, locked. */
+  get managedRules(): readonly Rule[] {
+    return this.managedRulesRead;
+  }
+
+  /** Managed group names (lowercase), which the user cannot change. */
+  isManagedGroup(name: string): boolean {
+    return this.managed.groups.some((g) => g.name.toLowerCase() === name.toLowerCase());
+  }
+
+  /** The policy with managed choices, groups and trust defaults laid over the user's. */
   effective(): PolicyDocument {
-    return {
-      ...this.doc,
-      apps: this.doc.apps.map((a) => {
-        const pinned = this.managedChoice(a.id);
-        return pinned ? { ...a, choice: pinned } : a;
-      }),
-    };
+    return overlay(this.doc, this.managed);
   }
 
   /** Reads the managed policy; a broken file keeps the last good pins. Returns whether it changed. */
@@ -67,6 +80,7 @@ export class PolicyState {
     if (problem) this.problems.set('managed', `${problem}; keeping the managed policy read before`);
     else {
       this.managed = policy;
+      this.managedRulesRead = managedRules(policy, new Date());
       this.problems.clear('managed');
     }
     let doc = this.doc;
@@ -87,11 +101,13 @@ export class PolicyState {
 
   /** Persist a new document (atomically) if it changed, then take it. */
   commit(doc: PolicyDocument): void {
-    const withTables = ensureEgressTables({
-      ...doc,
-      apps: doc.apps.map((a) => ({ ...a, choice: this.managedChoice(a.id) ?? a.choice })),
-    });
-    const next = { ...doc, egressTables: withTables.egressTables };
+    const laid = overlay(doc, this.managed);
+    const tunnels = this.managedRulesRead.flatMap((r) =>
+      r.action.type === 'encrypt' ? [r.action.tunnel] : [],
+    );
+    const withTables = ensureEgressTables(laid, tunnels);
+    const withClasses = ensureFlowClasses(laid, neededClasses(laid, this.managedRulesRead));
+    const next = { ...doc, egressTables: withTables.egressTables, flowClasses: withClasses.flowClasses };
     if (JSON.stringify(next) === JSON.stringify(this.doc)) return;
     try {
       this.store.save(next);
@@ -105,4 +121,19 @@ export class PolicyState {
     this.problems.clear('storage');
     this.doc = next;
   }
+}
+
+/** The user's document with the managed policy's choices, groups and trust defaults laid over it. */
+function overlay(doc: PolicyDocument, managed: ManagedPolicy): PolicyDocument {
+  const managedGroups = new Set(managed.groups.map((g) => g.name.toLowerCase()));
+  return {
+    ...doc,
+    apps: doc.apps.map((a) => {
+      const pinned = managed.apps.find((m) => m.id === a.id)?.choice;
+      return pinned ? { ...a, choice: pinned } : a;
+    }),
+    groups: [...managed.groups, ...doc.groups.filter((g) => !managedGroups.has(g.name.toLowerCase()))],
+    trustDefaults: managed.trustDefaults ?? doc.trustDefaults,
+    unknownTrust: managed.unknownTrust ?? doc.unknownTrust,
+  };
 }

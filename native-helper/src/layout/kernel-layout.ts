@@ -4,6 +4,8 @@
 //   slot        1..200, a stable hash of the instance name (or an explicit override).
 //   mark        0x5A000000 | slot << 16 | tag       (tag 1..65535; matched with mask 0xFFFFFFFF)
 //               bits 31..24 = 0x5A "ours", bits 23..16 = slot, bits 15..0 = the app's tag.
+//               Tags 0xF001..0xFFFE are flow classes: the flows of one app that encrypt rules send into
+//               one tunnel (and key group); the classifier (bpf/flow_rules.bpf.c) gives them that mark.
 //   priorities  base = 10000 + slot * 16, 16 per instance, all between `local` (0) and `main` (32766):
 //                 base + 1          block   (prohibit)              – blocked apps
 //                 base + 2 .. + 9   lookup  (table of egress #i)    – one per listed egress, in order,
@@ -23,6 +25,10 @@ export const MARK_MASK = 0xffffffff;
 export const SLOT_MASK = 0xffff0000;
 export const MAX_SLOT = 200;
 export const MAX_TAG = 0xffff;
+/** Tags above this are flow classes: an app's flows that an encrypt rule sends into a tunnel. */
+export const MAX_APP_TAG = 0xefff;
+export const CLASS_TAG_BASE = 0xf000;
+export const MAX_CLASSES = 0xffe;
 export const PRIORITY_START = 10000;
 export const PRIORITIES_PER_SLOT = 16;
 export const MAX_LOOKUPS = 8;
@@ -91,6 +97,13 @@ export function markFor(layout: Layout, tag: number): number {
   if (!Number.isInteger(tag) || tag < 1 || tag > MAX_TAG)
     throw new Error(`tag ${tag} is out of range; tags are 1..65535.`);
   return (layout.markBase | tag) >>> 0;
+}
+
+/** The tag of flow class n (1..MAX_CLASSES). */
+export function classTag(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CLASSES)
+    throw new Error(`flow class ${n} is out of range 1..${MAX_CLASSES}.`);
+  return CLASS_TAG_BASE + n;
 }
 
 /** The tag of a mark of this instance, or null when the mark is not ours. */

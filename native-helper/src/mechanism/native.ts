@@ -9,6 +9,7 @@ import path from 'node:path';
 export const NATIVE_HELPER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ADDON_PATH = path.join(NATIVE_HELPER_DIR, 'native/build/Release/switchyard_native.node');
 export const TAGGER_OBJECT_PATH = path.join(NATIVE_HELPER_DIR, 'bpf/sock_tag.bpf.o');
+export const CLASSIFIER_OBJECT_PATH = path.join(NATIVE_HELPER_DIR, 'bpf/flow_rules.bpf.o');
 
 /** cgroup ids are u64: returned as bigint; accepted as bigint or a decimal string. */
 export type CgroupIdInput = bigint | string;
@@ -91,6 +92,16 @@ export interface NativeAddon {
   /** Returns whether an entry existed. */
   tagDelete(pinDir: string, cgroupId: CgroupIdInput): boolean;
   tagList(pinDir: string): TagEntry[];
+  /** Loads flow_rules.bpf.o, pins its maps (kept when already pinned) and attaches its four programs. */
+  classifierAttach(opts: { object: string; cgroupPath: string; pinDir: string }): {
+    programs: { name: string; progId: number; replacedProgId: number | null }[];
+    reusedMaps: boolean;
+  };
+  classifierDetach(opts: { cgroupPath: string; pinDir: string }): { detached: number };
+  /** Writes whole records: keys and values laid end to end, in the map's own sizes. */
+  bpfMapUpdate(path: string, keys: Buffer, values: Buffer): void;
+  bpfMapDelete(path: string, keys: Buffer): void;
+  bpfMapDump(path: string): { keys: Buffer; values: Buffer };
   /** Mounts bpffs at mountPoint unless one is there (flock'd on the directory); true when it mounted now. */
   ensureBpffs(mountPoint: string): boolean;
   /**

@@ -6,7 +6,9 @@ import { isIP } from 'node:net';
 import { effectiveChoice, evaluate } from './evaluate.ts';
 import { KILL_COUNTER, type KillGuard, killSwitchNft, killSwitchState } from './kill-switch.ts';
 import type { PolicyDocument } from './model.ts';
+import { HELD_COUNTER, type FlowPlan } from './flow-plan.ts';
 import {
+  CLASS_TAG_BASE,
   hex,
   MARK_MASK,
   markFor,
@@ -127,6 +129,8 @@ export interface CompileOptions {
    * the egress — see docs/dns.md.
    */
   dnsResolvers?: Record<string, string[]>;
+  /** The encryption rules, planned (flow-plan.ts): flow classes, classifier lists, nft rule chains. */
+  flows?: FlowPlan;
 }
 
 export interface DnsRedirect {
@@ -202,6 +206,33 @@ export function compile(
     }
   }
 
+  // A flow class goes into its tunnel or nowhere: one lookup, then unreachable, whatever the pause.
+  for (const c of opts.flows?.classes ?? []) {
+    const n = policy.egressTables[c.tunnel];
+    if (n === undefined)
+      throw new Error(
+        `tunnel ${c.tunnel} has no routing table in the policy; call ensureEgressTables() first.`,
+      );
+    inUse.add(c.tunnel);
+    for (const family of FAMILIES)
+      rules.push({
+        family,
+        priority: layout.priorities.lookup,
+        fwmark: c.mark,
+        mask: MARK_MASK,
+        action: 'lookup',
+        table: tableFor(layout, n),
+      });
+    const held = killSwitchState(
+      { mode: 'ordered', egresses: [c.tunnel], killSwitch: true },
+      false,
+      c.mark,
+      layout,
+    )!;
+    rules.push(...held.rules);
+    kill.push(held.guard);
+  }
+
   const routes: RouteSpec[] = [];
   const sysctls: Record<string, string> = {};
   for (const egress of [...inUse].sort()) {
@@ -225,7 +256,13 @@ export function compile(
     if (opts.sysctls ?? true) sysctls[`net/ipv4/conf/${egress}/route_localnet`] = '1';
   }
 
-  return { rules, routes, nft: nftTable(policy, layout, kill, dns, interfaces), sysctls };
+  return {
+    rules,
+    routes,
+    nft: nftTable(policy, layout, kill, dns, interfaces, opts.flows),
+    sysctls,
+    ...(opts.flows ? { classifier: opts.flows.lists } : {}),
+  };
 }
 
 /** Counters per app, ct-mark copy for rx and rp_filter, and the kill switch's second line of defence. */
@@ -235,17 +272,31 @@ export function nftTable(
   kill: readonly KillGuard[],
   dns: readonly DnsRedirect[] = [],
   interfaces: readonly Pick<Iface, 'name' | 'addresses'>[] = [],
+  flows?: FlowPlan,
 ): TableSpec {
   const ours = `${hex(SLOT_MASK)} == ${hex(layout.markBase)}`;
   const apps = [...policy.apps].sort((a, b) => a.tag - b.tag);
-  const entries = (kind: string) =>
-    apps.map((a): [string, string] => [hex(markFor(layout, a.tag)), `"${kind}_${a.tag}"`]);
+  const classes = flows?.classes ?? [];
+  // A flow class counts as its app.
+  const entries = (kind: string) => [
+    ...apps.map((a): [string, string] => [hex(markFor(layout, a.tag)), `"${kind}_${a.tag}"`]),
+    ...classes.map((c): [string, string] => [hex(c.mark), `"${kind}_${c.appTag}"`]),
+  ];
   const killSwitch = killSwitchNft(kill, entries(KILL_COUNTER));
+  const classRange = `meta mark & ${hex(0xfffff000)} == ${hex(layout.markBase | CLASS_TAG_BASE)}`;
   const output = [
     `meta mark & ${hex(SLOT_MASK)} != ${hex(layout.markBase)} return`,
     'ct mark set meta mark',
     'counter name meta mark map @tx_counters',
     ...killSwitch.output,
+    // The rules again, per packet: counting, and the backstop for flows the classifier missed. A class
+    // mark no rule gives any more (a socket from before a change) leaves nowhere.
+    ...(flows
+      ? [
+          `${classRange} meta mark != @flow_classes counter name "${HELD_COUNTER}" drop`,
+          'oifname != "lo" meta mark vmap @rule_chains',
+        ]
+      : []),
   ];
   // Source guard: an app's packet leaves an interface only with that interface's own address. When an
   // app moves to another egress, its old connections' last packets (FIN, RST) would otherwise go out of
@@ -295,13 +346,26 @@ export function nftTable(
     counters: [
       { name: 'wrong_source' },
       ...apps.flatMap((a) => ['tx', 'rx', KILL_COUNTER].map((k) => ({ name: `${k}_${a.tag}` }))),
+      ...(flows?.counters ?? []).map((name) => ({ name })),
     ],
     sets: [
       { name: 'own_sources4', type: 'ifname . ipv4_addr', elements: sources(4) },
       { name: 'own_sources6', type: 'ifname . ipv6_addr', elements: sources(6) },
       ...killSwitch.sets,
+      ...(flows ? [{ name: 'flow_classes', type: 'mark', elements: classes.map((c) => hex(c.mark)) }] : []),
     ],
     maps: [
+      ...(flows
+        ? [
+            {
+              name: 'rule_chains',
+              type: 'mark : verdict',
+              elements: flows.chains.flatMap((c) =>
+                c.marks.map((m): [string, string] => [hex(m), `jump ${c.name}`]),
+              ),
+            },
+          ]
+        : []),
       { name: 'tx_counters', type: 'mark : counter', elements: entries('tx') },
       { name: 'rx_counters', type: 'mark : counter', elements: entries('rx') },
       killSwitch.counterMap,
@@ -328,6 +392,7 @@ export function nftTable(
         rules: [`ct mark & ${ours} meta mark set ct mark`],
       },
       ...dnsChains,
+      ...(flows?.chains ?? []).map((c) => ({ name: c.name, rules: c.rules })),
     ],
   };
 }

@@ -1,9 +1,10 @@
 // The persisted policy document: what the user chose, validated with zod and versioned.
 import { z } from 'zod';
 import { AppId, AppMatcher, AppSource, EgressChoice, EgressName } from '../api/schema.ts';
-import { MAX_TAG, TABLES_PER_SLOT } from '../layout/kernel-layout.ts';
+import { GroupName, NetworkFingerprint, NetworkId, Rule, Trust, TrustDefaults } from '../api/rules-model.ts';
+import { MAX_APP_TAG, MAX_CLASSES, TABLES_PER_SLOT } from '../layout/kernel-layout.ts';
 
-export const POLICY_VERSION = 1;
+export const POLICY_VERSION = 2;
 
 export const PolicyApp = z
   .object({
@@ -12,7 +13,7 @@ export const PolicyApp = z
     icon: z.string().nullable(),
     source: AppSource,
     matchers: AppMatcher,
-    tag: z.number().int().min(1).max(MAX_TAG),
+    tag: z.number().int().min(1).max(MAX_APP_TAG),
     choice: EgressChoice,
   })
   .strict();
@@ -33,6 +34,30 @@ export const PolicyDocument = z
         .min(1)
         .max(TABLES_PER_SLOT - 1),
     ),
+    /** Named sets of apps that rules can name. */
+    groups: z.array(z.object({ name: GroupName, apps: z.array(AppId).max(4096) }).strict()).max(256),
+    /** The user's and the events' rules, in order within each layer (managed rules live in the managed file). */
+    rules: z.array(Rule).max(4096),
+    trustDefaults: TrustDefaults,
+    /** Networks seen so far, with the trust the user gave them. */
+    networks: z
+      .array(
+        z
+          .object({
+            id: NetworkId,
+            name: z.string().min(1).max(120),
+            fingerprint: NetworkFingerprint,
+            trust: Trust.nullable(),
+            firstSeen: z.string(),
+            lastSeen: z.string(),
+          })
+          .strict(),
+      )
+      .max(1024),
+    /** The trust of a network never marked: untrusted unless the user says otherwise. */
+    unknownTrust: Trust,
+    /** Flow class key ("<app tag>><tunnel>/<key group>") → class number; never reused while listed. */
+    flowClasses: z.record(z.string(), z.number().int().min(1).max(MAX_CLASSES)),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -47,16 +72,52 @@ export const PolicyDocument = z
     const ns = Object.values(doc.egressTables);
     if (new Set(ns).size !== ns.length)
       ctx.addIssue({ code: 'custom', message: 'two egresses share a routing table' });
+    const ruleIds = new Set<string>();
+    for (const r of doc.rules) {
+      if (ruleIds.has(r.id)) ctx.addIssue({ code: 'custom', message: `rule id ${r.id} appears twice` });
+      if (r.origin === 'managed')
+        ctx.addIssue({ code: 'custom', message: `rule ${r.id}: managed rules live in the managed policy` });
+      ruleIds.add(r.id);
+    }
+    const groups = new Set<string>();
+    for (const g of doc.groups) {
+      if (groups.has(g.name.toLowerCase()))
+        ctx.addIssue({ code: 'custom', message: `group ${g.name} appears twice` });
+      groups.add(g.name.toLowerCase());
+    }
+    const classes = Object.values(doc.flowClasses);
+    if (new Set(classes).size !== classes.length)
+      ctx.addIssue({ code: 'custom', message: 'two flow classes share a number' });
   });
 export type PolicyDocument = z.infer<typeof PolicyDocument>;
 
+/** What a version-1 document lacks: no groups, rules or networks yet. */
+function rulesDefaults() {
+  return {
+    groups: [],
+    rules: [],
+    trustDefaults: { trusted: { type: 'clear' as const }, untrusted: { type: 'clear' as const } },
+    networks: [],
+    unknownTrust: 'untrusted' as const,
+    flowClasses: {},
+  };
+}
+
 export function emptyPolicy(): PolicyDocument {
-  return { version: POLICY_VERSION, apps: [], paused: false, override: null, egressTables: {} };
+  return {
+    version: POLICY_VERSION,
+    apps: [],
+    paused: false,
+    override: null,
+    egressTables: {},
+    ...rulesDefaults(),
+  };
 }
 
 /** Upgrades from older versions, keyed by the version they upgrade from. */
 const migrations: Record<number, (doc: Record<string, unknown>) => Record<string, unknown>> = {
-  // 1: (doc) => ({ ...doc, version: 2 }),   // the first real migration goes here
+  // 2 added encryption rules, app groups and networks with their trust.
+  1: (doc) => ({ ...doc, ...rulesDefaults(), version: 2 }),
 };
 
 /** Parses a stored document (any known version), migrating it to the current version. */
@@ -89,8 +150,8 @@ export function parsePolicy(raw: unknown): PolicyDocument {
 /** The lowest tag no app has; tags of removed apps become free again only after removal. */
 export function allocateTag(doc: PolicyDocument): number {
   const used = new Set(doc.apps.map((a) => a.tag));
-  for (let t = 1; t <= MAX_TAG; t++) if (!used.has(t)) return t;
-  throw new Error('all 65535 app tags are in use; remove apps before adding more.');
+  for (let t = 1; t <= MAX_APP_TAG; t++) if (!used.has(t)) return t;
+  throw new Error(`all ${MAX_APP_TAG} app tags are in use; remove apps before adding more.`);
 }
 
 /** Adds an app with a fresh tag (or returns the document unchanged if the id exists). */
@@ -103,8 +164,14 @@ export function addApp(
   return { ...doc, apps: [...doc.apps, entry] };
 }
 
+/** Removes the app, its own rules and its group memberships. */
 export function removeApp(doc: PolicyDocument, id: string): PolicyDocument {
-  return { ...doc, apps: doc.apps.filter((a) => a.id !== id) };
+  return {
+    ...doc,
+    apps: doc.apps.filter((a) => a.id !== id),
+    groups: doc.groups.map((g) => ({ ...g, apps: g.apps.filter((a) => a !== id) })),
+    rules: doc.rules.filter((r) => !(r.match.subject.kind === 'app' && r.match.subject.app === id)),
+  };
 }
 
 export function setChoice(doc: PolicyDocument, id: string, choice: EgressChoice): PolicyDocument {
@@ -113,11 +180,15 @@ export function setChoice(doc: PolicyDocument, id: string, choice: EgressChoice)
   return { ...doc, apps: doc.apps.map((a) => (a.id === id ? { ...a, choice: parsed } : a)) };
 }
 
-/** Every egress the policy may route through (app lists plus the override). */
-export function referencedEgresses(doc: PolicyDocument): string[] {
+/** Every egress the policy may route through (app lists, the override, the tunnels rules name). */
+export function referencedEgresses(doc: PolicyDocument, extra: readonly string[] = []): string[] {
   const names = new Set<string>();
   for (const a of doc.apps) if (a.choice.mode === 'ordered') for (const e of a.choice.egresses) names.add(e);
   if (doc.override) names.add(doc.override);
+  for (const r of doc.rules) if (r.action.type === 'encrypt') names.add(r.action.tunnel);
+  for (const a of [doc.trustDefaults.trusted, doc.trustDefaults.untrusted])
+    if (a.type === 'encrypt') names.add(a.tunnel);
+  for (const e of extra) names.add(e);
   return [...names];
 }
 
@@ -125,8 +196,8 @@ export function referencedEgresses(doc: PolicyDocument): string[] {
  * Gives every referenced egress a routing-table index (existing ones keep theirs; the lowest free index
  * is used). Returns the same object when nothing changed, so callers know whether to persist.
  */
-export function ensureEgressTables(doc: PolicyDocument): PolicyDocument {
-  const missing = referencedEgresses(doc).filter((e) => !(e in doc.egressTables));
+export function ensureEgressTables(doc: PolicyDocument, extra: readonly string[] = []): PolicyDocument {
+  const missing = referencedEgresses(doc, extra).filter((e) => !(e in doc.egressTables));
   if (missing.length === 0) return doc;
   const used = new Set(Object.values(doc.egressTables));
   const tables = { ...doc.egressTables };
@@ -139,4 +210,23 @@ export function ensureEgressTables(doc: PolicyDocument): PolicyDocument {
     used.add(n);
   }
   return { ...doc, egressTables: tables };
+}
+
+/** Gives every needed flow class a number (kept while listed; the lowest free one is used). */
+export function ensureFlowClasses(doc: PolicyDocument, keys: readonly string[]): PolicyDocument {
+  const missing = keys.filter((k) => !(k in doc.flowClasses));
+  if (missing.length === 0) return doc;
+  const used = new Set(Object.values(doc.flowClasses));
+  const classes = { ...doc.flowClasses };
+  let n = 1;
+  for (const k of missing) {
+    while (used.has(n)) n++;
+    if (n > MAX_CLASSES)
+      throw new Error(
+        'no flow class left for another app and tunnel; remove encrypt rules that are not needed.',
+      );
+    classes[k] = n;
+    used.add(n);
+  }
+  return { ...doc, flowClasses: classes };
 }

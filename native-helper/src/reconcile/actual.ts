@@ -3,6 +3,7 @@ import { readLinkState, readRoutes, readRules } from '../mechanism/netlink/read.
 import type { NetnsOption } from '../mechanism/netlink/ns.ts';
 import { listTable, tableComment } from '../mechanism/nft/table.ts';
 import { isOurMark, isOurPriority, isOurTable, type KernelScope } from '../layout/kernel-layout.ts';
+import type { ClassifierImage } from '../mechanism/bpf/classifier.ts';
 import type { LinkSpec, RouteSpec, RuleSpec } from './types.ts';
 import { readSysctls } from './sysctl.ts';
 
@@ -15,6 +16,8 @@ export interface ActualState {
   sysctls: Record<string, string | null>;
   /** The links asked for (null: no such link). */
   links?: Record<string, LinkState | null>;
+  /** The flow classifier's lists in force, when the reconciler has a classifier. */
+  classifier?: ClassifierImage;
 }
 
 export type LinkState = Omit<LinkSpec, 'name'>;

@@ -5,6 +5,7 @@
 // The reconciler runs sysctls, then the nft swap, then one ip batch per family in this order. nft going
 // first is safe: a changed allow-list can only drop a marked packet for a moment, never let one leak.
 import { createHash } from 'node:crypto';
+import { imageOf, type ClassifierList } from '../mechanism/bpf/classifier.ts';
 import { renderTable, type TableSpec } from '../mechanism/nft/spec.ts';
 import { hex } from '../layout/kernel-layout.ts';
 import {
@@ -30,7 +31,8 @@ export type Operation =
   | { op: 'nft-delete'; name: string }
   | { op: 'rule-del'; rule: RuleSpec }
   | { op: 'route-del'; route: RouteSpec }
-  | { op: 'addr-del'; dev: string; cidr: string; family: Family };
+  | { op: 'addr-del'; dev: string; cidr: string; family: Family }
+  | { op: 'classifier-replace'; lists: ClassifierList[] };
 
 const familyOf = (cidr: string): Family => (cidr.includes(':') ? 6 : 4);
 
@@ -82,6 +84,13 @@ export function diff(actual: ActualState, desired: DesiredState, nftName?: strin
     for (const r of extra) ops.push({ op: 'rule-del', rule: r });
   }
   for (const [k, r] of actualRoutes) if (!desiredRoutes.has(k)) ops.push({ op: 'route-del', route: r });
+  // Last: new classes are routed (and old ones still are) when sockets start getting their marks.
+  if (
+    desired.classifier &&
+    actual.classifier &&
+    !sameImage(imageOf(desired.classifier).lists, actual.classifier.lists)
+  )
+    ops.push({ op: 'classifier-replace', lists: desired.classifier });
   return [...ops, ...addrDels];
 }
 
@@ -120,4 +129,9 @@ export function batchLines(ops: readonly Operation[], family: Family): string[] 
     if (o.op === 'rule-del' && o.rule.family === family) lines.push(ruleLine('del', o.rule));
   }
   return lines;
+}
+
+function sameImage(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }

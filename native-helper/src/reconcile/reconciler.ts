@@ -6,6 +6,7 @@ import { applyBatch } from '../mechanism/netlink/batch.ts';
 import type { NetnsOption } from '../mechanism/netlink/ns.ts';
 import { applyTable, deleteTable, readCounters, restoreTable } from '../mechanism/nft/table.ts';
 import type { KernelScope } from '../layout/kernel-layout.ts';
+import type { ClassifierImage, ClassifierList } from '../mechanism/bpf/classifier.ts';
 import { readActual, type ActualState } from './actual.ts';
 import { batchLines, diff, type Operation } from './diff.ts';
 import { writeSysctls } from './sysctl.ts';
@@ -19,6 +20,14 @@ export interface ReconcilerOptions extends NetnsOption {
    * killed. Without it they are kept in memory only.
    */
   stateFile?: string;
+  /** The flow classifier, when desired states carry classifier lists. */
+  classifier?: ClassifierPort;
+}
+
+/** What the reconciler needs of the classifier (mechanism/bpf/classifier.ts). */
+export interface ClassifierPort {
+  replace(lists: readonly ClassifierList[]): void;
+  read(): ClassifierImage;
 }
 
 export interface ApplyResult {
@@ -44,6 +53,8 @@ export class ReconcileError extends Error {
 
 export class Reconciler {
   private originals: Record<string, string> | null = null;
+  /** The classifier lists last applied here, to put back when a later apply fails after its flip. */
+  private classifierLists: readonly ClassifierList[] | null = null;
   private readonly netns: NetnsOption;
 
   constructor(private readonly opts: ReconcilerOptions) {
@@ -89,7 +100,8 @@ export class Reconciler {
     const originals = await this.loadOriginals();
     const paths = [...new Set([...Object.keys(desired?.sysctls ?? {}), ...Object.keys(originals)])];
     const linkNames = (desired?.links ?? []).map((l) => l.name);
-    return readActual(this.opts.layout, { ...this.netns, sysctlPaths: paths, linkNames });
+    const actual = await readActual(this.opts.layout, { ...this.netns, sysctlPaths: paths, linkNames });
+    return this.opts.classifier ? { ...actual, classifier: this.opts.classifier.read() } : actual;
   }
 
   /** Operations apply() would run now. */
@@ -150,10 +162,13 @@ export class Reconciler {
         throw new Error(
           `the kernel does not match after applying (${left.length} difference(s), first: ${describe(left[0]!)})`,
         );
+      if (desired.classifier) this.classifierLists = desired.classifier;
       return { operations: ops, readMs, applyMs, verifyMs: performance.now() - tVerify };
     } catch (err) {
       try {
         await this.restore(before);
+        if (this.classifierLists && ops.some((o) => o.op === 'classifier-replace'))
+          this.opts.classifier?.replace(this.classifierLists);
       } catch (rollbackErr) {
         throw new ReconcileError(
           `Applying the routing policy failed (${(err as Error).message}) and rolling back failed too (${(rollbackErr as Error).message}); run teardown and apply again.`,
@@ -170,6 +185,8 @@ export class Reconciler {
   }
 
   private checkInRange(desired: DesiredState): void {
+    if (desired.classifier && !this.opts.classifier)
+      throw new Error('the desired state has classifier lists, but this reconciler has no classifier.');
     const { priorities, tables } = this.opts.layout;
     for (const r of desired.rules) {
       if (r.priority < priorities.first || r.priority > priorities.last)
@@ -207,6 +224,8 @@ export class Reconciler {
     }
     await applyBatch(4, batchLines(ops, 4), this.netns);
     await applyBatch(6, batchLines(ops, 6), this.netns);
+    // One flip of a generation: connect() sees the old lists or the new ones, never a mix.
+    for (const o of ops) if (o.op === 'classifier-replace') this.opts.classifier!.replace(o.lists);
   }
 
   /** Puts rules, routes, nft table, sysctls and the links asked for back as they were in `state`. */
@@ -266,5 +285,7 @@ function describe(o: Operation): string {
     case 'addr-add':
     case 'addr-del':
       return `${o.op} ${o.cidr} dev ${o.dev}`;
+    case 'classifier-replace':
+      return `classifier lists for ${o.lists.length} app(s)`;
   }
 }

@@ -1,5 +1,6 @@
 // The kernel state the helper wants, in the helper's own ranges only. compile() produces it, the
 // reconciler makes the kernel match it.
+import type { ClassifierList } from '../mechanism/bpf/classifier.ts';
 import type { TableSpec } from '../mechanism/nft/spec.ts';
 
 export type Family = 4 | 6;
@@ -50,6 +51,8 @@ export interface DesiredState {
   sysctls: Record<string, string>;
   /** Links whose settings are wanted; links not listed are never touched, and teardown leaves them. */
   links?: LinkSpec[];
+  /** The flow classifier's lists (encryption rules); absent: the classifier is not touched. */
+  classifier?: ClassifierList[];
 }
 
 export function emptyDesired(): DesiredState {
