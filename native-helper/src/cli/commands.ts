@@ -1,4 +1,5 @@
 // The CLI's commands. Each is a thin call into the helper API plus human formatting.
+import { describeChoice } from '../api/describe.ts';
 import type { App, EgressChoice, EventEnvelope, Interface, Status } from '../api/schema.ts';
 import { type OptionSpec, type Parsed, UsageError, list, required, str } from './args.ts';
 import { withClient } from './connect.ts';
@@ -22,11 +23,6 @@ const STATE_LABEL: Record<App['egress']['state'], string> = {
   blocked: 'blocked',
   paused: 'paused',
 };
-
-export function describeChoice(c: EgressChoice): string {
-  if (c.mode === 'ordered') return `${c.egresses.join(' → ')}${c.killSwitch ? ' (kill switch)' : ''}`;
-  return c.mode;
-}
 
 function stateText(a: App): string {
   const label = STATE_LABEL[a.egress.state];

@@ -1,11 +1,11 @@
 // The API handlers: one per schema method, each a thin call into the Helper, plus the socket server.
 import type { Socket } from 'node:net';
+import { describeChoice } from '../api/describe.ts';
 import { ApiError } from '../api/schema.ts';
 import { LookupError } from '../mechanism/host-resolver.ts';
 import { native } from '../mechanism/native.ts';
 import { kernelRouteGet } from '../mechanism/netlink/route-get.ts';
 import { explain, resolveDestination } from '../policy/evaluate.ts';
-import { killSwitchInSummary } from '../policy/kill-switch.ts';
 import type { Peer } from './auth.ts';
 import type { Handlers } from './dispatch.ts';
 import type { Helper } from './helper.ts';
@@ -54,11 +54,7 @@ export function handlersFor(h: Helper): Handlers {
     'interfaces.list': () => h.interfaceList(),
     'egress.set': async ({ app, choice }, ctx) => {
       const result = await h.setChoice(app, choice);
-      const text =
-        choice.mode === 'ordered'
-          ? `${choice.egresses.join(' → ')}${killSwitchInSummary(choice)}`
-          : choice.mode;
-      changed(app, `${result.name}: egress set to ${text}`, ctx.actor);
+      changed(app, `${result.name}: egress set to ${describeChoice(choice)}`, ctx.actor);
       return result;
     },
     'policy.pause': async ({ paused }, ctx) => {

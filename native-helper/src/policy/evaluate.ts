@@ -2,16 +2,10 @@
 // explain(), which also asks the kernel what it would really do with such a packet.
 import { isIP } from 'node:net';
 import type { KernelRoute } from '../mechanism/netlink/route-get.ts';
+import { describeChoice } from '../api/describe.ts';
 import type { EgressChoice, EgressState, Explanation, Interface } from '../api/schema.ts';
 import { hex, markFor, type Layout } from '../layout/kernel-layout.ts';
-import {
-  heldReason,
-  isHeld,
-  killSwitchHolds,
-  killSwitchInChoice,
-  notHeldReason,
-  ownKillSwitch,
-} from './kill-switch.ts';
+import { heldReason, isHeld, killSwitchHolds, notHeldReason, ownKillSwitch } from './kill-switch.ts';
 
 export interface GlobalSwitches {
   paused: boolean;
@@ -102,12 +96,6 @@ export interface ExplainContext extends GlobalSwitches {
   routeGet: (address: string, mark: number, protocol: 'tcp' | 'udp', port: number) => Promise<KernelRoute>;
 }
 
-function describeChoice(c: EgressChoice): string {
-  if (c.mode === 'default') return 'use the system routing';
-  if (c.mode === 'block') return 'block all traffic';
-  return `use ${c.egresses.join(', then ')}${killSwitchInChoice(c)}`;
-}
-
 export async function explain(
   app: ExplainApp,
   destination: Destination,
@@ -116,7 +104,7 @@ export async function explain(
 ): Promise<Explanation> {
   const mark = markFor(ctx.layout, app.tag);
   const steps: string[] = [`${app.name} has tag ${app.tag}, so its sockets carry mark ${hex(mark)}.`];
-  steps.push(`Its choice is to ${describeChoice(app.choice)}.`);
+  steps.push(`Its choice: ${describeChoice(app.choice)}.`);
   if (ctx.override && app.choice.mode !== 'block')
     steps.push(`The global override sends it through ${ctx.override}.`);
   if (ctx.paused) steps.push('Policies are paused: routing stays, block and kill switch are lifted.');
