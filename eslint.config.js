@@ -28,7 +28,13 @@ export default tseslint.config(
   // The helper's layers (docs/CONVENTIONS.md): mechanisms know no product; policy decides without I/O;
   // the kernel layout is a leaf everyone may import. test/lint/boundaries.test.ts proves each rule bites.
   // One config object per set of files: a later object's options replace an earlier one's.
-  boundary(['native-helper/src/**/*.ts', 'electron/**/*.ts', 'renderer/src/**/*.ts'], []),
+  boundary(
+    ['native-helper/src/**/*.ts', 'electron/**/*.ts', 'renderer/src/**/*.ts', 'renderer/src/**/*.svelte'],
+    [],
+  ),
+  // Demo mode (`?demo`) is picked here, the one place production renderer code may load the fake
+  // transport (renderer/src/lib/transport-testing/); a production build drops that import.
+  boundary(['renderer/src/lib/transport/index.ts'], [], { allowTestDouble: 'transport-testing' }),
   boundary(
     ['native-helper/src/mechanism/**/*.ts'],
     [
@@ -79,18 +85,34 @@ export default tseslint.config(
     ],
   ),
   // `npm start` (the developer's launcher, not shipped) brings up the lab, which lives under test/.
-  { files: ['electron/start.ts'], rules: { 'no-restricted-imports': 'off' } },
+  { files: ['electron/start.ts'], rules: { 'no-restricted-imports': 'off', 'no-restricted-syntax': 'off' } },
 );
 
-/** no-restricted-imports for production files; every set also keeps test code out. */
-function boundary(files, patterns) {
+/**
+ * no-restricted-imports for production files, and the same patterns for import(), which that rule
+ * does not see. Every set also keeps test code out; allowTestDouble names the one *-testing folder
+ * these files may import.
+ */
+function boundary(files, patterns, { allowTestDouble } = {}) {
   const noTests = {
-    regex: '(^|/)(test|[a-z-]+-testing)/',
+    regex: allowTestDouble
+      ? `(^|/)(test|(?!${allowTestDouble}/)[a-z-]+-testing)/`
+      : '(^|/)(test|[a-z-]+-testing)/',
     message: 'production code does not import test code or test doubles (*-testing/).',
   };
+  const all = [...patterns, noTests];
   return {
     files,
     ignores: ['**/*.test.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, noTests] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: all }],
+      'no-restricted-syntax': [
+        'error',
+        ...all.map(({ regex, message }) => ({
+          selector: `ImportExpression[source.value=/${regex.replaceAll('/', '\\/')}/]`,
+          message,
+        })),
+      ],
+    },
   };
 }

@@ -1,48 +1,14 @@
-// The names the preload lets through, written by hand so the sandboxed preload bundle stays tiny
-// (importing schema.ts would pull zod into every page). api-names.test.ts fails when this list
-// and the schema disagree, so it cannot drift.
-export const HELPER_METHOD_NAMES = [
-  'status.get',
-  'apps.list',
-  'apps.get',
-  'apps.add',
-  'apps.remove',
-  'apps.enroll',
-  'apps.launch',
-  'catalog.refresh',
-  'interfaces.list',
-  'egress.set',
-  'policy.pause',
-  'policy.override',
-  'explain',
-  'tunnels.list',
-  'tunnels.add',
-  'tunnels.remove',
-  'gateway.stats',
-  'events.subscribe',
-  'events.history',
-] as const;
+// The names the preload lets through: the keys of the helper's schema and of the shell's, so a method
+// or event added there passes here too. The sandboxed preload must not carry zod, so when
+// build/bundle-electron.ts bundles the preload it evaluates this module and inlines the lists it
+// exports (inlineAtBundleTime); main and the tests import it as it is.
+import { eventNames, methodNames } from '#switchyard/api/schema.ts';
+import { shellEventNames, shellMethodNames } from '#switchyard/api/shell-schema.ts';
 
-export const SHELL_METHOD_NAMES = [
-  'shell.info',
-  'shell.setAutostart',
-  'shell.connection',
-  'shell.exportEvents',
-] as const;
-
-export const HELPER_EVENT_NAMES = [
-  'app.changed',
-  'interface.changed',
-  'adoption',
-  'egress.failover',
-  'egress.killed',
-  'egress.restored',
-  'policy.changed',
-  'counters',
-  'helper.problem',
-] as const;
-
-export const SHELL_EVENT_NAMES = ['shell.connection'] as const;
+export const HELPER_METHOD_NAMES: readonly string[] = methodNames;
+export const SHELL_METHOD_NAMES: readonly string[] = shellMethodNames;
+export const HELPER_EVENT_NAMES: readonly string[] = eventNames;
+export const SHELL_EVENT_NAMES: readonly string[] = shellEventNames;
 
 export const CALLABLE_NAMES: readonly string[] = [...HELPER_METHOD_NAMES, ...SHELL_METHOD_NAMES];
 export const EVENT_NAMES: readonly string[] = [...HELPER_EVENT_NAMES, ...SHELL_EVENT_NAMES];

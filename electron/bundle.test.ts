@@ -11,6 +11,7 @@ import {
   type HelperStandIn,
   startHelperStandIn,
 } from '../native-helper/src/daemon-testing/helper-standin.ts';
+import { CALLABLE_NAMES, EVENT_NAMES } from './api-names.ts';
 import { CONTENT_SECURITY_POLICY } from './security.ts';
 
 let bundle: { main: string; preload: string };
@@ -94,6 +95,11 @@ describe('electron bundles', () => {
     expect(requires(code)).toEqual(['electron']);
     expect(code).toContain('exposeInMainWorld("switchyard"');
     expect(code).toContain('"shell.exportEvents"');
+  });
+
+  it('inline every method and event name of the schemas into the preload (evaluated at bundle time)', () => {
+    const code = readFileSync(bundle.preload, 'utf8');
+    for (const name of [...CALLABLE_NAMES, ...EVENT_NAMES]) expect(code).toContain(JSON.stringify(name));
   });
 
   it('build main as CommonJS with electron external', () => {

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ReconnectingHelperClient } from '../native-helper/src/api/reconnecting-client.ts';
-import type { HelperConnection } from '../native-helper/src/api/schema.ts';
+import { ReconnectingHelperClient } from '#switchyard/api/reconnecting-client.ts';
+import type { HelperConnection } from '#switchyard/api/shell-schema.ts';
 import {
   type HelperStandIn,
   startHelperStandIn,

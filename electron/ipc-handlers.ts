@@ -1,6 +1,7 @@
 // Main's side of the preload bridge: validate, route, and answer with a reply object (Electron
 // would flatten a thrown error to its message). Events go to the window as envelopes.
-import { ApiError, type EventEnvelope, type HelperConnection } from '../native-helper/src/api/schema.ts';
+import { ApiError, type EventEnvelope } from '#switchyard/api/schema.ts';
+import type { HelperConnection } from '#switchyard/api/shell-schema.ts';
 import { type DispatchTarget, dispatchCall } from '../native-helper/src/web/shell-dispatch.ts';
 import type { IpcReply } from './preload-api.ts';
 import { isAppUrl } from './security.ts';

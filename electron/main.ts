@@ -15,7 +15,7 @@ import {
   nativeImage,
   session,
 } from 'electron';
-import { defaultSocketPath } from '../native-helper/src/api/client.ts';
+import { defaultSocketPath } from '#switchyard/api/client.ts';
 import { IPC_CALL } from './api-names.ts';
 import { type ElectronAdapter, type ShellTray, type ShellWindow, runShell } from './shell-app.ts';
 import type { SessionHooks } from './security.ts';

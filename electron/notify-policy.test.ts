@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EventEnvelope } from '../native-helper/src/api/schema.ts';
+import type { EventEnvelope } from '#switchyard/api/schema.ts';
 import { NoticeDebouncer, noticeFor } from './notify-policy.ts';
 
 const env = (event: EventEnvelope['event'], data: unknown): EventEnvelope => ({

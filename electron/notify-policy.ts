@@ -1,6 +1,6 @@
 // Which helper events become desktop notifications, and in what words. Only events that change
 // whether an app's traffic flows: its kill switch blocked it, or it failed over to another path.
-import type { AppId, EventEnvelope } from '../native-helper/src/api/schema.ts';
+import type { AppId, EventEnvelope } from '#switchyard/api/schema.ts';
 
 export interface Notice {
   /** Same key = same news; repeats within the debounce window are dropped. */

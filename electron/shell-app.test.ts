@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { App } from '../native-helper/src/api/schema.ts';
+import type { App } from '#switchyard/api/schema.ts';
 import {
   type HelperStandIn,
   standInStatus,

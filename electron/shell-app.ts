@@ -1,8 +1,9 @@
 // The desktop shell's behaviour, written against ElectronAdapter so it runs under Node in tests.
 // main.ts supplies the real Electron objects; nothing here imports 'electron'.
 import { join } from 'node:path';
-import { ReconnectingHelperClient } from '../native-helper/src/api/reconnecting-client.ts';
-import type { App, HelperConnection, Interface, ShellInfo, Status } from '../native-helper/src/api/schema.ts';
+import { ReconnectingHelperClient } from '#switchyard/api/reconnecting-client.ts';
+import type { App, Interface, Status } from '#switchyard/api/schema.ts';
+import type { HelperConnection, ShellInfo } from '#switchyard/api/shell-schema.ts';
 import { writeFileAtomic } from '../native-helper/src/storage/atomic-file.ts';
 import { defaultExportName, formatEvents } from '../native-helper/src/web/event-export.ts';
 import type { ShellHandlers } from '../native-helper/src/web/shell-dispatch.ts';

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { AppId } from '../native-helper/src/api/schema.ts';
+import { AppId } from '#switchyard/api/schema.ts';
 import { writeFileAtomic } from '../native-helper/src/storage/atomic-file.ts';
 
 export const ShellSettings = z.object({

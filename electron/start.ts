@@ -6,7 +6,7 @@ import { homedir, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleElectron, repoRoot } from '../build/bundle-electron.ts';
-import { HelperSocketClient, defaultSocketPath } from '../native-helper/src/api/client.ts';
+import { HelperSocketClient, defaultSocketPath } from '#switchyard/api/client.ts';
 import { run } from '../native-helper/src/mechanism/exec.ts';
 import { type StartOptions, supervisor } from '../native-helper/src/mechanism/supervisor.ts';
 import { startWebBridge } from '../native-helper/src/web/bridge.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { App, HelperConnection, Interface } from '../native-helper/src/api/schema.ts';
+import type { App, Interface } from '#switchyard/api/schema.ts';
+import type { HelperConnection } from '#switchyard/api/shell-schema.ts';
 import { standInStatus } from '../native-helper/src/daemon-testing/helper-standin.ts';
 import { type TrayItem, type TrayState, buildTrayModel } from './tray-model.ts';
 

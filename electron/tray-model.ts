@@ -1,13 +1,7 @@
 // What the tray shows, as a pure function of state. main.ts turns the model into a real Menu; the
 // tests read it directly. Every clickable item carries the action it triggers.
-import type {
-  App,
-  AppId,
-  EgressChoice,
-  HelperConnection,
-  Interface,
-  Status,
-} from '../native-helper/src/api/schema.ts';
+import type { App, AppId, EgressChoice, Interface, Status } from '#switchyard/api/schema.ts';
+import type { HelperConnection } from '#switchyard/api/shell-schema.ts';
 
 export type TrayIcon = 'ok' | 'killed' | 'down';
 

@@ -17,7 +17,7 @@ vi.hoisted(() => {
     }) as MediaQueryList;
 });
 import App from './App.svelte';
-import { FakeHelper } from './lib/transport/fake.ts';
+import { FakeHelper } from './lib/transport-testing/fake-helper.ts';
 
 let fake: FakeHelper;
 

@@ -341,7 +341,7 @@ async function heapMb(cdp: CDPSession): Promise<number> {
 async function fakeTickMs(apps: number): Promise<number> {
   // Loaded by URL so the node type-check does not pull in renderer (DOM) code; svelte-check covers it.
   const { FakeHelper } = (await import(
-    new URL('../../renderer/src/lib/transport/fake.ts', import.meta.url).href
+    new URL('../../renderer/src/lib/transport-testing/fake-helper.ts', import.meta.url).href
   )) as {
     FakeHelper: new (opts: { apps: number }) => { tick(): void; close(): void };
   };

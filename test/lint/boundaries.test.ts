@@ -68,6 +68,38 @@ describe('layer boundaries', () => {
     expect(await restricted(file, 'export const clean = 1;\n')).toEqual([]);
   });
 
+  it('applies the same rules to import(), which no-restricted-imports does not see', async () => {
+    const [result] = await eslint.lintText("export const load = () => import('../policy/compile.ts');\n", {
+      filePath: `${REPO}/native-helper/src/mechanism/probe.ts`,
+    });
+    const errors = result!.messages.filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.message);
+    expect(errors.some((m) => /mechanism\/ is generic/.test(m))).toBe(true);
+  });
+
+  it('lets only the demo-mode picker load the fake transport, statically or with import()', async () => {
+    const testCode = async (filePath: string, code: string) => {
+      const [result] = await eslint.lintText(code, { filePath: `${REPO}/${filePath}` });
+      return result!.messages.filter((m) => /does not import test code/.test(m.message));
+    };
+    const load = "export const load = () => import('../transport-testing/fake-helper.ts');\n";
+    const take =
+      "import { FakeHelper } from '../transport-testing/fake-helper.ts';\nexport const F = FakeHelper;\n";
+    expect(await testCode('renderer/src/lib/state/probe.ts', load)).toHaveLength(1);
+    expect(await testCode('renderer/src/lib/state/probe.ts', take)).toHaveLength(1);
+    expect(
+      await testCode('renderer/src/lib/components/Probe.svelte', `<script lang="ts">\n${take}</script>\n`),
+    ).toHaveLength(1);
+    expect(await testCode('renderer/src/lib/transport/index.ts', load)).toEqual([]);
+    expect(await testCode('renderer/src/lib/transport/index.ts', take)).toEqual([]);
+    // The exception is for the fake transport only.
+    expect(
+      await testCode(
+        'renderer/src/lib/transport/index.ts',
+        "import { Lab } from '../../../../test/lab/lab.ts';\nexport const L = Lab;\n",
+      ),
+    ).toHaveLength(1);
+  });
+
   it('lets policy/ take kernel types (no I/O in a type)', async () => {
     expect(
       await restricted(

@@ -6,7 +6,8 @@ import { run } from '../mechanism/exec.ts';
 import { type HelperStandIn, standInStatus, startHelperStandIn } from '../daemon-testing/helper-standin.ts';
 import { ConnectError, HelperSocketClient } from './client.ts';
 import { ReconnectingHelperClient, backoffDelay, classifyConnectFailure } from './reconnecting-client.ts';
-import { API_VERSION, ApiError, type HelperConnection } from './schema.ts';
+import { API_VERSION, ApiError } from './schema.ts';
+import type { HelperConnection } from './shell-schema.ts';
 
 let helper: HelperStandIn;
 const cleanups: (() => void | Promise<void>)[] = [];

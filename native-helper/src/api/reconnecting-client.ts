@@ -7,12 +7,12 @@ import {
   type EventData,
   type EventName,
   type HelperClient,
-  type HelperConnection,
   type MethodName,
   type ParamsIn,
   type Result,
   type Status,
 } from './schema.ts';
+import type { HelperConnection } from './shell-schema.ts';
 import { type ConnectError, HelperSocketClient, type SocketClientOptions } from './client.ts';
 
 type AnyListener = (data: unknown) => void;

@@ -1,6 +1,7 @@
 // The one definition of the helper's API: every method, event and error.
 // The helper validates every message against it; the CLI, Electron main, preload, renderer and the
-// web bridge import the same module, so nothing can call what is not defined here.
+// web bridge import the same module, so nothing can call what is not defined here. The desktop
+// shell's own methods (shell.*), which the helper never serves, are in shell-schema.ts.
 import { z } from 'zod';
 import {
   AppId,
@@ -62,10 +63,12 @@ export class ApiError extends Error {
 
 // ---------- methods ----------
 
-const NoParams = z.object({}).strict();
+/** Params of a method that takes none (shell-schema.ts uses it too). */
+export const NoParams = z.object({}).strict();
 const Ok = z.object({ ok: z.literal(true) });
 
-function method<P extends z.ZodType, R extends z.ZodType>(
+/** One method: what it takes, what it answers, who may call it, and one line for people. */
+export function method<P extends z.ZodType, R extends z.ZodType>(
   params: P,
   result: R,
   access: 'read' | 'write',
@@ -190,50 +193,6 @@ export type ParamsIn<M extends MethodName> = z.input<Methods[M]['params']>;
 export type Params<M extends MethodName> = z.output<Methods[M]['params']>;
 export type Result<M extends MethodName> = z.output<Methods[M]['result']>;
 export const methodNames = Object.keys(methods) as MethodName[];
-
-// ---------- desktop shell (served by Electron main or the web bridge, never by the helper) ----------
-
-export const ShellInfo = z.object({
-  mode: z.enum(['electron', 'web']),
-  version: z.string(),
-  /** Whether the shell can write an XDG autostart entry for this user. */
-  canAutostart: z.boolean(),
-  autostart: z.boolean(),
-  /** Where the shell connects to the helper. */
-  helperSocket: z.string(),
-});
-export type ShellInfo = z.infer<typeof ShellInfo>;
-
-export const HelperConnection = z.object({
-  state: z.enum(['connecting', 'connected', 'absent', 'refused', 'incompatible']),
-  /** One sentence for people: what is wrong and how to fix it. */
-  message: z.string(),
-  socket: z.string(),
-  retryInMs: z.number().nullable(),
-});
-export type HelperConnection = z.infer<typeof HelperConnection>;
-
-export const shellMethods = {
-  'shell.info': method(NoParams, ShellInfo, 'read', 'The desktop shell hosting the UI.'),
-  'shell.setAutostart': method(
-    z.object({ enabled: z.boolean() }).strict(),
-    ShellInfo,
-    'write',
-    'Start at login.',
-  ),
-  'shell.connection': method(NoParams, HelperConnection, 'read', "The shell's connection to the helper."),
-  'shell.exportEvents': method(
-    z.object({ format: z.enum(['json', 'csv']) }).strict(),
-    z.object({ path: z.string().nullable() }),
-    'write',
-    'Save the event log to a file the user picks.',
-  ),
-} as const;
-export type ShellMethods = typeof shellMethods;
-export type ShellMethodName = keyof ShellMethods;
-export const shellEvents = {
-  'shell.connection': HelperConnection,
-} as const;
 
 // ---------- events ----------
 

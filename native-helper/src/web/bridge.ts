@@ -13,14 +13,8 @@ import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { ReconnectingHelperClient } from '../api/reconnecting-client.ts';
-import {
-  ApiError,
-  type EventEnvelope,
-  type HelperConnection,
-  RequestEnvelope,
-  type ShellInfo,
-  describeZodError,
-} from '../api/schema.ts';
+import { ApiError, type EventEnvelope, RequestEnvelope, describeZodError } from '../api/schema.ts';
+import type { HelperConnection, ShellInfo } from '../api/shell-schema.ts';
 import { MAX_LINE_BYTES } from '../api/wire.ts';
 import { writeFileAtomic } from '../storage/atomic-file.ts';
 import { defaultExportName, formatEvents } from './event-export.ts';

@@ -1,18 +1,14 @@
 // Route one UI request: helper methods go to the helper, shell methods to the hosting shell
 // (Electron main or the web bridge). Both shells use this, so the UI sees the same API in each.
 import type { z } from 'zod';
+import { ApiError, type HelperClient, describeZodError, isMethodName, parseParams } from '../api/schema.ts';
 import {
-  ApiError,
-  type HelperClient,
   type HelperConnection,
   type ShellInfo,
   type ShellMethodName,
   type ShellMethods,
-  describeZodError,
-  isMethodName,
-  parseParams,
   shellMethods,
-} from '../api/schema.ts';
+} from '../api/shell-schema.ts';
 
 export type ShellResult<M extends ShellMethodName> = z.output<ShellMethods[M]['result']>;
 

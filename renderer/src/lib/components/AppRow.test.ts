@@ -1,7 +1,7 @@
 import '@testing-library/svelte/vitest';
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
-import { FakeHelper } from '../transport/fake.ts';
+import { FakeHelper } from '../transport-testing/fake-helper.ts';
 import AppRow from './AppRow.svelte';
 
 function rowFor(id: string, patch: Partial<FakeHelper['apps'][number]> = {}) {

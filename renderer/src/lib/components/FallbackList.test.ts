@@ -1,8 +1,8 @@
 import '@testing-library/svelte/vitest';
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
-import type { App, EgressChoice } from '../../../../native-helper/src/api/schema.ts';
-import { FakeHelper } from '../transport/fake.ts';
+import type { App, EgressChoice } from '#switchyard/api/schema.ts';
+import { FakeHelper } from '../transport-testing/fake-helper.ts';
 import FallbackList from './FallbackList.svelte';
 
 function setup(choice: EgressChoice, extra: Partial<App> = {}) {

@@ -1,5 +1,5 @@
 // The event log: seeded from events.history, then appended live; filterable and exportable.
-import type { EventData, EventEnvelope, EventName } from '../../../../native-helper/src/api/schema.ts';
+import type { EventData, EventEnvelope, EventName } from '#switchyard/api/schema.ts';
 import type { EventMeta, SwitchyardClient } from '../transport/types.ts';
 import { parseAnyEvent, toApiError } from '../transport/types.ts';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FakeHelper } from '../transport/fake.ts';
+import { FakeHelper } from '../transport-testing/fake-helper.ts';
 import type { SwitchyardClient } from '../transport/types.ts';
 import { ActivityState, filterEntries, toCsv, toEntry, toJson, type LogEntry } from './activity.svelte.ts';
 

@@ -1,5 +1,5 @@
 // The app catalog as the UI sees it: list, search, filter, live counters and egress edits.
-import type { App, EgressChoice, EventData } from '../../../../native-helper/src/api/schema.ts';
+import type { App, EgressChoice, EventData } from '#switchyard/api/schema.ts';
 import type { SwitchyardClient } from '../transport/types.ts';
 import { toApiError } from '../transport/types.ts';
 import type { Notices } from './notices.svelte.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeHelper } from '../transport/fake.ts';
+import { FakeHelper } from '../transport-testing/fake-helper.ts';
 import { AppsState, countByFilter, filterApps } from './apps.svelte.ts';
 import { Notices } from './notices.svelte.ts';
 

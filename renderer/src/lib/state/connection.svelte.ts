@@ -1,6 +1,6 @@
 // The connection to the helper and what to show for it: the app, a brief "connecting", or the
 // helper-unavailable screen with the fix and a retry countdown.
-import type { HelperConnection } from '../../../../native-helper/src/api/schema.ts';
+import type { HelperConnection } from '#switchyard/api/shell-schema.ts';
 
 export type Screen = 'connecting' | 'app' | 'unavailable';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HelperConnection } from '../../../../native-helper/src/api/schema.ts';
+import type { HelperConnection } from '#switchyard/api/shell-schema.ts';
 import { ConnectionState, diagnose, screenFor } from './connection.svelte.ts';
 
 const conn = (

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { EgressChoice } from '../../../../native-helper/src/api/schema.ts';
-import { EgressChoice as EgressChoiceSchema } from '../../../../native-helper/src/api/schema.ts';
+import type { EgressChoice } from '#switchyard/api/schema.ts';
+import { EgressChoice as EgressChoiceSchema } from '#switchyard/api/schema.ts';
 import {
   addFallback,
   badgeFor,

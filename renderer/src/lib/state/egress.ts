@@ -1,5 +1,5 @@
 // Editing an app's egress choice: pure functions, so the rules are tested without any UI.
-import type { EgressChoice, EgressState } from '../../../../native-helper/src/api/schema.ts';
+import type { EgressChoice, EgressState } from '#switchyard/api/schema.ts';
 
 export const MAX_EGRESSES = 8;
 

@@ -1,5 +1,5 @@
 // Network interfaces and a rolling two-minute throughput history per interface for the charts.
-import type { EventData, Interface } from '../../../../native-helper/src/api/schema.ts';
+import type { EventData, Interface } from '#switchyard/api/schema.ts';
 import type { SwitchyardClient } from '../transport/types.ts';
 import { toApiError } from '../transport/types.ts';
 

@@ -1,5 +1,6 @@
 // Helper status and the desktop shell's settings (start at login).
-import type { ShellInfo, Status } from '../../../../native-helper/src/api/schema.ts';
+import type { Status } from '#switchyard/api/schema.ts';
+import type { ShellInfo } from '#switchyard/api/shell-schema.ts';
 import type { SwitchyardClient } from '../transport/types.ts';
 import { toApiError } from '../transport/types.ts';
 

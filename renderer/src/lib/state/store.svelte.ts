@@ -1,7 +1,7 @@
 // Wires one client to the state modules: loads everything when the helper is reachable and keeps it
 // current from events. Views get the store from context and never talk to the client themselves.
 import { getContext, setContext } from 'svelte';
-import type { ApiError } from '../../../../native-helper/src/api/schema.ts';
+import type { ApiError } from '#switchyard/api/schema.ts';
 import { toApiError, type SwitchyardClient } from '../transport/types.ts';
 import { ActivityState } from './activity.svelte.ts';
 import { AppsState } from './apps.svelte.ts';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { eventNames } from '../../../../native-helper/src/api/schema.ts';
-import { FakeHelper } from '../transport/fake.ts';
+import { eventNames } from '#switchyard/api/schema.ts';
+import { FakeHelper } from '../transport-testing/fake-helper.ts';
 import { toApiError } from '../transport/types.ts';
 import { WebSocketClient, type SocketLike } from '../transport/websocket.ts';
 import { Store } from './store.svelte.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ElectronClient } from './electron.ts';
-import { FakeHelper } from './fake.ts';
+import { FakeHelper } from '../transport-testing/fake-helper.ts';
 import type { EventMeta, PreloadBridge } from './types.ts';
 
 /** A preload double: answers from a FakeHelper's data and lets the test push raw events. */

@@ -1,6 +1,6 @@
 // The Electron carrier: window.switchyard from the preload. Every result and event is checked against
 // the schema here, because the renderer trusts nothing that crosses a process boundary.
-import { ApiError, parseParams } from '../../../../native-helper/src/api/schema.ts';
+import { ApiError, parseParams } from '#switchyard/api/schema.ts';
 import {
   ListenerSet,
   isHelperMethod,

@@ -1,5 +1,7 @@
 // Picks the carrier: the Electron preload when present, otherwise the loopback bridge's WebSocket.
-// `?demo` (dev server, or a build made with --mode demo) uses the FakeHelper instead.
+// `?demo` (dev server, or a build made with --mode demo) uses the FakeHelper instead: the one place
+// production code may import the test double (eslint.config.js allows it here only). A production
+// build drops the import, since demoAllowed is false there.
 import { ElectronClient } from './electron.ts';
 import { WebSocketClient, bridgeUrl, tokenFromHash } from './websocket.ts';
 import type { PreloadBridge, SwitchyardClient } from './types.ts';
@@ -30,7 +32,7 @@ export async function createClient(): Promise<SwitchyardClient> {
   if (demoAllowed) {
     const params = new URLSearchParams(location.search);
     if (params.has('demo')) {
-      const { FakeHelper } = await import('./fake.ts');
+      const { FakeHelper } = await import('../transport-testing/fake-helper.ts');
       const helper = params.get('helper');
       const fake = new FakeHelper({
         apps: Number(params.get('apps')) || 36,

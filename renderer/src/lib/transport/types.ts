@@ -6,8 +6,6 @@ import {
   describeZodError,
   events,
   methods,
-  shellMethods,
-  HelperConnection,
   parseEvent,
   parseResult,
   type EventData,
@@ -16,9 +14,13 @@ import {
   type MethodName,
   type ParamsIn,
   type Result,
+} from '#switchyard/api/schema.ts';
+import {
+  HelperConnection,
+  shellMethods,
   type ShellMethodName,
   type ShellMethods,
-} from '../../../../native-helper/src/api/schema.ts';
+} from '#switchyard/api/shell-schema.ts';
 
 export type AnyMethodName = MethodName | ShellMethodName;
 export type AnyParamsIn<M extends AnyMethodName> = M extends MethodName

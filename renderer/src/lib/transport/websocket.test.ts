@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { HelperConnection } from '../../../../native-helper/src/api/schema.ts';
+import type { HelperConnection } from '#switchyard/api/shell-schema.ts';
 import { diagnose } from '../state/connection.svelte.ts';
-import { FakeHelper } from './fake.ts';
+import { FakeHelper } from '../transport-testing/fake-helper.ts';
 import { WebSocketClient, bridgeUrl, defaultBackoff, tokenFromHash, type SocketLike } from './websocket.ts';
 
 /** A socket the test drives by hand: it records what the client sends and delivers what we say. */

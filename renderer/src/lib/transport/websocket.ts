@@ -6,8 +6,8 @@ import {
   ResponseEnvelope,
   describeZodError,
   parseParams,
-  type HelperConnection,
-} from '../../../../native-helper/src/api/schema.ts';
+} from '#switchyard/api/schema.ts';
+import type { HelperConnection } from '#switchyard/api/shell-schema.ts';
 import {
   ListenerSet,
   isHelperMethod,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { App, Interface, events } from '../../../../native-helper/src/api/schema.ts';
-import { FakeHelper, egressFor } from './fake.ts';
+import { App, Interface, events } from '#switchyard/api/schema.ts';
+import { egressFor } from './egress-rule.ts';
+import { FakeHelper } from './fake-helper.ts';
 
 describe('FakeHelper', () => {
   it('generates apps and interfaces that match the schema, with unique ids', () => {
