@@ -89,6 +89,7 @@ struct sy_worker {
 
 struct sy_tag_policy {
     uint32_t policy;
+    uint16_t meta_tag; /* the app tag the metadata carries (a flow class carries its app's), 0: the tag */
     uint8_t traffic_class, set;
 };
 

@@ -224,13 +224,14 @@ static int ctl_set_tags(const uint8_t *p, size_t n) {
     if (n < 4) return -1;
     uint32_t count;
     memcpy(&count, p, 4);
-    if (n != 4 + (size_t)count * 8) return -1;
+    if (n != 4 + (size_t)count * 12) return -1;
     for (uint32_t i = 0; i < count; i++) {
-        const uint8_t *e = p + 4 + i * 8;
+        const uint8_t *e = p + 4 + i * 12;
         uint16_t tag;
         memcpy(&tag, e, 2);
         G.tags[tag].traffic_class = e[2];
         memcpy(&G.tags[tag].policy, e + 4, 4);
+        memcpy(&G.tags[tag].meta_tag, e + 8, 2);
         G.tags[tag].set = 1;
     }
     return 0;

@@ -211,6 +211,7 @@ static void encap_one(struct wctx *c, uint8_t *ip, size_t len, uint64_t now) {
         if (G.tags[tag].set) {
             policy = G.tags[tag].policy;
             tclass = G.tags[tag].traffic_class;
+            if (G.tags[tag].meta_tag) tag = G.tags[tag].meta_tag;
         }
     }
     uint8_t *slot = next_slot(c);

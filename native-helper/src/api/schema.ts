@@ -22,6 +22,9 @@ import {
 export const API_VERSION = 1;
 
 export * from './model.ts';
+export * from './rules-model.ts';
+import { ruleEvents, ruleMethods } from './rules-schema.ts';
+export { RuleList, NetworkList } from './rules-schema.ts';
 
 // ---------- errors ----------
 
@@ -185,6 +188,7 @@ export const methods = {
     'read',
     'Recent events, oldest first.',
   ),
+  ...ruleMethods,
 } as const;
 
 export type Methods = typeof methods;
@@ -235,6 +239,7 @@ export const events = {
     ),
   }),
   'helper.problem': z.object({ message: z.string(), severity: z.enum(['warning', 'error']) }),
+  ...ruleEvents,
 } as const;
 
 export type Events = typeof events;

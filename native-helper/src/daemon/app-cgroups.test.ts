@@ -3,6 +3,7 @@ import { MemoryCgroupTree } from '../daemon-testing/cgroup-tree.ts';
 import { MemorySockets } from '../daemon-testing/process-sockets.ts';
 import { MemoryTagMap } from '../daemon-testing/tag-map.ts';
 import { layoutFor, markFor } from '../layout/kernel-layout.ts';
+import { MemoryClassifier } from '../daemon-testing/flow-classifier.ts';
 import type { PolicyApp } from '../policy/model.ts';
 import { AppCgroups, cgroupRootFor } from './app-cgroups.ts';
 
@@ -26,8 +27,14 @@ function setup(opts: { tagsLeft?: { cgroupId: bigint; mark: number }[] } = {}) {
   const tree = new MemoryCgroupTree('/cg');
   const tagger = new MemoryTagMap(opts.tagsLeft);
   const sockets = new MemorySockets();
-  const cgroups = new AppCgroups('/cg', 'user.slice', 'unit', layout, { cgroups: tree, tagger, sockets });
-  return { tree, tagger, sockets, cgroups };
+  const classifier = new MemoryClassifier();
+  const cgroups = new AppCgroups('/cg', 'user.slice', 'unit', layout, {
+    cgroups: tree,
+    tagger,
+    sockets,
+    classifier,
+  });
+  return { tree, tagger, sockets, classifier, cgroups };
 }
 
 async function started(opts: Parameters<typeof setup>[0] = {}) {
@@ -153,6 +160,7 @@ describe('AppCgroups', () => {
       cgroups: tree,
       tagger,
       sockets: new MemorySockets(),
+      classifier: new MemoryClassifier(),
     });
     expect(cgroups.exists).toBe(true);
     await cgroups.create();
@@ -170,7 +178,8 @@ describe('AppCgroups', () => {
   });
 
   it('removes the whole subtree and the tagger', async () => {
-    const { tree, tagger, cgroups } = await started();
+    const { tree, tagger, classifier, cgroups } = await started();
+    expect(classifier.attached).toBe(true);
     await cgroups.join(chat, 500);
     await cgroups.join(web, 600);
     await cgroups.removeAll();
@@ -178,6 +187,7 @@ describe('AppCgroups', () => {
     expect(cgroups.exists).toBe(false);
     expect([tree.cgroupOf(500), tree.cgroupOf(600)]).toEqual([PARENT, PARENT]);
     expect(tagger.attached).toBe(false);
+    expect(classifier.attached).toBe(false);
   });
 
   it('tells whether a process cgroup path is inside the subtree', () => {

@@ -5,6 +5,8 @@ import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AppId } from '../api/schema.ts';
 import { type TagEntry, Tagger, pinDirFor } from '../mechanism/bpf/tagger.ts';
+import { Classifier, classifierPinDirFor } from '../mechanism/bpf/classifier.ts';
+import type { ClassifierPort } from '../reconcile/reconciler.ts';
 import {
   cgroupId,
   ensureCgroup,
@@ -57,6 +59,13 @@ export interface AppCgroupsKernel {
   cgroups: CgroupTree;
   tagger: TagMap;
   sockets: SocketRetagger;
+  classifier: FlowClassifier;
+}
+
+/** The encryption rules' classifier on the subtree (mechanism/bpf/classifier.ts). */
+export interface FlowClassifier extends ClassifierPort {
+  attach(): unknown;
+  detach(): unknown;
 }
 
 const kernelCgroups: CgroupTree = {
@@ -80,6 +89,8 @@ export class AppCgroups {
   private readonly tree: CgroupTree;
   private readonly tagger: TagMap;
   private readonly sockets: SocketRetagger;
+  /** connect()/sendmsg() decide each flow by the encryption rules, for every app below the root. */
+  readonly classifier: FlowClassifier;
   private readonly cgroups = new Map<AppId, AppCgroup>();
   private readonly pids = new Map<AppId, number[]>();
 
@@ -94,6 +105,9 @@ export class AppCgroups {
     this.tree = kernel.cgroups ?? kernelCgroups;
     this.tagger = kernel.tagger ?? new Tagger({ cgroupPath: this.root, pinDir: pinDirFor(instance) });
     this.sockets = kernel.sockets ?? kernelSockets;
+    this.classifier =
+      kernel.classifier ??
+      new Classifier({ cgroupPath: this.root, pinDir: classifierPinDirFor(pinDirFor(instance)) });
   }
 
   /** An earlier run left the subtree (its kill switches may still hold). */
@@ -105,12 +119,15 @@ export class AppCgroups {
     await this.tree.ensure(this.root);
   }
 
+  /** The tagger, then the classifier (it reads the marks the tagger gives). */
   attachTagger(): void {
     this.tagger.attach();
+    this.classifier.attach();
   }
 
-  /** Removes every app cgroup (their processes move to the parent) and the tagger with its pins. */
+  /** Removes every app cgroup (their processes move to the parent), the tagger and classifier with their pins. */
   async removeAll(): Promise<void> {
+    this.classifier.detach();
     await this.tree.removeTree(this.root, { moveTo: dirname(this.root) });
     this.tagger.detach();
   }

@@ -14,12 +14,19 @@ export class Counters {
   private readonly rates = new RateTracker();
   private readonly apps = new Map<AppId, Rated>();
   private readonly ifs = new Map<string, Rated>();
+  /** Every named counter of the nft table at the last sample (rules' flows and bytes among them). */
+  private last = new Map<string, { packets: number; bytes: number }>();
 
   constructor(
     private readonly nftTable: string,
     private readonly bus: EventBus,
     private readonly problems: Problems,
   ) {}
+
+  /** A named nft counter as last sampled; zero when it was not there. */
+  named(name: string): { packets: number; bytes: number } {
+    return this.last.get(name) ?? { packets: 0, bytes: 0 };
+  }
 
   ofApp(id: AppId): Rated {
     return this.apps.get(id) ?? ZERO;
@@ -39,6 +46,7 @@ export class Counters {
     let counters = new Map<string, { bytes: number }>();
     try {
       counters = await readCounters(this.nftTable);
+      this.last = counters as Map<string, { packets: number; bytes: number }>;
     } catch (err) {
       this.problems.set('counters', (err as Error).message);
     }

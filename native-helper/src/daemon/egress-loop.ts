@@ -6,10 +6,12 @@ import { readInterfaces } from '../mechanism/netlink/index.ts';
 import * as kernelSockets from '../mechanism/sockets/index.ts';
 import type { SocketInfo } from '../mechanism/sockets/index.ts';
 import { compile } from '../policy/compile.ts';
+import type { FlowPlan } from '../policy/flow-plan.ts';
+import { decide } from '../policy/flow-match.ts';
 import { type Evaluation, evaluate } from '../policy/evaluate.ts';
 import { isHeld, killSwitchTookHold } from '../policy/kill-switch.ts';
 import type { PolicyApp, PolicyDocument } from '../policy/model.ts';
-import { type Layout, fnv1a32 } from '../layout/kernel-layout.ts';
+import { CLASS_TAG_BASE, type Layout, fnv1a32, tagOfMark } from '../layout/kernel-layout.ts';
 import type { DesiredState } from '../reconcile/types.ts';
 import type { EventBus } from './event-bus.ts';
 import type { Problems } from './problems.ts';
@@ -58,6 +60,12 @@ export interface EgressLoopDeps {
   sockets?: SocketCloser;
   /** Pause before the one retry of a failed apply; RETRY_MS unless a test shortens it. */
   retryMs?: number;
+  /** The encryption rules for this apply (networks identified, trust per app); none: no rules at all. */
+  flows?: (
+    policy: PolicyDocument,
+    interfaces: readonly Interface[],
+    evaluations: ReadonlyMap<AppId, Evaluation>,
+  ) => Promise<FlowPlan>;
 }
 
 export class EgressLoop {
@@ -65,6 +73,9 @@ export class EgressLoop {
   private readonly sockets: SocketCloser;
   private current: Interface[] = [];
   private evaluations = new Map<AppId, Evaluation>();
+  private flowPlan: FlowPlan | null = null;
+  /** What each app asked for at the last apply: a move without a change here is the network's doing. */
+  private asked = new Map<AppId, string>();
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -82,6 +93,11 @@ export class EgressLoop {
     return this.evaluations.get(id) ?? { state: 'default', active: null };
   }
 
+  /** The encryption rules in force, as last applied. */
+  get flows(): FlowPlan | null {
+    return this.flowPlan;
+  }
+
   /** The apps each interface carries now. */
   appsOn(name: string): AppId[] {
     return [...this.evaluations]
@@ -91,6 +107,7 @@ export class EgressLoop {
   }
 
   /** Re-read interfaces and make the kernel match the policy. */
+  /** The reason is for logs only: what happened is read from the state, so coalesced calls lose nothing. */
   refresh(reason: RefreshReason): Promise<void> {
     if (this.running) {
       this.again = true;
@@ -125,25 +142,39 @@ export class EgressLoop {
     await this.running?.catch(() => {});
   }
 
-  private async once(reason: RefreshReason): Promise<void> {
+  private async once(_reason: RefreshReason): Promise<void> {
     if (this.stopped) return;
     const current = await this.readInterfaces();
     const policy = this.deps.policy();
-    this.deps.tunnels.setApps(policy.apps.map((a) => ({ tag: a.tag, policyId: policyIdOf(a) })));
     const previous = this.evaluations;
     const next = new Map<AppId, Evaluation>();
     for (const a of policy.apps) next.set(a.id, evaluate(a.choice, current, policy));
-    await this.reconciler.apply(compile(policy, current, this.deps.layout));
+    const plan = this.deps.flows ? await this.deps.flows(policy, current, next) : null;
+    const ids = new Map(policy.apps.map((a) => [a.tag, policyIdOf(a)]));
+    this.deps.tunnels.setApps([
+      ...policy.apps.map((a) => ({ tag: a.tag, policyId: ids.get(a.tag)! })),
+      ...(plan?.classes ?? []).map((c) => ({
+        tag: c.tag,
+        policyId: ids.get(c.appTag) ?? 0,
+        metaTag: c.appTag,
+      })),
+    ]);
+    await this.reconciler.apply(compile(policy, current, this.deps.layout, plan ? { flows: plan } : {}));
     // Only now: a failed apply leaves the old view, so a retry still reports what changed.
     this.current = current;
     this.evaluations = next;
+    const previousPlan = this.flowPlan;
+    this.flowPlan = plan;
+    if (plan && JSON.stringify(plan.lists) !== JSON.stringify(previousPlan?.lists ?? []))
+      for (const a of policy.apps) this.reclassify(a.id, plan);
     for (const a of policy.apps) {
       const was = previous.get(a.id);
       const now = next.get(a.id)!;
       if (was && was.state === now.state && was.active === now.active) continue;
-      if (reason === 'interfaces') this.announce(a, was, now);
+      if (this.asked.get(a.id) === askedOf(a, policy)) this.announce(a, was, now);
       if (was && was.active !== now.active) this.moveConnections(a.id, now.active);
     }
+    this.asked = new Map(policy.apps.map((a) => [a.id, askedOf(a, policy)]));
     this.deps.applied();
   }
 
@@ -175,6 +206,29 @@ export class EgressLoop {
       else bus.emit('egress.failover', { app: a.id, from: was.active, to: now.active });
     } else if (was && was.active && !now.active && now.state === 'fallback-default') {
       bus.emit('egress.failover', { app: a.id, from: was.active, to: null });
+    }
+  }
+
+  /**
+   * Connections a rule change puts on another path (clear ↔ tunnel) or blocks: their source address or
+   * their very existence is wrong now, so they are shut down and the app reconnects by the new rules.
+   * The nft backstop already keeps them from leaving the wrong way meanwhile.
+   */
+  private reclassify(id: AppId, plan: FlowPlan): void {
+    for (const pid of this.deps.pidsOf(id)) {
+      try {
+        for (const s of this.sockets.listInetSockets(pid)) {
+          if (!s.remoteAddress || !s.remotePort || isLoopbackOrAny(s.remoteAddress)) continue;
+          const list = plan.lists.find((l) => l.marks.includes(s.mark >>> 0));
+          // A flow class no rule gives any more leaves nowhere (nft): let the app reconnect.
+          if (!list && isClassMark(this.deps.layout, s.mark)) this.sockets.shutdownSocket(pid, s.fd);
+          if (!list) continue;
+          const d = decide(list, { proto: s.protocol, address: s.remoteAddress, port: s.remotePort });
+          if (d.action === 'block' || d.mark !== s.mark >>> 0) this.sockets.shutdownSocket(pid, s.fd);
+        }
+      } catch {
+        // the process exited meanwhile
+      }
     }
   }
 
@@ -221,4 +275,14 @@ function isLoopbackOrAny(address: string): boolean {
     address.startsWith('127.') ||
     address === '::1'
   );
+}
+
+function isClassMark(layout: Layout, mark: number): boolean {
+  const tag = tagOfMark(layout, mark >>> 0);
+  return tag !== null && tag > CLASS_TAG_BASE;
+}
+
+/** An app's choice as the policy in force has it (pause and override included). */
+function askedOf(a: PolicyApp, policy: PolicyDocument): string {
+  return JSON.stringify([a.choice, policy.paused, policy.override]);
 }

@@ -9,6 +9,7 @@ import { explain, resolveDestination } from '../policy/evaluate.ts';
 import type { Peer } from './auth.ts';
 import type { Handlers } from './dispatch.ts';
 import type { Helper } from './helper.ts';
+import { ruleHandlersFor } from './rule-handlers.ts';
 import { ApiServer } from './server.ts';
 
 export function handlersFor(h: Helper): Handlers {
@@ -18,6 +19,7 @@ export function handlersFor(h: Helper): Handlers {
     actor: Parameters<Handlers['egress.set']>[1]['actor'],
   ) => h.bus.emit('policy.changed', { app, summary, actor });
   return {
+    ...ruleHandlersFor(h),
     'status.get': () => h.status(),
     'apps.list': () => h.apps(),
     'apps.get': ({ id }) => h.app(id),

@@ -1,9 +1,9 @@
 // The helper: wires the policy (what the user wants) to the mechanisms (what the kernel does). Each
 // concern owns its state in a module of its own; this class starts them in order and answers the API.
-//   start: preflight → policy → cgroup subtree → tagger → catalog → tunnels → reconcile → adoption
-//   then:  every change (API, interfaces, processes) → EgressLoop: evaluate → compile → one transaction
+//   start: preflight → policy → cgroup subtree → tagger + classifier → catalog → tunnels → reconcile →
+//          adoption; then every change (API, interfaces, networks, processes) → EgressLoop: evaluate →
+//          the rules' plan (encryption-rules.ts) → compile → one transaction
 //   stop:  'keep' leaves the kernel state failing closed (restart, upgrade); 'reset' removes it.
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import {
   type App,
@@ -17,8 +17,7 @@ import type { CatalogEntry } from '../catalog/catalog.ts';
 import { slugify } from '../catalog/identity-rules.ts';
 import { compileCmdline } from '../catalog/processes.ts';
 import { HostResolver } from '../mechanism/host-resolver.ts';
-import { moveProcess } from '../mechanism/cgroup/index.ts';
-import { type Watcher, watch } from '../mechanism/netlink/index.ts';
+import { type KernelWatch, watchKernel } from './kernel-watch.ts';
 import { isHeld } from '../policy/kill-switch.ts';
 import { type PolicyApp, addApp, removeApp, setChoice } from '../policy/model.ts';
 import { type Layout, layoutFor } from '../layout/kernel-layout.ts';
@@ -32,11 +31,12 @@ import { readCatalog, withCatalog } from './catalog-sync.ts';
 import { Counters } from './counters.ts';
 import { EgressLoop, type RefreshReason } from './egress-loop.ts';
 import { EventBus } from './event-bus.ts';
-import { launchAs, readEnviron, sessionEnvironment } from './launcher.ts';
+import { commandOf, launchApp } from './launcher.ts';
 import { PolicyState } from './policy-state.ts';
 import { preflight } from './preflight.ts';
 import { Problems } from './problems.ts';
 import { TunnelManager } from './tunnels.ts';
+import { EncryptionRules } from './encryption-rules.ts';
 import { ViewEvents } from './view-events.ts';
 
 export interface HelperOptions {
@@ -75,10 +75,11 @@ export class Helper {
   private readonly viewEvents = new ViewEvents(this.bus);
   private readonly loop: EgressLoop;
   private readonly counters: Counters;
+  readonly rules: EncryptionRules;
   private cgroups!: AppCgroups;
   private adoption: Adoption | null = null;
   private catalog = new Map<AppId, CatalogEntry>();
-  private watcher: Watcher | null = null;
+  private watcher: KernelWatch | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private unwatch: (() => void) | null = null;
   private stopped = false;
@@ -96,12 +97,29 @@ export class Helper {
         `the group '${opts.socketGroup}' does not exist, so only root can use the helper; create it with \`sudo groupadd --system ${opts.socketGroup}\``,
       );
     this.tunnels = new TunnelManager(opts.stateDir, () => void this.refresh('interfaces'), this.log);
+    this.rules = new EncryptionRules({
+      policy: this.policy,
+      bus: this.bus,
+      layout: this.layout,
+      log: this.log,
+      refresh: () => this.refresh('policy'),
+      counter: (name) => this.counters.named(name),
+      applied: () => this.loop.flows,
+      tunnelUp: (name) => this.tunnels.isUp(name),
+      tunnelExists: (name) => this.tunnels.has(name),
+    });
     this.loop = new EgressLoop({
       layout: this.layout,
       reconciler: new Reconciler({
         layout: this.layout,
         stateFile: join(opts.stateDir, 'kernel-state.json'),
+        // The classifier hangs off the cgroup subtree, which exists from start() on.
+        classifier: {
+          replace: (lists) => this.cgroups.classifier.replace(lists),
+          read: () => this.cgroups.classifier.read(),
+        },
       }),
+      flows: this.rules.plan,
       tunnels: this.tunnels,
       bus: this.bus,
       problems: this.problems,
@@ -162,18 +180,16 @@ export class Helper {
     });
     this.adoption.start();
     await this.adoption.adoptRunning();
-    this.watcher = await watch();
-    this.watcher.on('changed', () => void this.refresh('interfaces'));
-    this.watcher.on('error', (err) => this.problems.set('netlink', `interface monitor: ${err.message}`));
+    this.watcher = await watchKernel({
+      interfaces: () => void this.refresh('interfaces'),
+      neighbors: () => void this.rules.checkNetworks(this.loop.interfaces),
+      error: (err) => this.problems.set('netlink', `interface monitor: ${err.message}`),
+    });
+    this.rules.start();
     this.ticker = setInterval(() => void this.tick(), 1000);
-    const managed = this.opts.managedPolicyPath;
-    if (managed) {
-      // Fleet tools rewrite the file while the helper runs; polling stat also sees it appear and vanish.
-      watchFile(managed, { interval: 2000 }, () =>
-        this.reloadManaged().catch((err: Error) => this.log(`managed policy: ${err.message}`)),
-      );
-      this.unwatch = () => unwatchFile(managed);
-    }
+    this.unwatch = this.policy.watchManaged(() =>
+      this.reloadManaged().catch((err: Error) => this.log(`managed policy: ${err.message}`)),
+    );
     this.viewEvents.prime(this.apps(), this.interfaceList());
     this.log(
       `started: instance ${this.opts.instance}, cgroups ${this.cgroups.root}, policy ${this.policy.path}`,
@@ -192,6 +208,7 @@ export class Helper {
     this.unwatch?.();
     this.adoption?.stop();
     await this.watcher?.stop();
+    this.rules.stop();
     await this.loop.stop();
     await this.tunnels.stopAll();
     if (mode === 'keep') {
@@ -406,7 +423,7 @@ export class Helper {
     if (!app) throw new ApiError('NOT_FOUND', `no app '${id}'; add it with \`switchyard app add\``);
     const { cgroup, retagged } = await this.cgroups.join(app, pid);
     const latencyUs = since === undefined ? 0 : Number(process.hrtime.bigint() - since) / 1000;
-    this.bus.emit('adoption', { app: id, pid, exe: exe ?? readExe(pid), latencyUs, via });
+    this.bus.emit('adoption', { app: id, pid, exe: exe ?? commandOf(pid), latencyUs, via });
     if (retagged) this.log(`re-tagged ${retagged} socket(s) of pid ${pid} (${id})`);
     return cgroup;
   }
@@ -422,20 +439,8 @@ export class Helper {
     const argv = command ?? this.catalog.get(id)?.exec;
     if (!argv?.length)
       throw new ApiError('BAD_REQUEST', `${app.name} has no command to launch; give one with command`);
-    const cg = await this.cgroups.cgroupFor(app);
-    const env = sessionEnvironment(readEnviron(peer.pid));
-    const pid = await launchAs(peer, env, argv, (p) => moveProcess(p, cg.path)).catch((err: Error) => {
-      throw new ApiError('INTERNAL', `cannot launch ${app.name}: ${err.message}`);
-    });
+    const pid = await launchApp(app.name, peer, argv, (await this.cgroups.cgroupFor(app)).path);
     this.bus.emit('adoption', { app: id, pid, exe: argv[0]!, latencyUs: 0, via: 'run' });
     return pid;
-  }
-}
-
-function readExe(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] || `pid ${pid}`;
-  } catch {
-    return `pid ${pid}`;
   }
 }

@@ -5,6 +5,8 @@
 // until the helper has moved it into the app's cgroup, then execs the app: its first socket is tagged.
 import { readFileSync } from 'node:fs';
 import { supervisor } from '../mechanism/supervisor.ts';
+import { moveProcess } from '../mechanism/cgroup/index.ts';
+import { ApiError } from '../api/schema.ts';
 
 const SETPRIV = '/usr/bin/setpriv';
 const ROOT_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
@@ -106,4 +108,29 @@ export async function launchAs(
   child.stdin!.end('go\n');
   child.release(); // the app is the user's now: it outlives us
   return pid;
+}
+
+/**
+ * apps.launch: start argv as the calling user, with their session's environment, inside the app's
+ * cgroup (moved there before it may exec). Resolves with its PID.
+ */
+export async function launchApp(
+  appName: string,
+  peer: { pid: number; uid: number; gid: number },
+  argv: string[],
+  cgroupPath: string,
+): Promise<number> {
+  const env = sessionEnvironment(readEnviron(peer.pid));
+  return launchAs(peer, env, argv, (p) => moveProcess(p, cgroupPath)).catch((err: Error) => {
+    throw new ApiError('INTERNAL', `cannot launch ${appName}: ${err.message}`);
+  });
+}
+
+/** A process's command (argv[0]) for messages, or "pid N" once it is gone. */
+export function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] || `pid ${pid}`;
+  } catch {
+    return `pid ${pid}`;
+  }
 }

@@ -1,6 +1,7 @@
 // The policy the helper enforces: the user's document (persisted in policy.json) with the managed
 // policy's pinned choices laid over it. Every change goes through commit(): written first, then
 // taken; a failed write leaves both the file and the policy in memory as they were.
+import { unwatchFile, watchFile } from 'node:fs';
 import type { AppId, EgressChoice } from '../api/schema.ts';
 import { ApiError } from '../api/schema.ts';
 import type { Rule } from '../api/rules-model.ts';
@@ -70,6 +71,15 @@ export class PolicyState {
   /** The policy with managed choices, groups and trust defaults laid over the user's. */
   effective(): PolicyDocument {
     return overlay(this.doc, this.managed);
+  }
+
+  /** Calls back when the managed policy file changes, appears or vanishes; returns the unwatch. */
+  watchManaged(changed: () => void): () => void {
+    const path = this.managedPolicyPath;
+    if (!path) return () => {};
+    // Fleet tools rewrite the file while the helper runs; polling stat also sees it appear and vanish.
+    watchFile(path, { interval: 2000 }, changed);
+    return () => unwatchFile(path);
   }
 
   /** Reads the managed policy; a broken file keeps the last good pins. Returns whether it changed. */

@@ -5,6 +5,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Tagger, pinDirFor } from '../mechanism/bpf/tagger.ts';
+import { Classifier, classifierPinDirFor } from '../mechanism/bpf/classifier.ts';
 import { findCgroup2Mount, removeCgroupTree } from '../mechanism/cgroup/index.ts';
 import { layoutFor } from '../layout/kernel-layout.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
@@ -42,6 +43,12 @@ export async function resetInstance(opts: ResetOptions): Promise<string[]> {
   const pinDir = pinDirFor(opts.instance);
   const hasRoot = existsSync(root);
   const hasPins = existsSync(pinDir);
+  const flowPins = classifierPinDirFor(pinDir);
+  if (existsSync(flowPins)) {
+    if (hasRoot) new Classifier({ cgroupPath: root, pinDir: flowPins }).detach();
+    else rmSync(flowPins, { recursive: true, force: true });
+    done.push(`the flow classifier and its pins ${flowPins}`);
+  }
   if (hasRoot && hasPins) {
     new Tagger({ cgroupPath: root, pinDir }).detach();
     done.push(`the socket tagger and its pins ${pinDir}`);

@@ -25,6 +25,8 @@ const TunnelFile = z.object({ version: z.literal(1), tunnels: z.array(TunnelReco
 export interface TunnelApp {
   tag: number;
   policyId: number;
+  /** A flow class's tag names its app in the metadata (the gateway knows apps, not classes). */
+  metaTag?: number;
 }
 
 interface Live {
@@ -128,7 +130,7 @@ export class TunnelManager {
   }
 
   private tags() {
-    return this.apps.map((a) => ({ tag: a.tag, policy: a.policyId, trafficClass: 0 }));
+    return this.apps.map((a) => ({ tag: a.tag, policy: a.policyId, trafficClass: 0, metaTag: a.metaTag }));
   }
 
   private async start(record: TunnelRecord): Promise<void> {

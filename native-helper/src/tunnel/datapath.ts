@@ -376,13 +376,19 @@ export class Datapath extends EventEmitter<DatapathEvents> {
     this.frame(CTL.setStatic, Buffer.from(publicKey));
   }
 
-  setTags(tags: { tag: number; policy: number; trafficClass: number }[]): void {
-    const b = Buffer.alloc(4 + tags.length * 8);
+  /**
+   * Per mark tag: the policy id and traffic class its packets carry, and the app tag the metadata names
+   * (a flow class's packets name their app; default: the tag itself).
+   */
+  setTags(tags: { tag: number; policy: number; trafficClass: number; metaTag?: number }[]): void {
+    const b = Buffer.alloc(4 + tags.length * 12);
     b.writeUInt32LE(tags.length, 0);
     tags.forEach((t, i) => {
-      b.writeUInt16LE(t.tag, 4 + i * 8);
-      b[6 + i * 8] = t.trafficClass;
-      b.writeUInt32LE(t.policy >>> 0, 8 + i * 8);
+      const at = 4 + i * 12;
+      b.writeUInt16LE(t.tag, at);
+      b[at + 2] = t.trafficClass;
+      b.writeUInt32LE(t.policy >>> 0, at + 4);
+      b.writeUInt16LE(t.metaTag ?? 0, at + 8);
     });
     this.frame(CTL.setTags, b);
   }

@@ -32,6 +32,11 @@ export interface ClassifierList {
   entries: ClassifierEntry[];
 }
 
+/** The classifier's pin directory beside the tagger's: /sys/fs/bpf/switchyard-<instance>-flows. */
+export function classifierPinDirFor(taggerPinDir: string): string {
+  return `${taggerPinDir}-flows`;
+}
+
 export interface ClassifierOptions {
   cgroupPath: string;
   /** bpffs directory for the pins, e.g. /sys/fs/bpf/switchyard-<instance>-flows. */

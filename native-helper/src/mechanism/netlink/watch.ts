@@ -11,6 +11,8 @@ export interface WatchOptions extends NetnsOption {
   debounceMs?: number;
   /** Pause before a monitor that died is started again. Default 1000 ms. */
   healthMs?: number;
+  /** What to watch; default links, addresses and routes. */
+  objects?: readonly ('link' | 'address' | 'route' | 'neigh')[];
 }
 export interface Watcher {
   /** 'changed' (no args) after a burst of events; 'restarted' when the monitor had died; 'error' (Error). */
@@ -57,7 +59,7 @@ class MonitorWatcher extends EventEmitter implements Watcher {
       '--pdeathsig',
       'KILL',
       '--',
-      ...ipArgv(this.opts, ['monitor', 'link', 'address', 'route']),
+      ...ipArgv(this.opts, ['monitor', ...(this.opts.objects ?? ['link', 'address', 'route'])]),
     ];
     const child = supervisor.start(argv, { name: 'ip monitor', stdout: 'pipe', stderr: 'ignore' });
     this.child = child;
