@@ -1,15 +1,21 @@
 // The CLI's commands. Each is a thin call into the helper API plus human formatting.
 import { describeChoice } from '../api/describe.ts';
+import type { Network } from '../api/rules-model.ts';
 import type { App, EgressChoice, EventEnvelope, Interface, Status } from '../api/schema.ts';
 import { type OptionSpec, type Parsed, UsageError, list, required, str } from './args.ts';
 import { withClient } from './connect.ts';
 import { bytes, color, print, rate, table } from './format.ts';
+import { ruleCommands } from './rule-commands.ts';
 import { tunnelCommands } from './tunnel-commands.ts';
 
 export interface Command {
   name: string;
   usage: string;
   summary: string;
+  /** One command line that works, shown by `switchyard COMMAND --help` and the family's help. */
+  example?: string;
+  /** More lines for `switchyard COMMAND --help`: value formats, what repeats. */
+  notes?: string[];
   options?: OptionSpec;
   run(p: Parsed): Promise<number | void>;
 }
@@ -103,6 +109,18 @@ function eventLine(e: EventEnvelope): string {
     }
     case 'app.changed':
       return `${time} app        ${d.id} ${d.removed ? 'removed' : 'changed'}`;
+    case 'rules.changed': {
+      const n = (d.rules as unknown[]).length;
+      return `${time} rules      the rule list changed (${n} rule${n === 1 ? '' : 's'})`;
+    }
+    case 'rule.expired':
+      return `${time} rule       ${d.id} (${d.name}) expired`;
+    case 'groups.changed':
+      return `${time} groups     ${(d.groups as { name: string }[]).map((g) => g.name).join(', ') || 'none'}`;
+    case 'networks.changed': {
+      const on = (d.networks as Network[]).filter((n) => n.interfaces.length);
+      return `${time} networks   ${on.map((n) => `${n.interfaces.join(',')} on ${n.id} (${n.trust ?? `default: ${n.effectiveTrust}`})`).join('; ') || 'no uplink on a known network'}`;
+    }
     case 'helper.problem':
       return `${time} ${d.severity}    ${d.message}`;
     default:
@@ -265,6 +283,7 @@ export const commands: Command[] = [
         );
       }),
   },
+  ...ruleCommands,
   {
     name: 'events',
     usage: 'events [--history N] [--no-follow]',

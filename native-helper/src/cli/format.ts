@@ -25,6 +25,14 @@ export function bytes(n: number): string {
   return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
 }
 
+/** A count people read at a glance: 999, 1.2k, 3.4M. */
+export function count(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)}k`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)}M`;
+  return `${(n / 1e9).toFixed(1)}G`;
+}
+
 export function rate(bytesPerSecond: number): string {
   const bits = bytesPerSecond * 8;
   if (bits < 1000) return `${Math.round(bits)} bit/s`;

@@ -3,50 +3,41 @@
 import { ApiError } from '../api/schema.ts';
 import { commands, type Command } from './commands.ts';
 import { UsageError, parseCommandLine } from './args.ts';
-
-function usage(): string {
-  // Long usages get their summary on the next line, so the help stays readable in 100 columns.
-  const width = 36;
-  const line = (c: Command) =>
-    c.usage.length <= width
-      ? `  ${c.usage.padEnd(width)}  ${c.summary}`
-      : `  ${c.usage}\n  ${' '.repeat(width)}  ${c.summary}`;
-  return [
-    'usage: switchyard COMMAND [options]',
-    '',
-    'commands:',
-    ...commands.map(line),
-    '',
-    'global options:',
-    '  --json              machine-readable output',
-    '  --socket PATH       the helper socket (default /run/switchyard/helper.sock, or $SWITCHYARD_SOCKET)',
-    '  --instance NAME     talk to a named helper instance (socket /run/switchyard/NAME.sock)',
-  ].join('\n');
-}
+import { family, familyHelp, findCommand, helpFor, usage } from './help.ts';
 
 async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    console.log(usage());
+  const isHelp = (a: string) => a === '--help' || a === '-h';
+  if (argv.length === 0 || isHelp(argv[0]!) || (argv[0] === 'help' && argv.length === 1)) {
+    console.log(usage(commands));
     return argv.length === 0 ? 2 : 0;
+  }
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (argv[0] === 'help' || own.some(isHelp)) {
+    const words = argv[0] === 'help' ? argv.slice(1) : own;
+    const text = helpFor(commands, words);
+    if (!text) throw new UsageError(`unknown command '${words[0]}'; see \`switchyard --help\``);
+    console.log(text);
+    return 0;
   }
   if (argv[0] === '--version') {
     console.log((await import('../version.ts')).VERSION);
     return 0;
   }
-  const command: Command | undefined = findCommand(argv);
+  const command: Command | undefined = findCommand(commands, argv);
   if (!command) {
-    const group = commands.some((c) => c.name.startsWith(`${argv[0]} `));
-    const name = group && argv[1] && !argv[1].startsWith('-') ? `${argv[0]} ${argv[1]}` : argv[0];
-    throw new UsageError(`unknown command '${name}'; see \`switchyard --help\``);
+    const members = family(commands, argv[0]!);
+    // `switchyard rule` alone: what the family can do, as `switchyard` alone shows everything.
+    if (members.length && (argv.length === 1 || argv[1]!.startsWith('-'))) {
+      console.log(familyHelp(argv[0]!, members));
+      return 2;
+    }
+    const name = members.length && argv[1] ? `${argv[0]} ${argv[1]}` : argv[0];
+    const see = members.length ? `switchyard ${argv[0]} --help` : 'switchyard --help';
+    throw new UsageError(`unknown command '${name}'; see \`${see}\``);
   }
   const rest = argv.slice(command.name.split(' ').length);
   const parsed = parseCommandLine(rest, command.options ?? {});
   return (await command.run(parsed)) ?? 0;
-}
-
-function findCommand(argv: string[]): Command | undefined {
-  const two = `${argv[0]} ${argv[1] ?? ''}`;
-  return commands.find((c) => c.name === two) ?? commands.find((c) => c.name === argv[0]);
 }
 
 main(process.argv.slice(2)).then(
