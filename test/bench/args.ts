@@ -1,7 +1,10 @@
 // Command line of `npm run bench [-- --quick] [-- --only NAME[,NAME]]`.
 export interface BenchArgs {
   quick: boolean;
-  /** Module names to run ('anchors' alone skips modules); empty = everything. Anchors always run. */
+  /**
+   * Module names to run ('anchors' alone skips modules); empty = everything. The throughput anchors run
+   * unless every named module measures its own (registry.ts, usesAnchors).
+   */
   only: string[];
   help: boolean;
 }
@@ -29,5 +32,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
 
 export const USAGE = `usage: npm run bench [-- --quick] [-- --only NAME[,NAME...]]
   --quick       one 3 s iperf3 run per number instead of the median of three 5 s runs (also BENCH_QUICK=1)
-  --only NAME   run the anchors plus only the named modules; --only anchors runs just the anchors
-Needs root: it creates network namespaces (named syb<random>-*), removed on exit, failure or signal.`;
+  --only NAME   run only the named modules (plus the throughput anchors if one of them uses them) and
+                replace only their sections of RESULTS.md; --only anchors runs just the anchors
+Needs root: it creates network namespaces (named syb<random>-*), removed on exit, failure or signal.
+Runs inside test/lab/fresh-mounts.sh (a private mount namespace with a bpffs of its own).`;

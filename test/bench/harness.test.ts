@@ -2,12 +2,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { run } from '../../native-helper/src/mechanism/exec.ts';
 import {
   Cleanups,
   backgroundProcessesIn,
   cpuSecondsPerGbit,
   cpuTimeOf,
   median,
+  ownAndChildrenCpuSeconds,
   parseIperf3Json,
   parseProcPidStat,
   parseProcStat,
@@ -55,11 +57,20 @@ describe('CPU accounting parsers', () => {
     const text = 'cpu  100 10 50 800 40 5 15 0 0 0\ncpu0 50 5 25 400 20 2 8 0 0 0\nintr 1\n';
     expect(parseProcStat(text, 100)).toEqual({ busySeconds: 1.8, totalSeconds: 10.2 });
   });
-  it('reads utime+stime of a process whose name holds spaces and parentheses', () => {
+  it("reads utime+stime and the reaped children's of a process whose name holds spaces and parentheses", () => {
     const fields = Array.from({ length: 50 }, (_, i) => String(i + 3)); // fields 3..52 hold their own number
-    const { cpuSeconds, startTicks } = parseProcPidStat(`42 (a) b (c)) ${fields.join(' ')}`, 100);
+    const { cpuSeconds, childrenCpuSeconds, startTicks } = parseProcPidStat(
+      `42 (a) b (c)) ${fields.join(' ')}`,
+      100,
+    );
     expect(cpuSeconds).toBeCloseTo((14 + 15) / 100);
+    expect(childrenCpuSeconds).toBeCloseTo((16 + 17) / 100);
     expect(startTicks).toBe(22);
+  });
+  it('counts the CPU of children once they are reaped (live kernel)', async () => {
+    const before = await ownAndChildrenCpuSeconds();
+    await run(['sh', '-c', 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done']);
+    expect((await ownAndChildrenCpuSeconds()) - before).toBeGreaterThanOrEqual(0.05);
   });
   it('reads its own /proc/self/stat (live kernel)', () => {
     const { cpuSeconds } = parseProcPidStat(readFileSync('/proc/self/stat', 'utf8'), 100);

@@ -6,6 +6,9 @@ import { run, output } from '../../native-helper/src/mechanism/exec.ts';
 
 // ---------- rows and context ----------
 
+/** Set by run.ts in the copy of itself it runs inside test/lab/fresh-mounts.sh (a private mount namespace). */
+export const FRESH_MOUNTS_ENV = 'SWITCHYARD_BENCH_FRESH_MOUNTS';
+
 export interface BenchRow {
   group: string;
   name: string;
@@ -129,17 +132,36 @@ async function ticksPerSecond(): Promise<number> {
   return clockTicks;
 }
 
-/** user+system CPU seconds of one process from the text of /proc/PID/stat. */
-export function parseProcPidStat(text: string, ticks: number): { cpuSeconds: number; startTicks: number } {
+/**
+ * user+system CPU seconds of one process from the text of /proc/PID/stat, and those of its children
+ * it has waited for (all of them, once they are reaped).
+ */
+export function parseProcPidStat(
+  text: string,
+  ticks: number,
+): { cpuSeconds: number; childrenCpuSeconds: number; startTicks: number } {
   // comm (field 2) may contain spaces and parentheses, so split after the last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state); utime=14, stime=15, starttime=22.
-  const utime = Number(rest[14 - 3]);
-  const stime = Number(rest[15 - 3]);
+  // rest[0] is field 3 (state); utime=14, stime=15, cutime=16, cstime=17, starttime=22.
+  const [utime, stime, cutime, cstime] = [14, 15, 16, 17].map((f) => Number(rest[f - 3]));
   const startTicks = Number(rest[22 - 3]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime))
+  if (![utime, stime, cutime, cstime].every(Number.isFinite))
     throw new Error(`unreadable /proc/PID/stat line: ${text}`);
-  return { cpuSeconds: (utime + stime) / ticks, startTicks };
+  return {
+    cpuSeconds: (utime! + stime!) / ticks,
+    childrenCpuSeconds: (cutime! + cstime!) / ticks,
+    startTicks,
+  };
+}
+
+/**
+ * CPU seconds this process and every child it has reaped have used so far: around a step that runs
+ * commands to completion (exec.ts reaps them), the difference is that step's CPU, whatever else the
+ * machine is busy with. Resolution: one clock tick (10 ms at CLK_TCK 100).
+ */
+export async function ownAndChildrenCpuSeconds(): Promise<number> {
+  const s = parseProcPidStat(await readFile('/proc/self/stat', 'utf8'), await ticksPerSecond());
+  return s.cpuSeconds + s.childrenCpuSeconds;
 }
 
 /** CPU seconds (user+system) a process has used so far. */

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { BenchRow } from './harness.ts';
-import { cpuModelOf, memTotalOf, renderConsoleTable, renderResultsMarkdown } from './report.ts';
+import {
+  cpuModelOf,
+  memTotalOf,
+  mergeResultsMarkdown,
+  renderConsoleTable,
+  renderResultsMarkdown,
+} from './report.ts';
 
 const rows: BenchRow[] = [
   {
@@ -86,6 +92,71 @@ describe('renderResultsMarkdown', () => {
       rows,
     });
     expect(quick).toMatch(/quick run .* indicative only; only: tunnel/);
+  });
+});
+
+describe('mergeResultsMarkdown', () => {
+  const full = renderResultsMarkdown({
+    date: new Date('2026-11-21T10:00:00Z'),
+    machine,
+    quick: false,
+    only: [],
+    plan: { runs: 3, seconds: 5 },
+    rows,
+  });
+  const rulesRows: BenchRow[] = [
+    { group: 'rules', name: 'connect, median', value: 15.5, unit: 'µs', status: 'ok' },
+    { group: 'apply', name: 'apply', value: 348, unit: 'ms', status: 'ok' },
+  ];
+  const partial = (date: string, only: string[], r: BenchRow[], m = machine) => ({
+    date: new Date(date),
+    machine: m,
+    quick: false,
+    only,
+    plan: { runs: 3, seconds: 5 },
+    rows: r,
+    backgroundCores: 0.25,
+  });
+
+  it('writes the whole document for a full run or when there is none to merge into', () => {
+    const doc = partial('2026-11-22T09:00:00Z', [], rulesRows);
+    expect(mergeResultsMarkdown(full, doc)).toBe(renderResultsMarkdown(doc));
+    const only = partial('2026-11-22T09:00:00Z', ['rules'], rulesRows);
+    expect(mergeResultsMarkdown(null, only)).toBe(renderResultsMarkdown(only));
+    expect(mergeResultsMarkdown('something else', only)).toBe(renderResultsMarkdown(only));
+  });
+
+  it('replaces the sections a partial run measured, appends new ones, keeps the rest, and says so', () => {
+    const md = mergeResultsMarkdown(full, partial('2026-11-22T09:00:00Z', ['rules', 'apply'], rulesRows));
+    expect(md.match(/^## .*$/gm)).toEqual(['## Machine', '## anchors', '## tunnel', '## apply', '## rules']);
+    expect(md).toContain('| veth, 1 stream | 12.3 | Gbit/s |'); // kept
+    expect(md).toContain('| apply | 348 | ms |'); // replaced
+    expect(md).not.toContain('| apply | not available |');
+    expect(md).toContain('| connect, median | 15.5 | µs |'); // appended
+    expect(md).toContain('Written by `npm run bench` on 2026-11-21 10:00 UTC');
+    expect(md).toContain('- rules: 2026-11-22 09:00 UTC, full run, 0.25 of 2 cores busy before it\n');
+    expect(md.indexOf('Sections replaced since')).toBeGreaterThan(md.indexOf('Written by'));
+    expect(md.indexOf('Sections replaced since')).toBeLessThan(md.indexOf('Ratios compare'));
+    expect(md).not.toMatch(/\n\n\n/);
+    expect(md.endsWith('|\n')).toBe(true);
+  });
+
+  it('a later partial run replaces its own line and section and keeps the others', () => {
+    const first = mergeResultsMarkdown(full, partial('2026-11-22T09:00:00Z', ['rules', 'apply'], rulesRows));
+    const elsewhere = { ...machine, kernel: '6.19.0' };
+    const again = mergeResultsMarkdown(
+      first,
+      partial('2026-11-23T08:00:00Z', ['rules'], [{ ...rulesRows[0]!, value: 16.5 }], elsewhere),
+    );
+    expect(again).toContain('- apply: 2026-11-22 09:00 UTC');
+    expect(again).toContain(
+      '- rules: 2026-11-23 08:00 UTC, full run, 0.25 of 2 cores busy before it, on AMD EPYC, kernel 6.19.0',
+    );
+    expect(again).not.toContain('- rules: 2026-11-22');
+    expect(again).toContain('| connect, median | 16.5 | µs |');
+    expect(again).not.toContain('| connect, median | 15.5 |');
+    expect(again.match(/^## rules$/gm)).toHaveLength(1);
+    expect(again.match(/^Sections replaced since/gm)).toHaveLength(1);
   });
 });
 

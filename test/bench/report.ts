@@ -111,7 +111,7 @@ export function renderResultsMarkdown(doc: ResultsDocument): string {
     ? `quick run (${doc.plan.runs} × ${doc.plan.seconds} s iperf3 per number): indicative only`
     : `full run (median of ${doc.plan.runs} × ${doc.plan.seconds} s iperf3 runs per number)`;
   const out = [
-    '# Switchyard benchmark results',
+    TITLE,
     '',
     `Written by \`npm run bench\` on ${doc.date.toISOString().replace('T', ' ').slice(0, 16)} UTC — ${mode}` +
       (doc.only.length ? `; only: ${doc.only.join(', ')}` : '') +
@@ -137,13 +137,73 @@ export function renderResultsMarkdown(doc: ResultsDocument): string {
         ]),
     ...Object.entries(m.tools).map(([tool, version]) => `| ${tool} | ${mdCell(version)} |`),
   ];
-  const groups = [...new Set(doc.rows.map((r) => r.group))];
-  for (const group of groups) {
-    out.push('', `## ${group}`, '', '| name | value | unit | ratio | note |', '|---|---:|---|---|---|');
-    for (const row of doc.rows.filter((r) => r.group === group)) {
-      const [, name, value, unit, ratio, note] = cells(row).map(mdCell);
-      out.push(`| ${name} | ${value} | ${unit} | ${ratio} | ${note} |`);
-    }
-  }
+  for (const group of groupsOf(doc.rows)) out.push('', ...groupSection(group, doc.rows));
   return `${out.join('\n')}\n`;
+}
+
+const TITLE = '# Switchyard benchmark results';
+const UPDATES =
+  'Sections replaced since by partial runs (`npm run bench -- --only NAME`), each with its own numbers and anchors:';
+
+function groupsOf(rows: readonly BenchRow[]): string[] {
+  return [...new Set(rows.map((r) => r.group))];
+}
+
+function groupSection(group: string, rows: readonly BenchRow[]): string[] {
+  const out = [`## ${group}`, '', '| name | value | unit | ratio | note |', '|---|---:|---|---|---|'];
+  for (const row of rows.filter((r) => r.group === group)) {
+    const [, name, value, unit, ratio, note] = cells(row).map(mdCell);
+    out.push(`| ${name} | ${value} | ${unit} | ${ratio} | ${note} |`);
+  }
+  return out;
+}
+
+/**
+ * What RESULTS.md becomes after a run. A full run (or one with no previous file) writes the whole
+ * document; a partial run (--only) replaces the sections of the groups it measured, appends new ones,
+ * keeps every other section as it was, and lists under the header when and how each replaced one was
+ * measured (a later partial run of the same group replaces its line).
+ */
+export function mergeResultsMarkdown(previous: string | null, doc: ResultsDocument): string {
+  if (!doc.only.length || !previous?.startsWith(`${TITLE}\n`)) return renderResultsMarkdown(doc);
+  const [head = '', ...rest] = previous.split(/^(?=## )/m);
+  const sections = rest.map((text) => ({
+    title: text.slice(3, text.indexOf('\n')).trim(),
+    text: text.trimEnd(),
+  }));
+  const groups = groupsOf(doc.rows);
+  for (const group of groups) {
+    const text = groupSection(group, doc.rows).join('\n');
+    const at = sections.findIndex((s) => s.title === group);
+    if (at >= 0) sections[at] = { title: group, text };
+    else sections.push({ title: group, text });
+  }
+
+  const machineText = sections.find((s) => s.title === 'Machine')?.text ?? '';
+  const was = (label: string) => new RegExp(`^\\| ${label} \\| (.*) \\|$`, 'm').exec(machineText)?.[1];
+  const m = doc.machine;
+  const elsewhere =
+    was('CPU') !== mdCell(m.cpu) || was('kernel') !== mdCell(m.kernel)
+      ? `, on ${m.cpu}, kernel ${m.kernel}`
+      : '';
+  const busy =
+    doc.backgroundCores === undefined
+      ? ''
+      : `, ${doc.backgroundCores.toFixed(2)} of ${m.cores} cores busy before it`;
+  const when = doc.date.toISOString().replace('T', ' ').slice(0, 16);
+  const how = `${doc.quick ? 'quick run, indicative only' : 'full run'}${busy}${elsewhere}`;
+
+  // The head: title, "Written by" paragraph, the list of replaced sections (if any), the rest.
+  const paragraphs = head.trim().split(/\n\n+/);
+  const listAt = paragraphs.findIndex((p) => p.startsWith(UPDATES));
+  const lines = new Map<string, string>();
+  for (const line of listAt >= 0 ? paragraphs[listAt]!.split('\n').slice(1) : []) {
+    const group = /^- (.+?): \d{4}-/.exec(line)?.[1];
+    if (group) lines.set(group, line);
+  }
+  for (const group of groups) lines.set(group, `- ${group}: ${when} UTC, ${how}`);
+  const list = [UPDATES, ...lines.values()].join('\n');
+  if (listAt >= 0) paragraphs[listAt] = list;
+  else paragraphs.splice(Math.max(1, paragraphs.findIndex((p) => p.startsWith('Written by')) + 1), 0, list);
+  return `${[paragraphs.join('\n\n'), ...sections.map((s) => s.text)].join('\n\n')}\n`;
 }

@@ -1,12 +1,16 @@
 // `npm run bench`: anchors first, then every module in registry.ts; prints a table and writes RESULTS.md.
 // Exits non-zero only when the harness itself fails (including an anchor that cannot be measured,
 // since every ratio depends on them); a failing module is a row in the table.
+// `--only NAME` runs one module (plus the throughput anchors only if it uses them) and updates just its
+// section of RESULTS.md. The run happens inside test/lab/fresh-mounts.sh, as the integration suites do:
+// a private mount namespace without bpffs, so what a module pins lives in a bpffs of the run's own.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../native-helper/src/mechanism/exec.ts';
+import { supervisor } from '../../native-helper/src/mechanism/supervisor.ts';
 import { measureAnchors } from './anchors.ts';
 import { parseBenchArgs, USAGE } from './args.ts';
 import {
@@ -15,16 +19,18 @@ import {
   type BenchRow,
   Cleanups,
   exists,
+  FRESH_MOUNTS_ENV,
   sleep,
   throughputPlan,
   withMachineCpu,
 } from './harness.ts';
 import { namespacesWithPrefix } from './netns-pair.ts';
 import { benchModules, type BenchModuleEntry } from './registry.ts';
-import { describeMachine, renderConsoleTable, renderResultsMarkdown } from './report.ts';
+import { describeMachine, mergeResultsMarkdown, renderConsoleTable } from './report.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS = path.join(here, 'RESULTS.md');
+const FRESH_MOUNTS = path.join(here, '../lab/fresh-mounts.sh');
 const started = Date.now();
 
 function logAs(name: string) {
@@ -61,6 +67,7 @@ async function main(): Promise<number> {
       `--only ${unknown.join(',')}: no such bench; known: anchors, ${benchModules.map((m) => m.name).join(', ')}.`,
     );
   }
+  if (process.env[FRESH_MOUNTS_ENV] !== '1') return runInFreshMounts();
   for (const tool of ['ip', 'iperf3', 'ping', 'ss']) {
     const found = await run(['sh', '-c', 'command -v "$1"', 'sh', tool], { allowFailure: true });
     if (found.code !== 0)
@@ -134,11 +141,16 @@ async function main(): Promise<number> {
     if (backgroundCores > 0.25 * machine.cores)
       log('warning: the machine is busy with other work; expect noisy numbers.');
 
+    const selected = args.only.length ? benchModules.filter((m) => args.only.includes(m.name)) : benchModules;
+    // A partial run skips the throughput anchors (about two minutes of iperf3) when no module it runs uses them.
+    const anchorsWanted =
+      !args.only.length || args.only.includes('anchors') || selected.some((m) => m.usesAnchors);
     const anchorScope = root.child();
     const anchorCtx = await contextFor('anchors', anchorScope, []);
     let anchors: AnchorResult[] = [];
+    if (!anchorsWanted) log(`no throughput anchors: ${args.only.join(', ')} measure their own.`);
     try {
-      const outcome = await measureAnchors(anchorCtx);
+      const outcome = anchorsWanted ? await measureAnchors(anchorCtx) : { results: [], rows: [], failed: [] };
       anchors = outcome.results;
       rows.push(...outcome.rows);
       if (outcome.failed.length)
@@ -157,7 +169,6 @@ async function main(): Promise<number> {
       for (const e of await anchorScope.runAll(anchorCtx.log)) harnessError ??= e.message;
     }
 
-    const selected = args.only.length ? benchModules.filter((m) => args.only.includes(m.name)) : benchModules;
     for (const entry of selected) {
       if (abort.signal.aborted) break;
       const scope = root.child();
@@ -178,9 +189,11 @@ async function main(): Promise<number> {
     const table = renderConsoleTable(rows);
     process.stdout.write(`\n${table}\n\n`);
     if (abort.signal.aborted) throw new Error('interrupted; RESULTS.md left as it was.');
+    // A partial run replaces only its own sections; the rest of the file stays as the last run left it.
+    const previous = args.only.length ? await readFile(RESULTS, 'utf8').catch(() => null) : null;
     await writeFile(
       RESULTS,
-      renderResultsMarkdown({
+      mergeResultsMarkdown(previous, {
         date: new Date(),
         machine,
         quick: args.quick,
@@ -208,6 +221,34 @@ async function main(): Promise<number> {
     `done in ${((Date.now() - started) / 1000).toFixed(0)} s; nothing left behind (no ${prefix}* namespaces, processes stopped)`,
   );
   return 0;
+}
+
+/**
+ * Runs this same command again inside test/lab/fresh-mounts.sh and waits for it. Ctrl-C reaches both
+ * (one process group); any signal sent to this process alone is passed on, and the copy inside cleans up.
+ */
+async function runInFreshMounts(): Promise<number> {
+  const child = supervisor.start(
+    [
+      'sh',
+      FRESH_MOUNTS,
+      process.execPath,
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      ...process.argv.slice(2),
+    ],
+    {
+      name: 'the bench inside fresh-mounts.sh',
+      env: { ...process.env, [FRESH_MOUNTS_ENV]: '1' },
+      stdin: 'inherit',
+      stdout: 'inherit',
+      stderr: 'inherit',
+    },
+  );
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.signal(sig));
+  const { code, signal, stderrTail } = await child.exited;
+  if (code === null && signal === null) fail(`could not start ${FRESH_MOUNTS}: ${stderrTail}`);
+  return code ?? 128 + (os.constants.signals[signal!] ?? 0);
 }
 
 /** Loads and runs one module; every way it can go wrong becomes a row, never an exception. */
