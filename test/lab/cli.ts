@@ -4,10 +4,11 @@ import { downStale } from './cleanup.ts';
 import { DEFAULT_PREFIX, DEFAULT_UPLINKS, Lab, downByPrefix, requireRoot, type LabStatus } from './lab.ts';
 import { checkPrefix } from './topology.ts';
 
-const USAGE = `usage: lab up|down|status [--prefix P] [--uplinks N] [--apps] [--stale]
+const USAGE = `usage: lab up|down|status|move [--prefix P] [--uplinks N] [--apps] [--stale]
   up       create the namespaced network (desktop, one ISP per uplink, internet, gateway) and its servers
   down     remove everything named after the prefix (also after a crash)
   status   show namespaces, uplinks, servers and running apps
+  move ID  uplink ID (a, b, …) joins another network: down, a new gateway MAC, up again
   --prefix P   name prefix of everything created (default ${DEFAULT_PREFIX})
   --uplinks N  number of uplinks for up (default ${DEFAULT_UPLINKS})
   --apps       also start the sample apps (lab-browser, lab-chat, lab-updater)
@@ -61,7 +62,8 @@ async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  if (positionals.length > 1) throw new Error(`Unexpected argument "${positionals[1]}"; see lab --help.`);
+  if (positionals.length > (command === 'move' ? 2 : 1))
+    throw new Error(`Unexpected argument "${positionals.at(-1)}"; see lab --help.`);
   const prefix = checkPrefix(values.prefix);
   requireRoot();
 
@@ -97,8 +99,15 @@ async function main(argv: string[]): Promise<void> {
       printStatus(await (await Lab.attach(prefix)).status());
       return;
     }
+    case 'move': {
+      const id = positionals[1];
+      if (!id) throw new Error('move: name the uplink, e.g. `lab move a`.');
+      const { gatewayMac } = await (await Lab.attach(prefix)).moveUplink(id);
+      console.log(`Uplink ${id} is on another network now: its gateway answers as ${gatewayMac}.`);
+      return;
+    }
     default:
-      throw new Error(`Unknown command "${command}"; use up, down or status.`);
+      throw new Error(`Unknown command "${command}"; use up, down, status or move.`);
   }
 }
 

@@ -320,6 +320,24 @@ export class Lab {
     await this.updateUplinkState(u.id, { admin });
   }
 
+  /**
+   * The uplink joins another network, as a laptop does when it roams to another access point's network:
+   * the link goes down, the far side now answers with another MAC (the network's fingerprint), and the
+   * link comes back with its routes. Returns the new gateway MAC, when the link was down (nothing
+   * left by the old network after that) and when it was up on the new one (Date.now() values).
+   */
+  async moveUplink(id: string): Promise<{ gatewayMac: string; downAt: number; upAt: number }> {
+    const u = this.uplink(id);
+    const gatewayMac = ['02', ...Array.from(randomBytes(5), (b) => b.toString(16).padStart(2, '0'))].join(
+      ':',
+    );
+    await ipBatch(this.prefix, 'desktop', [`link set ${u.ifname} down`]);
+    const downAt = Date.now();
+    await run(['ip', '-n', u.ispNs, 'link', 'set', 'dev', u.ispIfname, 'address', gatewayMac]);
+    await this.setUplink(id, 'up');
+    return { gatewayMac, downAt, upAt: Date.now() };
+  }
+
   /** Limit the uplink in both directions with tc tbf; null removes the limit. */
   async rateLimit(id: string, rateMbit: number | null): Promise<void> {
     const u = this.uplink(id);

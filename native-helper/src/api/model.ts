@@ -200,6 +200,17 @@ export const Explanation = z.object({
   sourceAddress: z.string().nullable(),
   /** One human sentence: why this verdict. */
   reason: z.string(),
+  /** The encryption rule that decided the flow, if one did (issue: rules). */
+  rule: z
+    .object({
+      id: z.string(),
+      name: z.string(),
+      layer: z.enum(['managed', 'event', 'user', 'default']),
+      action: z.enum(['encrypt', 'clear', 'block']),
+      tunnel: z.string().nullable(),
+    })
+    .nullable()
+    .optional(),
   /** The decision steps in order, for the curious. */
   steps: z.array(z.string()),
 });

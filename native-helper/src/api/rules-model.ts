@@ -27,12 +27,29 @@ export const Destination = z.string().superRefine((t, ctx) => {
   const [address = '', length] = t.split('/');
   const family = isIP(address);
   const max = family === 4 ? 32 : 128;
-  if (!family || (length !== undefined && !(/^\d{1,3}$/.test(length) && Number(length) <= max)))
+  if (!family || (length !== undefined && !(/^\d{1,3}$/.test(length) && Number(length) <= max))) {
     ctx.addIssue({
       code: 'custom',
       message: `"${t}" is not a destination such as 198.18.0.0/15 or fd5a::/16`,
     });
+    return;
+  }
+  const bits = length === undefined ? max : Number(length);
+  if (hostBits(address, family) % (1n << BigInt(max - bits)) !== 0n)
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${t}" has host bits set; give the network (e.g. ${family === 4 ? '198.18.200.0/24' : 'fd5a::/16'}) or the single address without a prefix`,
+    });
 });
+
+function hostBits(address: string, family: number): bigint {
+  if (family === 4) return address.split('.').reduce((n, o) => (n << 8n) | BigInt(Number(o)), 0n);
+  const [head = '', tail = ''] = address.split('::');
+  const h = head ? head.split(':') : [];
+  const t = address.includes('::') && tail ? tail.split(':') : [];
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
+}
 
 export const Trust = z.enum(['trusted', 'untrusted']);
 export type Trust = z.infer<typeof Trust>;

@@ -54,17 +54,27 @@ export function parsePort(text: string): PortRange {
 
 /** A CIDR or one address, as the helper takes it; a network is written by its first address. */
 export function parseDestination(text: string): string {
-  if (!Destination.safeParse(text).success)
+  const [address = '', length] = text.split('/');
+  // Only the shape first: an address with host bits gets its own message below, naming the network.
+  if (
+    !Destination.safeParse(length === undefined ? address : `${address}/${family(address) === 4 ? 32 : 128}`)
+      .success ||
+    (length !== undefined &&
+      !(/^\d{1,3}$/.test(length) && Number(length) <= (family(address) === 4 ? 32 : 128)))
+  )
     throw new UsageError(
       `--dst ${JSON.stringify(text)} is not an address or network; e.g. --dst 198.18.0.0/15, --dst fd5a::/16 or --dst 198.18.200.10`,
     );
-  const [address = '', length] = text.split('/');
   const network = length === undefined ? address : networkAddress(address, Number(length));
   if (network !== address)
     throw new UsageError(
       `--dst ${JSON.stringify(text)} is an address inside a network; write --dst ${network}/${length} for the network or --dst ${address} for the one address`,
     );
   return text;
+}
+
+function family(address: string): number {
+  return isIP(address);
 }
 
 /** The first address of address/length, written as canonically as the address family allows. */

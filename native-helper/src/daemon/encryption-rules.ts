@@ -4,6 +4,7 @@
 import { ApiError, type Interface, type AppId } from '../api/schema.ts';
 import type { Group, Network, Rule, RuleAction, RuleInput, RuleView, Trust } from '../api/rules-model.ts';
 import type { Evaluation } from '../policy/evaluate.ts';
+import type { AppRules } from '../policy/explain-rules.ts';
 import { flowCounter, planFlows, ruleCounter, type FlowPlan } from '../policy/flow-plan.ts';
 import type { PolicyDocument } from '../policy/model.ts';
 import {
@@ -97,6 +98,17 @@ export class EncryptionRules {
       this.view(rule, layer, position, plan),
     );
     return { rules: views, defaults: doc.trustDefaults };
+  }
+
+  /** What explain needs to name the rule that decides an app's flow. */
+  forExplain(app: AppId): AppRules | null {
+    const byApp = this.deps.applied()?.byApp[app];
+    if (!byApp) return null;
+    const doc = this.deps.policy.effective();
+    const names = Object.fromEntries(
+      orderedRules(doc, this.deps.policy.managedRules).map(({ rule }) => [rule.id, rule.name]),
+    );
+    return { ...byApp, names };
   }
 
   private view(rule: Rule, layer: RuleView['layer'], position: number, plan: FlowPlan | null): RuleView {

@@ -90,6 +90,7 @@ export function handlersFor(h: Helper): Handlers {
         layout: h.layout,
         ...h.switches,
         routeGet: kernelRouteGet,
+        rules: h.rules.forExplain(a.id),
       });
     },
     'tunnels.list': () => h.tunnels.list(),

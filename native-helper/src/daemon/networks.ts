@@ -130,7 +130,8 @@ export class Networks {
     for (const [name, a] of this.attached)
       if (!a.id)
         out.push({
-          id: `n-${'0'.repeat(12)}`,
+          // Not the id it will have: one per uplink until its gateway answers, never stored or trusted.
+          id: `n-${createHash('sha256').update(`pending|${name}`).digest('hex').slice(0, 12)}`,
           name: `Identifying the network on ${name}…`,
           fingerprint: a.fingerprint,
           trust: null,

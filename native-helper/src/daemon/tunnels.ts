@@ -147,6 +147,8 @@ export class TunnelManager {
         apps: this.apps.map((a) => ({ tag: a.tag, policyId: a.policyId })),
       });
       live.running = running;
+      // With the flow classes' metadata tags too (the config carries apps' own tags only).
+      running.datapath.setTags(this.tags());
       running.datapath.on('exit', () => {
         live.state = 'down';
         live.problem = 'the data path exited';

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { KernelRoute } from '../mechanism/netlink/route-get.ts';
 import { describeChoice } from '../api/describe.ts';
 import type { EgressChoice, EgressState, Explanation, Interface } from '../api/schema.ts';
+import { type AppRules, explainRule } from './explain-rules.ts';
 import { hex, markFor, type Layout } from '../layout/kernel-layout.ts';
 import { heldReason, isHeld, killSwitchHolds, notHeldReason, ownKillSwitch } from './kill-switch.ts';
 
@@ -94,6 +95,8 @@ export interface ExplainContext extends GlobalSwitches {
   layout: Layout;
   /** What the kernel would do with such a packet (mechanism/netlink/route-get.ts, in the right netns). */
   routeGet: (address: string, mark: number, protocol: 'tcp' | 'udp', port: number) => Promise<KernelRoute>;
+  /** The app's encryption rules in force, if any apply to it. */
+  rules?: AppRules | null;
 }
 
 export async function explain(
@@ -114,6 +117,10 @@ export async function explain(
       steps.push(`${e} is ${interfaces.some((i) => i.name === e && i.usable) ? 'usable' : 'not usable'}.`);
   const ev = evaluate(app.choice, interfaces, ctx);
   steps.push(`The helper's decision: ${ev.state}${ev.active ? ` via ${ev.active}` : ''}.`);
+  const byRule = await explainRule(app.name, destination, ctx.rules ?? null, ctx);
+  if (byRule) steps.push(...byRule.steps);
+  if (byRule?.answer) return { app: app.id, destination, steps, ...byRule.answer };
+  const rule = byRule?.rule ? { rule: byRule.rule } : {};
 
   const k = await ctx.routeGet(destination.address, mark, destination.protocol, destination.port);
   steps.push(
@@ -122,7 +129,7 @@ export async function explain(
       : `The kernel refuses it: ${k.error}.`,
   );
 
-  const base = { app: app.id, destination, sourceAddress: k.ok ? k.src : null, steps };
+  const base = { app: app.id, destination, sourceAddress: k.ok ? k.src : null, steps, ...rule };
   if (!k.ok) {
     const why =
       ev.state === 'blocked'

@@ -36,6 +36,8 @@ export interface FlowPlan {
   counters: string[];
   /** App id → the rules that apply to it now, in order (the default last when it is not "clear"). */
   applied: Record<string, AppliedRule[]>;
+  /** App id → its classifier list and, per entry, the rule it came from (explain names it). */
+  byApp: Record<string, { list: ClassifierList; rules: AppliedRule[] }>;
 }
 
 export interface FlowInputs {
@@ -125,7 +127,7 @@ export function planFlows(input: FlowInputs): FlowPlan {
     return c;
   };
 
-  const plan: FlowPlan = { lists: [], classes: [], chains: [], counters: [], applied: {} };
+  const plan: FlowPlan = { lists: [], classes: [], chains: [], counters: [], applied: {}, byApp: {} };
   const counters = new Set<string>();
   for (const app of doc.apps) {
     const trust = input.trustOf(app);
@@ -149,11 +151,10 @@ export function planFlows(input: FlowInputs): FlowPlan {
       });
     if (!rules.length) continue;
     plan.applied[app.id] = rules.map(({ id, layer, action }) => ({ id, layer, action }));
-    // All clear: nothing to decide per flow (no entry means clear).
-    if (rules.every((r) => r.action.type === 'clear')) continue;
 
     const appMark = markFor(layout, app.tag);
     const entries: ClassifierEntry[] = [];
+    const entryRules: AppliedRule[] = [];
     const nft: string[] = [];
     const marks = new Set([appMark]);
     for (const r of rules) {
@@ -162,6 +163,7 @@ export function planFlows(input: FlowInputs): FlowPlan {
       const cls = r.action.type === 'encrypt' ? classOf(app, r.action.tunnel, r.action.keyGroup) : null;
       if (cls) marks.add(cls.mark);
       for (const x of expand(r)) {
+        entryRules.push({ id: r.id, layer: r.layer, action: r.action });
         const m = x.nft ? `${x.nft} ` : '';
         nft.push(`${m}ct state new counter name "${fc}"`);
         if (r.action.type === 'clear') {
@@ -177,7 +179,10 @@ export function planFlows(input: FlowInputs): FlowPlan {
         }
       }
     }
-    plan.lists.push({ marks: [...marks].sort((a, b) => a - b), appMark, entries });
+    const list = { marks: [...marks].sort((a, b) => a - b), appMark, entries };
+    // All clear: nothing for the classifier to decide (no list means clear); nft still counts.
+    if (!rules.every((r) => r.action.type === 'clear')) plan.lists.push(list);
+    plan.byApp[app.id] = { list, rules: entryRules };
     plan.chains.push({ name: `rules_${app.tag}`, marks: [...marks], rules: nft });
   }
   plan.classes = [...classes.values()].sort((a, b) => a.tag - b.tag);

@@ -104,7 +104,7 @@ export function addRule(
 
 export function removeRule(doc: PolicyDocument, id: string): PolicyDocument {
   if (!doc.rules.some((r) => r.id === id))
-    throw new Error(`no rule "${id}" (managed rules are removed from the managed policy).`);
+    throw new Error(`no rule "${id}"; \`switchyard rules\` lists them.`);
   return { ...doc, rules: doc.rules.filter((r) => r.id !== id) };
 }
 
