@@ -9,8 +9,6 @@ import {
   isHeld,
   killSwitchArmed,
   killSwitchHolds,
-  killSwitchInChoice,
-  killSwitchInSummary,
   killSwitchNft,
   killSwitchState,
   killSwitchTookHold,
@@ -186,11 +184,7 @@ describe('what the kill switch adds to the desired state', () => {
 });
 
 describe('how the kill switch is told', () => {
-  it('in explain and in policy summaries', () => {
-    expect(killSwitchInChoice(guarded)).toBe(' with the kill switch on');
-    expect(killSwitchInChoice(open)).toBe('');
-    expect(killSwitchInSummary(guarded)).toBe(' with kill switch');
-    expect(killSwitchInSummary({ mode: 'block' })).toBe('');
+  it('in explain', () => {
     expect(heldReason('Firefox')).toBe(
       "None of Firefox's egresses is usable and its kill switch drops the traffic.",
     );

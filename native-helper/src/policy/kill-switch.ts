@@ -101,15 +101,7 @@ export function killSwitchNft(
 
 // ---------- how it is told ----------
 
-/** After a list of egresses in explain's steps: "use wlan0, then eth0 with the kill switch on". */
-export function killSwitchInChoice(choice: EgressChoice): string {
-  return ownKillSwitch(choice) ? ' with the kill switch on' : '';
-}
-
-/** After a list of egresses in a policy.changed summary: "egress set to wlan0 → eth0 with kill switch". */
-export function killSwitchInSummary(choice: EgressChoice): string {
-  return ownKillSwitch(choice) ? ' with kill switch' : '';
-}
+// A choice with its kill switch in words is api/describe.ts's describeChoice.
 
 /** Why explain blocks a held app. */
 export function heldReason(appName: string): string {
