@@ -96,3 +96,41 @@ describe('PolicyState', () => {
     }
   });
 });
+
+describe('PolicyState and the managed policy’s rules', () => {
+  it('carries managed groups, rules and trust defaults; managed rules come first and their tunnels and classes get numbers', () => {
+    const { state } = setup({
+      version: 1,
+      groups: [{ name: 'Work', apps: ['chat'] }],
+      rules: [
+        {
+          id: 'corp-ssh',
+          match: { subject: { kind: 'group', group: 'Work' }, ports: [{ from: 22, to: 22 }] },
+          action: { type: 'encrypt', tunnel: 'sy-corp' },
+        },
+      ],
+      trustDefaults: { trusted: { type: 'clear' }, untrusted: { type: 'block' } },
+      unknownTrust: 'untrusted',
+    });
+    state.commit(addApp(state.current, chat));
+    state.loadManaged();
+    expect(state.managedRules.map((r) => [r.id, r.origin, r.name])).toEqual([
+      ['corp-ssh', 'managed', 'corp-ssh'],
+    ]);
+    expect(state.isManagedGroup('work')).toBe(true);
+    const eff = state.effective();
+    expect(eff.groups).toEqual([{ name: 'Work', apps: ['chat'] }]);
+    expect(eff.trustDefaults.untrusted).toEqual({ type: 'block' });
+    expect(state.current.trustDefaults.untrusted).toEqual({ type: 'clear' }); // the user's own stays
+    expect(Object.keys(state.current.egressTables)).toEqual(['sy-corp']);
+    expect(Object.keys(state.current.flowClasses)).toEqual([`${state.find('chat')!.tag}>sy-corp/`]);
+  });
+
+  it('refuses a managed file that lists a rule twice, keeping what it had', () => {
+    const rule = { id: 'r1', match: { subject: { kind: 'app', app: 'chat' } }, action: { type: 'block' } };
+    const { state, problems } = setup({ version: 1, rules: [rule, rule] });
+    state.loadManaged();
+    expect(state.managedRules).toEqual([]);
+    expect(problems.list.join(' ')).toMatch(/lists rule 'r1' twice/);
+  });
+});
