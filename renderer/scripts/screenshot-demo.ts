@@ -99,6 +99,25 @@ async function main() {
       await shot('apps-empty-search');
       await page.getByRole('searchbox', { name: 'Search apps' }).fill('');
 
+      await page.getByRole('link', { name: 'Rules' }).click();
+      await page.getByRole('list', { name: 'Your rules' }).waitFor();
+      await shot('rules');
+      await page.getByRole('button', { name: 'New rule' }).first().click();
+      const editor = page.getByRole('dialog', { name: 'New rule' });
+      await editor.getByRole('textbox', { name: 'Destinations' }).fill('10.0.0.5/8');
+      await editor.getByRole('textbox', { name: 'Ports' }).fill('70000');
+      await editor.getByRole('button', { name: 'Add rule' }).click();
+      await shot('rule-editor-invalid');
+      await editor.getByRole('button', { name: 'Close' }).click();
+      await page.getByRole('button', { name: 'Groups' }).click();
+      await page.getByRole('dialog', { name: 'App groups' }).waitFor();
+      await shot('groups');
+      await page.getByRole('button', { name: 'Done' }).click();
+
+      await page.getByRole('link', { name: 'Networks' }).click();
+      await page.getByRole('list', { name: 'Networks seen before' }).waitFor();
+      await shot('networks');
+
       await page.getByRole('link', { name: 'Interfaces' }).click();
       await page.waitForTimeout(3000);
       await shot('interfaces');

@@ -35,13 +35,13 @@ beforeEach(() => {
 afterEach(() => fake?.close());
 
 describe('the app shell', () => {
-  it('has the five named navigation links and switches views', async () => {
+  it('has the seven named navigation links and switches views', async () => {
     start();
     const nav = await screen.findByRole('navigation', { name: 'Main' });
     const names = within(nav)
       .getAllByRole('link')
       .map((l) => l.textContent?.trim());
-    expect(names).toEqual(['Apps', 'Interfaces', 'Activity', 'Explain', 'Settings']);
+    expect(names).toEqual(['Apps', 'Rules', 'Networks', 'Interfaces', 'Activity', 'Explain', 'Settings']);
     expect(screen.getByRole('link', { name: 'Apps' }).getAttribute('aria-current')).toBe('page');
     await fireEvent.click(screen.getByRole('link', { name: 'Settings' }));
     expect(await screen.findByRole('heading', { name: 'Settings' })).toBeTruthy();
@@ -52,8 +52,10 @@ describe('the app shell', () => {
   it('moves between views with Alt+number', async () => {
     start();
     await screen.findByRole('heading', { name: 'Apps' });
-    await fireEvent.keyDown(window, { key: '3', altKey: true });
+    await fireEvent.keyDown(window, { key: '5', altKey: true });
     expect(await screen.findByRole('heading', { name: 'Activity' })).toBeTruthy();
+    await fireEvent.keyDown(window, { key: '2', altKey: true });
+    expect(await screen.findByRole('heading', { name: 'Rules' })).toBeTruthy();
   });
 });
 

@@ -4,9 +4,17 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App, Interface, Status } from '../../native-helper/src/api/schema.ts';
+import type {
+  App,
+  Interface,
+  MethodName,
+  ParamsIn,
+  Result,
+  Status,
+} from '../../native-helper/src/api/schema.ts';
 import { connectionMessage } from '../../native-helper/src/api/reconnecting-client.ts';
 import { run } from '../../native-helper/src/mechanism/exec.ts';
+import { genkey, pubkey } from '../../native-helper/src/tunnel/keys.ts';
 import { type WebBridge, startWebBridge } from '../../native-helper/src/web/bridge.ts';
 import { buildTrayModel } from '../../electron/tray-model.ts';
 import { Lab, type RunningApp } from '../lab/lab.ts';
@@ -45,6 +53,17 @@ describe.skipIf(!isRoot || !existsSync('/usr/bin/chromium'))(
       }
       await page.emulateMedia({ colorScheme: 'light' });
     };
+    /** One call to the helper on a connection of its own (the UI's answers are not the truth). */
+    const ask = async <M extends MethodName>(method: M, params: ParamsIn<M>): Promise<Result<M>> => {
+      const c = await helper.client();
+      try {
+        return await c.call(method, params);
+      } finally {
+        c.close();
+      }
+    };
+    const userRules = async () =>
+      (await ask('rules.list', {})).rules.filter((r) => r.layer === 'user').map((r) => r.name);
     const helperState = async () => {
       const c = await helper.client();
       try {
@@ -174,6 +193,148 @@ describe.skipIf(!isRoot || !existsSync('/usr/bin/chromium'))(
         .poll(async () => page.getByRole('region', { name: 'Helper' }).innerText())
         .toContain(helper.instance);
       await shot('settings');
+    });
+
+    it('creates, reorders and deletes encryption rules, marks a network trusted, and shows an app its rules', async () => {
+      // A tunnel whose gateway never answers (nothing listens on that port): what it encrypts is held.
+      await ask('tunnels.add', {
+        name: 'sy-e2e',
+        gateway: `${lab.servers.gatewayV4}:51999`,
+        gatewayPublicKey: pubkey(genkey()),
+        address: '198.19.80.2/32',
+      });
+      await page.getByRole('link', { name: 'Rules', exact: true }).click();
+      await expect.poll(async () => page.getByText('No rules yet.').count(), { timeout: 15_000 }).toBe(1);
+
+      // A group for the lab's apps, made in the groups dialog.
+      await page.getByRole('button', { name: 'Groups' }).click();
+      const groups = page.getByRole('dialog', { name: 'App groups' });
+      await groups.getByRole('button', { name: 'New group' }).click();
+      await groups.getByRole('textbox', { name: 'Group name' }).fill('Lab apps');
+      await groups.getByRole('checkbox', { name: /^Lab Browser/ }).check();
+      await groups.getByRole('button', { name: 'Create group' }).click();
+      await groups.getByRole('listitem', { name: 'Lab apps' }).waitFor();
+      expect((await ask('groups.list', {})).map((g) => [g.name, g.apps])).toEqual([
+        ['Lab apps', ['lab-browser']],
+      ]);
+      await groups.getByRole('button', { name: 'Done' }).click();
+
+      // Rule 1: Lab Browser may not reach the lab's web server.
+      await page.getByRole('button', { name: 'New rule' }).first().click();
+      const editor = page.getByRole('dialog', { name: 'New rule' });
+      await editor.getByRole('combobox', { name: 'App' }).selectOption({ label: 'Lab Browser' });
+      await editor.getByRole('textbox', { name: 'Destinations' }).fill(`${lab.servers.v4}/32, 198.18.0.9/15`);
+      await editor.getByRole('textbox', { name: 'Ports' }).fill(String(lab.servers.httpPort));
+      await editor.getByRole('radio', { name: 'TCP' }).check();
+      await editor.getByRole('radio', { name: 'Block' }).check();
+      await editor.getByRole('textbox', { name: 'Name (optional)' }).fill('No lab web server');
+      await editor.getByRole('combobox', { name: 'Expires' }).selectOption({ label: '1 hour' });
+      await editor.getByRole('button', { name: 'Add rule' }).click();
+      // A network with host bits set is refused before anything is sent.
+      await editor.getByText('"198.18.0.9/15" has host bits set; the network is 198.18.0.0/15.').waitFor();
+      await editor.getByRole('textbox', { name: 'Destinations' }).fill(`${lab.servers.v4}/32, fd5a::/16`);
+      await shot('rule-editor');
+      await editor.getByRole('button', { name: 'Add rule' }).click();
+      await editor.waitFor({ state: 'detached' });
+      const first = (await ask('rules.list', {})).rules.find((r) => r.name === 'No lab web server');
+      expect(first?.match).toEqual({
+        subject: { kind: 'app', app: 'lab-browser' },
+        destinations: [`${lab.servers.v4}/32`, 'fd5a::/16'],
+        ports: [{ from: lab.servers.httpPort, to: lab.servers.httpPort }],
+        protocol: 'tcp',
+        network: 'any',
+      });
+      expect(first?.action).toEqual({ type: 'block' });
+      expect(first?.expiresAt).not.toBeNull();
+
+      // Rule 2: the group's traffic through the tunnel, which is not up: the rule holds that traffic.
+      await page.getByRole('button', { name: 'New rule' }).first().click();
+      await editor.getByRole('radio', { name: 'Group' }).check();
+      await editor.getByRole('combobox', { name: 'Group' }).selectOption('Lab apps');
+      await editor.getByRole('combobox', { name: 'Tunnel' }).selectOption('sy-e2e');
+      await editor.getByRole('textbox', { name: 'Name (optional)' }).fill('Lab apps through sy-e2e');
+      await editor.getByRole('button', { name: 'Add rule' }).click();
+      await editor.waitFor({ state: 'detached' });
+      expect(await userRules()).toEqual(['No lab web server', 'Lab apps through sy-e2e']);
+      const held = page.getByRole('listitem', { name: /Lab apps through sy-e2e/ });
+      await expect
+        .poll(async () => held.innerText(), { timeout: 20_000 })
+        .toMatch(/Holding traffic: tunnel sy-e2e/);
+      const status = page.getByRole('link', { name: 'Rule “Lab apps through sy-e2e” is holding traffic' });
+      await expect.poll(async () => status.count(), { timeout: 20_000 }).toBe(1);
+
+      // Reorder from the keyboard: the focused rule moves up, and keeps the focus.
+      await held.focus();
+      await page.keyboard.press('Alt+ArrowUp');
+      await eventually('the rules reordered', userRules, (n) => n[0] === 'Lab apps through sy-e2e');
+      expect(await userRules()).toEqual(['Lab apps through sy-e2e', 'No lab web server']);
+      await expect
+        .poll(async () => page.evaluate<string>("document.activeElement?.getAttribute('aria-label') ?? ''"))
+        .toMatch(/^\d+\. Lab apps through sy-e2e$/);
+      await page.mouse.move(0, 0);
+      // The controls wait for the helper's answer to the move; the screenshot shows them settled.
+      await expect
+        .poll(async () => page.getByRole('button', { name: 'Delete No lab web server' }).isDisabled())
+        .toBe(false);
+      await shot('rules');
+
+      // The app's details list both rules, in order, with their actions.
+      await page.getByRole('link', { name: 'Apps', exact: true }).click();
+      await page.getByRole('searchbox', { name: 'Search apps' }).fill('Lab Browser');
+      await page.getByRole('button', { name: 'Details for Lab Browser' }).click();
+      const appRules = page.getByRole('list', { name: 'Rules for Lab Browser' });
+      await expect
+        .poll(async () =>
+          (await appRules.getByRole('listitem').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ')),
+        )
+        .toEqual([
+          expect.stringMatching(/Lab apps through sy-e2e Encrypt via sy-e2e .*Holding traffic/),
+          expect.stringMatching(/No lab web server Block /),
+        ]);
+      await shot('app-detail');
+      await page.getByRole('button', { name: 'Close details' }).click();
+
+      // Delete the first rule we made.
+      await status.click();
+      await page.getByRole('button', { name: 'Delete No lab web server' }).click();
+      await page
+        .getByRole('group', { name: 'Delete No lab web server?' })
+        .getByRole('button', { name: 'Delete rule' })
+        .click();
+      await eventually('the rule deleted', userRules, (n) => n.length === 1);
+      expect(await userRules()).toEqual(['Lab apps through sy-e2e']);
+
+      // Networks: the network wlan0 is on, marked trusted.
+      const wlanNet = await eventually(
+        "wlan0's network identified",
+        () => ask('networks.list', {}),
+        (l) => l.networks.some((n) => n.interfaces.includes('wlan0') && n.fingerprint.gatewayMac),
+      ).then((l) => l.networks.find((n) => n.interfaces.includes('wlan0'))!);
+      await page.getByRole('link', { name: 'Networks', exact: true }).click();
+      const card = page.getByRole('region', { name: wlanNet.name });
+      await expect
+        .poll(async () => card.innerText(), { timeout: 15_000 })
+        .toContain(wlanNet.fingerprint.gatewayMac!);
+      expect(await card.innerText()).toContain(wlanNet.fingerprint.subnet!);
+      await card.getByRole('radio', { name: 'Trusted', exact: true }).check();
+      const trusted = await eventually(
+        'the network marked trusted',
+        () => ask('networks.list', {}),
+        (l) => l.networks.find((n) => n.id === wlanNet.id)?.trust === 'trusted',
+      );
+      expect(trusted.networks.find((n) => n.id === wlanNet.id)?.effectiveTrust).toBe('trusted');
+      await expect.poll(async () => card.innerText()).toMatch(/^Trusted$/m);
+      // The picker waits for the helper's answer; the screenshot shows it settled.
+      await expect
+        .poll(async () => card.getByRole('radio', { name: 'Trusted', exact: true }).isDisabled())
+        .toBe(false);
+      await shot('networks');
+
+      // Leave the helper as we found it.
+      await ask('networks.setTrust', { id: wlanNet.id, trust: null });
+      for (const r of (await ask('rules.list', {})).rules) await ask('rules.remove', { id: r.id });
+      await ask('groups.remove', { name: 'Lab apps' });
+      await ask('tunnels.remove', { name: 'sy-e2e' });
     });
 
     it('shows the helper-down screen when the helper stops, and recovers', async () => {

@@ -12,6 +12,7 @@ export const LOGGED_EVENTS = [
   'policy.changed',
   'interface.changed',
   'helper.problem',
+  'rule.expired',
 ] as const satisfies readonly EventName[];
 export type LoggedEvent = (typeof LOGGED_EVENTS)[number];
 
@@ -23,6 +24,7 @@ export const EVENT_LABELS: Record<LoggedEvent, string> = {
   'policy.changed': 'Policy change',
   'interface.changed': 'Interface',
   'helper.problem': 'Problem',
+  'rule.expired': 'Rule expired',
 };
 
 export interface LogEntry {
@@ -108,6 +110,10 @@ export function toEntry(
     case 'helper.problem': {
       const d = data as EventData<'helper.problem'>;
       return { ...base, app: null, summary: `${d.severity === 'error' ? 'Error' : 'Warning'}: ${d.message}` };
+    }
+    case 'rule.expired': {
+      const d = data as EventData<'rule.expired'>;
+      return { ...base, app: null, summary: `Rule ${d.id} (“${d.name}”) expired.` };
     }
   }
 }

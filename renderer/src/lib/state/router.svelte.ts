@@ -2,6 +2,8 @@
 
 export const VIEWS = [
   { id: 'apps', label: 'Apps' },
+  { id: 'rules', label: 'Rules' },
+  { id: 'networks', label: 'Networks' },
   { id: 'interfaces', label: 'Interfaces' },
   { id: 'activity', label: 'Activity' },
   { id: 'explain', label: 'Explain' },

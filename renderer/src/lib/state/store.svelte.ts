@@ -6,8 +6,11 @@ import { toApiError, type SwitchyardClient } from '../transport/types.ts';
 import { ActivityState } from './activity.svelte.ts';
 import { AppsState } from './apps.svelte.ts';
 import { ConnectionState } from './connection.svelte.ts';
+import { GroupsState } from './groups.svelte.ts';
 import { InterfacesState } from './interfaces.svelte.ts';
+import { NetworksState } from './networks.svelte.ts';
 import { Notices } from './notices.svelte.ts';
+import { RulesState } from './rules.svelte.ts';
 import { SettingsState } from './settings.svelte.ts';
 
 export class Store {
@@ -18,6 +21,9 @@ export class Store {
   readonly interfaces: InterfacesState;
   readonly activity: ActivityState;
   readonly settings: SettingsState;
+  readonly rules: RulesState;
+  readonly groups: GroupsState;
+  readonly networks: NetworksState;
   /** Helper problems and unreadable messages, shown as a banner until dismissed. */
   problems = $state<string[]>([]);
   #off: (() => void)[] = [];
@@ -29,6 +35,9 @@ export class Store {
     this.interfaces = new InterfacesState(client);
     this.activity = new ActivityState(client, (id) => this.apps.nameOf(id));
     this.settings = new SettingsState(client);
+    this.rules = new RulesState(client, this.notices);
+    this.groups = new GroupsState(client);
+    this.networks = new NetworksState(client);
   }
 
   /** Subscribe to everything and load; resolves once the first connection state is known. */
@@ -48,7 +57,16 @@ export class Store {
       c.on('interface.changed', (d, m) => {
         this.interfaces.applyChanged(d);
         this.activity.add('interface.changed', d, m);
+        // Tunnels are interfaces: a rule's problem follows its tunnel.
+        this.rules.refreshSoon();
       }),
+      c.on('rules.changed', (d) => this.rules.applyList(d)),
+      c.on('rule.expired', (d, m) => {
+        this.rules.applyExpired(d);
+        this.activity.add('rule.expired', d, m);
+      }),
+      c.on('groups.changed', (d) => this.groups.apply(d)),
+      c.on('networks.changed', (d) => this.networks.apply(d)),
       c.on('helper.problem', (d, m) => {
         this.activity.add('helper.problem', d, m);
         if (d.severity === 'error') this.problems.push(d.message);
@@ -97,7 +115,14 @@ export class Store {
 
   async reload(): Promise<void> {
     // Apps first: the activity log names apps by their names.
-    await Promise.all([this.apps.load(), this.interfaces.load(), this.settings.loadStatus()]);
+    await Promise.all([
+      this.apps.load(),
+      this.interfaces.load(),
+      this.settings.loadStatus(),
+      this.rules.load(),
+      this.groups.load(),
+      this.networks.load(),
+    ]);
     await this.activity.load();
   }
 
@@ -109,6 +134,7 @@ export class Store {
     for (const off of this.#off) off();
     this.#off = [];
     this.connection.dispose();
+    this.rules.dispose();
     this.client.close();
   }
 }

@@ -70,14 +70,40 @@ describe('Store over the WebSocket carrier', () => {
         'status.get',
         'events.history',
         'shell.info',
+        'rules.list',
+        'tunnels.list',
+        'groups.list',
+        'networks.list',
       ]),
     );
+    await vi.waitFor(() => expect(store?.rules.holding.map((r) => r.id)).toEqual(['r-2b9c44']));
+    expect(store.networks.current.length).toBe(2);
+    expect(store.groups.list.map((g) => g.name)).toEqual(['Browsers', 'Chat', 'Work']);
     await vi.waitFor(() => expect(store?.activity.entries.length).toBe(helper.history.length));
 
     helper.tick();
     const running = store.apps.list.find((a) => a.pids.length > 0 && a.egress.state === 'routed');
     await vi.waitFor(() => expect(running?.counters.rxRate).toBeGreaterThan(0));
     expect(store.interfaces.history('wlan0').length).toBe(1);
+
+    // Rule, group and network events reach their state modules, and expiries the activity log.
+    helper.rules.setTunnelState('sy-travel', 'up');
+    await vi.waitFor(() => expect(store?.rules.holding).toEqual([]));
+    await helper.call('groups.add', { name: 'Media', apps: ['vlc'] });
+    await vi.waitFor(() => expect(store?.groups.byName('Media')?.apps).toEqual(['vlc']));
+    await helper.call('networks.setTrust', { id: 'n-5f0c9a2e71d4', trust: 'trusted' });
+    await vi.waitFor(() => expect(store?.networks.onInterface('wlan0')?.trust).toBe('trusted'));
+    helper.emit('rule.expired', {
+      id: 'r-e5c201',
+      name: 'Hotel sign-in page in clear',
+      expiredAt: '2025-01-01T00:00:00Z',
+    });
+    await vi.waitFor(() =>
+      expect(store?.activity.entries.at(-1)?.summary).toBe(
+        'Rule r-e5c201 (“Hotel sign-in page in clear”) expired.',
+      ),
+    );
+    expect(store.rules.rules.some((r) => r.id === 'r-e5c201')).toBe(false);
 
     await store.apps.setChoice('lab-browser', { mode: 'block' });
     expect(store.apps.byId('lab-browser')?.egress.state).toBe('blocked');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { App, Interface, events } from '#switchyard/api/schema.ts';
+import { App, Interface, NetworkList, RuleList, Tunnel, events } from '#switchyard/api/schema.ts';
 import { egressFor } from './egress-rule.ts';
 import { FakeHelper } from './fake-helper.ts';
 
@@ -73,6 +73,45 @@ describe('FakeHelper', () => {
     });
     await expect(fake.call('explain', { app: 'lab-browser', destination: 'nope' })).rejects.toMatchObject({
       code: 'BAD_REQUEST',
+    });
+  });
+
+  it('has rules, groups, networks and tunnels that match the schema, with problems as the helper words them', async () => {
+    const fake = new FakeHelper({ apps: 12 });
+    const list = await fake.call('rules.list', {});
+    expect(RuleList.safeParse(list).success).toBe(true);
+    // Rules naming an app the demo does not have are left out.
+    const named = list.rules.flatMap((r) => (r.match.subject.kind === 'app' ? [r.match.subject.app] : []));
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.every((id) => fake.apps.some((a) => a.id === id))).toBe(true);
+    expect(NetworkList.safeParse(await fake.call('networks.list', {})).success).toBe(true);
+    for (const t of await fake.call('tunnels.list', {})) expect(Tunnel.safeParse(t).success).toBe(true);
+    const seen: unknown[] = [];
+    fake.on('rules.changed', (d) => seen.push(d));
+    fake.rules.setTunnelState('sy-office', 'down');
+    expect(events['rules.changed'].safeParse(seen[0]).success).toBe(true);
+    expect((await fake.call('rules.list', {})).rules.filter((r) => r.problem).map((r) => r.id)).toContain(
+      'r-0ff1ce',
+    );
+  });
+
+  it('refuses as the helper does: managed rules, moves across layers, unknown apps, groups in use', async () => {
+    const fake = new FakeHelper();
+    await expect(fake.call('rules.remove', { id: 'r-0ff1ce' })).rejects.toMatchObject({ code: 'MANAGED' });
+    await expect(fake.call('rules.move', { id: 'r-7f3a10', before: 'r-e5c201' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    await expect(
+      fake.call('rules.add', {
+        rule: { match: { subject: { kind: 'app', app: 'nope' } }, action: { type: 'block' } },
+      }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(fake.call('groups.remove', { name: 'chat' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'group "Chat" is used by rule r-7f3a10; remove it first.',
+    });
+    await expect(fake.call('groups.set', { name: 'Work', apps: [] })).rejects.toMatchObject({
+      code: 'MANAGED',
     });
   });
 });

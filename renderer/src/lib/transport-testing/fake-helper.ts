@@ -31,6 +31,8 @@ import { simulateSecond } from './demo-traffic.ts';
 import { egressFor } from './egress-rule.ts';
 import { connectionFor } from './fake-connection.ts';
 import { explainFor } from './fake-explain.ts';
+import { FakeNetworks, isNetworkMethod } from './fake-networks.ts';
+import { FakeRules, isRuleMethod } from './fake-rules.ts';
 
 export interface FakeHelperOptions {
   /** How many apps to generate (default 36). */
@@ -55,6 +57,9 @@ export class FakeHelper implements SwitchyardClient {
   shell: ShellInfo;
   connectionState: HelperConnection;
   history: EventEnvelope[] = [];
+  /** Encryption rules, groups and tunnels; networks and their trust. */
+  rules: FakeRules;
+  networks: FakeNetworks;
   /** Every call made, for tests to assert on. */
   calls: { method: string; params: unknown }[] = [];
   #listeners = new ListenerSet();
@@ -82,6 +87,17 @@ export class FakeHelper implements SwitchyardClient {
     this.interfaces = demoInterfaces();
     this.apps = demoApps(opts.apps ?? 36, this.#rand, () => this.#nextPid++);
     this.#recompute();
+    this.rules = new FakeRules({
+      apps: () => new Set(this.apps.map((a) => a.id)),
+      now: this.#now,
+      emit: (event, data) => this.emit(event, data),
+      rand: this.#rand,
+    });
+    this.networks = new FakeNetworks({
+      now: this.#now(),
+      emit: (event, data) => this.emit(event, data),
+      changed: (summary) => this.rules.followTrust(summary),
+    });
     for (const past of demoHistory(this.apps, this.#rand, this.#now()))
       this.#record(past.event, past.data, past.time);
     if (opts.autoTick) this.#timer = setInterval(() => this.#second(), 1000);
@@ -145,6 +161,7 @@ export class FakeHelper implements SwitchyardClient {
     if (this.#flap && this.#ticks % 45 === 20) this.setUsable('wlan0', false);
     if (this.#flap && this.#ticks % 45 === 35) this.setUsable('wlan0', true);
     simulateSecond(this.apps, this.interfaces, this.#rand, this.#ticks);
+    this.rules.tick();
     this.emit('counters', {
       at: this.#now(),
       apps: this.apps.map((a) => ({ id: a.id, ...a.counters })),
@@ -226,6 +243,8 @@ export class FakeHelper implements SwitchyardClient {
   }
 
   #handle(method: AnyMethodName, params: unknown): unknown {
+    if (isNetworkMethod(method)) return this.networks.handle(method, params);
+    if (isRuleMethod(method)) return this.rules.handle(method, params);
     switch (method) {
       case 'status.get':
         return this.#status();
@@ -330,9 +349,9 @@ export class FakeHelper implements SwitchyardClient {
         );
       case 'events.subscribe':
         return { ok: true };
-      // The UI has no tunnel view yet; the fake has no tunnels and is no gateway.
+      // The UI has no tunnel view yet: the fake's tunnels are fixed, and it is no gateway.
       case 'tunnels.list':
-        return [];
+        return structuredClone(this.rules.tunnels);
       case 'tunnels.add':
       case 'tunnels.remove':
       case 'gateway.stats':

@@ -1,0 +1,32 @@
+import * as node from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { isIP } from './node-net.ts';
+
+const SAMPLES = [
+  '198.18.0.0',
+  '255.255.255.255',
+  '256.1.1.1',
+  '01.2.3.4',
+  '1.2.3',
+  '1.2.3.4.5',
+  '',
+  'fd5a::',
+  'fd5a::1',
+  '::',
+  '::1',
+  '::ffff:198.18.0.1',
+  'fe80::1%eth0',
+  '2001:db8::1::2',
+  '2001:db8:0:0:0:0:0:1',
+  '2001:db8:0:0:0:0:0:0:1',
+  'gggg::1',
+  '1:2:3:4:5:6:7::',
+  'example.org',
+  ' 1.2.3.4',
+];
+
+describe('node:net for the browser', () => {
+  it('answers isIP exactly as Node does', () => {
+    for (const s of SAMPLES) expect([s, isIP(s)]).toEqual([s, node.isIP(s)]);
+  });
+});
