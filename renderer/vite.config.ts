@@ -7,8 +7,6 @@ export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
   plugins: [svelte()],
-  // The API's schema checks addresses with node:net's isIP; the browser gets the same checks.
-  resolve: { alias: { 'node:net': fileURLToPath(new URL('src/lib/platform/node-net.ts', import.meta.url)) } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -289,6 +289,40 @@ static napi_value map_delete(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* bpfMapLookup(path, keys) → the values of those keys laid end to end (zeros for a missing key). */
+static napi_value map_lookup(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	uint8_t *keys;
+	size_t klen;
+	uint32_t ks, vs;
+	if (!sy_args(env, info, 2, 2, argv) || !buffer_arg(env, argv[1], "keys", &keys, &klen))
+		return NULL;
+	int fd = open_pinned_map(env, argv[0], "bpfMapLookup", &ks, &vs);
+	if (fd < 0)
+		return NULL;
+	if (klen % ks) {
+		close(fd);
+		return sy_throw(env, true, "bpfMapLookup: %zu bytes are not whole keys of %u bytes", klen, ks);
+	}
+	size_t n = klen / ks;
+	void *data;
+	napi_value out;
+	if (napi_create_buffer(env, n * vs, &data, &out) != napi_ok) {
+		close(fd);
+		return sy_throw(env, false, "bpfMapLookup: out of memory");
+	}
+	memset(data, 0, n * vs);
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_lookup_elem(fd, keys + i * ks, (uint8_t *)data + i * vs) && errno != ENOENT) {
+			int e = errno;
+			close(fd);
+			return sy_throw_errno(env, "bpfMapLookup: bpf_map_lookup_elem", e);
+		}
+	close(fd);
+	return out;
+}
+
 /* bpfMapDump(path) → { keys: Buffer, values: Buffer } of every entry (arrays: every index). */
 static napi_value map_dump(napi_env env, napi_callback_info info)
 {
@@ -342,4 +376,5 @@ void sy_init_classifier(napi_env env, napi_value exports)
 	SY_EXPORT(env, exports, "bpfMapUpdate", map_update);
 	SY_EXPORT(env, exports, "bpfMapDelete", map_delete);
 	SY_EXPORT(env, exports, "bpfMapDump", map_dump);
+	SY_EXPORT(env, exports, "bpfMapLookup", map_lookup);
 }

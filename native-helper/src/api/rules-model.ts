@@ -1,6 +1,6 @@
 // Encryption rules (seed 2), app groups and networks with their trust: the data the API carries.
 // A rule decides per flow whether it is encrypted through a tunnel, sent in clear, or blocked.
-import { isIP } from 'node:net';
+import { isIP } from './ip.ts';
 import { z } from 'zod';
 import { AppId, TunnelName } from './model.ts';
 
@@ -47,7 +47,16 @@ function hostBits(address: string, family: number): bigint {
   const [head = '', tail = ''] = address.split('::');
   const h = head ? head.split(':') : [];
   const t = address.includes('::') && tail ? tail.split(':') : [];
-  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  // A dotted IPv4 tail (::ffff:198.18.0.0) is the last two groups.
+  const tail4 = (g: string[]) =>
+    g.flatMap((x) => {
+      if (!x.includes('.')) return [x];
+      const [a = 0, b = 0, c = 0, d = 0] = x.split('.').map(Number);
+      return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+    });
+  const hh = tail4(h);
+  const tt = tail4(t);
+  const groups = [...hh, ...Array<string>(8 - hh.length - tt.length).fill('0'), ...tt];
   return groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
 }
 

@@ -106,5 +106,5 @@ export const ruleEvents = {
   'rule.expired': z.object({ id: RuleId, name: z.string(), expiredAt: z.string() }),
   'groups.changed': z.object({ groups: z.array(Group) }),
   /** An uplink joined or left a network, or a network's trust changed. */
-  'networks.changed': z.object({ networks: z.array(Network) }),
+  'networks.changed': z.object({ networks: z.array(Network), unknownTrust: Trust }),
 } as const;

@@ -54,7 +54,8 @@ export class EncryptionRules {
     this.now = deps.now ?? (() => new Date());
     this.networks = new Networks({
       policy: deps.policy,
-      changed: (networks) => deps.bus.emit('networks.changed', { networks }),
+      changed: (networks) =>
+        deps.bus.emit('networks.changed', { networks, unknownTrust: this.unknownTrust() }),
     });
   }
 
@@ -90,6 +91,20 @@ export class EncryptionRules {
   }
 
   // ---------- rules ----------
+
+  private told = '';
+
+  /**
+   * After every apply and once a second: rules.changed when what a rule is or does changed without an
+   * edit (a tunnel went down and a rule holds traffic now). Counters are left to rules.list.
+   */
+  publish(): void {
+    const list = this.list();
+    const shape = JSON.stringify(list.rules.map((r) => ({ ...r, stats: undefined })));
+    if (shape === this.told) return;
+    this.told = shape;
+    this.deps.bus.emit('rules.changed', list);
+  }
 
   list(): { rules: RuleView[]; defaults: PolicyDocument['trustDefaults'] } {
     const doc = this.deps.policy.effective();
@@ -273,7 +288,8 @@ export class EncryptionRules {
   private async applied(): Promise<void> {
     this.expireNow();
     await this.deps.refresh();
-    this.deps.bus.emit('rules.changed', this.list());
+    this.told = '';
+    this.publish();
   }
 
   private async groupsChanged(): Promise<void> {

@@ -227,6 +227,7 @@ export class Helper {
   /** app.changed / interface.changed for whatever differs from what clients were last told. */
   private publishViews(): void {
     this.viewEvents.publish(this.apps(), this.interfaceList());
+    this.rules.publish();
   }
 
   /** Once a second: processes come and go by themselves; counters move. */

@@ -102,6 +102,8 @@ export interface NativeAddon {
   bpfMapUpdate(path: string, keys: Buffer, values: Buffer): void;
   bpfMapDelete(path: string, keys: Buffer): void;
   bpfMapDump(path: string): { keys: Buffer; values: Buffer };
+  /** The values of these keys, laid end to end (zeros for a key that is missing). */
+  bpfMapLookup(path: string, keys: Buffer): Buffer;
   /** Mounts bpffs at mountPoint unless one is there (flock'd on the directory); true when it mounted now. */
   ensureBpffs(mountPoint: string): boolean;
   /**

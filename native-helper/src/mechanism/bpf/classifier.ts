@@ -183,20 +183,36 @@ export class Classifier {
     const addon = native();
     const gen = this.generation();
     const lists = addon.bpfMapDump(this.pin('flow_lists'));
-    const entries = addon.bpfMapDump(this.pin('flow_entries')).values;
     const out: Record<string, string> = {};
+    // Only the entries the lists use: the whole array is 32,768 records.
+    const wanted: { mark: number; appMark: number; first: number; count: number }[] = [];
+    const keys: Buffer[] = [];
     for (let i = 0; i * 8 < lists.keys.length; i++) {
       if (lists.keys.readUInt32LE(i * 8) !== gen) continue;
-      const mark = lists.keys.readUInt32LE(i * 8 + 4);
       const start = lists.values.readUInt32LE(i * 16);
-      const count = lists.values.readUInt32LE(i * 16 + 4);
-      const appMark = lists.values.readUInt32LE(i * 16 + 8);
-      const body: string[] = [];
+      const count = Math.min(lists.values.readUInt32LE(i * 16 + 4), HALF);
+      wanted.push({
+        mark: lists.keys.readUInt32LE(i * 8 + 4),
+        appMark: lists.values.readUInt32LE(i * 16 + 8),
+        first: keys.length,
+        count,
+      });
       for (let j = 0; j < count; j++) {
-        const at = (gen * HALF + start + j) * ENTRY_SIZE;
+        const k = Buffer.alloc(4);
+        k.writeUInt32LE(gen * HALF + start + j, 0);
+        keys.push(k);
+      }
+    }
+    const entries = keys.length
+      ? addon.bpfMapLookup(this.pin('flow_entries'), Buffer.concat(keys))
+      : Buffer.alloc(0);
+    for (const w of wanted) {
+      const body: string[] = [];
+      for (let j = 0; j < w.count; j++) {
+        const at = (w.first + j) * ENTRY_SIZE;
         body.push(entries.subarray(at, at + ENTRY_SIZE).toString('hex'));
       }
-      out[String(mark)] = `${appMark}:${body.join(',')}`;
+      out[String(w.mark)] = `${w.appMark}:${body.join(',')}`;
     }
     return { lists: out };
   }

@@ -11,12 +11,15 @@ export interface WatchOptions extends NetnsOption {
   debounceMs?: number;
   /** Pause before a monitor that died is started again. Default 1000 ms. */
   healthMs?: number;
-  /** What to watch; default links, addresses and routes. */
-  objects?: readonly ('link' | 'address' | 'route' | 'neigh')[];
+  /** Also watch the neighbour table: 'neighbors' (debounced on its own) instead of 'changed'. */
+  neighbors?: boolean;
 }
 export interface Watcher {
-  /** 'changed' (no args) after a burst of events; 'restarted' when the monitor had died; 'error' (Error). */
-  on(event: 'changed' | 'restarted', fn: () => void): this;
+  /**
+   * 'changed' (no args) after a burst of link, address or route events; 'neighbors' after neighbour
+   * events (with the neighbors option); 'restarted' when the monitor had died; 'error' (Error).
+   */
+  on(event: 'changed' | 'neighbors' | 'restarted', fn: () => void): this;
   on(event: 'error', fn: (err: Error) => void): this;
   /** PID of the running `ip monitor` (for tests). */
   readonly pid: number | null;
@@ -37,7 +40,7 @@ export async function startTicks(pid: number): Promise<string | null> {
 
 class MonitorWatcher extends EventEmitter implements Watcher {
   private child: Supervised | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timers = new Map<'changed' | 'neighbors', NodeJS.Timeout>();
   private restart: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -59,11 +62,25 @@ class MonitorWatcher extends EventEmitter implements Watcher {
       '--pdeathsig',
       'KILL',
       '--',
-      ...ipArgv(this.opts, ['monitor', ...(this.opts.objects ?? ['link', 'address', 'route'])]),
+      ...ipArgv(this.opts, [
+        'monitor',
+        'label',
+        'link',
+        'address',
+        'route',
+        ...(this.opts.neighbors ? ['neigh'] : []),
+      ]),
     ];
     const child = supervisor.start(argv, { name: 'ip monitor', stdout: 'pipe', stderr: 'ignore' });
     this.child = child;
-    child.stdout?.on('data', () => this.schedule());
+    // One process for all of them; each line says what it is about ("[NEIGH]…", "[LINK]…").
+    let partial = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() ?? '';
+      if (lines.some((l) => l.startsWith('[NEIGH]'))) this.schedule('neighbors');
+      if (lines.some((l) => l.startsWith('[') && !l.startsWith('[NEIGH]'))) this.schedule('changed');
+    });
     await child.spawned; // one that cannot start is the caller's error, not restarted
     void child.exited.then(() => this.restartLater(child));
   }
@@ -76,25 +93,32 @@ class MonitorWatcher extends EventEmitter implements Watcher {
       this.spawnMonitor().then(
         () => {
           this.emit('restarted');
-          this.schedule(); // events may have been missed while it was down: make the caller re-read
+          // Events may have been missed while it was down: make the caller re-read.
+          this.schedule('changed');
+          if (this.opts.neighbors) this.schedule('neighbors');
         },
         (err: Error) => this.emit('error', err),
       );
     }, this.opts.healthMs ?? 1000);
   }
 
-  private schedule(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (!this.stopped) this.emit('changed');
-    }, this.opts.debounceMs ?? 150);
+  private schedule(what: 'changed' | 'neighbors'): void {
+    clearTimeout(this.timers.get(what));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(what);
+        if (!this.stopped) this.emit(what);
+      },
+      // A neighbour that changed its MAC may switch rules on: looked at sooner.
+      what === 'neighbors' ? 50 : (this.opts.debounceMs ?? 150),
+    );
+    this.timers.set(what, t);
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    for (const t of this.timers.values()) clearTimeout(t);
     if (this.restart) clearTimeout(this.restart);
     await this.child?.stop('SIGTERM');
   }

@@ -1,7 +1,7 @@
 // Destinations as the rule editor takes them: CIDRs or single addresses, IPv4 or IPv6. The API's
 // Destination schema decides; when it refuses a network for its host bits, the editor names the network.
 import { Destination } from '#switchyard/api/rules-model.ts';
-import { isIP } from '../platform/node-net.ts';
+import { isIP } from '#switchyard/api/ip.ts';
 
 function v4ToBig(address: string): bigint {
   return address.split('.').reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n);

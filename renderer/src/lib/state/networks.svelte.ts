@@ -12,14 +12,6 @@ export function isIdentified(n: Network): boolean {
   return n.fingerprint.gatewayMac !== null;
 }
 
-/**
- * networks.changed carries no unknownTrust: an identified network nobody marked shows it as its
- * effective trust; with none such, what we knew stays.
- */
-export function inferUnknownTrust(networks: readonly Network[], known: Trust): Trust {
-  return networks.find((n) => n.trust === null && isIdentified(n) && !n.managed)?.effectiveTrust ?? known;
-}
-
 export class NetworksState {
   list = $state<Network[]>([]);
   unknownTrust = $state<Trust>('untrusted');
@@ -56,7 +48,7 @@ export class NetworksState {
 
   apply(data: EventData<'networks.changed'>): void {
     this.list = data.networks;
-    this.unknownTrust = inferUnknownTrust(data.networks, this.unknownTrust);
+    this.unknownTrust = data.unknownTrust;
   }
 
   /** The network an uplink is attached to now. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeHelper } from '../transport-testing/fake-helper.ts';
 import { GroupsState } from './groups.svelte.ts';
-import { NetworksState, inferUnknownTrust } from './networks.svelte.ts';
+import { NetworksState } from './networks.svelte.ts';
 import { Notices } from './notices.svelte.ts';
 import { RulesState, beforeFor } from './rules.svelte.ts';
 
@@ -200,24 +200,5 @@ describe('networks state', () => {
     await networks.setUnknownTrust('trusted');
     expect(networks.unknownTrust).toBe('trusted');
     expect(networks.list.find((n) => n.name === 'Airport_Free_WiFi')?.effectiveTrust).toBe('trusted');
-  });
-
-  it('reads the unknown trust from networks.changed, which does not carry it', () => {
-    const net = (id: string, trust: 'trusted' | null, effectiveTrust: 'trusted' | 'untrusted') => ({
-      id,
-      name: id,
-      fingerprint: { gatewayMac: id === 'pending' ? null : '02:00:00:00:00:01', ssid: null, subnet: null },
-      trust,
-      effectiveTrust,
-      firstSeen: '',
-      lastSeen: '',
-      interfaces: [],
-      managed: false,
-    });
-    expect(
-      inferUnknownTrust([net('n-1', 'trusted', 'trusted'), net('n-2', null, 'trusted')], 'untrusted'),
-    ).toBe('trusted');
-    // The unidentified stand-in is untrusted whatever the setting says.
-    expect(inferUnknownTrust([net('pending', null, 'untrusted')], 'trusted')).toBe('trusted');
   });
 });

@@ -40,7 +40,7 @@ export class FakeNetworks {
   /** An uplink joins another network (roaming), as the helper tells it. */
   attach(iface: string, id: string): void {
     this.attached = { ...this.attached, [iface]: id };
-    this.#emit('networks.changed', { networks: this.list() });
+    this.#emit('networks.changed', { networks: this.list(), unknownTrust: this.unknownTrust });
   }
 
   handle(method: NetworkMethodName, params: unknown): unknown {
@@ -57,13 +57,13 @@ export class FakeNetworks {
           );
         n.trust = trust;
         const view = this.list().find((x) => x.id === id)!;
-        this.#emit('networks.changed', { networks: this.list() });
+        this.#emit('networks.changed', { networks: this.list(), unknownTrust: this.unknownTrust });
         this.#changed(`${n.name} marked ${trust ?? `back to the default (${view.effectiveTrust})`}`);
         return view;
       }
       case 'networks.setUnknownTrust': {
         this.unknownTrust = (params as Params<'networks.setUnknownTrust'>).trust;
-        this.#emit('networks.changed', { networks: this.list() });
+        this.#emit('networks.changed', { networks: this.list(), unknownTrust: this.unknownTrust });
         this.#changed(`networks nobody marked are now ${this.unknownTrust}`);
         return { ok: true };
       }

@@ -1,6 +1,6 @@
 import * as node from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isIP } from './node-net.ts';
+import { isIP } from './ip.ts';
 
 const SAMPLES = [
   '198.18.0.0',
@@ -25,7 +25,7 @@ const SAMPLES = [
   ' 1.2.3.4',
 ];
 
-describe('node:net for the browser', () => {
+describe('isIP, as node:net has it', () => {
   it('answers isIP exactly as Node does', () => {
     for (const s of SAMPLES) expect([s, isIP(s)]).toEqual([s, node.isIP(s)]);
   });

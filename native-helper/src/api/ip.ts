@@ -1,6 +1,5 @@
-// node:net's address checks for the browser. The API's schema (rules-model.ts, Destination) calls
-// isIP from node:net, which a browser does not have; vite.config.ts points node:net here. The
-// expressions are Node's own (lib/internal/net.js), and node-net.test.ts compares the two.
+// Address checks the API's schema makes, without node:net (the UI runs it in a browser too). The
+// expressions are Node's own (lib/internal/net.js); ip.test.ts compares the two.
 const v4Seg = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])';
 const v4Str = `(?:${v4Seg}\\.){3}${v4Seg}`;
 const IPV4 = new RegExp(`^${v4Str}$`);
