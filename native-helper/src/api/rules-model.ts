@@ -202,3 +202,15 @@ export const Network = z.object({
   managed: z.boolean(),
 });
 export type Network = z.infer<typeof Network>;
+
+/** Whether a rule's subject is the app, itself or through a group (group names ignore case). */
+export function ruleCoversApp(
+  rule: { match: Pick<RuleMatch, 'subject'> },
+  appId: string,
+  groups: readonly { name: string; apps: readonly string[] }[],
+): boolean {
+  const s = rule.match.subject;
+  if (s.kind === 'app') return s.app === appId;
+  const g = groups.find((x) => x.name.toLowerCase() === s.group.toLowerCase());
+  return !!g && g.apps.includes(appId);
+}

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   RuleInput,
+  ruleCoversApp,
   type Rule,
   type RuleAction,
   type RuleLayer,
@@ -194,14 +195,4 @@ export function removeGroup(doc: PolicyDocument, name: string): PolicyDocument {
   return { ...doc, groups: doc.groups.filter((x) => x !== g) };
 }
 
-/** Whether a rule's subject covers the app (groups compare case-insensitively). */
-export function ruleCoversApp(
-  rule: Pick<Rule, 'match'>,
-  appId: string,
-  groups: readonly { name: string; apps: readonly string[] }[],
-): boolean {
-  const s = rule.match.subject;
-  if (s.kind === 'app') return s.app === appId;
-  const g = groups.find((x) => x.name.toLowerCase() === s.group.toLowerCase());
-  return !!g && g.apps.includes(appId);
-}
+export { ruleCoversApp };

@@ -1,6 +1,6 @@
 // Rules in words, for rows, the app detail and tests: what a rule matches, what it does, ports,
 // expiry countdowns and counts. Pure.
-import type { PortRange, RuleAction, RuleMatch, RuleSubject, RuleView } from '#switchyard/api/rules-model.ts';
+import type { PortRange, RuleAction, RuleMatch, RuleSubject } from '#switchyard/api/rules-model.ts';
 
 export function portsText(ports: readonly PortRange[]): string {
   return ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}–${p.to}`)).join(', ');
@@ -69,16 +69,4 @@ export function countText(n: number): string {
   if (n < 10_000) return n.toLocaleString('en-US');
   if (n < 1_000_000) return `${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
   return `${(n / 1_000_000).toFixed(1)}M`;
-}
-
-/** Whether a rule's subject is the app, itself or through a group (group names ignore case). */
-export function coversApp(
-  rule: Pick<RuleView, 'match'>,
-  appId: string,
-  groups: readonly { name: string; apps: readonly string[] }[],
-): boolean {
-  const s = rule.match.subject;
-  if (s.kind === 'app') return s.app === appId;
-  const g = groups.find((x) => x.name.toLowerCase() === s.group.toLowerCase());
-  return !!g && g.apps.includes(appId);
 }

@@ -13,7 +13,7 @@ import type { RuleLayer, TrustDefaults } from '#switchyard/api/rules-model.ts';
 import type { SwitchyardClient } from '../transport/types.ts';
 import { toApiError } from '../transport/types.ts';
 import type { Notices } from './notices.svelte.ts';
-import { coversApp } from './rule-text.ts';
+import { ruleCoversApp as coversApp } from '#switchyard/api/rules-model.ts';
 
 export type Outcome = { ok: true } | { ok: false; error: string };
 
