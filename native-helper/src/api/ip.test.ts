@@ -30,3 +30,14 @@ describe('isIP, as node:net has it', () => {
     for (const s of SAMPLES) expect([s, isIP(s)]).toEqual([s, node.isIP(s)]);
   });
 });
+
+describe('addressValue', () => {
+  it('reads IPv4, IPv6 and IPv6 with a dotted IPv4 tail as numbers', async () => {
+    const { addressValue } = await import('./ip.ts');
+    expect(addressValue('198.18.0.1')).toBe(0xc6120001n);
+    expect(addressValue('::1')).toBe(1n);
+    expect(addressValue('fd5a::')).toBe(0xfd5an << 112n);
+    expect(addressValue('::ffff:198.18.0.1')).toBe((0xffffn << 32n) | 0xc6120001n);
+    expect(addressValue('fd5a:1:2:3:4:5:6:7')).toBe(0xfd5a0001000200030004000500060007n);
+  });
+});

@@ -28,3 +28,19 @@ export function isIPv6(input: string): boolean {
 export function isIP(input: string): 0 | 4 | 6 {
   return isIPv4(input) ? 4 : isIPv6(input) ? 6 : 0;
 }
+
+/** An address as a number: 32 bits for IPv4, 128 for IPv6 (a dotted IPv4 tail is its last 32 bits). */
+export function addressValue(address: string): bigint {
+  if (isIPv4(address)) return address.split('.').reduce((n, o) => (n << 8n) | BigInt(Number(o)), 0n);
+  const [head = '', tail = ''] = address.split('::');
+  const groups = (part: string) =>
+    (part ? part.split(':') : []).flatMap((g) => {
+      if (!g.includes('.')) return [g];
+      const [a = 0, b = 0, c = 0, d = 0] = g.split('.').map(Number);
+      return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+    });
+  const h = groups(head);
+  const t = address.includes('::') ? groups(tail) : [];
+  const all = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return all.reduce((n, g) => (n << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
+}

@@ -1,6 +1,6 @@
 // Encryption rules (seed 2), app groups and networks with their trust: the data the API carries.
 // A rule decides per flow whether it is encrypted through a tunnel, sent in clear, or blocked.
-import { isIP } from './ip.ts';
+import { addressValue, isIP } from './ip.ts';
 import { z } from 'zod';
 import { AppId, TunnelName } from './model.ts';
 
@@ -35,30 +35,12 @@ export const Destination = z.string().superRefine((t, ctx) => {
     return;
   }
   const bits = length === undefined ? max : Number(length);
-  if (hostBits(address, family) % (1n << BigInt(max - bits)) !== 0n)
+  if (addressValue(address) % (1n << BigInt(max - bits)) !== 0n)
     ctx.addIssue({
       code: 'custom',
       message: `"${t}" has host bits set; give the network (e.g. ${family === 4 ? '198.18.200.0/24' : 'fd5a::/16'}) or the single address without a prefix`,
     });
 });
-
-function hostBits(address: string, family: number): bigint {
-  if (family === 4) return address.split('.').reduce((n, o) => (n << 8n) | BigInt(Number(o)), 0n);
-  const [head = '', tail = ''] = address.split('::');
-  const h = head ? head.split(':') : [];
-  const t = address.includes('::') && tail ? tail.split(':') : [];
-  // A dotted IPv4 tail (::ffff:198.18.0.0) is the last two groups.
-  const tail4 = (g: string[]) =>
-    g.flatMap((x) => {
-      if (!x.includes('.')) return [x];
-      const [a = 0, b = 0, c = 0, d = 0] = x.split('.').map(Number);
-      return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
-    });
-  const hh = tail4(h);
-  const tt = tail4(t);
-  const groups = [...hh, ...Array<string>(8 - hh.length - tt.length).fill('0'), ...tt];
-  return groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
-}
 
 export const Trust = z.enum(['trusted', 'untrusted']);
 export type Trust = z.infer<typeof Trust>;

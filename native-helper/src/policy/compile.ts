@@ -1,4 +1,5 @@
 // Policy + interfaces → the kernel state the helper wants (rules, routes, nft table, sysctls). Pure.
+import { addressValue } from '../api/ip.ts';
 import type { Interface } from '../api/schema.ts';
 import type { TableSpec } from '../mechanism/nft/spec.ts';
 import type { DesiredState, Family, RouteSpec, RuleSpec } from '../reconcile/types.ts';
@@ -27,18 +28,6 @@ function isLinkLocal(family: Family, address: string): boolean {
   return family === 4 ? address.startsWith('169.254.') : /^fe[89ab]/i.test(address);
 }
 
-function v4ToInt(a: string): number {
-  return a.split('.').reduce((n, o) => (n << 8) + Number(o), 0) >>> 0;
-}
-
-function v6ToBig(a: string): bigint {
-  const [head = '', tail = ''] = a.includes('::') ? a.split('::') : [a, ''];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = a.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  return groups.reduce((n, g) => (n << 16n) + BigInt(parseInt(g || '0', 16)), 0n);
-}
-
 function bigToV6(n: bigint): string {
   const groups = Array.from({ length: 8 }, (_, i) =>
     Number((n >> BigInt(16 * (7 - i))) & 0xffffn).toString(16),
@@ -64,11 +53,11 @@ function bigToV6(n: bigint): string {
 export function networkOf(family: Family, address: string, prefixLength: number): string {
   if (family === 4) {
     const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
-    const n = (v4ToInt(address) & mask) >>> 0;
+    const n = (Number(addressValue(address)) & mask) >>> 0;
     return `${[24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.')}/${prefixLength}`;
   }
   const mask = prefixLength === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - prefixLength)) - 1n);
-  return `${bigToV6(v6ToBig(address) & mask)}/${prefixLength}`;
+  return `${bigToV6(addressValue(address) & mask)}/${prefixLength}`;
 }
 
 /** The routes of one egress's table: default route(s) with its primary source, and connected prefixes. */

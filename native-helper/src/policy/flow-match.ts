@@ -1,6 +1,6 @@
 // What the classifier decides for one flow, computed here the same way (bpf/flow_rules.bpf.c): for
 // explain, and to find the connections a rule change leaves on the wrong path. Pure.
-import { isIPv4 } from 'node:net';
+import { addressValue, isIPv4 } from '../api/ip.ts';
 import type { ClassifierEntry, ClassifierList } from '../mechanism/bpf/classifier.ts';
 
 export interface Flow {
@@ -13,20 +13,11 @@ export interface Flow {
 export type Decision =
   { action: 'mark'; mark: number; entry: number | null } | { action: 'block'; entry: number };
 
-function bits(address: string): bigint {
-  if (isIPv4(address)) return address.split('.').reduce((n, o) => (n << 8n) | BigInt(Number(o)), 0n);
-  const [head = '', tail = ''] = address.split('::');
-  const h = head ? head.split(':') : [];
-  const t = address.includes('::') && tail ? tail.split(':') : [];
-  const all = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  return all.reduce((n, g) => (n << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
-}
-
 function inPrefix(prefix: string, address: string, family: 4 | 6): boolean {
   const [net = '', len = '0'] = prefix.split('/');
   const width = family === 4 ? 32n : 128n;
   const shift = width - BigInt(len);
-  return bits(net) >> shift === bits(address) >> shift;
+  return addressValue(net) >> shift === addressValue(address) >> shift;
 }
 
 /** The index of the first entry matching the flow, or null. */
