@@ -201,7 +201,7 @@ describe.skipIf(!isRoot || !existsSync('/usr/bin/chromium'))(
         name: 'sy-e2e',
         gateway: `${lab.servers.gatewayV4}:51999`,
         gatewayPublicKey: pubkey(genkey()),
-        address: '198.19.80.2/32',
+        addresses: ['198.19.80.2/32'],
       });
       await page.getByRole('link', { name: 'Rules', exact: true }).click();
       await expect.poll(async () => page.getByText('No rules yet.').count(), { timeout: 15_000 }).toBe(1);

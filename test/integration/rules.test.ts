@@ -77,6 +77,8 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
       join(work, 'desktop.key'),
       '--address',
       '10.78.0.2/24',
+      '--address',
+      'fd78::2/64',
     ]);
     await eventually(
       'the tunnel up',
@@ -143,14 +145,14 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
         instance: lab.prefix,
         privateKey: gatewayKey,
         listenPort: 51901,
-        address: '10.78.0.1/24',
+        address: ['10.78.0.1/24', 'fd78::1/64'],
         uplinks: [{ name: 'internet', interface: 'eth0' }],
         peers: [
           {
             name: 'desktop',
             publicKey: desktopPub,
-            addresses: ['10.78.0.2/32'],
-            apps: [{ tag, allow: ['0.0.0.0/0'] }],
+            addresses: ['10.78.0.2/32', 'fd78::2/128'],
+            apps: [{ tag, allow: ['0.0.0.0/0', '::/0'] }],
           },
         ],
       }),
@@ -207,7 +209,7 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('one app at once: port A in clear, B encrypted, C blocked (TCP and UDP)', async () => {
+  it('one app at once: port A in clear, B encrypted, C blocked (IPv4 and IPv6, TCP and UDP)', async () => {
     const clear = await addRule({
       match: { subject: { kind: 'app', app: 'rprobe' }, ports: [{ from: A, to: A }] },
       action: { type: 'clear' },
@@ -232,13 +234,16 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
     expect(r[`v4-tcp-${C}`]).toMatch(/^ERR/);
     expect(r[`v4-udp-${C}`]).toMatch(/^ERR/);
     expect(r[`v6-tcp-${A}`]).toBe(wlan.v6.address);
-    // The lab's tunnel carries IPv4 only: an IPv6 flow that must be encrypted is held, never sent in clear.
-    expect(r[`v6-tcp-${B}`]).toMatch(/^ERR/);
+    expect(r[`v6-udp-${A}`]).toBe(wlan.v6.address);
+    expect(r[`v6-tcp-${B}`]).toBe(lab.servers.gatewayV6);
+    expect(r[`v6-udp-${B}`]).toBe(lab.servers.gatewayV6);
+    expect(r[`v6-tcp-${C}`]).toMatch(/^ERR/);
     expect(r[`v6-udp-${C}`]).toMatch(/^ERR/);
 
     expect(await seenOnIsps(`MARK1-v4-tcp-${A}`)).toBeGreaterThan(0);
     expect(await seenOnIsps(`MARK1-v4-udp-${A}`)).toBeGreaterThan(0);
     expect(await seenOnIsps(`MARK1-v6-tcp-${A}`)).toBeGreaterThan(0);
+    expect(await seenOnIsps(`MARK1-v6-udp-${A}`)).toBeGreaterThan(0);
     for (const p of [B, C])
       expect((await seenOnIsps(`MARK1-v4-tcp-${p}`)) + (await seenOnIsps(`MARK1-v6-tcp-${p}`))).toBe(0);
     expect(await seenOnIsps(`-udp-${B}`)).toBe(0);
@@ -270,8 +275,12 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
     expect(r[`v4-tcp-${A}`]).toBe(wlan.v4.address);
     expect(r[`v4-tcp-${B}`]).toMatch(/^ERR/);
     expect(r[`v4-udp-${B}`]).toMatch(/^ERR/);
+    expect(r[`v6-tcp-${B}`]).toMatch(/^ERR/);
+    expect(r[`v6-udp-${B}`]).toMatch(/^ERR/);
     expect(await seenOnIsps(`MARK2-v4-tcp-${B}`)).toBe(0);
     expect(await seenOnIsps(`MARK2-v4-udp-${B}`)).toBe(0);
+    expect(await seenOnIsps(`MARK2-v6-tcp-${B}`)).toBe(0);
+    expect(await seenOnIsps(`MARK2-v6-udp-${B}`)).toBe(0);
     const rules = (await api.call('rules.list', {})).rules;
     expect(rules.find((x) => x.name === 'B encrypted')!.problem).toMatch(/blocked/);
   });
@@ -280,6 +289,7 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
     await addTunnel(); // back up: B is encrypted again, then the helper dies
     const ok = await round('MARK3a', [B]);
     expect(ok[`v4-tcp-${B}`]).toBe(lab.servers.gatewayV4);
+    expect(ok[`v6-tcp-${B}`]).toBe(lab.servers.gatewayV6);
     const { cgroupRoot } = await api.call('status.get', {});
     api.close();
     await helper.kill();
@@ -300,6 +310,8 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
     const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, string>;
     expect(r[`v4-tcp-${B}`]).not.toBe(wlan.v4.address);
     expect(r[`v4-udp-${B}`]).not.toBe(wlan.v4.address);
+    expect(r[`v6-tcp-${B}`]).not.toBe(wlan.v6.address);
+    expect(r[`v6-udp-${B}`]).not.toBe(wlan.v6.address);
     expect(await seenOnIsps('MARK3-')).toBe(0);
     await helper.start();
     api = await helper.client();

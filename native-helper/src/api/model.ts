@@ -1,5 +1,6 @@
 // The data the API carries: apps, interfaces, tunnels, status. schema.ts re-exports all of it.
 import { z } from 'zod';
+import { isIP } from './ip.ts';
 
 // ---------- identities ----------
 
@@ -128,6 +129,22 @@ export const WireKey = z
   .string()
   .regex(/^[A-Za-z0-9+/]{43}=$/, 'a key is 32 bytes in base64 (44 characters)');
 
+/** A tunnel end's addresses inside the tunnel: one CIDR per family, e.g. 10.77.0.2/24 and fd77::2/64. */
+export const TunnelAddresses = z
+  .array(
+    z.string().refine((t) => {
+      const [a, l] = t.split('/');
+      const family = isIP(a ?? '');
+      return family !== 0 && (l === undefined || (/^\d+$/.test(l) && Number(l) <= (family === 4 ? 32 : 128)));
+    }, 'an address such as 10.77.0.2/24 or fd77::2/64'),
+  )
+  .min(1)
+  .max(2)
+  .refine(
+    (list) => new Set(list.map((t) => isIP(t.split('/')[0]!))).size === list.length,
+    'one address per family (IPv4, IPv6)',
+  );
+
 export const Tunnel = z.object({
   name: TunnelName,
   /** HOST:PORT of the gateway. */
@@ -135,7 +152,7 @@ export const Tunnel = z.object({
   gatewayPublicKey: WireKey,
   /** This end's public key: give it to the gateway's operator. */
   publicKey: WireKey,
-  address: z.string(),
+  addresses: z.array(z.string()),
   cipher: z.enum(['auto', 'chacha20poly1305', 'aes256gcm']),
   state: z.enum(['connecting', 'up', 'down']),
   problem: z.string().nullable(),

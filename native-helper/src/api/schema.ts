@@ -13,6 +13,7 @@ import {
   TunnelName,
   WireKey,
   Tunnel,
+  TunnelAddresses,
   GatewayStats,
   Actor,
   Status,
@@ -166,7 +167,7 @@ export const methods = {
         gatewayPublicKey: WireKey,
         /** This end's private key; generated when absent (see the result's publicKey). */
         privateKey: WireKey.optional(),
-        address: z.string().min(3).max(50),
+        addresses: TunnelAddresses,
         cipher: z.enum(['auto', 'chacha20poly1305', 'aes256gcm']).default('auto'),
       })
       .strict(),

@@ -1,6 +1,6 @@
 // The CLI's tunnel and gateway commands: keys, tunnel egresses, and `switchyard gateway`.
 import { readFileSync } from 'node:fs';
-import { UsageError, required, str } from './args.ts';
+import { type Parsed, UsageError, list, required, str } from './args.ts';
 import type { Command } from './commands.ts';
 import { withClient } from './connect.ts';
 import { bytes, print, table } from './format.ts';
@@ -34,7 +34,7 @@ export const tunnelCommands: Command[] = [
                   t.name,
                   t.gateway,
                   t.problem ? `${t.state}: ${t.problem}` : t.state,
-                  t.address,
+                  t.addresses.join(' '),
                   t.publicKey,
                 ]),
               ),
@@ -44,12 +44,12 @@ export const tunnelCommands: Command[] = [
   {
     name: 'tunnel add',
     usage:
-      'tunnel add NAME --gateway HOST:PORT --gateway-key KEY --address CIDR [--private-key-file FILE] [--cipher auto|aes256gcm|chacha20poly1305]',
+      'tunnel add NAME --gateway HOST:PORT --gateway-key KEY --address CIDR [--address CIDR6] [--private-key-file FILE] [--cipher auto|aes256gcm|chacha20poly1305]',
     summary: 'add an encrypted tunnel egress to a Switchyard gateway',
     options: {
       gateway: { type: 'string' },
       'gateway-key': { type: 'string' },
-      address: { type: 'string' },
+      address: { type: 'string', multiple: true },
       'private-key-file': { type: 'string' },
       cipher: { type: 'string' },
     },
@@ -66,7 +66,7 @@ export const tunnelCommands: Command[] = [
           name,
           gateway: required(p, 'gateway', 'the gateway as HOST:PORT'),
           gatewayPublicKey: required(p, 'gateway-key', "the gateway's public key"),
-          address: required(p, 'address', 'this end inside the tunnel, e.g. 10.77.0.2/24'),
+          addresses: addressesOf(p),
           ...(keyFile ? { privateKey: readFileSync(keyFile, 'utf8').trim() } : {}),
           cipher: cipher as 'auto',
         });
@@ -131,6 +131,14 @@ export const tunnelCommands: Command[] = [
     },
   },
 ];
+
+/** --address once per family: this end inside the tunnel, e.g. 10.77.0.2/24 and fd77::2/64. */
+function addressesOf(p: Parsed): string[] {
+  const given = list(p, 'address');
+  if (!given.length)
+    throw new UsageError('missing --address (this end inside the tunnel, e.g. 10.77.0.2/24; repeat for IPv6)');
+  return given;
+}
 
 function readStdin(): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -8,18 +8,26 @@ import { writeFileAtomicSync } from '../storage/atomic-file.ts';
 import { genkey, pubkey } from '../tunnel/keys.ts';
 import { type RunningTunnel, runTunnel } from '../tunnel/tunnel.ts';
 
-const TunnelRecord = z
-  .object({
-    name: z.string(),
-    gateway: z.string(),
-    gatewayPublicKey: WireKey,
-    privateKey: WireKey,
-    address: z.string(),
-    cipher: z.enum(['auto', 'chacha20poly1305', 'aes256gcm']),
-  })
-  .strict();
+const TunnelRecord = z.preprocess(
+  // Files written before IPv6 inside tunnels held one `address`.
+  (v) => {
+    if (!v || typeof v !== 'object' || !('address' in v)) return v;
+    const { address, ...rest } = v as { address: unknown };
+    return { ...rest, addresses: [address] };
+  },
+  z
+    .object({
+      name: z.string(),
+      gateway: z.string(),
+      gatewayPublicKey: WireKey,
+      privateKey: WireKey,
+      addresses: z.array(z.string()).min(1),
+      cipher: z.enum(['auto', 'chacha20poly1305', 'aes256gcm']),
+    })
+    .strict(),
+);
 type TunnelRecord = z.infer<typeof TunnelRecord>;
-const TunnelFile = z.object({ version: z.literal(1), tunnels: z.array(TunnelRecord) }).strict();
+export const TunnelFile = z.object({ version: z.literal(1), tunnels: z.array(TunnelRecord) }).strict();
 
 /** The metadata a tunnel stamps on an app's packets: its tag and the id of the policy that sent it. */
 export interface TunnelApp {
@@ -87,7 +95,7 @@ export class TunnelManager {
       gateway: record.gateway,
       gatewayPublicKey: record.gatewayPublicKey,
       publicKey: pubkey(record.privateKey),
-      address: record.address,
+      addresses: record.addresses,
       cipher: record.cipher,
       state,
       problem,
@@ -142,7 +150,7 @@ export class TunnelManager {
         privateKey: record.privateKey,
         gateway: parseHostPort(record.gateway),
         gatewayPublicKey: record.gatewayPublicKey,
-        address: record.address,
+        address: record.addresses,
         cipher: record.cipher,
         apps: this.apps.map((a) => ({ tag: a.tag, policyId: a.policyId })),
       });

@@ -39,6 +39,16 @@ describe('gateway config', () => {
     expect(() => parseGatewayConfig(b3)).toThrow(/peers.0.addresses.0/);
     expect(() => parseGatewayConfig({ ...base(), surprise: 1 })).toThrow();
   });
+
+  it('takes one tunnel address or one per family, always as a list', () => {
+    expect(parseGatewayConfig(base()).address).toEqual(['198.19.77.1/24']);
+    const both = parseGatewayConfig({ ...base(), address: ['198.19.77.1/24', 'fd77::1/64'] });
+    expect(both.address).toEqual(['198.19.77.1/24', 'fd77::1/64']);
+    expect(() => parseGatewayConfig({ ...base(), address: ['198.19.77.1/24', '198.19.78.1/24'] })).toThrow(
+      /one address per family/,
+    );
+    expect(() => parseGatewayConfig({ ...base(), address: [] })).toThrow(/address/);
+  });
 });
 
 describe('tunnel config', () => {

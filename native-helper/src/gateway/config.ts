@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describeZodError } from '../api/schema.ts';
-import { Base64Key, CidrText } from '../tunnel/config.ts';
+import { AddressList, Base64Key, CidrText } from '../tunnel/config.ts';
 
 const Name = z
   .string()
@@ -40,8 +40,8 @@ export const GatewayConfig = z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,15}$/)
       .default('sygw0'),
-    /** The gateway's own tunnel address and the tunnel subnet, e.g. 10.77.0.1/24. */
-    address: CidrText,
+    /** The gateway's own tunnel address and the tunnel subnet, e.g. 10.77.0.1/24, or one per family. */
+    address: AddressList,
     mtu: z.number().int().min(576).max(1500).default(1419),
     uplinks: z
       .array(z.object({ name: Name, interface: z.string().regex(/^[A-Za-z0-9_.@:-]{1,15}$/) }).strict())

@@ -14,7 +14,7 @@ export function gatewayDesired(
   const pinned = new Set(cfg.peers.flatMap((p) => p.apps.flatMap((a) => (a.uplink ? [a.uplink] : []))));
   const { rules, routes } = uplinkRouting(layout, cfg.uplinks, pinned, mainDefaults);
   return {
-    links: [{ name: cfg.tunName, mtu: cfg.mtu, up: true, addresses: [cfg.address] }],
+    links: [{ name: cfg.tunName, mtu: cfg.mtu, up: true, addresses: cfg.address }],
     sysctls: cfg.enableForwarding ? forwardingSysctls() : {},
     nft: natTable(
       layout,

@@ -19,6 +19,15 @@ export const CidrText = z.string().refine((t) => {
   return fam !== 0 && (l === undefined || (/^\d+$/.test(l) && Number(l) <= max));
 }, 'an address or prefix such as 10.77.0.2/32 or 0.0.0.0/0');
 
+/** One address (CIDR) or one per family, e.g. ["10.77.0.2/24", "fd77::2/64"]; always a list once parsed. */
+export const AddressList = z
+  .union([CidrText, z.array(CidrText).min(1).max(2)])
+  .transform((a) => (typeof a === 'string' ? [a] : a))
+  .refine(
+    (list) => new Set(list.map((t) => isIP(t.split('/')[0]!))).size === list.length,
+    'one address per family (IPv4, IPv6)',
+  );
+
 export const CipherChoice = z.enum(['auto', 'chacha20poly1305', 'aes256gcm']);
 
 export const TunnelConfig = z
@@ -30,8 +39,8 @@ export const TunnelConfig = z
     privateKey: Base64Key,
     gateway: z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(),
     gatewayPublicKey: Base64Key,
-    /** This client's address inside the tunnel, e.g. 10.77.0.2/24. */
-    address: CidrText,
+    /** This client's addresses inside the tunnel, e.g. 10.77.0.2/24 (and fd77::2/64). */
+    address: AddressList,
     /** Default: 1419 over an IPv4 path, 1399 over IPv6 (1500 minus the tunnel's overhead). */
     mtu: z.number().int().min(576).max(1500).optional(),
     cipher: CipherChoice.default('auto'),

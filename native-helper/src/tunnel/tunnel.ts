@@ -47,7 +47,7 @@ export async function runTunnel(
       routes: [],
       nft: null,
       sysctls: {},
-      links: [{ name: cfg.name, mtu, up: true, addresses: [cfg.address] }],
+      links: [{ name: cfg.name, mtu, up: true, addresses: cfg.address }],
     });
   } catch (e) {
     await dp.stop();
@@ -55,7 +55,15 @@ export async function runTunnel(
   }
   const endpoint = { address: gatewayAddress, port: cfg.gateway.port };
   dp.setStatic(ourStatic.publicKey); // responses' mac1 is checked in the data path, before us
-  dp.setPeer({ id: 1, endpoint, addresses: [{ address: '0.0.0.0', prefixLength: 0 }], rules: [] });
+  dp.setPeer({
+    id: 1,
+    endpoint,
+    addresses: [
+      { address: '0.0.0.0', prefixLength: 0 },
+      { address: '::', prefixLength: 0 },
+    ],
+    rules: [],
+  });
   dp.setTags(cfg.apps.map((a) => ({ tag: a.tag, policy: a.policyId, trafficClass: a.trafficClass })));
   const offer =
     cfg.cipher === 'chacha20poly1305'
