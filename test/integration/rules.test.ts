@@ -283,10 +283,20 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
     expect(await seenOnIsps(`MARK2-v6-udp-${B}`)).toBe(0);
     const rules = (await api.call('rules.list', {})).rules;
     expect(rules.find((x) => x.name === 'B encrypted')!.problem).toMatch(/blocked/);
+    // The helper's status says so too, as `switchyard status` and the tray show it.
+    const status = await api.call('status.get', {});
+    expect(status.health).toBe('degraded');
+    expect(status.problems.join('\n')).toMatch(/rule "B encrypted" .*no tunnel sy-tun0/);
   });
 
   it('with the helper SIGKILLed, port B still never leaves in clear', async () => {
     await addTunnel(); // back up: B is encrypted again, then the helper dies
+    await eventually(
+      'the rule no longer a problem',
+      async () => (await api.call('status.get', {})).problems.join('\n'),
+      (p) => !p.includes('B encrypted'),
+      5_000,
+    );
     const ok = await round('MARK3a', [B]);
     expect(ok[`v4-tcp-${B}`]).toBe(lab.servers.gatewayV4);
     expect(ok[`v6-tcp-${B}`]).toBe(lab.servers.gatewayV6);

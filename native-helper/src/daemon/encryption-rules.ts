@@ -25,10 +25,13 @@ import type { Layout } from '../layout/kernel-layout.ts';
 import type { EventBus } from './event-bus.ts';
 import { Networks } from './networks.ts';
 import type { PolicyState } from './policy-state.ts';
+import type { Problems } from './problems.ts';
 
 export interface EncryptionRulesDeps {
   policy: PolicyState;
   bus: EventBus;
+  /** A rule that holds traffic (its tunnel down or gone) is a problem of the helper's status. */
+  problems: Pick<Problems, 'set' | 'clear'>;
   layout: Layout;
   log: (msg: string) => void;
   /** Apply the policy again (after any change here). */
@@ -93,6 +96,7 @@ export class EncryptionRules {
   // ---------- rules ----------
 
   private told = '';
+  private holding = new Set<string>();
 
   /**
    * After every apply and once a second: rules.changed when what a rule is or does changed without an
@@ -104,6 +108,14 @@ export class EncryptionRules {
     if (shape === this.told) return;
     this.told = shape;
     this.deps.bus.emit('rules.changed', list);
+    const now = new Set<string>();
+    for (const r of list.rules)
+      if (r.problem) {
+        now.add(`rule:${r.id}`);
+        this.deps.problems.set(`rule:${r.id}`, `rule "${r.name}" (${r.id}): ${r.problem}`);
+      }
+    for (const key of this.holding) if (!now.has(key)) this.deps.problems.clear(key);
+    this.holding = now;
   }
 
   list(): { rules: RuleView[]; defaults: PolicyDocument['trustDefaults'] } {

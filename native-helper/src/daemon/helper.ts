@@ -100,6 +100,7 @@ export class Helper {
     this.rules = new EncryptionRules({
       policy: this.policy,
       bus: this.bus,
+      problems: this.problems,
       layout: this.layout,
       log: this.log,
       refresh: () => this.refresh('policy'),
