@@ -13,7 +13,8 @@
         "src/procevents.c",
         "src/sockets.c",
         "src/tun.c",
-        "src/mounts.c"
+        "src/mounts.c",
+        "src/wifi.c"
       ],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "libraries": ["-lbpf", "-lpthread"]

@@ -26,21 +26,28 @@ const uplink = (name: string, gw: string, address: string): Interface => ({
   counters: { txBytes: 0, rxBytes: 0, txRate: 0, rxRate: 0 },
 });
 
-function setup(neighbors: Neighbor[]) {
+function setup(neighbors: Neighbor[], ssids: Record<string, string | Error> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sy-networks-'));
   dirs.push(dir);
   const policy = new PolicyState(join(dir, 'state'), null, new Problems(new EventBus(), () => {}));
   const told: Network[][] = [];
   const asked: string[] = [];
+  const ssidAsked: string[] = [];
   const networks = new Networks({
     policy,
     changed: (list) => told.push(list),
     readNeighbors: async () => neighbors,
     resolveNeighbor: async (address, dev) => void asked.push(`${address}%${dev}`),
+    readSsid: async (ifname) => {
+      ssidAsked.push(ifname);
+      const ssid = ssids[ifname];
+      if (ssid instanceof Error) throw ssid;
+      return ssid ?? null;
+    },
     systemUplink: async () => 'wlan0',
     now: () => new Date('2026-11-26T12:00:00Z'),
   });
-  return { policy, networks, told, asked, neighbors };
+  return { policy, networks, told, asked, ssidAsked };
 }
 
 const wlan = uplink('wlan0', '198.18.1.1', '198.18.1.2');
@@ -97,5 +104,35 @@ describe('Networks', () => {
         .filter((n) => n.interfaces.length)
         .map((n) => n.id),
     ).toEqual([ctx.networkOf.wlan0]);
+  });
+
+  it('one gateway MAC with two SSIDs is two networks, each with its SSID in the fingerprint and name', async () => {
+    const mac = '02:00:00:00:00:01';
+    const ssids: Record<string, string> = { wlan0: 'Home' };
+    const wired = { ...uplink('eth1', '198.18.2.1', '198.18.2.2'), kind: 'ethernet' as const };
+    const { policy, networks, ssidAsked } = setup([gwMac(mac)], ssids);
+    const home = (await networks.identify([wlan, wired])).networkOf.wlan0;
+    ssids.wlan0 = 'Café 5G';
+    const cafe = (await networks.identify([wlan, wired])).networkOf.wlan0;
+
+    expect(home).toBe(networkId({ gatewayMac: mac, ssid: 'Home', subnet: null }));
+    expect(cafe).toBe(networkId({ gatewayMac: mac, ssid: 'Café 5G', subnet: null }));
+    expect(cafe).not.toBe(home);
+    expect(policy.current.networks.map((n) => [n.id, n.name, n.fingerprint])).toEqual([
+      [home, '"Home" via 198.18.1.1', { gatewayMac: mac, ssid: 'Home', subnet: '198.18.1.0/24' }],
+      [cafe, '"Café 5G" via 198.18.1.1', { gatewayMac: mac, ssid: 'Café 5G', subnet: '198.18.1.0/24' }],
+    ]);
+    // Only the Wi-Fi uplink is asked for an SSID.
+    expect(ssidAsked).toEqual(['wlan0', 'wlan0']);
+  });
+
+  it('an SSID that cannot be read counts as none: the network is told by its gateway MAC', async () => {
+    const mac = '02:00:00:00:00:01';
+    const { policy, networks } = setup([gwMac(mac)], { wlan0: new Error('nl80211 broke') });
+    const ctx = await networks.identify([wlan]);
+    expect(ctx.networkOf.wlan0).toBe(networkId({ gatewayMac: mac, ssid: null, subnet: null }));
+    expect(policy.current.networks.map((n) => [n.name, n.fingerprint.ssid])).toEqual([
+      [`Network via 198.18.1.1 (${mac})`, null],
+    ]);
   });
 });

@@ -10,6 +10,7 @@ import {
   readRoutes,
   resolveNeighbor as kernelResolve,
 } from '../mechanism/netlink/index.ts';
+import { readSsid as kernelSsid } from '../mechanism/netlink/wifi.ts';
 import { networkOf } from '../policy/compile.ts';
 import type { PolicyDocument } from '../policy/model.ts';
 import { effectiveTrust, type NetworkContext } from '../policy/trust.ts';
@@ -21,6 +22,8 @@ export interface NetworksDeps {
   changed: (networks: Network[]) => void;
   readNeighbors?: () => Promise<Neighbor[]>;
   resolveNeighbor?: (address: string, dev: string) => Promise<void>;
+  /** The SSID a Wi-Fi uplink is connected to; null when not connected. */
+  readSsid?: (ifname: string) => Promise<string | null>;
   /** The uplink of the main table's best default route. */
   systemUplink?: () => Promise<string | null>;
   now?: () => Date;
@@ -69,9 +72,12 @@ export class Networks {
       const mac = neighbors.find((n) => n.ifname === i.name && n.address === gw.address)?.mac ?? null;
       if (!mac) void (this.deps.resolveNeighbor ?? kernelResolve)(gw.address, i.name).catch(() => {});
       const a = i.addresses.find((x) => x.family === gw.family && !x.address.startsWith('fe80'));
+      // Unreadable counts as no SSID: the network is then told by its gateway MAC alone.
+      const ssid =
+        i.kind === 'wifi' ? await (this.deps.readSsid ?? kernelSsid)(i.name).catch(() => null) : null;
       const fingerprint: NetworkFingerprint = {
         gatewayMac: mac,
-        ssid: null,
+        ssid,
         subnet: a ? networkOf(a.family, a.address, a.prefixLength) : null,
       };
       next.set(i.name, { id: networkId(fingerprint), fingerprint, gateway: gw.address });
@@ -107,7 +113,10 @@ export class Networks {
             ...networks,
             {
               id: a.id,
-              name: `Network via ${a.gateway} (${a.fingerprint.gatewayMac})`,
+              name:
+                a.fingerprint.ssid !== null
+                  ? `"${a.fingerprint.ssid}" via ${a.gateway}`
+                  : `Network via ${a.gateway} (${a.fingerprint.gatewayMac})`,
               fingerprint: a.fingerprint,
               trust: null,
               firstSeen: now,

@@ -1,6 +1,7 @@
 // Loads the N-API addon (native-helper/native) with a typed interface. The addon holds what Node cannot
-// do itself: SO_PEERCRED, bpf() for the tagger, the proc connector, pidfd_getfd on other processes, and
-// the tunnel data path's privileged setup (TUN queues, UDP sockets, flowmark tc program).
+// do itself: SO_PEERCRED, bpf() for the tagger, the proc connector, pidfd_getfd on other processes, the
+// tunnel data path's privileged setup (TUN queues, UDP sockets, flowmark tc program), and the SSID of a
+// Wi-Fi interface (nl80211).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -130,6 +131,14 @@ export interface NativeAddon {
    * mark-applying twin to ifname's ingress (gateway); returns its map's fd.
    */
   flowmarkAttach(ifname: string, object: string, opts?: { netns?: string; ingress?: boolean }): number;
+  /**
+   * The SSID the Wi-Fi station `ifname` is connected to (nl80211, in the caller's netns): its bytes
+   * when UTF-8, else "0x" and hex. null: not Wi-Fi (no wireless/phy80211 in /sys/class/net), no
+   * cfg80211 in the kernel, or not connected. An unknown ifname throws (code ENODEV).
+   */
+  wifiSsid(ifname: string): string | null;
+  /** The SSID wifiSsid would read in these NL80211_CMD_GET_INTERFACE reply bytes; for tests. */
+  nl80211FindSsid(reply: Buffer): string | null;
 }
 
 let cached: NativeAddon | undefined;
