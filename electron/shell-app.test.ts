@@ -42,6 +42,7 @@ const firefox: App = {
   pids: [10],
   egress: { state: 'routed', active: 'wlan0' },
   counters: { txBytes: 0, rxBytes: 0, txRate: 0, rxRate: 0 },
+  held: [],
 };
 
 class FakeElectron implements ElectronAdapter {

@@ -24,6 +24,7 @@ function app(id: string, over: Partial<App> = {}): App {
     pids: [],
     egress: { state: 'default', active: null },
     counters: { txBytes: 0, rxBytes: 0, txRate: 0, rxRate: 0 },
+    held: [],
     ...over,
   };
 }

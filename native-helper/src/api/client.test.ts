@@ -50,6 +50,7 @@ const app = {
   pids: [],
   egress: { state: 'default', active: null },
   counters: { txBytes: 0, rxBytes: 0, txRate: 0, rxRate: 0 },
+  held: [],
 };
 
 describe('HelperSocketClient', () => {

@@ -90,6 +90,19 @@ export const App = z.object({
     txRate: z.number(),
     rxRate: z.number(),
   }),
+  /** Flags from security tools and quarantines in force; their rules hold the app's traffic. */
+  held: z.array(
+    z.object({
+      event: z.string(),
+      kind: z.enum(['flagged', 'quarantined']),
+      source: z.string(),
+      reason: z.string(),
+      severity: z.enum(['low', 'high']),
+      since: z.string(),
+      /** When it ends by itself; null: when cleared. */
+      until: z.string().nullable(),
+    }),
+  ),
 });
 export type App = z.infer<typeof App>;
 
@@ -199,6 +212,8 @@ export const Status = z.object({
   apps: z.object({ total: z.number().int(), managed: z.number().int(), running: z.number().int() }),
   /** Apps whose kill switch is dropping their traffic right now. */
   killed: z.array(AppId),
+  /** Apps flagged by a security tool or quarantined. */
+  held: z.array(AppId),
   health: z.enum(['ok', 'degraded']),
   problems: z.array(z.string()),
 });

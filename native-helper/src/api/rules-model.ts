@@ -103,7 +103,13 @@ export const Rule = z
     action: RuleAction,
     /** Rules made by an event: what raised it. */
     event: z
-      .object({ source: z.string().max(80), reason: z.string().max(300) })
+      .object({
+        source: z.string().max(80),
+        reason: z.string().max(300),
+        /** The event in force that made it, and the reaction template that said how. */
+        id: z.string().optional(),
+        template: z.string().optional(),
+      })
       .strict()
       .optional(),
   })

@@ -24,8 +24,11 @@ export const API_VERSION = 1;
 
 export * from './model.ts';
 export * from './rules-model.ts';
+export * from './events-model.ts';
 import { ruleEvents, ruleMethods } from './rules-schema.ts';
+import { eventEvents, eventMethods } from './events-schema.ts';
 export { RuleList, NetworkList } from './rules-schema.ts';
+export { ReactionsState, TemplateView } from './events-schema.ts';
 
 // ---------- errors ----------
 
@@ -37,6 +40,7 @@ export const ErrorCode = z.enum([
   'CONFLICT',
   'MANAGED', // pinned by the managed policy
   'UNAVAILABLE', // a kernel feature or the helper itself is not ready
+  'RATE_LIMITED', // too many reports from this caller; try again later
   'INTERNAL',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -190,6 +194,7 @@ export const methods = {
     'Recent events, oldest first.',
   ),
   ...ruleMethods,
+  ...eventMethods,
 } as const;
 
 export type Methods = typeof methods;
@@ -241,6 +246,7 @@ export const events = {
   }),
   'helper.problem': z.object({ message: z.string(), severity: z.enum(['warning', 'error']) }),
   ...ruleEvents,
+  ...eventEvents,
 } as const;
 
 export type Events = typeof events;

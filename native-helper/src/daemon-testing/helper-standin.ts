@@ -42,6 +42,7 @@ export function standInStatus(overrides: Partial<Status> = {}): Status {
     managedPolicyPath: null,
     apps: { total: 0, managed: 0, running: 0 },
     killed: [],
+    held: [],
     health: 'ok',
     problems: [],
     ...overrides,

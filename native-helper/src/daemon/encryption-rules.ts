@@ -42,6 +42,10 @@ export interface EncryptionRulesDeps {
   applied: () => FlowPlan | null;
   tunnelUp: (name: string) => boolean;
   tunnelExists: (name: string) => boolean;
+  /** After expired rules were removed (the audit of event rules). */
+  expired?: (rules: readonly Rule[]) => void;
+  /** An uplink moved to another network, or a network's trust changed. */
+  networksChanged?: () => void;
   now?: () => Date;
 }
 
@@ -57,8 +61,10 @@ export class EncryptionRules {
     this.now = deps.now ?? (() => new Date());
     this.networks = new Networks({
       policy: deps.policy,
-      changed: (networks) =>
-        deps.bus.emit('networks.changed', { networks, unknownTrust: this.unknownTrust() }),
+      changed: (networks) => {
+        deps.bus.emit('networks.changed', { networks, unknownTrust: this.unknownTrust() });
+        deps.networksChanged?.();
+      },
     });
   }
 
@@ -225,6 +231,7 @@ export class EncryptionRules {
   async setTrust(id: string, trust: Trust | null): Promise<Network> {
     const n = this.guard(() => this.networks.setTrust(id, trust));
     await this.applied();
+    this.deps.networksChanged?.();
     return n;
   }
 
@@ -236,6 +243,7 @@ export class EncryptionRules {
   async setUnknownTrust(trust: Trust): Promise<void> {
     this.guard(() => this.networks.setUnknownTrust(trust));
     await this.applied();
+    this.deps.networksChanged?.();
   }
 
   // ---------- expiry ----------
@@ -252,6 +260,7 @@ export class EncryptionRules {
         this.deps.log(`rule ${r.id} (${r.name}) expired`);
         this.deps.bus.emit('rule.expired', { id: r.id, name: r.name, expiredAt: r.expiresAt! });
       }
+      this.deps.expired?.(expired);
       void this.applied();
     }
     const at = nextExpiry(this.deps.policy.current.rules);

@@ -35,6 +35,7 @@ export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> 
     managedPolicyPath: null,
     apps: { total: 0, managed: 0, running: 0 },
     killed: [],
+    held: [],
     health: 'ok',
     problems: [],
   });

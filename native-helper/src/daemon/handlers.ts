@@ -10,6 +10,7 @@ import type { Peer } from './auth.ts';
 import type { Handlers } from './dispatch.ts';
 import type { Helper } from './helper.ts';
 import { ruleHandlersFor } from './rule-handlers.ts';
+import { eventHandlersFor } from './event-handlers.ts';
 import { ApiServer } from './server.ts';
 
 export function handlersFor(h: Helper): Handlers {
@@ -20,6 +21,7 @@ export function handlersFor(h: Helper): Handlers {
   ) => h.bus.emit('policy.changed', { app, summary, actor });
   return {
     ...ruleHandlersFor(h),
+    ...eventHandlersFor(h),
     'status.get': () => h.status(),
     'apps.list': () => h.apps(),
     'apps.get': ({ id }) => h.app(id),

@@ -37,6 +37,9 @@ import { preflight } from './preflight.ts';
 import { Problems } from './problems.ts';
 import { TunnelManager } from './tunnels.ts';
 import { EncryptionRules } from './encryption-rules.ts';
+import { EventReactor } from './event-reactor.ts';
+import { FindingTarget } from './finding-target.ts';
+import { AuditLog } from '../storage/audit-log.ts';
 import { ViewEvents } from './view-events.ts';
 
 export interface HelperOptions {
@@ -76,6 +79,10 @@ export class Helper {
   private readonly loop: EgressLoop;
   private readonly counters: Counters;
   readonly rules: EncryptionRules;
+  readonly reactions: EventReactor;
+  readonly audit: AuditLog;
+  /** Which app a finding is about; needs the cgroup subtree, so made in start(). */
+  findings!: FindingTarget;
   private cgroups!: AppCgroups;
   private adoption: Adoption | null = null;
   private catalog = new Map<AppId, CatalogEntry>();
@@ -108,6 +115,27 @@ export class Helper {
       applied: () => this.loop.flows,
       tunnelUp: (name) => this.tunnels.isUp(name),
       tunnelExists: (name) => this.tunnels.has(name),
+      expired: (rules) => this.reactions.rulesExpired(rules),
+      // After the apply that saw the move: network events may create or remove rules.
+      networksChanged: () =>
+        setImmediate(() => void this.reactions.syncNetworks().catch(this.reactionFailed)),
+    });
+    this.audit = new AuditLog(opts.stateDir);
+    this.reactions = new EventReactor({
+      policy: this.policy,
+      bus: this.bus,
+      audit: this.audit,
+      log: this.log,
+      refresh: () => this.refresh('policy'),
+      tunnels: () => this.tunnels.list().map((t) => t.name),
+      attachments: () => {
+        const { networkOf } = this.rules.networks.context();
+        const known = this.rules.networks.list();
+        return Object.entries(networkOf).map(([uplink, id]) => ({
+          uplink,
+          network: (id && known.find((n) => n.id === id)) || null,
+        }));
+      },
     });
     this.loop = new EgressLoop({
       layout: this.layout,
@@ -152,6 +180,10 @@ export class Helper {
     this.policy.loadManaged();
     this.startedFresh = !this.cgroups.exists;
     await this.cgroups.create();
+    this.findings = new FindingTarget({
+      apps: () => this.policy.effective().apps,
+      cgroupRoot: this.cgroups.root,
+    });
     try {
       await this.startWithCgroups();
     } catch (err) {
@@ -187,6 +219,8 @@ export class Helper {
       error: (err) => this.problems.set('netlink', `interface monitor: ${err.message}`),
     });
     this.rules.start();
+    this.reactions.start();
+    await this.reactions.syncNetworks();
     this.ticker = setInterval(() => void this.tick(), 1000);
     this.unwatch = this.policy.watchManaged(() =>
       this.reloadManaged().catch((err: Error) => this.log(`managed policy: ${err.message}`)),
@@ -210,6 +244,7 @@ export class Helper {
     this.adoption?.stop();
     await this.watcher?.stop();
     this.rules.stop();
+    this.reactions.stop();
     await this.loop.stop();
     await this.tunnels.stopAll();
     if (mode === 'keep') {
@@ -220,6 +255,9 @@ export class Helper {
     await this.cgroups.removeAll();
     this.log('stopped and removed its kernel state');
   }
+
+  private readonly reactionFailed = (err: Error) =>
+    this.problems.set('reactions', `network events: ${err.message}`);
 
   refresh(reason: RefreshReason): Promise<void> {
     return this.stopped ? Promise.resolve() : this.loop.refresh(reason);
@@ -290,6 +328,15 @@ export class Helper {
       pids: this.cgroups.pidsOf(a.id),
       egress: { state: ev.state, active: ev.active },
       counters: this.counters.ofApp(a.id),
+      held: (this.reactions.heldApps().get(a.id) ?? []).map((e) => ({
+        event: e.id,
+        kind: e.kind === 'app.quarantined' ? ('quarantined' as const) : ('flagged' as const),
+        source: e.source,
+        reason: e.reason,
+        severity: e.severity,
+        since: e.startedAt,
+        until: e.endsAt,
+      })),
     };
   }
 
@@ -321,6 +368,7 @@ export class Helper {
         running: apps.filter((a) => a.pids.length > 0).length,
       },
       killed: apps.filter((a) => isHeld(a.egress)).map((a) => a.id),
+      held: apps.filter((a) => a.held.length).map((a) => a.id),
       health: problems.length ? 'degraded' : 'ok',
       problems,
     };

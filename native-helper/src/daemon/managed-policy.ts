@@ -13,6 +13,7 @@ import {
   TrustDefaults,
   type Rule,
 } from '../api/rules-model.ts';
+import { ReactionTemplate } from '../api/events-model.ts';
 
 export const ManagedPolicy = z
   .object({
@@ -53,11 +54,19 @@ export const ManagedPolicy = z
     trustDefaults: TrustDefaults.optional(),
     /** The trust of networks nobody marked. */
     unknownTrust: Trust.optional(),
+    /** Reaction templates the user cannot change or disable; one with a built-in id replaces it. */
+    templates: z.array(ReactionTemplate).max(256).default([]),
   })
   .strict();
 export type ManagedPolicy = z.infer<typeof ManagedPolicy>;
 
-export const NO_MANAGED_POLICY: ManagedPolicy = { version: 1, apps: [], groups: [], rules: [] };
+export const NO_MANAGED_POLICY: ManagedPolicy = {
+  version: 1,
+  apps: [],
+  groups: [],
+  rules: [],
+  templates: [],
+};
 
 /** The managed rules as rules (origin managed), stamped with the time they were read. */
 export function managedRules(policy: ManagedPolicy, readAt: Date): Rule[] {

@@ -16,6 +16,7 @@ import {
 import { type ManagedPolicy, NO_MANAGED_POLICY, loadManagedPolicy, managedRules } from './managed-policy.ts';
 import { PolicyStore } from './policy-store.ts';
 import type { Problems } from './problems.ts';
+import type { ReactionTemplate } from '../api/events-model.ts';
 
 export class PolicyState {
   private readonly store: PolicyStore;
@@ -63,6 +64,11 @@ export class PolicyState {
     return this.managedRulesRead;
   }
 
+  /** The managed policy's reaction templates: locked, before the user's. */
+  get managedTemplates(): readonly ReactionTemplate[] {
+    return this.managed.templates;
+  }
+
   /** Managed group names (lowercase), which the user cannot change. */
   isManagedGroup(name: string): boolean {
     return this.managed.groups.some((g) => g.name.toLowerCase() === name.toLowerCase());
@@ -71,6 +77,11 @@ export class PolicyState {
   /** The policy with managed choices, groups and trust defaults laid over the user's. */
   effective(): PolicyDocument {
     return overlay(this.doc, this.managed);
+  }
+
+  /** A document not committed yet, with the managed policy laid over it. */
+  effectiveOf(doc: PolicyDocument): PolicyDocument {
+    return overlay(doc, this.managed);
   }
 
   /** Calls back when the managed policy file changes, appears or vanishes; returns the unwatch. */

@@ -16,6 +16,7 @@ const app = (over: Partial<App> = {}): App => ({
   pids: [],
   egress: { state: 'routed', active: 'wlan0' },
   counters,
+  held: [],
   ...over,
 });
 const iface: Interface = {

@@ -1,10 +1,19 @@
 // The persisted policy document: what the user chose, validated with zod and versioned.
 import { z } from 'zod';
 import { AppId, AppMatcher, AppSource, EgressChoice, EgressName } from '../api/schema.ts';
-import { GroupName, NetworkFingerprint, NetworkId, Rule, Trust, TrustDefaults } from '../api/rules-model.ts';
+import {
+  Destination,
+  GroupName,
+  NetworkFingerprint,
+  NetworkId,
+  Rule,
+  Trust,
+  TrustDefaults,
+} from '../api/rules-model.ts';
+import { ActiveEvent, ReactionTemplate, Schedule } from '../api/events-model.ts';
 import { MAX_APP_TAG, MAX_CLASSES, TABLES_PER_SLOT } from '../layout/kernel-layout.ts';
 
-export const POLICY_VERSION = 2;
+export const POLICY_VERSION = 3;
 
 export const PolicyApp = z
   .object({
@@ -15,6 +24,8 @@ export const PolicyApp = z
     matchers: AppMatcher,
     tag: z.number().int().min(1).max(MAX_APP_TAG),
     choice: EgressChoice,
+    /** Where the app gets its updates: a flagged app may still reach them (the default reaction). */
+    updateServers: z.array(Destination).max(64).optional(),
   })
   .strict();
 export type PolicyApp = z.infer<typeof PolicyApp>;
@@ -58,6 +69,13 @@ export const PolicyDocument = z
     unknownTrust: Trust,
     /** Flow class key ("<app tag>><tunnel>/<key group>") → class number; never reused while listed. */
     flowClasses: z.record(z.string(), z.number().int().min(1).max(MAX_CLASSES)),
+    /** Events in force (findings, quarantines, networks, schedule windows) and the rules each made. */
+    events: z.array(ActiveEvent).max(4096),
+    /** The user's reaction templates; one with a built-in template's id replaces it. */
+    templates: z.array(ReactionTemplate).max(256),
+    schedules: z.array(Schedule).max(64),
+    /** The IANA time zone schedules are evaluated in; null: the system's. */
+    timeZone: z.string().max(64).nullable(),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -103,6 +121,11 @@ function rulesDefaults() {
   };
 }
 
+/** What a version-2 document lacks: no events, templates or schedules yet. */
+function eventsDefaults() {
+  return { events: [], templates: [], schedules: [], timeZone: null };
+}
+
 export function emptyPolicy(): PolicyDocument {
   return {
     version: POLICY_VERSION,
@@ -111,6 +134,7 @@ export function emptyPolicy(): PolicyDocument {
     override: null,
     egressTables: {},
     ...rulesDefaults(),
+    ...eventsDefaults(),
   };
 }
 
@@ -118,6 +142,8 @@ export function emptyPolicy(): PolicyDocument {
 const migrations: Record<number, (doc: Record<string, unknown>) => Record<string, unknown>> = {
   // 2 added encryption rules, app groups and networks with their trust.
   1: (doc) => ({ ...doc, ...rulesDefaults(), version: 2 }),
+  // 3 added events that create rules, reaction templates and schedules.
+  2: (doc) => ({ ...doc, ...eventsDefaults(), version: 3 }),
 };
 
 /** Parses a stored document (any known version), migrating it to the current version. */
