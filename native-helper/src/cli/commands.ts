@@ -5,6 +5,7 @@ import type { App, EgressChoice, EventEnvelope, Interface, Status } from '../api
 import { type OptionSpec, type Parsed, UsageError, list, required, str } from './args.ts';
 import { withClient } from './connect.ts';
 import { bytes, color, print, rate, table } from './format.ts';
+import { eventCommands } from './event-commands.ts';
 import { ruleCommands } from './rule-commands.ts';
 import { tunnelCommands } from './tunnel-commands.ts';
 
@@ -304,6 +305,7 @@ export const commands: Command[] = [
         { keepOpen: true },
       ),
   },
+  ...eventCommands,
   {
     name: 'pause',
     usage: 'pause',

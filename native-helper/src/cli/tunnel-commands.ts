@@ -136,7 +136,9 @@ export const tunnelCommands: Command[] = [
 function addressesOf(p: Parsed): string[] {
   const given = list(p, 'address');
   if (!given.length)
-    throw new UsageError('missing --address (this end inside the tunnel, e.g. 10.77.0.2/24; repeat for IPv6)');
+    throw new UsageError(
+      'missing --address (this end inside the tunnel, e.g. 10.77.0.2/24; repeat for IPv6)',
+    );
   return given;
 }
 
