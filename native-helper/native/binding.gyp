@@ -14,7 +14,9 @@
         "src/sockets.c",
         "src/tun.c",
         "src/mounts.c",
-        "src/wifi.c"
+        "src/wifi.c",
+        "src/writes.c",
+        "src/journal.c"
       ],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "libraries": ["-lbpf", "-lpthread"]

@@ -2,6 +2,8 @@
 #include "util.h"
 
 void sy_init_wifi(napi_env env, napi_value exports); /* wifi.c */
+void sy_init_writes(napi_env env, napi_value exports); /* writes.c */
+void sy_init_journal(napi_env env, napi_value exports); /* journal.c */
 
 static napi_value init(napi_env env, napi_value exports)
 {
@@ -14,6 +16,8 @@ static napi_value init(napi_env env, napi_value exports)
 	sy_init_tun(env, exports);
 	sy_init_mounts(env, exports);
 	sy_init_wifi(env, exports);
+	sy_init_writes(env, exports);
+	sy_init_journal(env, exports);
 	return exports;
 }
 

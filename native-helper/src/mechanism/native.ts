@@ -59,6 +59,29 @@ export interface ProcEventsHandle {
   stop(): void;
 }
 
+/** fanotify FAN_CLOSE_WRITE: a file was closed after being written. */
+export type FileWriteEvent =
+  | {
+      what: 'write';
+      /** 0 when the writer is outside the helper's pid namespace. */
+      pid: number;
+      /** readlink of the event's fd; null when it could not be read. */
+      path: string | null;
+      /** /proc/PID/cgroup and /proc/PID/exe, read by the reader thread at once; null if the writer is gone. */
+      procCgroup: string | null;
+      exe: string | null;
+    }
+  /** Events were lost (the kernel's queue or ours was full). */
+  | { what: 'overflow' }
+  /** The reader stopped on an unexpected error. */
+  | { what: 'error'; errno: number; message: string };
+
+export interface FileWritesHandle {
+  stop(): void;
+  /** Per path: its whole filesystem was marked, or (fallback on EINVAL/EXDEV) only its mount. */
+  marks: { path: string; scope: 'filesystem' | 'mount' }[];
+}
+
 export interface SocketInfo {
   fd: number;
   /** AF_* number: 2 = AF_INET, 10 = AF_INET6, 1 = AF_UNIX. */
@@ -115,6 +138,17 @@ export interface NativeAddon {
     callback: (event: ProcEvent) => void,
     opts?: { netnsPath?: string; receiveBufferBytes?: number },
   ): ProcEventsHandle;
+  /**
+   * Marks each path's filesystem (or mount) for FAN_CLOSE_WRITE and calls back from a reader thread;
+   * the helper's own writes are skipped. Needs CAP_SYS_ADMIN.
+   */
+  fileWritesStart(callback: (event: FileWriteEvent) => void, paths: string[]): FileWritesHandle;
+  /**
+   * Sends one entry to the journal's native socket (default /run/systemd/journal/socket). false: no
+   * journal listens there (ENOENT, ECONNREFUSED) or its queue is full (EAGAIN). Throws on a bad field
+   * name or an entry too big for one datagram.
+   */
+  journalSend(fields: Record<string, string>, socketPath?: string): boolean;
   listSockets(pid: number): SocketInfo[];
   setSocketMark(pid: number, fd: number, mark: number): void;
   shutdownSocket(pid: number, fd: number): void;
