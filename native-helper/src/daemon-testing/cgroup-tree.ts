@@ -55,6 +55,15 @@ export class MemoryCgroupTree implements CgroupTree {
     this.nodes.delete(path);
   }
 
+  readonly frozen = new Set<string>();
+
+  async setFrozen(path: string, frozen: boolean): Promise<boolean> {
+    this.node(path);
+    if (frozen) this.frozen.add(path);
+    else this.frozen.delete(path);
+    return true;
+  }
+
   /** A process appears in a cgroup by itself (it forked there, or started there before the helper). */
   spawn(pid: number, path: string): void {
     const to = this.node(path);

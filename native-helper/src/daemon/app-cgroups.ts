@@ -12,6 +12,7 @@ import {
   ensureCgroup,
   listProcesses,
   moveProcess,
+  setFrozen,
   removeCgroupTree,
 } from '../mechanism/cgroup/index.ts';
 import * as kernelSockets from '../mechanism/sockets/index.ts';
@@ -37,6 +38,8 @@ export interface CgroupTree {
   moveProcess(pid: number, path: string): Promise<void>;
   /** Removes the cgroup and everything below, moving their processes to moveTo first. */
   removeTree(path: string, opts: { moveTo: string }): Promise<void>;
+  /** Freezes or thaws its processes; whether the kernel reported it done. */
+  setFrozen(path: string, frozen: boolean): Promise<boolean>;
 }
 
 /** The socket tagger's map, cgroup id → mark (mechanism/bpf/tagger.ts). */
@@ -77,6 +80,7 @@ const kernelCgroups: CgroupTree = {
   processes: listProcesses,
   moveProcess,
   removeTree: removeCgroupTree,
+  setFrozen,
 };
 
 /** The helper instance's subtree: `<cgroup2 mount>/<parent>/switchyard.<instance>`. */
@@ -198,6 +202,22 @@ export class AppCgroups {
 
   has(id: AppId): boolean {
     return this.cgroups.has(id);
+  }
+
+  /**
+   * Freezes the apps' processes (while new rules for them go into the kernel, so nothing leaves in
+   * between) and returns the thaw. Apps without a cgroup are skipped.
+   */
+  async freeze(ids: readonly AppId[]): Promise<() => Promise<void>> {
+    const paths = ids.flatMap((id) => {
+      const cg = this.cgroups.get(id);
+      return cg ? [cg.path] : [];
+    });
+    const frozen: string[] = [];
+    for (const p of paths) if (await this.tree.setFrozen(p, true).catch(() => false)) frozen.push(p);
+    return async () => {
+      for (const p of frozen) await this.tree.setFrozen(p, false).catch(() => false);
+    };
   }
 
   pidsOf(id: AppId): number[] {

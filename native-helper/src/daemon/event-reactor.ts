@@ -41,6 +41,11 @@ export interface EventReactorDeps {
   /** Tunnel names, in the order they were added. */
   tunnels: () => string[];
   attachments: () => Attachment[];
+  /**
+   * Freezes the apps' processes until the returned thaw, so that an app flagged or quarantined sends
+   * nothing between the finding and its rules being in the kernel.
+   */
+  hold?: (apps: readonly AppId[]) => Promise<() => Promise<void>>;
   now?: () => Date;
 }
 
@@ -181,7 +186,7 @@ export class EventReactor {
       let next = this.replaceEvent(doc, again);
       // A finding of higher severity may trigger templates a low one did not: make its rules again.
       if (rises) next = this.remake(next, again, audits);
-      await this.commit(next, audits);
+      await this.commit(next, audits, rises ? [found.app] : []);
       this.deps.bus.emit('app.flagged', {
         app: found.app,
         source: report.source,
@@ -211,7 +216,7 @@ export class EventReactor {
         message: `${found.app} flagged by ${report.source} (${report.severity}): ${report.reason}; ${found.how}`,
       },
     ];
-    await this.commit(this.begin(doc, e, audits), audits);
+    await this.commit(this.begin(doc, e, audits), audits, [found.app]);
     this.deps.bus.emit('app.flagged', {
       app: found.app,
       source: report.source,
@@ -255,7 +260,7 @@ export class EventReactor {
       by: caller.label,
       message: `${app} quarantined until ${endsAt}: ${e.reason}`,
     });
-    await this.commit(this.begin(next, e, audits), audits);
+    await this.commit(this.begin(next, e, audits), audits, [app]);
     return this.deps.policy.current.events.find((x) => x.id === e.id)!;
   }
 
@@ -568,11 +573,16 @@ export class EventReactor {
   }
 
   /** Written first (the rules are durable), then audited, told, and applied. */
-  private async commit(doc: PolicyDocument, audits: AuditInput[]): Promise<void> {
-    this.deps.policy.commit(doc);
-    this.record(audits);
-    this.deps.bus.emit('reactions.changed', this.state());
-    await this.deps.refresh();
+  private async commit(doc: PolicyDocument, audits: AuditInput[], hold: readonly AppId[] = []): Promise<void> {
+    const thaw = hold.length && this.deps.hold ? await this.deps.hold(hold) : null;
+    try {
+      this.deps.policy.commit(doc);
+      this.record(audits);
+      this.deps.bus.emit('reactions.changed', this.state());
+      await this.deps.refresh();
+    } finally {
+      await thaw?.();
+    }
     this.arm(this.now());
   }
 

@@ -38,7 +38,7 @@ import { Problems } from './problems.ts';
 import { TunnelManager } from './tunnels.ts';
 import { EncryptionRules } from './encryption-rules.ts';
 import { EventReactor } from './event-reactor.ts';
-import { FindingTarget } from './finding-target.ts';
+import { FindingSources, journalMirror } from './finding-sources.ts';
 import { AuditLog } from '../storage/audit-log.ts';
 import { ViewEvents } from './view-events.ts';
 
@@ -53,6 +53,10 @@ export interface HelperOptions {
   dataDirs: string[];
   /** Where under the cgroup v2 mount the helper's subtree goes ('' = the mount's root). */
   cgroupParent: string;
+  /** Directories whose filesystems the write watch covers (default finding-sources DEFAULT_WATCH_DIRS). */
+  watchDirs?: string[];
+  /** The journal's socket (tests point it elsewhere); default journald's. */
+  journalSocket?: string;
   log?: (msg: string) => void;
 }
 
@@ -82,7 +86,7 @@ export class Helper {
   readonly reactions: EventReactor;
   readonly audit: AuditLog;
   /** Which app a finding is about; needs the cgroup subtree, so made in start(). */
-  findings!: FindingTarget;
+  private sources: FindingSources | null = null;
   private cgroups!: AppCgroups;
   private adoption: Adoption | null = null;
   private catalog = new Map<AppId, CatalogEntry>();
@@ -120,7 +124,7 @@ export class Helper {
       networksChanged: () =>
         setImmediate(() => void this.reactions.syncNetworks().catch(this.reactionFailed)),
     });
-    this.audit = new AuditLog(opts.stateDir);
+    this.audit = new AuditLog(opts.stateDir, { mirror: journalMirror(opts.instance, opts.journalSocket) });
     this.reactions = new EventReactor({
       policy: this.policy,
       bus: this.bus,
@@ -128,6 +132,7 @@ export class Helper {
       log: this.log,
       refresh: () => this.refresh('policy'),
       tunnels: () => this.tunnels.list().map((t) => t.name),
+      hold: (apps) => this.cgroups.freeze(apps),
       attachments: () => {
         const { networkOf } = this.rules.networks.context();
         const known = this.rules.networks.list();
@@ -180,9 +185,12 @@ export class Helper {
     this.policy.loadManaged();
     this.startedFresh = !this.cgroups.exists;
     await this.cgroups.create();
-    this.findings = new FindingTarget({
+    this.sources = new FindingSources({
       apps: () => this.policy.effective().apps,
       cgroupRoot: this.cgroups.root,
+      stateDir: this.opts.stateDir,
+      ...(this.opts.watchDirs ? { watchDirs: this.opts.watchDirs } : {}),
+      problem: (m) => this.problems.set('write-watch', m),
     });
     try {
       await this.startWithCgroups();
@@ -245,6 +253,7 @@ export class Helper {
     await this.watcher?.stop();
     this.rules.stop();
     this.reactions.stop();
+    this.sources?.close();
     await this.loop.stop();
     await this.tunnels.stopAll();
     if (mode === 'keep') {
@@ -258,6 +267,12 @@ export class Helper {
 
   private readonly reactionFailed = (err: Error) =>
     this.problems.set('reactions', `network events: ${err.message}`);
+
+  /** Which app a finding is about. */
+  get findings() {
+    if (!this.sources) throw new ApiError('UNAVAILABLE', 'the helper is still starting');
+    return this.sources.target;
+  }
 
   refresh(reason: RefreshReason): Promise<void> {
     return this.stopped ? Promise.resolve() : this.loop.refresh(reason);

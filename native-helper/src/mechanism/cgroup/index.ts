@@ -25,6 +25,22 @@ export async function moveProcess(pid: number, cgroupPath: string): Promise<void
   await writeFile(path.join(cgroupPath, 'cgroup.procs'), `${pid}\n`);
 }
 
+/**
+ * Freezes or thaws every process in the cgroup (cgroup v2 cgroup.freeze), waiting up to `waitMs` for the
+ * kernel to report it done. Returns whether it did; a cgroup that is gone is an error.
+ */
+export async function setFrozen(cgroupPath: string, frozen: boolean, waitMs = 500): Promise<boolean> {
+  await writeFile(path.join(cgroupPath, 'cgroup.freeze'), frozen ? '1\n' : '0\n');
+  const want = `frozen ${frozen ? 1 : 0}`;
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const events = await readFile(path.join(cgroupPath, 'cgroup.events'), 'utf8');
+    if (events.split('\n').includes(want)) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 /** PIDs directly in the cgroup (not in its children). */
 export async function listProcesses(cgroupPath: string): Promise<number[]> {
   const text = await readFile(path.join(cgroupPath, 'cgroup.procs'), 'utf8');

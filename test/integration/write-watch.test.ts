@@ -12,8 +12,8 @@ import {
   findCgroup2Mount,
   moveProcess,
   removeCgroupTree,
-} from './cgroup/index.ts';
-import { WriteWatch, type FileWriter } from './write-watch.ts';
+} from '../../native-helper/src/mechanism/cgroup/index.ts';
+import { WriteWatch, type FileWriter } from '../../native-helper/src/mechanism/write-watch.ts';
 
 const isRoot = process.getuid?.() === 0;
 const instance = `sy${randomBytes(4).toString('hex')}`;
