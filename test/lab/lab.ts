@@ -326,11 +326,14 @@ export class Lab {
    * link comes back with its routes. Returns the new gateway MAC, when the link was down (nothing
    * left by the old network after that) and when it was up on the new one (Date.now() values).
    */
-  async moveUplink(id: string): Promise<{ gatewayMac: string; downAt: number; upAt: number }> {
+  async moveUplink(
+    id: string,
+    /** The network to join, by its gateway's MAC (e.g. back to one seen before); a new one if absent. */
+    to?: string,
+  ): Promise<{ gatewayMac: string; downAt: number; upAt: number }> {
     const u = this.uplink(id);
-    const gatewayMac = ['02', ...Array.from(randomBytes(5), (b) => b.toString(16).padStart(2, '0'))].join(
-      ':',
-    );
+    const gatewayMac =
+      to ?? ['02', ...Array.from(randomBytes(5), (b) => b.toString(16).padStart(2, '0'))].join(':');
     await ipBatch(this.prefix, 'desktop', [`link set ${u.ifname} down`]);
     const downAt = Date.now();
     await run(['ip', '-n', u.ispNs, 'link', 'set', 'dev', u.ispIfname, 'address', gatewayMac]);

@@ -358,7 +358,7 @@ export const commands: Command[] = [
   {
     name: 'helper',
     usage:
-      'helper [--instance NAME] [--socket PATH] [--state-dir DIR] [--managed-policy FILE] [--socket-group GROUP] [--data-dir DIR]…',
+      'helper [--instance NAME] [--socket PATH] [--state-dir DIR] [--managed-policy FILE] [--socket-group GROUP] [--data-dir DIR]… [--watch-dir DIR]…',
     summary: 'run the privileged helper daemon in the foreground',
     options: {
       'state-dir': { type: 'string' },
@@ -367,7 +367,12 @@ export const commands: Command[] = [
       'socket-mode': { type: 'string' },
       'data-dir': { type: 'string', multiple: true },
       'cgroup-parent': { type: 'string' },
+      'watch-dir': { type: 'string', multiple: true },
     },
+    notes: [
+      '--watch-dir: whose filesystems the write watch covers, to trace a flagged file to the app that',
+      'wrote it (default /home /root /tmp /var/tmp).',
+    ],
     run: async (p) => (await import('./helper-command.ts')).helperCommand(p),
   },
   {

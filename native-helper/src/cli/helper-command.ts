@@ -43,5 +43,6 @@ export async function helperCommand(p: Parsed): Promise<number> {
     socketMode: parseInt(modeText, 8),
     dataDirs: list(p, 'data-dir'),
     cgroupParent: str(p, 'cgroup-parent') ?? '',
+    ...(list(p, 'watch-dir').length ? { watchDirs: list(p, 'watch-dir') } : {}),
   });
 }
