@@ -315,4 +315,115 @@ describe('runShell', () => {
     expect(fake.quitCalls).toBe(1);
     expect(existsSync(join(home, '.config/autostart/switchyard.desktop'))).toBe(false);
   });
+
+  it('notifies flags, quarantines and untrusted networks once per burst and once per event', async () => {
+    const event = (id: string, kind: string, over: Record<string, unknown> = {}) => ({
+      id,
+      kind,
+      app: null,
+      source: 'network',
+      reason: 'wlan0 is on network "Cafe", which is untrusted',
+      severity: 'low',
+      by: 'the helper',
+      startedAt: new Date().toISOString(),
+      endsAt: null,
+      subject: 'wlan0',
+      repeats: 0,
+      rules: [],
+      ...over,
+    });
+    const reactions = (active: unknown[]) => ({ active, templates: [], schedules: [], timeZone: 'UTC' });
+    // In force before the shell connected: old news.
+    const old = event('e-000001', 'app.quarantined', {
+      app: 'firefox',
+      source: 'quarantine',
+      reason: 'old news',
+      startedAt: new Date(Date.now() - 60_000).toISOString(),
+      endsAt: new Date(Date.now() + 3600_000).toISOString(),
+      subject: null,
+    });
+    await start(fake, options({ alertDelayMs: 50 }));
+    await until(() => fake.trayIcon === 'ok');
+
+    const flag = event('e-000002', 'app.flagged', {
+      app: 'firefox',
+      source: 'clamav',
+      reason: 'Eicar found',
+      severity: 'high',
+      subject: null,
+    });
+    const untrusted = event('e-000003', 'network.untrusted');
+    helper.emit('reactions.changed', reactions([old, flag]));
+    helper.emit('app.flagged', {
+      app: 'firefox',
+      source: 'clamav',
+      reason: 'Eicar found',
+      severity: 'high',
+      event: flag.id,
+    });
+    helper.emit('reactions.changed', reactions([old, flag, untrusted]));
+    await until(() => fake.notices.length > 0);
+    expect(fake.notices).toEqual([
+      {
+        key: 'alerts:e-000002,e-000003',
+        title: 'Firefox was flagged and wlan0 is on an untrusted network',
+        body: 'Firefox was flagged by clamav: Eicar found.\nwlan0 is on network "Cafe", which is untrusted.',
+        urgency: 'critical',
+      },
+    ]);
+    // The flag repeats: same event id, no second notice.
+    helper.emit('reactions.changed', reactions([old, { ...flag, repeats: 1 }, untrusted]));
+    helper.emit('app.flagged', {
+      app: 'firefox',
+      source: 'clamav',
+      reason: 'again',
+      severity: 'high',
+      event: flag.id,
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fake.notices).toHaveLength(1);
+  });
+
+  it('clears a held app and quarantines a pinned one from the tray', async () => {
+    const calls: unknown[] = [];
+    const held: App['held'][number] = {
+      event: 'e-000001',
+      kind: 'quarantined',
+      source: 'quarantine',
+      reason: 'quarantined by hand for 1 h',
+      severity: 'high',
+      since: new Date().toISOString(),
+      until: new Date(Date.now() + 52 * 60_000 - 1000).toISOString(),
+    };
+    status = standInStatus({ held: ['firefox'] });
+    apps = [{ ...firefox, held: [held] }];
+    helper.handle('findings.clear', (p) => {
+      calls.push(['findings.clear', p]);
+      status = standInStatus();
+      apps = [firefox];
+      return { cleared: 1 };
+    });
+    helper.handle('quarantine.start', (p) => {
+      calls.push(['quarantine.start', p]);
+      return { ...held, id: 'e-000002' };
+    });
+    const shell = await start(fake, options({ argv: ['--hidden'] }));
+    await until(() => fake.trayTip.includes('held'));
+    const heldMenu = fake.trayItems.find((i) => i.type === 'submenu' && i.label.startsWith('Firefox —'));
+    if (heldMenu?.type !== 'submenu') throw new Error('no held app in the tray');
+    expect(heldMenu.label).toBe('Firefox — quarantined, 52 min left');
+    const clear = heldMenu.items.find((i) => 'label' in i && i.label === 'Clear quarantine');
+    fake.trayAction!((clear as { action: TrayAction }).action);
+    await until(() => calls.length === 1);
+    expect(calls[0]).toEqual(['findings.clear', { app: 'firefox' }]);
+    await until(() => fake.trayTip === 'Switchyard — every app on its chosen path');
+
+    await shell.act({ kind: 'pin', app: 'firefox', pinned: true });
+    const sub = fake.trayItems.find((i) => i.type === 'submenu' && i.label.startsWith('Firefox'));
+    if (sub?.type !== 'submenu') throw new Error('pinned app has no submenu');
+    const quarantine = sub.items.find((i) => 'label' in i && i.label === 'Quarantine for 1 hour');
+    fake.trayAction!((quarantine as { action: TrayAction }).action);
+    await until(() => calls.length === 2);
+    expect(calls[1]).toEqual(['quarantine.start', { app: 'firefox', seconds: 3600 }]);
+  });
 });

@@ -2,7 +2,8 @@
 // main.ts supplies the real Electron objects; nothing here imports 'electron'.
 import { join } from 'node:path';
 import { ReconnectingHelperClient } from '#switchyard/api/reconnecting-client.ts';
-import type { App, Interface, Status } from '#switchyard/api/schema.ts';
+import type { ReactionsState } from '#switchyard/api/events-schema.ts';
+import type { App, EventData, Interface, Status } from '#switchyard/api/schema.ts';
 import type { HelperConnection, ShellInfo } from '#switchyard/api/shell-schema.ts';
 import { writeFileAtomic } from '../native-helper/src/storage/atomic-file.ts';
 import { defaultExportName, formatEvents } from '../native-helper/src/web/event-export.ts';
@@ -10,7 +11,7 @@ import type { ShellHandlers } from '../native-helper/src/web/shell-dispatch.ts';
 import { IPC_EVENT } from './api-names.ts';
 import { autostartPath, isAutostartEnabled, setAutostart } from './autostart.ts';
 import { type CallHandler, createCallHandler, forwardEvents } from './ipc-handlers.ts';
-import { type Notice, NoticeDebouncer, noticeFor } from './notify-policy.ts';
+import { AlertBatcher, type Notice, NoticeDebouncer, alertsNotice, noticeFor } from './notify-policy.ts';
 import {
   type ContentsHooks,
   type SessionHooks,
@@ -81,6 +82,8 @@ export interface ShellOptions {
   launchCommand: readonly string[];
   /** Debounce window for repeated notifications. */
   noticeWindowMs?: number;
+  /** How long the first alert (flag, quarantine, network) waits for the rest of its burst. */
+  alertDelayMs?: number;
   refreshDelayMs?: number;
 }
 
@@ -223,6 +226,13 @@ export async function runShell(adapter: ElectronAdapter, opts: ShellOptions): Pr
           state.settings = togglePin(state.settings, action.app, action.pinned);
           await saveSettings(settingsFile, state.settings);
           break;
+        // The apps' held lists come with the refresh below.
+        case 'clear':
+          await helper.call('findings.clear', { app: action.app });
+          break;
+        case 'quarantine':
+          await helper.call('quarantine.start', { app: action.app, seconds: action.seconds });
+          break;
       }
       render();
       scheduleRefresh();
@@ -270,25 +280,40 @@ export async function runShell(adapter: ElectronAdapter, opts: ShellOptions): Pr
   const stopForwarding = forwardEvents(helper, (env) => window?.send(IPC_EVENT, env));
   const debouncer = new NoticeDebouncer(opts.noticeWindowMs);
   const appName = (id: string) => state.apps.find((a) => a.id === id)?.name ?? id;
+  const tell = (notice: Notice) => {
+    if (debouncer.admit(notice)) adapter.notify(notice);
+  };
+  const alerts = new AlertBatcher((list) => tell(alertsNotice(list, appName, Date.now())), opts.alertDelayMs);
   const offNotices = helper.onEvent((env) => {
     const notice = noticeFor(env, appName);
-    if (notice && debouncer.admit(notice)) adapter.notify(notice);
+    if (notice) tell(notice);
+    if (env.event === 'reactions.changed') alerts.active((env.data as ReactionsState).active);
+    if (env.event === 'app.flagged') alerts.flagged(env.data as EventData<'app.flagged'>);
     if (env.event !== 'counters' && env.event !== 'adoption') scheduleRefresh();
   });
   const offConnection = helper.onConnection((c) => {
     state.connection = c;
-    if (c.state === 'connected') void refresh();
-    else {
+    if (c.state === 'connected') {
+      alerts.connected();
+      void refresh();
+    } else {
       state.status = null;
       render();
     }
   });
+
+  // Quarantines count down in the tray's menu.
+  const countdown = setInterval(() => {
+    if (state.status?.held.length) render();
+  }, 30_000);
 
   helper.start();
   if (!opts.argv.includes('--hidden')) showWindow();
 
   function stop(): void {
     if (refreshTimer) clearTimeout(refreshTimer);
+    clearInterval(countdown);
+    alerts.stop();
     stopForwarding();
     offNotices();
     offConnection();

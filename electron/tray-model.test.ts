@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { App, Interface } from '#switchyard/api/schema.ts';
 import type { HelperConnection } from '#switchyard/api/shell-schema.ts';
 import { standInStatus } from '../native-helper/src/daemon-testing/helper-standin.ts';
-import { type TrayItem, type TrayState, buildTrayModel } from './tray-model.ts';
+import { timeLeft } from './time-left.ts';
+import { TRAY_QUARANTINE_SECONDS, type TrayItem, type TrayState, buildTrayModel } from './tray-model.ts';
 
 const connected: HelperConnection = {
   state: 'connected',
@@ -57,9 +58,32 @@ function state(over: Partial<TrayState> = {}): TrayState {
       iface('eth0', { usable: false }),
     ],
     pins: [],
+    now: NOW,
     ...over,
   };
 }
+
+const NOW = Date.parse('2025-05-01T12:00:00Z');
+const inMinutes = (m: number) => new Date(NOW + m * 60_000).toISOString();
+type Held = App['held'][number];
+const quarantined = (until: string | null, reason = 'quarantined by hand for 1 h'): Held => ({
+  event: 'e-q00001',
+  kind: 'quarantined',
+  source: 'quarantine',
+  reason,
+  severity: 'high',
+  since: inMinutes(-8),
+  until,
+});
+const flagged = (source: string, reason: string): Held => ({
+  event: 'e-f00001',
+  kind: 'flagged',
+  source,
+  reason,
+  severity: 'high',
+  since: inMinutes(-1),
+  until: null,
+});
 
 const find = (items: TrayItem[], label: string) =>
   items.find((i) => 'label' in i && i.label.startsWith(label));
@@ -193,5 +217,106 @@ describe('buildTrayModel', () => {
       checked: false,
       action: { kind: 'pin', app: 'spotify', pinned: true },
     });
+  });
+
+  it('lists held apps with how long is left and the way to clear them, before the switches', () => {
+    const m = buildTrayModel(
+      state({
+        status: standInStatus({ held: ['firefox', 'zoom', 'spotify', 'gone'] }),
+        apps: [
+          app('firefox', { held: [quarantined(inMinutes(51.5))] }),
+          app('zoom', { held: [flagged('clamav', 'Eicar-Test-Signature in ~/Downloads/x.exe')] }),
+          app('spotify', { held: [flagged('rkhunter', 'odd binary'), quarantined(inMinutes(125))] }),
+        ],
+      }),
+    );
+    expect(m.tooltip).toBe('Switchyard — held: Firefox, Zoom, Spotify, gone');
+    expect(labels(m.items).slice(0, 7)).toEqual([
+      'Open Switchyard',
+      '---',
+      'Firefox — quarantined, 52 min left',
+      'Zoom — flagged',
+      'Spotify — flagged, quarantined, 2 h 5 min left',
+      'gone — held',
+      '---',
+    ]);
+    expect(labels(m.items)[7]).toBe('Pause all policies');
+    const ff = find(m.items, 'Firefox —');
+    if (ff?.type !== 'submenu') throw new Error('no held firefox submenu');
+    expect(labels(ff.items)).toEqual(['Quarantined: quarantined by hand for 1 h', '---', 'Clear quarantine']);
+    expect(ff.items[0]).toMatchObject({ enabled: false });
+    expect(ff.items[2]).toMatchObject({ enabled: true, action: { kind: 'clear', app: 'firefox' } });
+    const zoom = find(m.items, 'Zoom —');
+    if (zoom?.type !== 'submenu') throw new Error('no held zoom submenu');
+    expect(labels(zoom.items)).toEqual([
+      'Flagged by clamav: Eicar-Test-Signature in ~/Downloads/x.exe',
+      '---',
+      'Clear flag',
+    ]);
+    expect(zoom.items[2]).toMatchObject({ action: { kind: 'clear', app: 'zoom' } });
+    const spotify = find(m.items, 'Spotify —');
+    if (spotify?.type !== 'submenu') throw new Error('no held spotify submenu');
+    expect(labels(spotify.items).at(-1)).toBe('Clear flag and quarantine');
+    // The app list has not caught up with the status yet: still clearable by id.
+    const gone = find(m.items, 'gone —');
+    if (gone?.type !== 'submenu') throw new Error('no held submenu for an unknown app');
+    expect(gone.items).toEqual([
+      { type: 'normal', label: 'Clear flag', enabled: true, action: { kind: 'clear', app: 'gone' } },
+    ]);
+  });
+
+  it('shows no held section when nothing is held', () => {
+    const m = buildTrayModel(state({ apps: [app('firefox', { held: [] })] }));
+    expect(m.items.some((i) => 'label' in i && / — (flagged|quarantined|held)/.test(i.label))).toBe(false);
+    expect(labels(m.items).slice(0, 3)).toEqual(['Open Switchyard', '---', 'Pause all policies']);
+  });
+
+  it('offers a pinned app that runs a quarantine for an hour, unless one is in force', () => {
+    const m = buildTrayModel(
+      state({
+        status: standInStatus({ held: ['zoom'] }),
+        apps: [
+          app('firefox', { pids: [10] }),
+          app('spotify'),
+          app('zoom', { pids: [11], held: [quarantined(inMinutes(30))] }),
+          app('slack', { pids: [12], held: [flagged('clamav', 'x')] }),
+        ],
+        pins: ['firefox', 'spotify', 'zoom', 'slack'],
+      }),
+    );
+    const menu = (label: string) => {
+      const sub = m.items.find(
+        (i) => i.type === 'submenu' && i.label.startsWith(label) && !i.label.includes(' — '),
+      );
+      if (sub?.type !== 'submenu') throw new Error(`no egress submenu for ${label}`);
+      return sub.items;
+    };
+    const firefox = menu('Firefox');
+    expect(labels(firefox).slice(-2)).toEqual(['---', 'Quarantine for 1 hour']);
+    expect(firefox.at(-1)).toMatchObject({
+      enabled: true,
+      action: { kind: 'quarantine', app: 'firefox', seconds: TRAY_QUARANTINE_SECONDS },
+    });
+    expect(TRAY_QUARANTINE_SECONDS).toBe(3600);
+    // Not running: nothing to quarantine. Quarantined: starting again would reset it. Flagged: may be.
+    expect(labels(menu('Spotify'))).not.toContain('Quarantine for 1 hour');
+    expect(labels(menu('Zoom'))).not.toContain('Quarantine for 1 hour');
+    expect(labels(menu('Slack'))).toContain('Quarantine for 1 hour');
+    // Apps that are only listed to pin get no quarantine item.
+    const pins = find(m.items, 'Pinned apps');
+    if (pins?.type !== 'submenu') throw new Error('no pins submenu');
+    expect(pins.items.every((i) => i.type === 'checkbox')).toBe(true);
+  });
+});
+
+describe('timeLeft', () => {
+  it('rounds minutes up and says hours past the hour', () => {
+    expect(timeLeft(inMinutes(52), NOW)).toBe('52 min left');
+    expect(timeLeft(inMinutes(0.5), NOW)).toBe('1 min left');
+    expect(timeLeft(inMinutes(59.5), NOW)).toBe('1 h left');
+    expect(timeLeft(inMinutes(60), NOW)).toBe('1 h left');
+    expect(timeLeft(inMinutes(65), NOW)).toBe('1 h 5 min left');
+    expect(timeLeft(inMinutes(0), NOW)).toBe('ending now');
+    expect(timeLeft(inMinutes(-3), NOW)).toBe('ending now');
   });
 });

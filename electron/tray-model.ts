@@ -2,6 +2,7 @@
 // tests read it directly. Every clickable item carries the action it triggers.
 import type { App, AppId, EgressChoice, Interface, Status } from '#switchyard/api/schema.ts';
 import type { HelperConnection } from '#switchyard/api/shell-schema.ts';
+import { timeLeft } from './time-left.ts';
 
 export type TrayIcon = 'ok' | 'killed' | 'down';
 
@@ -11,7 +12,9 @@ export type TrayAction =
   | { kind: 'pause'; paused: boolean }
   | { kind: 'override'; egress: string | null }
   | { kind: 'egress'; app: AppId; choice: EgressChoice }
-  | { kind: 'pin'; app: AppId; pinned: boolean };
+  | { kind: 'pin'; app: AppId; pinned: boolean }
+  | { kind: 'clear'; app: AppId }
+  | { kind: 'quarantine'; app: AppId; seconds: number };
 
 export type TrayItem =
   | { type: 'normal'; label: string; enabled: boolean; action?: TrayAction }
@@ -31,10 +34,15 @@ export interface TrayState {
   apps: readonly App[];
   interfaces: readonly Interface[];
   pins: readonly AppId[];
+  /** For the time left of quarantines; the clock when not given. */
+  now?: number;
 }
 
 /** How many apps the "Pinned apps" chooser lists; the window has the full list. */
 export const PIN_CHOICES_MAX = 30;
+
+/** The tray's quarantine: long enough to look at the app, short enough to forget about. */
+export const TRAY_QUARANTINE_SECONDS = 3600;
 
 const sep: TrayItem = { type: 'separator' };
 
@@ -79,6 +87,14 @@ function appEgressMenu(app: App, interfaces: Interface[]): TrayItem {
       action: { kind: 'open' },
     });
   }
+  // A quarantine in force is cleared from the held apps above; starting one again would reset it.
+  if (app.pids.length && !app.held.some((h) => h.kind === 'quarantined'))
+    items.push(sep, {
+      type: 'normal',
+      label: 'Quarantine for 1 hour',
+      enabled: true,
+      action: { kind: 'quarantine', app: app.id, seconds: TRAY_QUARANTINE_SECONDS },
+    });
   const where = app.egress.active
     ? ` — ${app.egress.active}`
     : app.egress.state === 'killed'
@@ -127,11 +143,13 @@ export function buildTrayModel(state: TrayState): TrayModel {
   const tooltip =
     icon === 'killed'
       ? `Switchyard — blocked by kill switch: ${killedNames.join(', ')}`
-      : status.paused
-        ? 'Switchyard — all policies paused'
-        : status.override
-          ? `Switchyard — everything through ${status.override}`
-          : 'Switchyard — every app on its chosen path';
+      : status.held.length
+        ? `Switchyard — held: ${status.held.map((id) => byId.get(id)?.name ?? id).join(', ')}`
+        : status.paused
+          ? 'Switchyard — all policies paused'
+          : status.override
+            ? `Switchyard — everything through ${status.override}`
+            : 'Switchyard — every app on its chosen path';
 
   const interfaces = egressInterfaces(state.interfaces);
   const pinnedApps = state.pins.map((id) => byId.get(id)).filter((a): a is App => !!a);
@@ -142,6 +160,8 @@ export function buildTrayModel(state: TrayState): TrayModel {
       { type: 'normal', label: `Blocked (egress down): ${killedNames.join(', ')}`, enabled: false },
       sep,
     );
+  if (status.held.length)
+    items.push(...status.held.map((id) => heldAppMenu(id, byId.get(id), state.now ?? Date.now())), sep);
   items.push({
     type: 'checkbox',
     label: 'Pause all policies',
@@ -179,6 +199,39 @@ export function buildTrayModel(state: TrayState): TrayModel {
     quit,
   );
   return { icon, tooltip, items };
+}
+
+/** "Firefox — quarantined, 52 min left" with what holds it and the way to clear it. */
+function heldAppMenu(id: AppId, app: App | undefined, now: number): TrayItem {
+  const held = app?.held ?? [];
+  const flagged = held.filter((h) => h.kind === 'flagged');
+  const quarantine = held.find((h) => h.kind === 'quarantined');
+  const words = [
+    ...(flagged.length ? ['flagged'] : []),
+    ...(quarantine ? [`quarantined${quarantine.until ? `, ${timeLeft(quarantine.until, now)}` : ''}`] : []),
+  ];
+  const details: TrayItem[] = held.map((h) => ({
+    type: 'normal',
+    label: h.kind === 'flagged' ? `Flagged by ${h.source}: ${h.reason}` : `Quarantined: ${h.reason}`,
+    enabled: false,
+  }));
+  // findings.clear ends both: the label says what goes.
+  const clear =
+    flagged.length && quarantine
+      ? 'Clear flag and quarantine'
+      : quarantine
+        ? 'Clear quarantine'
+        : 'Clear flag';
+  return {
+    type: 'submenu',
+    label: `${app?.name ?? id} — ${words.length ? words.join(', ') : 'held'}`,
+    enabled: true,
+    items: [
+      ...details,
+      ...(details.length ? [sep] : []),
+      { type: 'normal', label: clear, enabled: true, action: { kind: 'clear', app: id } },
+    ],
+  };
 }
 
 function pinChoices(state: TrayState): TrayItem[] {
