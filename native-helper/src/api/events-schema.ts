@@ -2,6 +2,7 @@
 // templates and the audit trail. schema.ts spreads them into `methods` and `events`.
 import { z } from 'zod';
 import { AppId } from './model.ts';
+import { Destination } from './rules-model.ts';
 import {
   ActiveEvent,
   AuditEntry,
@@ -88,6 +89,12 @@ export const eventMethods = {
     Ok,
     'write',
     'Remove a schedule; the events of its open window end.',
+  ),
+  'apps.setUpdateServers': method(
+    z.object({ id: AppId, destinations: z.array(Destination).max(64) }).strict(),
+    Ok,
+    'write',
+    "Where the app gets its updates: a flagged app may still reach them (the built-in 'flagged' template).",
   ),
   'audit.list': method(
     z

@@ -90,6 +90,8 @@ export const App = z.object({
     txRate: z.number(),
     rxRate: z.number(),
   }),
+  /** Where it gets its updates (a flagged app may still reach them); absent when none are set. */
+  updateServers: z.array(z.string()).optional(),
   /** Flags from security tools and quarantines in force; their rules hold the app's traffic. */
   held: z.array(
     z.object({

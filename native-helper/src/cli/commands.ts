@@ -32,6 +32,8 @@ const STATE_LABEL: Record<App['egress']['state'], string> = {
 };
 
 function stateText(a: App): string {
+  const held = a.held.find((h) => h.kind === 'quarantined') ?? a.held[0];
+  if (held) return color.red(held.kind === 'quarantined' ? 'QUARANTINED' : `FLAGGED by ${held.source}`);
   const label = STATE_LABEL[a.egress.state];
   const text = a.egress.active ? `${label} via ${a.egress.active}` : label;
   if (a.egress.state === 'killed') return color.red(text);
@@ -51,6 +53,11 @@ function appDetails(a: App): string {
     m.desktopId ? `  desktop id: ${m.desktopId}` : null,
     m.flatpakId ? `  flatpak id: ${m.flatpakId}` : null,
     m.cmdline ? `  cmdline:    /${m.cmdline}/` : null,
+    a.updateServers?.length ? `  updates:    ${a.updateServers.join(', ')}` : null,
+    ...a.held.map(
+      (h) =>
+        `  ${color.red(h.kind === 'quarantined' ? 'QUARANTINED' : 'FLAGGED')}: ${h.source}: ${h.reason}${h.until ? ` (until ${h.until})` : ''}`,
+    ),
     `  processes:  ${a.pids.length ? a.pids.join(' ') : 'none running'}`,
     `  traffic:    ↑ ${rate(a.counters.txRate)} ↓ ${rate(a.counters.rxRate)}  (total ↑ ${bytes(a.counters.txBytes)} ↓ ${bytes(a.counters.rxBytes)})`,
   ]

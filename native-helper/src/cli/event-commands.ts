@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { ActiveEvent, AuditEntry, Weekday } from '../api/events-model.ts';
 import { Severity, SourceName } from '../api/events-model.ts';
+import { Destination } from '../api/rules-model.ts';
 import type { ReactionsState } from '../api/events-schema.ts';
 import { type Parsed, UsageError, str } from './args.ts';
 import type { Command } from './commands.ts';
@@ -218,6 +219,30 @@ export const eventCommands: Command[] = [
           p,
           e,
           () => `${app} quarantined until ${e.endsAt}; \`switchyard unflag ${app}\` ends it sooner`,
+        );
+      });
+    },
+  },
+  {
+    name: 'app update-servers',
+    usage: 'app update-servers APP [CIDR…]',
+    summary: 'where an app gets its updates: a flagged app may still reach them (none: clear the list)',
+    example: 'switchyard app update-servers firefox 198.51.100.0/24 2001:db8:5::/48',
+    run: async (p) => {
+      const [app, ...cidrs] = p.positionals;
+      if (!app) throw new UsageError('app update-servers: name the app, then its update servers (CIDRs)');
+      for (const c of cidrs)
+        if (!Destination.safeParse(c).success)
+          throw new UsageError(
+            `${JSON.stringify(c)} is not a network; e.g. 198.51.100.0/24, 2001:db8::/32 or one address`,
+          );
+      await withClient(p, async (c) => {
+        const r = await c.call('apps.setUpdateServers', {
+          id: checkAppId(app, 'app update-servers'),
+          destinations: cidrs,
+        });
+        print(p, r, () =>
+          cidrs.length ? `${app} updates from ${cidrs.join(', ')}` : `${app}: no update servers`,
         );
       });
     },

@@ -68,6 +68,11 @@ export function eventHandlersFor(h: Helper): EventHandlers {
       changed(null, `schedule ${name} removed`, ctx);
       return ok;
     },
+    'apps.setUpdateServers': async ({ id, destinations }, ctx) => {
+      await h.reactions.setUpdateServers(id, destinations);
+      changed(id, `update servers of ${id}: ${destinations.join(', ') || 'none'}`, ctx);
+      return ok;
+    },
     'audit.list': (q) => h.reactions.audit(q),
   };
 }

@@ -244,6 +244,24 @@ describe('EventReactor', () => {
     expect(() => t.reactor.admit(mallory)).not.toThrow();
   });
 
+  it("setting a flagged app's update servers remakes its rules to allow them", async () => {
+    const t = setup();
+    await t.reactor.flag(
+      { app: 'chat', subject: null, how: '' },
+      { source: 'x', reason: 'bad', severity: 'high' },
+      root,
+    );
+    expect(t.eventRules().map((r) => r.action.type)).toEqual(['block']);
+    await t.reactor.setUpdateServers('chat', ['203.0.113.0/24']);
+    const rules = t.eventRules();
+    expect(rules.map((r) => [r.action.type, r.match.destinations])).toEqual([
+      ['clear', ['203.0.113.0/24']],
+      ['block', []],
+    ]);
+    expect(t.policy.current.events[0]!.rules).toEqual(rules.map((r) => r.id));
+    await expect(t.reactor.setUpdateServers('nosuch', [])).rejects.toThrow(/no app 'nosuch'/);
+  });
+
   it('a low finding does not trigger a high-only template; a high one later does', async () => {
     const t = setup();
     await t.reactor.setTemplate({

@@ -279,6 +279,23 @@ export class EventReactor {
     return held.length;
   }
 
+  /** Sets where an app gets its updates, and remakes the rules of its flags (they may allow them). */
+  async setUpdateServers(app: AppId, destinations: readonly string[]): Promise<void> {
+    if (!this.deps.policy.current.apps.some((a) => a.id === app))
+      throw new ApiError('NOT_FOUND', `no app '${app}'; \`switchyard apps\` lists them`);
+    let doc: PolicyDocument = {
+      ...this.deps.policy.current,
+      apps: this.deps.policy.current.apps.map((a) =>
+        a.id === app ? { ...a, updateServers: [...new Set(destinations)] } : a,
+      ),
+    };
+    const audits: AuditInput[] = [];
+    for (const e of doc.events)
+      if (e.app === app && e.kind === 'app.flagged')
+        doc = this.remake(doc, e, audits, 'its update servers changed');
+    await this.commit(doc, audits);
+  }
+
   // ---------- templates and schedules ----------
 
   templates() {
@@ -519,8 +536,13 @@ export class EventReactor {
   }
 
   /** Removes an event's rules and makes them again from the templates (its severity changed). */
-  private remake(doc: PolicyDocument, e: ActiveEvent, audits: AuditInput[]): PolicyDocument {
-    const cleared = this.removeRules(doc, e, 'its severity changed', e.by, audits);
+  private remake(
+    doc: PolicyDocument,
+    e: ActiveEvent,
+    audits: AuditInput[],
+    why = 'its severity changed',
+  ): PolicyDocument {
+    const cleared = this.removeRules(doc, e, why, e.by, audits);
     const reset = {
       ...cleared,
       events: cleared.events.map((x) => (x.id === e.id ? { ...x, rules: [] } : x)),
@@ -573,7 +595,11 @@ export class EventReactor {
   }
 
   /** Written first (the rules are durable), then audited, told, and applied. */
-  private async commit(doc: PolicyDocument, audits: AuditInput[], hold: readonly AppId[] = []): Promise<void> {
+  private async commit(
+    doc: PolicyDocument,
+    audits: AuditInput[],
+    hold: readonly AppId[] = [],
+  ): Promise<void> {
     const thaw = hold.length && this.deps.hold ? await this.deps.hold(hold) : null;
     try {
       this.deps.policy.commit(doc);

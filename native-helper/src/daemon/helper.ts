@@ -343,6 +343,7 @@ export class Helper {
       pids: this.cgroups.pidsOf(a.id),
       egress: { state: ev.state, active: ev.active },
       counters: this.counters.ofApp(a.id),
+      ...(a.updateServers?.length ? { updateServers: a.updateServers } : {}),
       held: (this.reactions.heldApps().get(a.id) ?? []).map((e) => ({
         event: e.id,
         kind: e.kind === 'app.quarantined' ? ('quarantined' as const) : ('flagged' as const),
