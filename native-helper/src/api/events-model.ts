@@ -183,3 +183,7 @@ export const AuditEntry = z
   })
   .strict();
 export type AuditEntry = z.infer<typeof AuditEntry>;
+
+/** What a step writes to the audit; the log adds the number and the time. */
+export type AuditNote = Omit<AuditEntry, 'seq' | 'time' | 'event' | 'kind' | 'app' | 'rule'> &
+  Partial<Pick<AuditEntry, 'event' | 'kind' | 'app' | 'rule'>>;

@@ -2,25 +2,37 @@
 // windows and networks. Each event in force is stored with the rules its templates made; ending it
 // removes them at once. Every step is written to the audit log. The rules themselves are ordinary
 // event-layer rules: flow-plan.ts puts them in the kernel like any other.
-import { randomBytes } from 'node:crypto';
-import type { ActiveEvent, AuditEntry, ReactionTemplate, Schedule, Severity } from '../api/events-model.ts';
+import type {
+  ActiveEvent,
+  AuditEntry,
+  AuditNote,
+  ReactionTemplate,
+  Schedule,
+  Severity,
+} from '../api/events-model.ts';
 import type { ReactionsState, TemplateView } from '../api/events-schema.ts';
 import { ApiError, type AppId } from '../api/schema.ts';
-import type { Network, Rule } from '../api/rules-model.ts';
+import type { Rule } from '../api/rules-model.ts';
 import type { PolicyDocument } from '../policy/model.ts';
-import { effectiveTemplates, reactionRules } from '../policy/reactions.ts';
-import { addRule, describeAction } from '../policy/rules.ts';
-import { isTimeZone, openWindow, systemTimeZone } from '../policy/schedule.ts';
-import type { AuditInput, AuditLog, AuditQuery } from '../storage/audit-log.ts';
-import type { EventBus } from './event-bus.ts';
-import type { PolicyState } from './policy-state.ts';
+import { effectiveTemplates } from '../policy/reactions.ts';
+import {
+  type LedgerContext,
+  endEvent,
+  newEvent,
+  remakeEvent,
+  replaceEvent,
+  startEvent,
+} from '../policy/event-ledger.ts';
+import { type Attachment, networkChanges, timeChanges } from '../policy/event-triggers.ts';
 
-/** Where each uplink is: from Networks (context and list). */
-export interface Attachment {
-  uplink: string;
-  /** Null while the network is being identified. */
-  network: Network | null;
-}
+export type { Attachment };
+import { isTimeZone, openWindow, systemTimeZone } from '../policy/schedule.ts';
+import type { AuditLog, AuditQuery } from '../storage/audit-log.ts';
+import type { EventBus } from './event-bus.ts';
+import { type Caller, ReportLimiter } from './report-limiter.ts';
+
+export type { Caller };
+import type { PolicyState } from './policy-state.ts';
 
 /** A finding resolved to the app it is about. */
 export interface ResolvedFinding {
@@ -49,28 +61,17 @@ export interface EventReactorDeps {
   now?: () => Date;
 }
 
-export interface Caller {
-  uid: number;
-  /** "root (uid 0)", "the tray", "the helper". */
-  label: string;
-}
-
-/** Reports per caller: a burst, then a steady rate; beyond it RATE_LIMITED. */
-const REPORT_BURST = 20;
-const REPORTS_PER_SECOND = 5;
-/** At most one audit line per caller this often about refused reports (a flood must not fill it). */
-const REFUSAL_AUDIT_MS = 10_000;
 /** Timers longer than this are re-armed in steps. */
 const MAX_TIMER_MS = 60_000;
 
 export class EventReactor {
   private timer: NodeJS.Timeout | null = null;
-  private readonly buckets = new Map<number, { tokens: number; at: number }>();
-  private readonly refusals = new Map<number, { count: number; lastAudit: number; why: string }>();
+  private readonly limiter: ReportLimiter;
   private readonly now: () => Date;
 
   constructor(private readonly deps: EventReactorDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.limiter = new ReportLimiter(this.now, (note) => this.record([note]));
   }
 
   /** Ends what ended while the helper was down, opens schedule windows, arms the timer. */
@@ -119,43 +120,13 @@ export class EventReactor {
 
   // ---------- findings and quarantines ----------
 
-  /** Takes a report's token first, so a flood of garbage is limited as much as good reports. */
+  /** Takes a report's token (RATE_LIMITED past the caller's rate); a refusal is audited in summary. */
   admit(caller: Caller): void {
-    const now = this.now().getTime();
-    const b = this.buckets.get(caller.uid) ?? { tokens: REPORT_BURST, at: now };
-    b.tokens = Math.min(REPORT_BURST, b.tokens + ((now - b.at) / 1000) * REPORTS_PER_SECOND);
-    b.at = now;
-    this.buckets.set(caller.uid, b);
-    if (b.tokens < 1) {
-      this.refused(caller, 'too many reports');
-      throw new ApiError(
-        'RATE_LIMITED',
-        `too many reports from ${caller.label}: at most ${REPORTS_PER_SECOND} a second (bursts of ${REPORT_BURST}); try again shortly`,
-      );
-    }
-    b.tokens -= 1;
+    this.limiter.admit(caller);
   }
 
-  /** Audits a refused report, at most once per caller per interval (with how many were refused). */
   refused(caller: Caller, why: string): void {
-    const now = this.now().getTime();
-    const r = this.refusals.get(caller.uid) ?? { count: 0, lastAudit: -Infinity, why };
-    r.count += 1;
-    r.why = why;
-    this.refusals.set(caller.uid, r);
-    if (now - r.lastAudit < REFUSAL_AUDIT_MS) return;
-    this.record([
-      {
-        action: 'report.refused',
-        by: caller.label,
-        message:
-          r.count === 1
-            ? `report refused: ${why}`
-            : `${r.count} reports refused since the last note; the latest: ${why}`,
-      },
-    ]);
-    r.count = 0;
-    r.lastAudit = now;
+    this.limiter.refused(caller, why);
   }
 
   async flag(
@@ -173,7 +144,7 @@ export class EventReactor {
         repeats: existing.repeats + 1,
         severity: rises ? 'high' : existing.severity,
       };
-      const audits: AuditInput[] = [
+      const audits: AuditNote[] = [
         {
           action: 'event.repeated',
           event: existing.id,
@@ -183,9 +154,9 @@ export class EventReactor {
           message: `${found.app} flagged again by ${report.source}: ${report.reason}${found.subject ? ` (${found.subject})` : ''}`,
         },
       ];
-      let next = this.replaceEvent(doc, again);
+      let next = replaceEvent(doc, again);
       // A finding of higher severity may trigger templates a low one did not: make its rules again.
-      if (rises) next = this.remake(next, again, audits);
+      if (rises) next = remakeEvent(next, again, this.ledger(), audits, 'its severity changed');
       await this.commit(next, audits, rises ? [found.app] : []);
       this.deps.bus.emit('app.flagged', {
         app: found.app,
@@ -196,17 +167,20 @@ export class EventReactor {
       });
       return this.deps.policy.current.events.find((e) => e.id === existing.id)!;
     }
-    const e = this.newEvent({
-      kind: 'app.flagged',
-      app: found.app,
-      source: report.source,
-      reason: report.reason,
-      severity: report.severity,
-      by,
-      endsAt: null,
-      subject: found.subject,
-    });
-    const audits: AuditInput[] = [
+    const e = newEvent(
+      {
+        kind: 'app.flagged',
+        app: found.app,
+        source: report.source,
+        reason: report.reason,
+        severity: report.severity,
+        by,
+        endsAt: null,
+        subject: found.subject,
+      },
+      this.now(),
+    );
+    const audits: AuditNote[] = [
       {
         action: 'event.started',
         event: e.id,
@@ -216,7 +190,7 @@ export class EventReactor {
         message: `${found.app} flagged by ${report.source} (${report.severity}): ${report.reason}; ${found.how}`,
       },
     ];
-    await this.commit(this.begin(doc, e, audits), audits, [found.app]);
+    await this.commit(startEvent(doc, e, this.ledger(), audits), audits, [found.app]);
     this.deps.bus.emit('app.flagged', {
       app: found.app,
       source: report.source,
@@ -237,21 +211,24 @@ export class EventReactor {
     const doc = this.deps.policy.current;
     const now = this.now();
     const endsAt = new Date(now.getTime() + seconds * 1000).toISOString();
-    const audits: AuditInput[] = [];
+    const audits: AuditNote[] = [];
     let next = doc;
     // A new quarantine replaces the one in force (a longer or shorter one).
     for (const old of doc.events.filter((e) => e.kind === 'app.quarantined' && e.app === app))
-      next = this.end(next, old, `replaced by a new quarantine`, caller.label, audits);
-    const e = this.newEvent({
-      kind: 'app.quarantined',
-      app,
-      source: 'quarantine',
-      reason: reason ?? `quarantined by hand for ${duration(seconds)}`,
-      severity: 'high',
-      by: caller.label,
-      endsAt,
-      subject: null,
-    });
+      next = endEvent(next, old, `replaced by a new quarantine`, caller.label, audits);
+    const e = newEvent(
+      {
+        kind: 'app.quarantined',
+        app,
+        source: 'quarantine',
+        reason: reason ?? `quarantined by hand for ${duration(seconds)}`,
+        severity: 'high',
+        by: caller.label,
+        endsAt,
+        subject: null,
+      },
+      this.now(),
+    );
     audits.push({
       action: 'event.started',
       event: e.id,
@@ -260,7 +237,7 @@ export class EventReactor {
       by: caller.label,
       message: `${app} quarantined until ${endsAt}: ${e.reason}`,
     });
-    await this.commit(this.begin(next, e, audits), audits, [app]);
+    await this.commit(startEvent(next, e, this.ledger(), audits), audits, [app]);
     return this.deps.policy.current.events.find((x) => x.id === e.id)!;
   }
 
@@ -272,9 +249,9 @@ export class EventReactor {
       (e) => e.app === app && (e.kind === 'app.flagged' || e.kind === 'app.quarantined'),
     );
     if (!held.length) return 0;
-    const audits: AuditInput[] = [];
+    const audits: AuditNote[] = [];
     let next = doc;
-    for (const e of held) next = this.end(next, e, 'cleared', caller.label, audits);
+    for (const e of held) next = endEvent(next, e, 'cleared', caller.label, audits);
     await this.commit(next, audits);
     return held.length;
   }
@@ -289,10 +266,10 @@ export class EventReactor {
         a.id === app ? { ...a, updateServers: [...new Set(destinations)] } : a,
       ),
     };
-    const audits: AuditInput[] = [];
+    const audits: AuditNote[] = [];
     for (const e of doc.events)
       if (e.app === app && e.kind === 'app.flagged')
-        doc = this.remake(doc, e, audits, 'its update servers changed');
+        doc = remakeEvent(doc, e, this.ledger(), audits, 'its update servers changed');
     await this.commit(doc, audits);
   }
 
@@ -356,99 +333,22 @@ export class EventReactor {
   async tick(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const now = this.now();
-    const tz = this.timeZone();
-    let doc = this.deps.policy.current;
-    const audits: AuditInput[] = [];
-    for (const e of doc.events)
-      if (e.endsAt && Date.parse(e.endsAt) <= now.getTime())
-        doc = this.end(
-          doc,
-          e,
-          e.kind === 'schedule' ? 'its window closed' : 'its time was up',
-          'the helper',
-          audits,
-        );
-    for (const s of doc.schedules) {
-      const win = openWindow(s, now, tz);
-      const open = doc.events.find((e) => e.kind === 'schedule' && e.subject === s.name);
-      if (open && (!win || open.endsAt !== win.end.toISOString()))
-        doc = this.end(doc, open, win ? 'its schedule changed' : 'its window closed', 'the helper', audits);
-      if (win && (!open || open.endsAt !== win.end.toISOString())) {
-        const e = this.newEvent({
-          kind: 'schedule',
-          app: null,
-          source: 'schedule',
-          reason: `schedule ${s.name}: ${s.days.join(', ')} ${s.from}–${s.to} (${tz})`,
-          severity: 'low',
-          by: 'the helper',
-          endsAt: win.end.toISOString(),
-          subject: s.name,
-        });
-        audits.push({
-          action: 'event.started',
-          event: e.id,
-          kind: e.kind,
-          by: 'the helper',
-          message: `${e.reason}: window open until ${e.endsAt}`,
-        });
-        doc = this.begin(doc, e, audits);
-      }
-    }
-    // Schedules that were removed end their events.
-    for (const e of doc.events)
-      if (e.kind === 'schedule' && !doc.schedules.some((s) => s.name === e.subject))
-        doc = this.end(doc, e, 'its schedule was removed', 'the helper', audits);
+    const audits: AuditNote[] = [];
+    const doc = timeChanges(this.deps.policy.current, this.timeZone(), this.ledger(), audits);
     if (doc !== this.deps.policy.current) await this.commit(doc, audits);
-    this.arm(now);
+    this.arm(this.now());
   }
 
   /** Starts and ends the network events: one per uplink on an unknown or untrusted network. */
   async syncNetworks(): Promise<void> {
-    let doc = this.deps.policy.current;
-    const audits: AuditInput[] = [];
-    const wanted = new Map<
-      string,
-      { kind: 'network.unknown' | 'network.untrusted'; uplink: string; label: string }
-    >();
-    for (const a of this.deps.attachments()) {
-      const label = a.network ? `network "${a.network.name}"` : 'a network not identified yet';
-      if (!a.network || a.network.trust === null)
-        wanted.set(`network.unknown|${a.uplink}`, { kind: 'network.unknown', uplink: a.uplink, label });
-      if (!a.network || a.network.effectiveTrust === 'untrusted')
-        wanted.set(`network.untrusted|${a.uplink}`, { kind: 'network.untrusted', uplink: a.uplink, label });
-    }
-    for (const e of doc.events) {
-      if (e.kind !== 'network.unknown' && e.kind !== 'network.untrusted') continue;
-      if (wanted.delete(`${e.kind}|${e.subject}`)) continue;
-      doc = this.end(doc, e, `${e.subject} left that network, or it was marked`, 'the helper', audits);
-    }
-    for (const w of wanted.values()) {
-      const e = this.newEvent({
-        kind: w.kind,
-        app: null,
-        source: 'network',
-        reason: `${w.uplink} is on ${w.label}, ${w.kind === 'network.unknown' ? 'which nobody marked' : 'which is untrusted'}`,
-        severity: 'low',
-        by: 'the helper',
-        endsAt: null,
-        subject: w.uplink,
-      });
-      audits.push({
-        action: 'event.started',
-        event: e.id,
-        kind: e.kind,
-        by: 'the helper',
-        message: e.reason,
-      });
-      doc = this.begin(doc, e, audits);
-    }
+    const audits: AuditNote[] = [];
+    const doc = networkChanges(this.deps.policy.current, this.deps.attachments(), this.ledger(), audits);
     if (doc !== this.deps.policy.current) await this.commit(doc, audits);
   }
 
   /** EncryptionRules removed expired rules: say so for event rules, and end events left with none. */
   rulesExpired(expired: readonly Rule[]): void {
-    const audits: AuditInput[] = [];
+    const audits: AuditNote[] = [];
     for (const r of expired)
       if (r.origin === 'event')
         audits.push({
@@ -462,144 +362,17 @@ export class EventReactor {
     if (audits.length) this.record(audits);
   }
 
-  // ---------- the document ----------
-
-  private newEvent(e: Omit<ActiveEvent, 'id' | 'startedAt' | 'repeats' | 'rules'>): ActiveEvent {
+  private ledger(): LedgerContext {
     return {
-      ...e,
-      id: `e-${randomBytes(5).toString('hex')}`,
-      startedAt: this.now().toISOString(),
-      repeats: 0,
-      rules: [],
-    };
-  }
-
-  /** Adds the event and the rules its templates make (flags and quarantines first in the layer). */
-  private begin(doc: PolicyDocument, e: ActiveEvent, audits: AuditInput[]): PolicyDocument {
-    const withEvent = { ...doc, events: [...doc.events, e] };
-    return this.addRulesFor(withEvent, e, audits);
-  }
-
-  private addRulesFor(doc: PolicyDocument, e: ActiveEvent, audits: AuditInput[]): PolicyDocument {
-    const now = this.now();
-    const { rules, skipped } = reactionRules(e, this.templates(), {
-      doc: this.deps.policy.effectiveOf(doc),
+      templates: this.templates(),
+      effective: (doc) => this.deps.policy.effectiveOf(doc),
       tunnels: this.deps.tunnels(),
-      now,
-    });
-    const urgent = e.kind === 'app.flagged' || e.kind === 'app.quarantined';
-    const before = urgent ? doc.rules.find((r) => r.origin === 'event')?.id : undefined;
-    let next = doc;
-    const ids: string[] = [];
-    for (const w of rules) {
-      if (w.expiresAt && Date.parse(w.expiresAt) <= now.getTime()) continue;
-      const r = addRule(
-        next,
-        {
-          name: w.name,
-          match: w.match,
-          action: w.action,
-          ...(w.expiresAt ? { expiresAt: w.expiresAt } : {}),
-        },
-        {
-          now,
-          origin: 'event',
-          ...(before ? { before } : {}),
-          event: { source: e.source, reason: e.reason, id: e.id, template: w.template },
-        },
-      );
-      next = r.doc;
-      ids.push(r.rule.id);
-      audits.push({
-        action: 'rule.created',
-        event: e.id,
-        kind: e.kind,
-        app: e.app,
-        rule: r.rule.id,
-        by: e.by,
-        message: `rule ${r.rule.id} "${r.rule.name}": ${describeAction(r.rule.action)}${r.rule.expiresAt ? ` until ${r.rule.expiresAt}` : ' until the event ends'}`,
-      });
-    }
-    for (const why of skipped)
-      audits.push({
-        action: 'rule.created',
-        event: e.id,
-        kind: e.kind,
-        app: e.app,
-        by: e.by,
-        message: `no rule: ${why}`,
-      });
-    return {
-      ...next,
-      events: next.events.map((x) => (x.id === e.id ? { ...x, rules: [...x.rules, ...ids] } : x)),
+      now: this.now(),
     };
-  }
-
-  /** Removes an event's rules and makes them again from the templates (its severity changed). */
-  private remake(
-    doc: PolicyDocument,
-    e: ActiveEvent,
-    audits: AuditInput[],
-    why = 'its severity changed',
-  ): PolicyDocument {
-    const cleared = this.removeRules(doc, e, why, e.by, audits);
-    const reset = {
-      ...cleared,
-      events: cleared.events.map((x) => (x.id === e.id ? { ...x, rules: [] } : x)),
-    };
-    return this.addRulesFor(reset, { ...e, rules: [] }, audits);
-  }
-
-  private end(
-    doc: PolicyDocument,
-    e: ActiveEvent,
-    why: string,
-    by: string,
-    audits: AuditInput[],
-  ): PolicyDocument {
-    const next = this.removeRules(doc, e, why, by, audits);
-    audits.push({
-      action: 'event.ended',
-      event: e.id,
-      kind: e.kind,
-      app: e.app,
-      by,
-      message: `${describeEvent(e)} ended: ${why}`,
-    });
-    return { ...next, events: next.events.filter((x) => x.id !== e.id) };
-  }
-
-  private removeRules(
-    doc: PolicyDocument,
-    e: ActiveEvent,
-    why: string,
-    by: string,
-    audits: AuditInput[],
-  ): PolicyDocument {
-    const gone = doc.rules.filter((r) => e.rules.includes(r.id));
-    for (const r of gone)
-      audits.push({
-        action: 'rule.removed',
-        event: e.id,
-        kind: e.kind,
-        app: e.app,
-        rule: r.id,
-        by,
-        message: `rule ${r.id} "${r.name}" removed: ${why}`,
-      });
-    return { ...doc, rules: doc.rules.filter((r) => !e.rules.includes(r.id)) };
-  }
-
-  private replaceEvent(doc: PolicyDocument, e: ActiveEvent): PolicyDocument {
-    return { ...doc, events: doc.events.map((x) => (x.id === e.id ? e : x)) };
   }
 
   /** Written first (the rules are durable), then audited, told, and applied. */
-  private async commit(
-    doc: PolicyDocument,
-    audits: AuditInput[],
-    hold: readonly AppId[] = [],
-  ): Promise<void> {
+  private async commit(doc: PolicyDocument, audits: AuditNote[], hold: readonly AppId[] = []): Promise<void> {
     const thaw = hold.length && this.deps.hold ? await this.deps.hold(hold) : null;
     try {
       this.deps.policy.commit(doc);
@@ -612,7 +385,7 @@ export class EventReactor {
     this.arm(this.now());
   }
 
-  private record(audits: readonly AuditInput[]): void {
+  private record(audits: readonly AuditNote[]): void {
     for (const a of audits) {
       const entry = this.deps.audit.append(a);
       this.deps.log(`audit: ${entry.message}`);
@@ -638,19 +411,6 @@ export class EventReactor {
   private requireApp(app: AppId): void {
     if (!this.deps.policy.effective().apps.some((a) => a.id === app))
       throw new ApiError('NOT_FOUND', `no app '${app}'; \`switchyard apps\` lists them`);
-  }
-}
-
-export function describeEvent(e: ActiveEvent): string {
-  switch (e.kind) {
-    case 'app.flagged':
-      return `the flag on ${e.app} (${e.source}: ${e.reason})`;
-    case 'app.quarantined':
-      return `the quarantine of ${e.app}`;
-    case 'schedule':
-      return `the window of schedule ${e.subject}`;
-    default:
-      return `${e.kind} on ${e.subject}`;
   }
 }
 

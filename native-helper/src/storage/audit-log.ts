@@ -14,7 +14,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { AuditEntry } from '../api/events-model.ts';
+import { AuditEntry, type AuditNote } from '../api/events-model.ts';
 
 export interface AuditLogOptions {
   /** Rotate when the current file passes this size. */
@@ -26,8 +26,7 @@ export interface AuditLogOptions {
   now?: () => Date;
 }
 
-export type AuditInput = Omit<AuditEntry, 'seq' | 'time' | 'event' | 'kind' | 'app' | 'rule'> &
-  Partial<Pick<AuditEntry, 'event' | 'kind' | 'app' | 'rule'>>;
+export type AuditInput = AuditNote;
 
 export interface AuditQuery {
   since?: string;
