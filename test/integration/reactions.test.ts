@@ -3,8 +3,8 @@
 // the app that wrote it and blocks that app, with no packet in clear after the finding, and the audit
 // shows the whole chain. Then: hostile and garbage reports, a schedule across a helper restart, and a
 // move to an unknown network that encrypts the Work group.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { genkey, pubkey } from '../../native-helper/src/tunnel/keys.ts';
 import { Lab, type LabUplink } from '../lab/lab.ts';
 import { type Clamd, startClamd } from '../lab/servers/clamd.ts';
 import { REPO, SWITCHYARD, type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { MarkerCaptures } from './marker-captures.ts';
 import { eventually } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -28,17 +29,8 @@ describe.skipIf(!isRoot)('events create rules (real ClamAV, real packets)', () =
   let clamd: Clamd;
   let work: string;
   let wlan: LabUplink;
-  const captures: { file: string; proc: ChildProcess }[] = [];
+  let captures: MarkerCaptures;
   const events: EventEnvelope[] = [];
-
-  /** Markers MARKER-<ms> seen on the ISP links, by the time they were sent. */
-  function sentTimes(marker: string): number[] {
-    const out: number[] = [];
-    for (const c of captures)
-      for (const m of readFileSync(c.file, 'utf8').matchAll(new RegExp(`${marker}-(\\d{13})`, 'g')))
-        out.push(Number(m[1]));
-    return out;
-  }
 
   const cli = (args: string[]) =>
     run([SWITCHYARD, ...args, '--socket', helper.socket], { allowFailure: true });
@@ -58,22 +50,7 @@ describe.skipIf(!isRoot)('events create rules (real ClamAV, real packets)', () =
       lab.servers.v4,
       lab.servers.v6,
     ]);
-    for (const u of lab.uplinks) {
-      const file = join(work, `${u.id}.markers`);
-      const proc = await lab.spawn(u.ispRole, [
-        'python3',
-        join(FIXTURES, 'marker-capture.py'),
-        u.ispIfname,
-        file,
-      ]);
-      await eventually(
-        'the capture running',
-        async () => (existsSync(file) ? readFileSync(file, 'utf8') : ''),
-        (t) => t.startsWith('capturing'),
-        10_000,
-      );
-      captures.push({ file, proc });
-    }
+    captures = await MarkerCaptures.start(lab, work);
     await helper.cli([
       'app',
       'add',
@@ -165,7 +142,7 @@ describe.skipIf(!isRoot)('events create rules (real ClamAV, real packets)', () =
         .filter((l) => /^\d{13} SEEN/.test(l))
         .map((l) => Number(l.split(' ')[0]));
       const lastReply = Math.max(...replies);
-      const sent = sentTimes('FLAG');
+      const sent = captures.sentTimes('FLAG');
       // The captures saw the app in clear before the finding (else counting after it proves nothing).
       expect(sent.filter((t) => t < scanAt).length).toBeGreaterThan(10);
       const lastClear = Math.max(...sent);
@@ -177,7 +154,7 @@ describe.skipIf(!isRoot)('events create rules (real ClamAV, real packets)', () =
           `${clearAfterReport} packet(s) in clear after the report reached the helper, ${clearAfterScan} after the scan began`,
       );
       expect(clearAfterReport).toBe(0);
-      expect(sentTimes('FLAG').length).toBe(sent.length); // still nothing new
+      expect(captures.sentTimes('FLAG').length).toBe(sent.length); // still nothing new
 
       // Unflag: the app's traffic flows again.
       const r = await cli(['unflag', 'downloader']);

@@ -4,7 +4,7 @@
 // and the helper SIGKILLed never turn B into clear; a move to another network switches an
 // untrusted-only rule on with no packet in clear; a rule with an expiry goes on time and says so.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import type { EventEnvelope, Network, RuleView } from '../../native-helper/src/a
 import { output, run } from '../../native-helper/src/mechanism/exec.ts';
 import { Lab, type LabUplink } from '../lab/lab.ts';
 import { REPO, SWITCHYARD, type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { MarkerCaptures } from './marker-captures.ts';
 import { eventually } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -27,7 +28,7 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
   let gateway: ChildProcess;
   let work: string;
   let wlan: LabUplink;
-  const captures: { role: string; file: string; proc: ChildProcess }[] = [];
+  let captures: MarkerCaptures;
   const events: EventEnvelope[] = [];
 
   const sy = async (...args: string[]) => (await run([SWITCHYARD, ...args])).stdout.trim();
@@ -52,16 +53,7 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
     return JSON.parse(out.trim().split('\n').pop()!) as Record<string, string>;
   }
 
-  /** How many packets on the ISP links carried a marker containing the text. */
-  async function seenOnIsps(text: string): Promise<number> {
-    await new Promise((r) => setTimeout(r, 200)); // the last packets on their way
-    let n = 0;
-    for (const c of captures)
-      n += readFileSync(c.file, 'utf8')
-        .split('\n')
-        .filter((l) => l.includes(text)).length;
-    return n;
-  }
+  const seenOnIsps = (text: string) => captures.count(text);
 
   let gatewayPublicKey = '';
   async function addTunnel(): Promise<void> {
@@ -105,22 +97,7 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
       lab.servers.v4,
       lab.servers.v6,
     ]);
-    for (const u of lab.uplinks) {
-      const file = join(work, `${u.id}.markers`);
-      const proc = await lab.spawn(u.ispRole, [
-        'python3',
-        join(FIXTURES, 'marker-capture.py'),
-        u.ispIfname,
-        file,
-      ]);
-      await eventually(
-        'the capture running',
-        async () => (existsSync(file) ? readFileSync(file, 'utf8') : ''),
-        (t) => t.startsWith('capturing'),
-        10_000,
-      );
-      captures.push({ role: u.ispRole, file, proc });
-    }
+    captures = await MarkerCaptures.start(lab, work);
 
     // The gateway in the lab's gateway namespace, and the tunnel to it.
     const desktopKey = await sy('tunnel', 'keygen');
@@ -419,10 +396,10 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
       const inForceMs = Number(first.split(' ')[0]) - upAt;
       await new Promise((r) => setTimeout(r, 1000));
       // Every MOVE datagram stamped after the old network was gone and seen on an ISP link left in clear.
-      let leaked = 0;
-      for (const c of captures)
-        for (const m of readFileSync(c.file, 'utf8').matchAll(/MOVE-(\d{13})/g))
-          if (Number(m[1]) >= moved) leaked++;
+      const sent = captures.sentTimes('MOVE');
+      // The captures saw the stream in clear before the move (else counting after it proves nothing).
+      expect(sent.filter((t) => t < moved).length).toBeGreaterThan(0);
+      const leaked = sent.filter((t) => t >= moved).length;
       console.log(
         `network move: the rule in force ${inForceMs} ms after the uplink came up on the new network ` +
           `(it was down ${upAt - moved} ms); ${leaked} packet(s) in clear in between`,
