@@ -28,8 +28,10 @@ const ids = (r: RulesState, layer?: string) =>
 describe('rules state', () => {
   it('loads the layers in order, the defaults and the tunnels', async () => {
     const { rules } = await setup();
+    // Firefox is flagged by clamav in the demo: its flag's rule comes first among the event rules.
     expect(rules.rules.map((r) => r.layer)).toEqual([
       'managed',
+      'event',
       'event',
       'user',
       'user',
@@ -37,7 +39,7 @@ describe('rules state', () => {
       'user',
       'user',
     ]);
-    expect(rules.rules.map((r) => r.position)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(rules.rules.map((r) => r.position)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(rules.byLayer.managed.every((r) => r.locked)).toBe(true);
     expect(rules.defaults?.untrusted).toEqual({ type: 'encrypt', tunnel: 'sy-office' });
     expect(rules.tunnels.map((t) => [t.name, t.state])).toEqual([
@@ -152,6 +154,7 @@ describe('rules state', () => {
   it('lists the rules that cover an app, its own and its groups, in order', async () => {
     const { rules, groups } = await setup();
     expect(rules.forApp('firefox', groups.list).map((r) => r.name)).toEqual([
+      'A flagged app is blocked, except its update servers (clamav)',
       'Hotel sign-in page in clear',
       'No QUIC for browsers',
     ]);

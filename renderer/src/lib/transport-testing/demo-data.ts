@@ -185,6 +185,7 @@ export function demoApps(count: number, r: () => number, nextPid: () => number):
       pids,
       egress: { state: 'default', active: null },
       counters: { txBytes: Math.floor(r() * 5e8), rxBytes: Math.floor(r() * 5e9), txRate: 0, rxRate: 0 },
+      held: [],
     });
   }
   return apps;

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { App, Interface, NetworkList, RuleList, Tunnel, events } from '#switchyard/api/schema.ts';
+import {
+  App,
+  AuditEntry,
+  Interface,
+  NetworkList,
+  ReactionsState,
+  RuleList,
+  Status,
+  Tunnel,
+  events,
+} from '#switchyard/api/schema.ts';
 import { egressFor } from './egress-rule.ts';
 import { FakeHelper } from './fake-helper.ts';
 
@@ -113,5 +123,126 @@ describe('FakeHelper', () => {
     await expect(fake.call('groups.set', { name: 'Work', apps: [] })).rejects.toMatchObject({
       code: 'MANAGED',
     });
+  });
+
+  it('flags Firefox by clamav in the demo, with its rule, its audit and status.held', async () => {
+    const fake = new FakeHelper();
+    const firefox = await fake.call('apps.get', { id: 'firefox' });
+    expect(firefox.held).toEqual([
+      expect.objectContaining({ kind: 'flagged', source: 'clamav', severity: 'high', until: null }),
+    ]);
+    const status = await fake.call('status.get', {});
+    expect(Status.parse(status).held).toEqual(['firefox']);
+    const state = ReactionsState.parse(await fake.call('reactions.get', {}));
+    expect(state.active.map((e) => [e.kind, e.app, e.rules.length])).toEqual([['app.flagged', 'firefox', 1]]);
+    expect(state.templates.map((t) => t.id)).toEqual(['flagged', 'quarantined', 'unknown-network-work']);
+    const audit = await fake.call('audit.list', {});
+    for (const a of audit) expect(AuditEntry.safeParse(a).success).toBe(true);
+    expect(audit.map((a) => a.seq)).toEqual([...audit.map((a) => a.seq)].sort((x, y) => x - y));
+  });
+
+  it('quarantines as the helper does: held, a block rule, the events in order; clear ends it', async () => {
+    const fake = new FakeHelper({ reactionHistory: false });
+    const seen: string[] = [];
+    for (const name of [
+      'audit.appended',
+      'reactions.changed',
+      'rules.changed',
+      'app.changed',
+      'policy.changed',
+    ] as const)
+      fake.on(name, (d) => {
+        expect(events[name].safeParse(d).success).toBe(true);
+        seen.push(name);
+      });
+    const e = await fake.call('quarantine.start', { app: 'lab-browser', seconds: 3600 });
+    expect(e).toMatchObject({
+      kind: 'app.quarantined',
+      app: 'lab-browser',
+      reason: 'quarantined by hand for 1 h',
+    });
+    expect(seen).toEqual([
+      'audit.appended',
+      'audit.appended',
+      'reactions.changed',
+      'rules.changed',
+      'app.changed',
+      'policy.changed',
+    ]);
+    const app = await fake.call('apps.get', { id: 'lab-browser' });
+    expect(app.held).toEqual([
+      {
+        event: e.id,
+        kind: 'quarantined',
+        source: 'quarantine',
+        reason: e.reason,
+        severity: 'high',
+        since: e.startedAt,
+        until: e.endsAt,
+      },
+    ]);
+    const rule = (await fake.call('rules.list', {})).rules.find((r) => r.event?.id === e.id);
+    expect(rule).toMatchObject({ layer: 'event', action: { type: 'block' }, expiresAt: e.endsAt });
+
+    expect(await fake.call('findings.clear', { app: 'lab-browser' })).toEqual({ cleared: 1 });
+    expect((await fake.call('apps.get', { id: 'lab-browser' })).held).toEqual([]);
+    expect(
+      (await fake.call('rules.list', {})).rules.some((r) => r.origin === 'event' && r.event?.id === e.id),
+    ).toBe(false);
+    expect((await fake.call('audit.list', { app: 'lab-browser' })).map((a) => a.action)).toEqual([
+      'event.started',
+      'rule.created',
+      'rule.removed',
+      'event.ended',
+    ]);
+    expect(await fake.call('findings.clear', { app: 'lab-browser' })).toEqual({ cleared: 0 });
+    await expect(fake.call('quarantine.start', { app: 'nope', seconds: 60 })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+
+  it('ends a quarantine when its time is up', async () => {
+    let now = Date.parse('2025-03-04T10:00:00Z');
+    const fake = new FakeHelper({ reactionHistory: false, now: () => now });
+    await fake.call('quarantine.start', { app: 'lab-browser', seconds: 900 });
+    now += 899_000;
+    fake.tick();
+    expect(fake.apps.find((a) => a.id === 'lab-browser')?.held).toHaveLength(1);
+    now += 1000;
+    fake.tick();
+    expect(fake.apps.find((a) => a.id === 'lab-browser')?.held).toEqual([]);
+    expect(fake.reactions.audit.at(-1)).toMatchObject({ action: 'event.ended', by: 'the helper' });
+    expect(fake.reactions.audit.at(-1)?.message).toBe('the quarantine of lab-browser ended: its time was up');
+  });
+
+  it('flags by executable, repeats a flag, and audits a refused report', async () => {
+    const fake = new FakeHelper({ reactionHistory: false });
+    const flagged: unknown[] = [];
+    fake.on('app.flagged', (d) => flagged.push(d));
+    const first = await fake.call('findings.report', {
+      exe: '/usr/bin/firefox',
+      reason: 'PUA',
+      severity: 'low',
+      source: 'clamav',
+    });
+    const again = await fake.call('findings.report', { app: 'firefox', reason: 'Trojan', source: 'clamav' });
+    expect(again).toMatchObject({ id: first.id, repeats: 1, severity: 'high' });
+    expect(flagged).toHaveLength(2);
+    await expect(
+      fake.call('findings.report', { file: '/tmp/x.sh', reason: 'dropper', source: 'clamav' }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(fake.reactions.audit.at(-1)).toMatchObject({ action: 'report.refused' });
+  });
+
+  it('answers audit.list oldest first with the newest `limit` entries matching app and since', async () => {
+    const fake = new FakeHelper();
+    const all = await fake.call('audit.list', {});
+    expect(all.length).toBeGreaterThan(8);
+    expect(await fake.call('audit.list', { limit: 3 })).toEqual(all.slice(-3));
+    const steam = await fake.call('audit.list', { app: 'steam' });
+    expect(steam.length).toBeGreaterThan(0);
+    expect(steam).toEqual(all.filter((a) => a.app === 'steam'));
+    const since = new Date(Date.now() - 3600_000).toISOString();
+    expect(await fake.call('audit.list', { since })).toEqual(all.filter((a) => a.time >= since));
   });
 });

@@ -32,6 +32,7 @@ import { egressFor } from './egress-rule.ts';
 import { connectionFor } from './fake-connection.ts';
 import { explainFor } from './fake-explain.ts';
 import { FakeNetworks, isNetworkMethod } from './fake-networks.ts';
+import { FakeReactions, isEventMethod } from './fake-reactions.ts';
 import { FakeRules, isRuleMethod } from './fake-rules.ts';
 
 export interface FakeHelperOptions {
@@ -46,6 +47,8 @@ export interface FakeHelperOptions {
   canAutostart?: boolean;
   /** Fixed clock for reproducible output. */
   now?: () => number;
+  /** Seed past flags and quarantines and flag Firefox now (default true). */
+  reactionHistory?: boolean;
 }
 
 export class FakeHelper implements SwitchyardClient {
@@ -60,6 +63,8 @@ export class FakeHelper implements SwitchyardClient {
   /** Encryption rules, groups and tunnels; networks and their trust. */
   rules: FakeRules;
   networks: FakeNetworks;
+  /** Flags, quarantines, reaction templates, schedules and the audit trail. */
+  reactions: FakeReactions;
   /** Every call made, for tests to assert on. */
   calls: { method: string; params: unknown }[] = [];
   #listeners = new ListenerSet();
@@ -92,7 +97,20 @@ export class FakeHelper implements SwitchyardClient {
       now: this.#now,
       emit: (event, data) => this.emit(event, data),
       rand: this.#rand,
+      expired: (rules) => this.reactions.rulesExpired(rules),
     });
+    this.reactions = new FakeReactions(
+      {
+        apps: () => this.apps,
+        rules: this.rules,
+        now: this.#now,
+        emit: (event, data) => this.emit(event, data),
+        rand: this.#rand,
+        heldChanged: (ids) => this.#heldChanged(ids),
+      },
+      { history: opts.reactionHistory ?? true },
+    );
+    for (const app of this.apps) app.held = this.reactions.heldOf(app.id);
     this.networks = new FakeNetworks({
       now: this.#now(),
       emit: (event, data) => this.emit(event, data),
@@ -136,6 +154,16 @@ export class FakeHelper implements SwitchyardClient {
     return meta;
   }
 
+  /** Apps whose flags or quarantines changed: their `held`, and an app.changed each, as the helper's view events. */
+  #heldChanged(ids: readonly string[]): void {
+    for (const id of new Set(ids)) {
+      const app = this.apps.find((a) => a.id === id);
+      if (!app) continue;
+      app.held = this.reactions.heldOf(id);
+      this.emit('app.changed', { app: structuredClone(app), id, removed: false });
+    }
+  }
+
   /** Record and deliver an event as the helper would. */
   emit(event: EventName, data: unknown): void {
     const meta = this.#record(event, data);
@@ -162,6 +190,7 @@ export class FakeHelper implements SwitchyardClient {
     if (this.#flap && this.#ticks % 45 === 35) this.setUsable('wlan0', true);
     simulateSecond(this.apps, this.interfaces, this.#rand, this.#ticks);
     this.rules.tick();
+    this.reactions.tick();
     this.emit('counters', {
       at: this.#now(),
       apps: this.apps.map((a) => ({ id: a.id, ...a.counters })),
@@ -237,6 +266,7 @@ export class FakeHelper implements SwitchyardClient {
         running: this.apps.filter((a) => a.pids.length).length,
       },
       killed: this.apps.filter((a) => a.egress.state === 'killed').map((a) => a.id),
+      held: this.apps.filter((a) => a.held.length).map((a) => a.id),
       health: 'ok',
       problems: [],
     };
@@ -245,6 +275,7 @@ export class FakeHelper implements SwitchyardClient {
   #handle(method: AnyMethodName, params: unknown): unknown {
     if (isNetworkMethod(method)) return this.networks.handle(method, params);
     if (isRuleMethod(method)) return this.rules.handle(method, params);
+    if (isEventMethod(method)) return this.reactions.handle(method, params);
     switch (method) {
       case 'status.get':
         return this.#status();
@@ -310,6 +341,7 @@ export class FakeHelper implements SwitchyardClient {
           pids: [],
           egress: { state: this.paused ? 'paused' : 'default', active: null },
           counters: { txBytes: 0, rxBytes: 0, txRate: 0, rxRate: 0 },
+          held: [],
         };
         this.apps.push(app);
         this.emit('app.changed', { app: structuredClone(app), id, removed: false });

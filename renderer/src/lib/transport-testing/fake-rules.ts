@@ -42,13 +42,22 @@ export class FakeRules {
   #now: () => number;
   #emit: Emit;
   #rand: () => number;
+  #expired: (rules: readonly Rule[]) => void;
   #nextId = 0x1000;
 
-  constructor(opts: { apps: () => ReadonlySet<string>; now: () => number; emit: Emit; rand: () => number }) {
+  constructor(opts: {
+    apps: () => ReadonlySet<string>;
+    now: () => number;
+    emit: Emit;
+    rand: () => number;
+    /** Rules that expired, after they went (events audit their own). */
+    expired?: (rules: readonly Rule[]) => void;
+  }) {
     this.#apps = opts.apps;
     this.#now = opts.now;
     this.#emit = opts.emit;
     this.#rand = opts.rand;
+    this.#expired = opts.expired ?? (() => {});
     const now = this.#now();
     this.tunnels = demoTunnels(opts.rand);
     this.groups = demoGroups(opts.apps());
@@ -106,6 +115,36 @@ export class FakeRules {
     if (!expired.length) return;
     this.rules = this.rules.filter((r) => !expired.includes(r));
     for (const r of expired) this.#emit('rule.expired', { id: r.id, name: r.name, expiredAt: r.expiresAt });
+    this.#expired(expired);
+    this.#emit('rules.changed', this.list());
+  }
+
+  // ---------- event-layer rules (FakeReactions makes and removes them) ----------
+
+  /** Adds a rule an event made, first in the event layer as the helper puts flags and quarantines. */
+  addEventRule(input: Omit<Rule, 'id' | 'origin' | 'createdAt'>): Rule {
+    const rule: Rule = {
+      ...input,
+      id: `r-${(this.#nextId++).toString(16).padStart(6, '0')}`,
+      origin: 'event',
+      createdAt: new Date(this.#now()).toISOString(),
+    };
+    const first = this.rules.findIndex((r) => r.origin === 'event');
+    if (first >= 0) this.rules.splice(first, 0, rule);
+    else this.rules.push(rule);
+    this.stats.set(rule.id, { flows: 0, packets: 0, bytes: 0 });
+    return rule;
+  }
+
+  /** Removes rules by id (an event ended); returns those that were there. */
+  removeRules(ids: readonly string[]): Rule[] {
+    const gone = this.rules.filter((r) => ids.includes(r.id));
+    this.rules = this.rules.filter((r) => !ids.includes(r.id));
+    return gone;
+  }
+
+  /** Tells clients the list changed (after addEventRule/removeRules). */
+  changed(): void {
     this.#emit('rules.changed', this.list());
   }
 
