@@ -92,6 +92,16 @@ async function main() {
       await shot('apps-detail');
       await page.getByRole('button', { name: 'Close details' }).click();
 
+      // A quarantine through the details: the picker, then the row, details and sidebar holding it.
+      await page.getByRole('button', { name: 'Details for Lab Browser' }).click();
+      await page.getByRole('button', { name: 'Quarantine…' }).click();
+      await page.getByRole('radio', { name: '8 hours' }).check();
+      await shot('apps-quarantine-picker');
+      await page.getByRole('button', { name: 'Quarantine for 8 hours' }).click();
+      await page.getByRole('link', { name: 'Lab Browser quarantined' }).waitFor();
+      await shot('apps-quarantined');
+      await page.getByRole('button', { name: 'Close details' }).click();
+
       await page.getByRole('radio', { name: 'Managed' }).check();
       await shot('apps-managed');
       await page.getByRole('radio', { name: 'All' }).check();
@@ -125,6 +135,10 @@ async function main() {
       await page.getByRole('link', { name: 'Activity' }).click();
       await page.getByRole('list', { name: 'Activity log' }).waitFor();
       await shot('activity');
+      await page.getByRole('radio', { name: 'Audit' }).check();
+      await page.getByRole('list', { name: 'Audit trail' }).waitFor();
+      await shot('audit');
+      await page.getByRole('radio', { name: 'Events' }).check();
 
       await page.getByRole('link', { name: 'Explain' }).click();
       await page.getByLabel('App').selectOption({ label: 'Firefox' });

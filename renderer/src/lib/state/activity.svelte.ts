@@ -155,6 +155,8 @@ export function toJson(entries: readonly LogEntry[]): string {
 }
 
 export class ActivityState {
+  /** Which part of the Activity view shows: the event log or the audit trail. */
+  section = $state<'events' | 'audit'>('events');
   entries = $state<LogEntry[]>([]);
   type = $state<LoggedEvent | 'all'>('all');
   app = $state<string | 'all'>('all');

@@ -68,6 +68,8 @@ export class AppsState {
   visible = $derived(filterApps(this.list, this.query, this.filter));
   counts = $derived(countByFilter(this.list));
   selected = $derived(this.list.find((a) => a.id === this.selectedId) ?? null);
+  /** Apps flagged or quarantined now, by name. */
+  held = $derived(this.list.filter((a) => a.held.length).sort((a, b) => a.name.localeCompare(b.name)));
 
   #client: SwitchyardClient;
   #notices: Notices | undefined;

@@ -5,8 +5,10 @@ import type { ApiError } from '#switchyard/api/schema.ts';
 import { toApiError, type SwitchyardClient } from '../transport/types.ts';
 import { ActivityState } from './activity.svelte.ts';
 import { AppsState } from './apps.svelte.ts';
+import { AuditState } from './audit.svelte.ts';
 import { ConnectionState } from './connection.svelte.ts';
 import { GroupsState } from './groups.svelte.ts';
+import { HeldState } from './held.svelte.ts';
 import { InterfacesState } from './interfaces.svelte.ts';
 import { NetworksState } from './networks.svelte.ts';
 import { Notices } from './notices.svelte.ts';
@@ -24,6 +26,8 @@ export class Store {
   readonly rules: RulesState;
   readonly groups: GroupsState;
   readonly networks: NetworksState;
+  readonly held: HeldState;
+  readonly audit: AuditState;
   /** Helper problems and unreadable messages, shown as a banner until dismissed. */
   problems = $state<string[]>([]);
   #off: (() => void)[] = [];
@@ -38,6 +42,8 @@ export class Store {
     this.rules = new RulesState(client, this.notices);
     this.groups = new GroupsState(client);
     this.networks = new NetworksState(client);
+    this.held = new HeldState(client, this.apps, this.notices);
+    this.audit = new AuditState(client);
   }
 
   /** Subscribe to everything and load; resolves once the first connection state is known. */
@@ -52,6 +58,7 @@ export class Store {
       c.on('app.changed', (d) => {
         this.apps.applyChanged(d);
         this.interfaces.retagApp(d.id, d.removed ? null : (d.app?.egress.active ?? null));
+        this.held.syncClock();
         if (this.settings.status) void this.settings.loadStatus();
       }),
       c.on('interface.changed', (d, m) => {
@@ -67,6 +74,9 @@ export class Store {
       }),
       c.on('groups.changed', (d) => this.groups.apply(d)),
       c.on('networks.changed', (d) => this.networks.apply(d)),
+      c.on('reactions.changed', (d) => this.held.apply(d)),
+      c.on('app.flagged', (d) => this.held.flagged(d)),
+      c.on('audit.appended', (d) => this.audit.append(d)),
       c.on('helper.problem', (d, m) => {
         this.activity.add('helper.problem', d, m);
         if (d.severity === 'error') this.problems.push(d.message);
@@ -122,7 +132,10 @@ export class Store {
       this.rules.load(),
       this.groups.load(),
       this.networks.load(),
+      this.held.load(),
+      ...(this.audit.loaded ? [this.audit.load()] : []),
     ]);
+    this.held.syncClock();
     await this.activity.load();
   }
 
@@ -135,6 +148,7 @@ export class Store {
     this.#off = [];
     this.connection.dispose();
     this.rules.dispose();
+    this.held.dispose();
     this.client.close();
   }
 }

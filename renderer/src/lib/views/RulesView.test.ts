@@ -154,7 +154,10 @@ describe('the Rules view', () => {
     expect(await screen.findByRole('heading', { name: 'Rules' })).toBeTruthy();
     fake.rules.setTunnelState('sy-travel', 'up');
     await waitFor(() => expect(screen.queryByText(/is holding traffic/)).toBeNull());
-    expect(screen.getByText('Protected')).toBeTruthy();
+    // Firefox, flagged by clamav in the demo, is still held; once cleared, nothing is.
+    expect(screen.getByText('Holding traffic')).toBeTruthy();
+    fake.reactions.clear('firefox', 'alice (uid 1000)');
+    await waitFor(() => expect(screen.getByText('Protected')).toBeTruthy());
   });
 
   it("lists an app's rules, its own and its groups', in its details", async () => {
@@ -166,8 +169,9 @@ describe('the Rules view', () => {
         .getAllByRole('listitem')
         .map((li) => li.textContent?.replace(/\s+/g, ' ').trim()),
     ).toEqual([
-      '2 Hotel sign-in page in clear Send in clear TCP port 80',
-      '4 No QUIC for browsers Block Group Browsers · UDP port 443',
+      '2 A flagged app is blocked, except its update servers (clamav) Block all traffic',
+      '3 Hotel sign-in page in clear Send in clear TCP port 80',
+      '5 No QUIC for browsers Block Group Browsers · UDP port 443',
     ]);
   });
 });
