@@ -123,6 +123,8 @@ describe('FakeHelper', () => {
     await expect(fake.call('groups.set', { name: 'Work', apps: [] })).rejects.toMatchObject({
       code: 'MANAGED',
     });
+    // The fake is no gateway.
+    await expect(fake.call('gateway.stats', {})).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });
 
   it('flags Firefox by clamav in the demo, with its rule, its audit and status.held', async () => {

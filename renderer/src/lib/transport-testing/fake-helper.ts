@@ -35,6 +35,12 @@ import { FakeNetworks, isNetworkMethod } from './fake-networks.ts';
 import { FakeReactions, isEventMethod } from './fake-reactions.ts';
 import { FakeRules, isRuleMethod } from './fake-rules.ts';
 
+/** Gateway mode's methods, whichever the schema has: the fake is no gateway and refuses them all. */
+type GatewayMethodName = Extract<AnyMethodName, `gateway.${string}`>;
+function isGatewayMethod(name: string): name is GatewayMethodName {
+  return name.startsWith('gateway.');
+}
+
 export interface FakeHelperOptions {
   /** How many apps to generate (default 36). */
   apps?: number;
@@ -276,6 +282,7 @@ export class FakeHelper implements SwitchyardClient {
     if (isNetworkMethod(method)) return this.networks.handle(method, params);
     if (isRuleMethod(method)) return this.rules.handle(method, params);
     if (isEventMethod(method)) return this.reactions.handle(method, params);
+    if (isGatewayMethod(method)) throw new ApiError('UNAVAILABLE', `${method} is not available in the demo.`);
     switch (method) {
       case 'status.get':
         return this.#status();
@@ -386,7 +393,6 @@ export class FakeHelper implements SwitchyardClient {
         return structuredClone(this.rules.tunnels);
       case 'tunnels.add':
       case 'tunnels.remove':
-      case 'gateway.stats':
         throw new ApiError('UNAVAILABLE', `${method} is not available in the demo.`);
       case 'events.history': {
         const { limit } = params as Params<'events.history'>;
