@@ -4,7 +4,7 @@
 // and the helper SIGKILLed never turn B into clear; a move to another network switches an
 // untrusted-only rule on with no packet in clear; a rule with an expiry goes on time and says so.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -412,5 +412,64 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
     } finally {
       sender.kill('SIGTERM');
     }
+  });
+
+  it("the gateway's peers change at run time from the CLI, and the config file keeps them", async () => {
+    const gw = ['--socket', `/run/switchyard/${lab.prefix}-gwr.sock`];
+    const extraKey = (
+      await run([SWITCHYARD, 'tunnel', 'pubkey'], { input: await sy('tunnel', 'keygen') })
+    ).stdout.trim();
+    const added = await run(
+      [
+        SWITCHYARD,
+        'gateway',
+        'peer',
+        'add',
+        'extra',
+        '--key',
+        extraKey,
+        '--address',
+        '10.78.0.9/32',
+        '--app',
+        '5=198.18.0.0/15',
+        ...gw,
+      ],
+      { allowFailure: true },
+    );
+    expect(added.stderr).toBe('');
+    expect(added.stdout).toMatch(/peer extra set \(1 app\)/);
+    const listed = JSON.parse((await run([SWITCHYARD, 'gateway', 'peers', '--json', ...gw])).stdout) as {
+      name: string;
+    }[];
+    expect(listed.map((p) => p.name)).toEqual(['desktop', 'extra']);
+    const saved = JSON.parse(readFileSync(join(work, 'gw.json'), 'utf8')) as { peers: { name: string }[] };
+    expect(saved.peers.map((p) => p.name)).toEqual(['desktop', 'extra']);
+    const oddKey = (
+      await run([SWITCHYARD, 'tunnel', 'pubkey'], { input: await sy('tunnel', 'keygen') })
+    ).stdout.trim();
+    const bad = await run(
+      [
+        SWITCHYARD,
+        'gateway',
+        'peer',
+        'add',
+        'odd',
+        '--key',
+        oddKey,
+        '--address',
+        '10.78.0.10/32',
+        '--app',
+        '5@nosuch',
+        ...gw,
+      ],
+      { allowFailure: true },
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/no uplink named nosuch/);
+    const removed = await run([SWITCHYARD, 'gateway', 'peer', 'rm', 'extra', ...gw]);
+    expect(removed.stdout).toMatch(/peer extra removed; 0 sessions ended/);
+    expect(
+      (await run([SWITCHYARD, 'gateway', 'peer', 'rm', 'extra', ...gw], { allowFailure: true })).stderr,
+    ).toMatch(/no peer named extra/);
   });
 });

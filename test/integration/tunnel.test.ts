@@ -143,4 +143,29 @@ describe.skipIf(!isRoot)('tunnel: client -> gateway -> server', () => {
     expect(row?.policyId).toBe(7);
     expect(row?.packets).toBe(2);
   });
+
+  it('removing a peer at run time ends its session at once; adding it back lets it in again', async () => {
+    const ping = () =>
+      lab.sh(
+        lab.ns.client,
+        ['ping', '-c', '3', '-i', '0.2', '-W', '1', '-m', String(markFor(TAG)), ADDR.server],
+        { allowFailure: true },
+      );
+    expect((await ping()).stdout).toMatch(/3 received/);
+    const client = lab.gateway.peers().find((p) => p.name === 'client')!;
+    const before = (await lab.gateway.stats()).counters.rxUnknownIndex!;
+    expect(await lab.gateway.removePeer('client')).toBeGreaterThanOrEqual(1);
+    expect(lab.gateway.peers().map((p) => p.name)).not.toContain('client');
+    // Nothing the client sends is accepted any more: its session's index is unknown.
+    expect((await ping()).stdout).toMatch(/ 0 received/);
+    expect((await lab.gateway.stats()).counters.rxUnknownIndex! - before).toBeGreaterThanOrEqual(3);
+    await expect(lab.gateway.removePeer('client')).rejects.toThrow(/no peer named client/);
+
+    // Back: its next handshake (forced here; a client retries within its rekey time) is accepted.
+    await lab.gateway.setPeer(client);
+    lab.tunnel.initiator.handshake();
+    await expect
+      .poll(async () => (await ping()).stdout, { timeout: 15_000, interval: 500 })
+      .toMatch(/[1-3] received/);
+  });
 });

@@ -27,8 +27,10 @@ export * from './rules-model.ts';
 export * from './events-model.ts';
 import { ruleEvents, ruleMethods } from './rules-schema.ts';
 import { eventEvents, eventMethods } from './events-schema.ts';
+import { gatewayMethods } from './gateway-schema.ts';
 export { RuleList, NetworkList } from './rules-schema.ts';
 export { ReactionsState, TemplateView } from './events-schema.ts';
+export { GatewayPeerSpec } from './gateway-schema.ts';
 
 // ---------- errors ----------
 
@@ -195,6 +197,7 @@ export const methods = {
   ),
   ...ruleMethods,
   ...eventMethods,
+  ...gatewayMethods,
 } as const;
 
 export type Methods = typeof methods;

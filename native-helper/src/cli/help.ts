@@ -30,8 +30,13 @@ export function usage(commands: readonly Command[]): string {
 
 /** The command argv names: "rule add" before "rule", as main.ts runs them. */
 export function findCommand(commands: readonly Command[], argv: readonly string[]): Command | undefined {
-  const two = `${argv[0]} ${argv[1] ?? ''}`;
-  return commands.find((c) => c.name === two) ?? commands.find((c) => c.name === argv[0]);
+  // The longest name that the first words spell: `gateway peer add`, `rule add`, `rules`.
+  for (let words = 3; words >= 1; words--) {
+    const name = argv.slice(0, words).join(' ');
+    const found = argv.length >= words ? commands.find((c) => c.name === name) : undefined;
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** The commands of a family: `rule` is rule add, rule rm… and `rules`. Empty when word is no family. */

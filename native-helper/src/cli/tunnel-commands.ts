@@ -111,6 +111,76 @@ export const tunnelCommands: Command[] = [
       }),
   },
   {
+    name: 'gateway peers',
+    usage: 'gateway peers',
+    summary: "a gateway's peers: keys, addresses and the apps each may send",
+    run: (p) =>
+      withClient(p, async (c) => {
+        const peers = await c.call('gateway.peers.list', {});
+        print(p, peers, () =>
+          table(
+            ['peer', 'public key', 'addresses', 'apps (tag → allowed @ uplink)'],
+            peers.map((x) => [
+              x.name,
+              x.publicKey,
+              x.addresses.join(' '),
+              x.apps.map((a) => `${a.tag}→${a.allow.join(',')}${a.uplink ? `@${a.uplink}` : ''}`).join('  '),
+            ]),
+          ),
+        );
+      }),
+  },
+  {
+    name: 'gateway peer add',
+    usage: 'gateway peer add NAME --key PUBKEY --address CIDR… --app TAG[=CIDR,…][@UPLINK]…',
+    summary: 'add a peer to a running gateway, or replace one (its sessions end at once)',
+    example:
+      'switchyard gateway peer add laptop --key AbC…= --address 10.77.0.2/32 --app 7 --app 9=198.51.100.0/24@lte',
+    notes: [
+      '--app TAG alone allows every destination (0.0.0.0/0 and ::/0) through the first uplink.',
+      'The change is saved to the gateway config file.',
+    ],
+    options: {
+      key: { type: 'string' },
+      address: { type: 'string', multiple: true },
+      app: { type: 'string', multiple: true },
+    },
+    run: (p) =>
+      withClient(p, async (c) => {
+        const name = p.positionals[0];
+        if (!name) throw new UsageError('gateway peer add: name the peer, e.g. `gateway peer add laptop …`');
+        const addresses = list(p, 'address');
+        if (!addresses.length)
+          throw new UsageError('gateway peer add: give its tunnel address with --address CIDR');
+        const apps = list(p, 'app').map(parseGatewayApp);
+        await c.call('gateway.peers.set', {
+          name,
+          publicKey: required(p, 'key', "the peer's public key (`switchyard tunnel pubkey`)"),
+          addresses,
+          apps,
+        });
+        print(p, { ok: true }, () => `peer ${name} set (${apps.length} app${apps.length === 1 ? '' : 's'})`);
+      }),
+  },
+  {
+    name: 'gateway peer rm',
+    usage: 'gateway peer rm NAME',
+    summary: 'remove a peer from a running gateway: its sessions end at once',
+    example: 'switchyard gateway peer rm laptop',
+    run: (p) =>
+      withClient(p, async (c) => {
+        const name = p.positionals[0];
+        if (!name)
+          throw new UsageError('gateway peer rm: which peer? (`switchyard gateway peers` lists them)');
+        const r = await c.call('gateway.peers.remove', { name });
+        print(
+          p,
+          r,
+          () => `peer ${name} removed; ${r.sessionsEnded} session${r.sessionsEnded === 1 ? '' : 's'} ended`,
+        );
+      }),
+  },
+  {
     name: 'gateway',
     usage: 'gateway --config FILE [--socket PATH]',
     summary: 'run a tunnel gateway in the foreground',
@@ -131,6 +201,21 @@ export const tunnelCommands: Command[] = [
     },
   },
 ];
+
+/** "7", "7=198.51.100.0/24,2001:db8::/32" or "7@lte": an app tag, where it may go, its uplink. */
+export function parseGatewayApp(text: string): { tag: number; allow: string[]; uplink?: string } {
+  const m = /^(\d{1,5})(?:=([^@]+))?(?:@([A-Za-z0-9_.-]{1,32}))?$/.exec(text);
+  const tag = m ? Number(m[1]) : NaN;
+  if (!m || tag > 0xffff)
+    throw new UsageError(
+      `--app ${JSON.stringify(text)}: write TAG, TAG=CIDR,CIDR or TAG@UPLINK (e.g. --app 7=0.0.0.0/0@lte)`,
+    );
+  return {
+    tag,
+    allow: m[2] ? m[2].split(',') : ['0.0.0.0/0', '::/0'],
+    ...(m[3] ? { uplink: m[3] } : {}),
+  };
+}
 
 /** --address once per family: this end inside the tunnel, e.g. 10.77.0.2/24 and fd77::2/64. */
 function addressesOf(p: Parsed): string[] {

@@ -4,6 +4,7 @@ import { API_VERSION, ApiError, type Status, methodNames } from '../api/schema.t
 import { loadGatewayConfig } from '../gateway/config.ts';
 import { runGateway } from '../gateway/gateway.ts';
 import { VERSION } from '../version.ts';
+import { writeFileAtomicSync } from '../storage/atomic-file.ts';
 import { lookupGroup } from './auth.ts';
 import type { Handlers } from './dispatch.ts';
 import { EventBus } from './event-bus.ts';
@@ -46,6 +47,19 @@ export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> 
     );
   };
   const bus = new EventBus();
+  // Run-time changes are kept in the config file (atomically, mode 0600: it holds the private key).
+  const save = () =>
+    writeFileAtomicSync(
+      opts.configPath,
+      `${JSON.stringify({ ...config, peers: gateway.peers() }, null, 2)}\n`,
+    );
+  const refuseBad = async (fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      throw new ApiError('BAD_REQUEST', (err as Error).message);
+    }
+  };
   const handlers: Handlers = {
     ...(Object.fromEntries(methodNames.map((m) => [m, unavailable])) as unknown as Handlers),
     'status.get': status,
@@ -53,8 +67,29 @@ export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> 
       const s = await gateway.stats();
       return { counters: s.counters, accounting: s.accounting };
     },
-    'events.subscribe': () => ({ ok: true as const }),
-    'events.history': () => [],
+    'gateway.peers.list': () => gateway.peers(),
+    'gateway.peers.set': async (peer, ctx) => {
+      await refuseBad(() => gateway.setPeer(peer));
+      save();
+      bus.emit('policy.changed', { app: null, summary: `peer ${peer.name} set`, actor: ctx.actor });
+      log(`peer ${peer.name} set by ${ctx.actor.user}`);
+      return { ok: true as const };
+    },
+    'gateway.peers.remove': async ({ name }, ctx) => {
+      if (!gateway.peers().some((p) => p.name === name))
+        throw new ApiError('NOT_FOUND', `no peer named ${name}; \`switchyard gateway peers\` lists them`);
+      const sessionsEnded = await gateway.removePeer(name);
+      save();
+      const summary = `peer ${name} removed: ${sessionsEnded} session${sessionsEnded === 1 ? '' : 's'} ended at once`;
+      bus.emit('policy.changed', { app: null, summary, actor: ctx.actor });
+      log(`${summary} (by ${ctx.actor.user})`);
+      return { sessionsEnded };
+    },
+    'events.subscribe': ({ topics }, ctx) => {
+      ctx.subscribe(topics);
+      return { ok: true as const };
+    },
+    'events.history': ({ limit }) => bus.recent(limit),
   };
   const server = new ApiServer({
     socketPath: opts.socketPath,

@@ -13,6 +13,15 @@ import { ruleHandlersFor } from './rule-handlers.ts';
 import { eventHandlersFor } from './event-handlers.ts';
 import { ApiServer } from './server.ts';
 
+function gatewayOnly(method: string) {
+  return (): never => {
+    throw new ApiError(
+      'UNAVAILABLE',
+      `this is a desktop helper; ${method} is answered by \`switchyard gateway\``,
+    );
+  };
+}
+
 export function handlersFor(h: Helper): Handlers {
   const changed = (
     app: string | null,
@@ -108,12 +117,10 @@ export function handlersFor(h: Helper): Handlers {
       changed(null, `tunnel ${name} removed`, ctx.actor);
       return { ok: true as const };
     },
-    'gateway.stats': () => {
-      throw new ApiError(
-        'UNAVAILABLE',
-        'this is a desktop helper; gateway.stats is answered by `switchyard gateway`',
-      );
-    },
+    'gateway.stats': gatewayOnly('gateway.stats'),
+    'gateway.peers.list': gatewayOnly('gateway.peers.list'),
+    'gateway.peers.set': gatewayOnly('gateway.peers.set'),
+    'gateway.peers.remove': gatewayOnly('gateway.peers.remove'),
     'events.subscribe': ({ topics }, ctx) => {
       ctx.subscribe(topics);
       return { ok: true as const };

@@ -42,6 +42,12 @@ export interface RunningGateway {
    * can no longer handshake; its current session, and its apps, stay until the session expires.
    */
   updatePeers(peers: GatewayPeer[]): Promise<void>;
+  /** The peers now (the file's, with run-time changes). */
+  peers(): GatewayPeer[];
+  /** Adds a peer or replaces the one of that name; a replaced peer's sessions end at once. */
+  setPeer(peer: GatewayPeer): Promise<void>;
+  /** Removes a peer: it can no longer handshake, and its sessions end at once. Returns how many. */
+  removePeer(name: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -94,8 +100,15 @@ export async function runGateway(
       return { id, name: p.name, publicKey: decodeKey(p.publicKey, `peer ${p.name}'s key`) };
     });
   const timing = { ...DEFAULT_TIMERS, ...timers };
+  let current = cfg.peers;
   const responder = new Responder(dp, ourStatic, install(cfg.peers), timing, cfg.preferAes);
   dp.on('exit', () => responder.stop());
+  const updatePeers = async (peers: GatewayPeer[]) => {
+    const checked = parseGatewayConfig({ ...cfg, peers }).peers;
+    responder.setPeers(install(checked));
+    current = checked;
+    await dp.stats(); // control frames are handled in order: once this answers, the peers are in place
+  };
   const nameOf = (id: number) => [...ids].find(([, v]) => v === id)?.[0] ?? `#${id}`;
   return {
     config: cfg,
@@ -124,10 +137,23 @@ export async function runGateway(
         })),
       };
     },
-    async updatePeers(peers) {
-      const checked = parseGatewayConfig({ ...cfg, peers }).peers;
-      responder.setPeers(install(checked));
-      await dp.stats(); // control frames are handled in order: once this answers, the peers are in place
+    updatePeers,
+    peers: () => current,
+    async setPeer(peer) {
+      const old = current.find((p) => p.name === peer.name);
+      await updatePeers(old ? current.map((p) => (p.name === peer.name ? peer : p)) : [...current, peer]);
+      // New keys or rights: nothing the old session carried may go on under the old terms.
+      if (old) responder.revoke(ids.get(peer.name)!);
+    },
+    async removePeer(name) {
+      if (!current.some((p) => p.name === name)) throw new Error(`no peer named ${name}`);
+      await updatePeers(current.filter((p) => p.name !== name));
+      const id = ids.get(name)!;
+      // Its slot keeps no address or app: nothing it sends is accepted, nothing is routed to it.
+      dp.setPeer({ id, endpoint: null, addresses: [], rules: [] });
+      const ended = responder.revoke(id);
+      await dp.stats();
+      return ended;
     },
     async stop() {
       responder.stop();

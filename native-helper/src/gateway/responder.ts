@@ -128,6 +128,16 @@ export class Responder {
     this.counters.accepted++;
   }
 
+  /** Ends every session of the peer at once (its keys are gone from the data path); returns how many. */
+  revoke(peerId: number): number {
+    const st = this.state.get(peerId);
+    if (!st) return 0;
+    const n = st.sessions.length;
+    for (const s of [...st.sessions]) this.retire(peerId, s.localIndex);
+    this.state.delete(peerId);
+    return n;
+  }
+
   /** Data arrived on a new session: the client has it, older ones can go. */
   private onConfirmed(localIndex: number) {
     for (const [peerId, st] of this.state) {
