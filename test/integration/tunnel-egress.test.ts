@@ -148,7 +148,7 @@ describe.skipIf(!isRoot)('tunnel egress through the lab gateway', () => {
   });
   it('removes a tunnel and adds it again at once, without a stale interface in the way', async () => {
     const args = (await helper.cli(['tunnels', '--json'])).stdout;
-    const t = (JSON.parse(args) as { gateway: string; gatewayPublicKey: string; address: string }[])[0]!;
+    const t = (JSON.parse(args) as { gateway: string; gatewayPublicKey: string; addresses: string[] }[])[0]!;
     await helper.cli(['tunnel', 'rm', 'sy-tun0']);
     const again = await helper.cli(
       [
@@ -161,8 +161,7 @@ describe.skipIf(!isRoot)('tunnel egress through the lab gateway', () => {
         t.gatewayPublicKey,
         '--private-key-file',
         join(work, 'desktop.key'),
-        '--address',
-        t.address,
+        ...t.addresses.flatMap((a) => ['--address', a]),
       ],
       { allowFailure: true },
     );

@@ -6,7 +6,7 @@
 //    proves its cookie (mac2) and completes its handshake during the flood.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInitiation } from '../../native-helper/src/tunnel/handshake.ts';
+import { INIT_LEN, createInitiation } from '../../native-helper/src/tunnel/handshake.ts';
 import { decodeKey, generateKeyPair, pubkey } from '../../native-helper/src/tunnel/keys.ts';
 import { ADDR, type TunnelLab, createTunnelLab } from './tunnel-lab.ts';
 
@@ -80,7 +80,7 @@ describe.skipIf(!isRoot)('a handshake flood at the gateway', () => {
 
   it('garbage initiations cost nothing: a real handshake completes during and after the flood', async () => {
     const garbage = Array.from({ length: 256 }, () => {
-      const p = randomBytes(156);
+      const p = randomBytes(INIT_LEN);
       p.set([1, 1, 0, 0]);
       return p;
     });

@@ -50,10 +50,10 @@ describe.skipIf(!isRoot)('tunnel session lifetime', () => {
     lab = await createTunnelLab({
       timers: { rekeyAfterMs: 1000, rejectAfterMs: 2500, rekeyTimeoutMs: 400, rekeyAttemptMs: 2000 },
     });
-    // The gateway stops hearing handshakes (initiations are 156 bytes + 8 UDP header).
+    // The gateway stops hearing handshakes (initiations are 180 bytes + 8 UDP header).
     await lab.sh(lab.ns.gateway, ['nft', '-f', '-'], {
       input:
-        'table ip syhs {\n chain in {\n type filter hook input priority -400;\n udp length 164 drop\n }\n}\n',
+        'table ip syhs {\n chain in {\n type filter hook input priority -400;\n udp length 188 drop\n }\n}\n',
     });
     const failed = new Promise<string>((r) => lab!.tunnel.initiator.once('failed', r));
     await sleep(3000);

@@ -54,6 +54,7 @@ struct sy_peer {
     int used;
     uint32_t id;
     _Atomic int send_session; /* session slot used to send, -1 none */
+    uint32_t group_id;        /* the key group this slot's sessions belong to (0 the default group) */
     struct sockaddr_in6 endpoint;
     uint8_t n_addrs, n_rules;
     struct sy_cidr addrs[SY_MAX_ADDRS];
@@ -67,7 +68,7 @@ enum {
     C_RX_BAD_INNER, C_RX_SRC_DENIED, C_RX_TAG_DENIED, C_RX_DST_DENIED, C_RX_UNKNOWN_TYPE,
     C_TX_NO_SESSION, C_TX_NO_PEER, C_TX_UNTAGGED, C_TX_BAD_PACKET, C_TX_ERRORS,
     C_HS_FORWARDED, C_HS_RATE_LIMITED, C_GSO_SEGMENTS, C_GRO_SEGMENTS, C_TUN_SUPERPACKETS,
-    C_HS_BAD_MAC, C_HS_COOKIE_SENT, C_HS_MAC2_OK,
+    C_HS_BAD_MAC, C_HS_COOKIE_SENT, C_HS_MAC2_OK, C_RX_GROUP_DENIED,
     C_COUNT
 };
 extern const char *const sy_counter_names[C_COUNT];
@@ -91,6 +92,9 @@ struct sy_tag_policy {
     uint32_t policy;
     uint16_t meta_tag; /* the app tag the metadata carries (a flow class carries its app's), 0: the tag */
     uint8_t traffic_class, set;
+    /* Client: a flow class of a key group is sent with that group's peer slot (id), 0: the default. */
+    uint32_t peer_id, group_id;
+    _Atomic int peer_slot; /* cached slot of peer_id, -1 unknown */
 };
 
 struct sy_dp {
@@ -118,6 +122,8 @@ void sy_count(struct sy_worker *w, int c, uint64_t n);
 int sy_control_send(uint8_t type, const void *a, size_t alen, const void *b, size_t blen);
 void *sy_worker_main(void *arg);
 int sy_flowmark_lookup(const uint8_t *ip, size_t len, uint32_t *mark);
+void sy_reply_file(const uint8_t *ip, size_t len, int peer_slot);
+int sy_reply_lookup(const uint8_t *ip, size_t len);
 void sy_flowmark_file(const uint8_t *ip, size_t len, uint32_t mark);
 int sy_cidr_match(const struct sy_cidr *c, int family, const uint8_t *addr);
 int sy_aead_seal(struct sy_session *s, uint8_t *ad, size_t adlen, uint8_t *pt, size_t ptlen, uint64_t counter);

@@ -22,7 +22,7 @@ const char *const sy_counter_names[C_COUNT] = {
     "rxBadInner", "rxSourceDenied", "rxTagDenied", "rxDestinationDenied", "rxUnknownType",
     "txNoSession", "txNoPeer", "txUntagged", "txBadPacket", "txErrors",
     "handshakesForwarded", "handshakesRateLimited", "gsoSegments", "groSegments", "tunSuperPackets",
-    "handshakesBadMac", "cookieRepliesSent", "handshakesWithCookie",
+    "handshakesBadMac", "cookieRepliesSent", "handshakesWithCookie", "rxGroupDenied",
 };
 
 uint64_t sy_now_ms(void) {
@@ -113,7 +113,7 @@ static int find_peer(uint32_t id, int create) {
 }
 
 static int ctl_set_peer(const uint8_t *p, size_t n) {
-    if (n < 24) return -1;
+    if (n < 28) return -1;
     uint32_t id;
     memcpy(&id, p, 4);
     struct sy_peer np = {0};
@@ -122,8 +122,9 @@ static int ctl_set_peer(const uint8_t *p, size_t n) {
     endpoint_from(p + 4, &np.endpoint);
     np.n_addrs = p[22];
     np.n_rules = p[23];
+    memcpy(&np.group_id, p + 24, 4);
     if (np.n_addrs > SY_MAX_ADDRS || np.n_rules > SY_MAX_RULES) return -1;
-    size_t off = 24;
+    size_t off = 28;
     for (int i = 0; i < np.n_addrs; i++, off += 18)
         if (off + 18 > n || parse_cidr(p + off, &np.addrs[i]) < 0) return -1;
     for (int i = 0; i < np.n_rules; i++) {
@@ -224,14 +225,17 @@ static int ctl_set_tags(const uint8_t *p, size_t n) {
     if (n < 4) return -1;
     uint32_t count;
     memcpy(&count, p, 4);
-    if (n != 4 + (size_t)count * 12) return -1;
+    if (n != 4 + (size_t)count * 20) return -1;
     for (uint32_t i = 0; i < count; i++) {
-        const uint8_t *e = p + 4 + i * 12;
+        const uint8_t *e = p + 4 + i * 20;
         uint16_t tag;
         memcpy(&tag, e, 2);
         G.tags[tag].traffic_class = e[2];
         memcpy(&G.tags[tag].policy, e + 4, 4);
         memcpy(&G.tags[tag].meta_tag, e + 8, 2);
+        memcpy(&G.tags[tag].peer_id, e + 12, 4);
+        memcpy(&G.tags[tag].group_id, e + 16, 4);
+        atomic_store(&G.tags[tag].peer_slot, -1);
         G.tags[tag].set = 1;
     }
     return 0;

@@ -41,6 +41,7 @@ static int clear_tlv(uint8_t type, const uint8_t *v, uint8_t len, void *ctx, uin
         return 1;
     case SY_TLV_APP_TAG:
     case SY_TLV_POLICY:
+    case SY_TLV_GROUP:
         return -1; /* secret metadata must never travel in the clear */
     default:
         return 0;
@@ -59,6 +60,11 @@ static int secret_tlv(uint8_t type, const uint8_t *v, uint8_t len, void *ctx, ui
         if (len != 4 || once(seen, type) < 0) return -1;
         m->policy_id = sy_get32(v);
         m->has_policy = 1;
+        return 1;
+    case SY_TLV_GROUP:
+        if (len != 4 || once(seen, type) < 0) return -1;
+        m->group_id = sy_get32(v);
+        m->has_group = 1;
         return 1;
     default:
         return 0;
@@ -126,17 +132,20 @@ void sy_write_header(uint8_t *out, uint32_t receiver, uint64_t counter, uint32_t
     t[8] = traffic_class;
 }
 
-size_t sy_write_secret(uint8_t *out, int with_meta, uint16_t tag, uint32_t policy) {
+size_t sy_write_secret(uint8_t *out, int with_meta, uint16_t tag, uint32_t policy, uint32_t group) {
     if (!with_meta) {
         sy_put16(out, 0);
         return 2;
     }
-    sy_put16(out, 10);
+    sy_put16(out, SY_SECRET_LEN - 2);
     out[2] = SY_TLV_APP_TAG;
     out[3] = 2;
     sy_put16(out + 4, tag);
     out[6] = SY_TLV_POLICY;
     out[7] = 4;
     sy_put32(out + 8, policy);
+    out[12] = SY_TLV_GROUP;
+    out[13] = 4;
+    sy_put32(out + 14, group);
     return SY_SECRET_LEN;
 }

@@ -10,7 +10,7 @@
 #define SY_TYPE_RESPONSE 2
 #define SY_TYPE_COOKIE 3
 #define SY_TYPE_DATA 4
-#define SY_INIT_LEN 156
+#define SY_INIT_LEN 180
 #define SY_RESPONSE_LEN 80
 #define SY_HDR_LEN 16
 #define SY_TAG_LEN 16
@@ -20,11 +20,12 @@
 #define SY_TLV_POLICY 2
 #define SY_TLV_CLASS 3
 #define SY_TLV_EPOCH 4
+#define SY_TLV_GROUP 5
 
 /* Clear TLVs written by this implementation: epoch (6) + class (3). */
 #define SY_CLEAR_LEN 9
-/* Secret block written client->gateway: len (2) + tag (4) + policy (6). */
-#define SY_SECRET_LEN 12
+/* Secret block written client->gateway: len (2) + tag (4) + policy (6) + key group (6). */
+#define SY_SECRET_LEN 18
 
 struct sy_hdr {
     uint16_t clear_len;
@@ -39,7 +40,8 @@ struct sy_hdr {
 struct sy_meta {
     uint16_t app_tag;
     uint32_t policy_id;
-    uint8_t has_tag, has_policy;
+    uint32_t group_id; /* the key group's id; absent (has_group 0) is the default group, 0 */
+    uint8_t has_tag, has_policy, has_group;
 };
 
 static inline uint16_t sy_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -63,7 +65,7 @@ int sy_parse_plaintext(const uint8_t *pt, size_t len, struct sy_meta *m, const u
 void sy_write_header(uint8_t *out, uint32_t receiver, uint64_t counter, uint32_t epoch, uint8_t traffic_class);
 
 /* Write the secret block; with_meta=0 writes an empty block (2 bytes). Returns its length. */
-size_t sy_write_secret(uint8_t *out, int with_meta, uint16_t tag, uint32_t policy);
+size_t sy_write_secret(uint8_t *out, int with_meta, uint16_t tag, uint32_t policy, uint32_t group);
 
 /* Minimal inner-packet check shared by both directions. */
 int sy_inner_valid(const uint8_t *ip, size_t len, size_t *ip_len);

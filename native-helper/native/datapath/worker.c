@@ -90,6 +90,19 @@ static int peer_for_dst(int family, const uint8_t *dst) {
     return -1;
 }
 
+/* The slot of a flow class's key-group peer, cached in the tag entry (slots of an id never move).
+ * Called with peers_lock held. */
+static int tag_peer_slot(struct sy_tag_policy *t) {
+    int slot = atomic_load_explicit(&t->peer_slot, memory_order_relaxed);
+    if (slot >= 0 && G.peers[slot].used && G.peers[slot].id == t->peer_id) return slot;
+    for (int i = 0; i < SY_MAX_PEERS; i++)
+        if (G.peers[i].used && G.peers[i].id == t->peer_id) {
+            atomic_store_explicit(&t->peer_slot, i, memory_order_relaxed);
+            return i;
+        }
+    return -1;
+}
+
 static struct sy_session *live_session(int slot, uint64_t now) {
     if (slot < 0 || slot >= SY_MAX_SESSIONS) return NULL;
     struct sy_session *s = &G.sessions[slot];
@@ -174,8 +187,38 @@ static void encap_one(struct wctx *c, uint8_t *ip, size_t len, uint64_t now) {
     int family;
     const uint8_t *src, *dst;
     ip_src_dst(ip, &family, &src, &dst);
+    uint16_t tag = 0;
+    uint32_t policy = 0, group = 0;
+    uint8_t tclass = 0;
+    int with_meta = G.mode == SY_MODE_CLIENT, ps = -1;
+    struct sy_tag_policy *grouped = NULL;
+    if (with_meta) {
+        uint32_t mark = 0;
+        if (sy_flowmark_lookup(ip, iplen, &mark) && (mark >> 24) == 0x5A) tag = (uint16_t)(mark & 0xffff);
+        if (!tag) sy_count(w, C_TX_UNTAGGED, 1);
+        struct sy_tag_policy *t = &G.tags[tag];
+        if (t->set) {
+            policy = t->policy;
+            tclass = t->traffic_class;
+            group = t->group_id;
+            if (t->peer_id) grouped = t;
+            if (t->meta_tag) tag = t->meta_tag;
+        }
+    }
     pthread_rwlock_rdlock(&G.peers_lock);
-    int ps = peer_for_dst(family, dst);
+    if (grouped) ps = tag_peer_slot(grouped);
+    if (ps < 0 && G.mode == SY_MODE_GATEWAY) {
+        /* A reply goes back in the session (key group) its flow came in on. */
+        int r = sy_reply_lookup(ip, iplen);
+        if (r >= 0 && G.peers[r].used && peer_owns(&G.peers[r], family, dst)) ps = r;
+    }
+    if (ps < 0 && group) {
+        /* A key group's flow without its group's peer: never sent under another group's keys. */
+        pthread_rwlock_unlock(&G.peers_lock);
+        sy_count(w, C_TX_NO_PEER, 1);
+        return;
+    }
+    if (ps < 0) ps = peer_for_dst(family, dst);
     if (ps < 0) {
         pthread_rwlock_unlock(&G.peers_lock);
         sy_count(w, C_TX_NO_PEER, 1);
@@ -200,20 +243,6 @@ static void encap_one(struct wctx *c, uint8_t *ip, size_t len, uint64_t now) {
         ev[4] = 1;
         sy_control_send(EV_REKEY, ev, 5, NULL, 0);
     }
-    uint16_t tag = 0;
-    uint32_t policy = 0;
-    uint8_t tclass = 0;
-    int with_meta = G.mode == SY_MODE_CLIENT;
-    if (with_meta) {
-        uint32_t mark = 0;
-        if (sy_flowmark_lookup(ip, iplen, &mark) && (mark >> 24) == 0x5A) tag = (uint16_t)(mark & 0xffff);
-        if (!tag) sy_count(w, C_TX_UNTAGGED, 1);
-        if (G.tags[tag].set) {
-            policy = G.tags[tag].policy;
-            tclass = G.tags[tag].traffic_class;
-            if (G.tags[tag].meta_tag) tag = G.tags[tag].meta_tag;
-        }
-    }
     uint8_t *slot = next_slot(c);
     if (ip != slot) {
         memcpy(slot, ip, iplen);
@@ -221,7 +250,7 @@ static void encap_one(struct wctx *c, uint8_t *ip, size_t len, uint64_t now) {
     }
     size_t slen = with_meta ? SY_SECRET_LEN : 2;
     uint8_t *secret = ip - slen;
-    sy_write_secret(secret, with_meta, tag, policy);
+    sy_write_secret(secret, with_meta, tag, policy, group);
     uint8_t *hdr = secret - (SY_HDR_LEN + SY_CLEAR_LEN);
     sy_write_header(hdr, s->remote_index, counter, s->epoch, tclass);
     sy_aead_seal(s, hdr, SY_HDR_LEN + SY_CLEAR_LEN, secret, slen + iplen, counter);
@@ -389,6 +418,7 @@ static void decap_one(struct wctx *c, const struct sockaddr_in6 *from, uint8_t *
     if (G.mode == SY_MODE_GATEWAY) {
         int tag_ok = 0;
         if (!peer_owns(p, family, src)) verdict = C_RX_SRC_DENIED; /* crypto-key routing */
+        else if ((m.has_group ? m.group_id : 0) != p->group_id) verdict = C_RX_GROUP_DENIED; /* another group's metadata */
         else if (!rule_allows(p, m.app_tag, family, dst, &tag_ok, &uplink_mark)) verdict = tag_ok ? C_RX_DST_DENIED : C_RX_TAG_DENIED;
     }
     pthread_rwlock_unlock(&G.peers_lock);
@@ -405,6 +435,7 @@ static void decap_one(struct wctx *c, const struct sockaddr_in6 *from, uint8_t *
     if (G.mode == SY_MODE_GATEWAY) {
         account(w, peer_id, m.app_tag, m.policy_id, ilen);
         sy_flowmark_file(inner, ilen, uplink_mark); /* the TUN ingress program routes by it */
+        sy_reply_file(inner, ilen, (int)s->peer_slot);
     }
     if (G.vnet_offloads) {
         sy_gro_add(&c->gro, w->tun_fd, inner, ilen);

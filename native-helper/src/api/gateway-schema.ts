@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { isIP } from './ip.ts';
 import { WireKey } from './model.ts';
+import { KeyGroupName } from './rules-model.ts';
 
 const Ok = z.object({ ok: z.literal(true) });
 const NoParams = z.object({}).strict();
@@ -20,6 +21,17 @@ const PeerName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a peer name is 1-32 letters, digits, dot, dash or underscore');
 
+const GatewayApp = z
+  .object({
+    tag: z.number().int().min(0).max(0xffff),
+    allow: z
+      .array(z.lazy(() => Cidr))
+      .min(1)
+      .max(16),
+    uplink: PeerName.optional(),
+  })
+  .strict();
+
 const Cidr = z.string().refine((t) => {
   const [a, l] = t.split('/');
   const family = isIP(a ?? '');
@@ -32,17 +44,12 @@ export const GatewayPeerSpec = z
     name: PeerName,
     publicKey: WireKey,
     addresses: z.array(Cidr).min(1).max(8),
-    apps: z
-      .array(
-        z
-          .object({
-            tag: z.number().int().min(0).max(0xffff),
-            allow: z.array(Cidr).min(1).max(16),
-            uplink: PeerName.optional(),
-          })
-          .strict(),
-      )
-      .max(64),
+    apps: z.array(GatewayApp).max(64),
+    /** Key groups: a session (and keys) each, carrying only their own apps. */
+    groups: z
+      .array(z.object({ name: KeyGroupName, apps: z.array(GatewayApp).max(64) }).strict())
+      .max(16)
+      .optional(),
   })
   .strict();
 export type GatewayPeerSpec = z.infer<typeof GatewayPeerSpec>;
@@ -59,6 +66,12 @@ export const gatewayMethods = {
     Ok,
     'write',
     'Gateway mode: add a peer, or replace the one of that name (its sessions end at once); saved to the config.',
+  ),
+  'gateway.groups.revoke': method(
+    z.object({ peer: PeerName, group: KeyGroupName }).strict(),
+    z.object({ sessionsEnded: z.number().int() }),
+    'write',
+    "Gateway mode: revoke one key group of a peer: its session ends at once, the peer's other groups go on.",
   ),
   'gateway.peers.remove': method(
     z.object({ name: PeerName }).strict(),

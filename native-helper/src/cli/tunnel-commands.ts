@@ -124,7 +124,10 @@ export const tunnelCommands: Command[] = [
               x.name,
               x.publicKey,
               x.addresses.join(' '),
-              x.apps.map((a) => `${a.tag}→${a.allow.join(',')}${a.uplink ? `@${a.uplink}` : ''}`).join('  '),
+              [
+                x.apps.map(appText).join('  '),
+                ...(x.groups ?? []).map((g) => `[${g.name}] ${g.apps.map(appText).join('  ') || 'no apps'}`),
+              ].join('  '),
             ]),
           ),
         );
@@ -132,18 +135,21 @@ export const tunnelCommands: Command[] = [
   },
   {
     name: 'gateway peer add',
-    usage: 'gateway peer add NAME --key PUBKEY --address CIDR… --app TAG[=CIDR,…][@UPLINK]…',
+    usage:
+      'gateway peer add NAME --key PUBKEY --address CIDR… --app TAG[=CIDR,…][@UPLINK]… [--group NAME:TAG[=CIDR,…][@UPLINK]]…',
     summary: 'add a peer to a running gateway, or replace one (its sessions end at once)',
     example:
       'switchyard gateway peer add laptop --key AbC…= --address 10.77.0.2/32 --app 7 --app 9=198.51.100.0/24@lte',
     notes: [
       '--app TAG alone allows every destination (0.0.0.0/0 and ::/0) through the first uplink.',
+      '--group work:7 puts app 7 in key group "work" (its own session and keys); repeat for more apps or groups.',
       'The change is saved to the gateway config file.',
     ],
     options: {
       key: { type: 'string' },
       address: { type: 'string', multiple: true },
       app: { type: 'string', multiple: true },
+      group: { type: 'string', multiple: true },
     },
     run: (p) =>
       withClient(p, async (c) => {
@@ -153,13 +159,40 @@ export const tunnelCommands: Command[] = [
         if (!addresses.length)
           throw new UsageError('gateway peer add: give its tunnel address with --address CIDR');
         const apps = list(p, 'app').map(parseGatewayApp);
+        const groups = new Map<string, ReturnType<typeof parseGatewayApp>[]>();
+        for (const g of list(p, 'group')) {
+          const at = g.indexOf(':');
+          if (at < 1)
+            throw new UsageError(`--group ${JSON.stringify(g)}: write GROUP:TAG, e.g. --group work:7`);
+          const gname = g.slice(0, at);
+          groups.set(gname, [...(groups.get(gname) ?? []), parseGatewayApp(g.slice(at + 1))]);
+        }
         await c.call('gateway.peers.set', {
           name,
           publicKey: required(p, 'key', "the peer's public key (`switchyard tunnel pubkey`)"),
           addresses,
           apps,
+          ...(groups.size ? { groups: [...groups].map(([g, a]) => ({ name: g, apps: a })) } : {}),
         });
         print(p, { ok: true }, () => `peer ${name} set (${apps.length} app${apps.length === 1 ? '' : 's'})`);
+      }),
+  },
+  {
+    name: 'gateway group revoke',
+    usage: 'gateway group revoke PEER GROUP',
+    summary: "revoke a peer's key group: its session ends at once, its other groups go on",
+    example: 'switchyard gateway group revoke laptop personal',
+    run: (p) =>
+      withClient(p, async (c) => {
+        const [peer, group] = p.positionals;
+        if (!peer || !group) throw new UsageError('gateway group revoke: name the peer and the group');
+        const r = await c.call('gateway.groups.revoke', { peer, group });
+        print(
+          p,
+          r,
+          () =>
+            `key group ${group} of ${peer} revoked; ${r.sessionsEnded} session${r.sessionsEnded === 1 ? '' : 's'} ended`,
+        );
       }),
   },
   {
@@ -201,6 +234,9 @@ export const tunnelCommands: Command[] = [
     },
   },
 ];
+
+const appText = (a: { tag: number; allow: string[]; uplink?: string }) =>
+  `${a.tag}→${a.allow.join(',')}${a.uplink ? `@${a.uplink}` : ''}`;
 
 /** "7", "7=198.51.100.0/24,2001:db8::/32" or "7@lte": an app tag, where it may go, its uplink. */
 export function parseGatewayApp(text: string): { tag: number; allow: string[]; uplink?: string } {

@@ -157,6 +157,8 @@ export class EgressLoop {
         tag: c.tag,
         policyId: ids.get(c.appTag) ?? 0,
         metaTag: c.appTag,
+        tunnel: c.tunnel,
+        ...(c.keyGroup ? { keyGroup: c.keyGroup } : {}),
       })),
     ]);
     await this.reconciler.apply(compile(policy, current, this.deps.layout, plan ? { flows: plan } : {}));

@@ -85,6 +85,17 @@ export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> 
       log(`${summary} (by ${ctx.actor.user})`);
       return { sessionsEnded };
     },
+    'gateway.groups.revoke': async ({ peer, group }, ctx) => {
+      let sessionsEnded = 0;
+      await refuseBad(async () => {
+        sessionsEnded = await gateway.revokeGroup(peer, group);
+      });
+      save();
+      const summary = `key group ${group} of peer ${peer} revoked: ${sessionsEnded} session${sessionsEnded === 1 ? '' : 's'} ended at once; its other groups go on`;
+      bus.emit('policy.changed', { app: null, summary, actor: ctx.actor });
+      log(`${summary} (by ${ctx.actor.user})`);
+      return { sessionsEnded };
+    },
     'events.subscribe': ({ topics }, ctx) => {
       ctx.subscribe(topics);
       return { ok: true as const };

@@ -121,6 +121,7 @@ export function handlersFor(h: Helper): Handlers {
     'gateway.peers.list': gatewayOnly('gateway.peers.list'),
     'gateway.peers.set': gatewayOnly('gateway.peers.set'),
     'gateway.peers.remove': gatewayOnly('gateway.peers.remove'),
+    'gateway.groups.revoke': gatewayOnly('gateway.groups.revoke'),
     'events.subscribe': ({ topics }, ctx) => {
       ctx.subscribe(topics);
       return { ok: true as const };

@@ -35,6 +35,9 @@ export interface TunnelApp {
   policyId: number;
   /** A flow class's tag names its app in the metadata (the gateway knows apps, not classes). */
   metaTag?: number;
+  /** A flow class of an encrypt rule with a key group: its tunnel and group (its own session). */
+  tunnel?: string;
+  keyGroup?: string;
 }
 
 interface Live {
@@ -129,7 +132,7 @@ export class TunnelManager {
   setApps(apps: TunnelApp[]): void {
     if (JSON.stringify(apps) === JSON.stringify(this.apps)) return;
     this.apps = apps;
-    for (const t of this.live.values()) t.running?.datapath.setTags(this.tags());
+    for (const t of this.live.values()) if (t.running) this.configure(t.running);
   }
 
   async stopAll(): Promise<void> {
@@ -137,8 +140,19 @@ export class TunnelManager {
     this.live.clear();
   }
 
-  private tags() {
-    return this.apps.map((a) => ({ tag: a.tag, policy: a.policyId, trafficClass: 0, metaTag: a.metaTag }));
+  /** The tunnel's key groups (those its flow classes name) and every tag's metadata and group. */
+  private configure(running: RunningTunnel): void {
+    const mine = (a: TunnelApp) => a.tunnel === running.name && a.keyGroup;
+    running.setGroups([...new Set(this.apps.filter(mine).map((a) => a.keyGroup!))]);
+    running.setTags(
+      this.apps.map((a) => ({
+        tag: a.tag,
+        policy: a.policyId,
+        trafficClass: 0,
+        ...(a.metaTag ? { metaTag: a.metaTag } : {}),
+        ...(mine(a) ? { group: a.keyGroup } : {}),
+      })),
+    );
   }
 
   private async start(record: TunnelRecord): Promise<void> {
@@ -156,7 +170,7 @@ export class TunnelManager {
       });
       live.running = running;
       // With the flow classes' metadata tags too (the config carries apps' own tags only).
-      running.datapath.setTags(this.tags());
+      this.configure(running);
       running.datapath.on('exit', () => {
         live.state = 'down';
         live.problem = 'the data path exited';

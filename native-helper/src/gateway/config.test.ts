@@ -40,6 +40,35 @@ describe('gateway config', () => {
     expect(() => parseGatewayConfig({ ...base(), surprise: 1 })).toThrow();
   });
 
+  it("key groups of a peer: named once each, their apps checked like the peer's", () => {
+    const b = base();
+    const withGroups = {
+      ...b,
+      peers: [
+        {
+          ...b.peers[0]!,
+          groups: [
+            { name: 'work', apps: [{ tag: 8, allow: ['0.0.0.0/0'] }] },
+            { name: 'personal', apps: [] },
+          ],
+        },
+      ],
+    };
+    expect(parseGatewayConfig(withGroups).peers[0]!.groups.map((g) => g.name)).toEqual(['work', 'personal']);
+    expect(parseGatewayConfig(base()).peers[0]!.groups).toEqual([]);
+    const twice = structuredClone(withGroups);
+    twice.peers[0]!.groups[1]!.name = 'work';
+    expect(() => parseGatewayConfig(twice)).toThrow(/group work appears twice/);
+    const badUplink = structuredClone(withGroups);
+    (badUplink.peers[0]!.groups[0]!.apps[0] as { uplink?: string }).uplink = 'lte';
+    expect(() => parseGatewayConfig(badUplink)).toThrow(
+      /peers.0.groups.0.apps.0.uplink: no uplink named lte/,
+    );
+    const badName = structuredClone(withGroups);
+    badName.peers[0]!.groups[0]!.name = 'Work';
+    expect(() => parseGatewayConfig(badName)).toThrow(/key group/);
+  });
+
   it('takes one tunnel address or one per family, always as a list', () => {
     expect(parseGatewayConfig(base()).address).toEqual(['198.19.77.1/24']);
     const both = parseGatewayConfig({ ...base(), address: ['198.19.77.1/24', 'fd77::1/64'] });

@@ -26,9 +26,27 @@ export const GatewayPeer = z
     /** The peer's addresses inside the tunnel; packets from other sources are dropped. */
     addresses: z.array(CidrText).min(1).max(8),
     apps: z.array(GatewayApp).max(64),
+    /**
+     * Key groups: each has its own session (and keys) with the peer, and carries only its own apps.
+     * The peer's top-level apps go in its default session.
+     */
+    groups: z
+      .array(
+        z
+          .object({
+            name: z
+              .string()
+              .regex(/^[a-z0-9][a-z0-9_-]{0,23}$/, 'a key group: lowercase letters, digits, dash (max 24)'),
+            apps: z.array(GatewayApp).max(64),
+          })
+          .strict(),
+      )
+      .max(16)
+      .default([]),
   })
   .strict();
 export type GatewayPeer = z.infer<typeof GatewayPeer>;
+export type GatewayPeerInput = z.input<typeof GatewayPeer>;
 
 export const GatewayConfig = z
   .object({
@@ -74,6 +92,24 @@ export const GatewayConfig = z
             path: ['peers', i, 'apps', j, 'uplink'],
             message: `no uplink named ${a.uplink}`,
           });
+      });
+      const names = new Set<string>();
+      p.groups.forEach((g, k) => {
+        if (names.has(g.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['peers', i, 'groups', k, 'name'],
+            message: `group ${g.name} appears twice`,
+          });
+        names.add(g.name);
+        g.apps.forEach((a, j) => {
+          if (a.uplink && !uplinks.has(a.uplink))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['peers', i, 'groups', k, 'apps', j, 'uplink'],
+              message: `no uplink named ${a.uplink}`,
+            });
+        });
       });
     });
   });

@@ -7,10 +7,12 @@ import { gatewayLayout, uplinkMark } from '../layout/kernel-layout.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import { Datapath, parseCidr, type DatapathStats } from '../tunnel/datapath.ts';
 import { decodeKey, publicKeyOf } from '../tunnel/keys.ts';
+import { keyGroupId } from '../tunnel/handshake.ts';
 import { DEFAULT_TIMERS, type TunnelTimers } from '../tunnel/timers.ts';
 import {
   parseGatewayConfig,
   type GatewayPeer,
+  type GatewayPeerInput,
   type GatewayConfig,
   type GatewayConfigInput,
 } from './config.ts';
@@ -41,13 +43,18 @@ export interface RunningGateway {
    * Add peers or change their keys, addresses and apps at run time (matched by name). A peer left out
    * can no longer handshake; its current session, and its apps, stay until the session expires.
    */
-  updatePeers(peers: GatewayPeer[]): Promise<void>;
+  updatePeers(peers: GatewayPeerInput[]): Promise<void>;
   /** The peers now (the file's, with run-time changes). */
   peers(): GatewayPeer[];
   /** Adds a peer or replaces the one of that name; a replaced peer's sessions end at once. */
-  setPeer(peer: GatewayPeer): Promise<void>;
+  setPeer(peer: GatewayPeerInput): Promise<void>;
   /** Removes a peer: it can no longer handshake, and its sessions end at once. Returns how many. */
   removePeer(name: string): Promise<number>;
+  /**
+   * Revokes one key group of a peer: its session ends at once and it can no longer handshake, while the
+   * peer's other groups go on. Returns the sessions ended.
+   */
+  revokeGroup(peer: string, group: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -85,25 +92,45 @@ export async function runGateway(
   }
   const markOf = (uplink: string | undefined) =>
     uplinkMark(layout, uplink ? cfg.uplinks.findIndex((u) => u.name === uplink) : 0);
-  // Stable data path ids per peer name, so run-time updates never reassign another peer's id.
+  // Stable data path ids per peer slot ("laptop", "laptop/work"), so run-time updates never reassign
+  // another slot's id. A key group is a slot of its own: its sessions, its apps, the peer's addresses.
   const ids = new Map<string, number>();
+  const slotId = (slot: string) => {
+    const id = ids.get(slot) ?? ids.size + 1;
+    ids.set(slot, id);
+    return id;
+  };
   const install = (list: GatewayPeer[]) =>
-    list.map((p) => {
-      const id = ids.get(p.name) ?? ids.size + 1;
-      ids.set(p.name, id);
-      dp.setPeer({
-        id,
-        endpoint: null,
-        addresses: p.addresses.map(parseCidr),
-        rules: p.apps.map((a) => ({ tag: a.tag, allow: a.allow.map(parseCidr), mark: markOf(a.uplink) })),
-      });
-      return { id, name: p.name, publicKey: decodeKey(p.publicKey, `peer ${p.name}'s key`) };
+    list.flatMap((p) => {
+      const publicKey = decodeKey(p.publicKey, `peer ${p.name}'s key`);
+      return [{ group: '', apps: p.apps }, ...p.groups.map((g) => ({ group: g.name, apps: g.apps }))].map(
+        ({ group, apps }) => {
+          const name = group ? `${p.name}/${group}` : p.name;
+          const id = slotId(name);
+          dp.setPeer({
+            id,
+            endpoint: null,
+            addresses: p.addresses.map(parseCidr),
+            rules: apps.map((a) => ({ tag: a.tag, allow: a.allow.map(parseCidr), mark: markOf(a.uplink) })),
+            groupId: keyGroupId(group),
+          });
+          return { id, name, publicKey, group };
+        },
+      );
     });
+  /** Takes a slot out: nothing it sends is accepted or routed to it, and its sessions end now. */
+  const closeSlot = (slot: string): number => {
+    const id = ids.get(slot);
+    if (id === undefined) return 0;
+    dp.setPeer({ id, endpoint: null, addresses: [], rules: [] });
+    return responder.revoke(id);
+  };
+  const slotsOf = (p: GatewayPeer) => [p.name, ...p.groups.map((g) => `${p.name}/${g.name}`)];
   const timing = { ...DEFAULT_TIMERS, ...timers };
   let current = cfg.peers;
   const responder = new Responder(dp, ourStatic, install(cfg.peers), timing, cfg.preferAes);
   dp.on('exit', () => responder.stop());
-  const updatePeers = async (peers: GatewayPeer[]) => {
+  const updatePeers = async (peers: GatewayPeerInput[]) => {
     const checked = parseGatewayConfig({ ...cfg, peers }).peers;
     responder.setPeers(install(checked));
     current = checked;
@@ -139,19 +166,40 @@ export async function runGateway(
     },
     updatePeers,
     peers: () => current,
-    async setPeer(peer) {
+    async setPeer(input) {
+      const peer = parseGatewayConfig({ ...cfg, peers: [input] }).peers[0]!;
       const old = current.find((p) => p.name === peer.name);
       await updatePeers(old ? current.map((p) => (p.name === peer.name ? peer : p)) : [...current, peer]);
-      // New keys or rights: nothing the old session carried may go on under the old terms.
-      if (old) responder.revoke(ids.get(peer.name)!);
+      if (!old) return;
+      // A new key: nothing may go on under the old one. A group gone: its session ends now. Apps and
+      // destinations changed in place apply to the next packet without a new handshake.
+      const keep = new Set(old.publicKey === peer.publicKey ? slotsOf(peer) : []);
+      for (const slot of slotsOf(old))
+        if (!keep.has(slot)) {
+          if (slotsOf(peer).includes(slot)) responder.revoke(ids.get(slot)!);
+          else closeSlot(slot);
+        }
+      await dp.stats();
     },
     async removePeer(name) {
-      if (!current.some((p) => p.name === name)) throw new Error(`no peer named ${name}`);
+      const old = current.find((p) => p.name === name);
+      if (!old) throw new Error(`no peer named ${name}`);
       await updatePeers(current.filter((p) => p.name !== name));
-      const id = ids.get(name)!;
-      // Its slot keeps no address or app: nothing it sends is accepted, nothing is routed to it.
-      dp.setPeer({ id, endpoint: null, addresses: [], rules: [] });
-      const ended = responder.revoke(id);
+      const ended = slotsOf(old).reduce((n, slot) => n + closeSlot(slot), 0);
+      await dp.stats();
+      return ended;
+    },
+    async revokeGroup(name, group) {
+      const old = current.find((p) => p.name === name);
+      if (!old) throw new Error(`no peer named ${name}`);
+      if (!old.groups.some((g) => g.name === group))
+        throw new Error(`peer ${name} has no key group ${group}`);
+      await updatePeers(
+        current.map((p) =>
+          p.name === name ? { ...p, groups: p.groups.filter((g) => g.name !== group) } : p,
+        ),
+      );
+      const ended = closeSlot(`${name}/${group}`);
       await dp.stats();
       return ended;
     },

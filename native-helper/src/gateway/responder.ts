@@ -10,6 +10,8 @@ export interface ResponderPeer {
   id: number;
   name: string;
   publicKey: Buffer;
+  /** The key group this slot's sessions are for; '' the peer's default session. */
+  group: string;
 }
 
 export interface ResponderCounters {
@@ -19,6 +21,8 @@ export interface ResponderCounters {
   rateLimited: number;
   badMac: number;
   invalid: number;
+  /** A known key asking for a key group it does not have (or no longer: revoked). */
+  unknownGroup: number;
 }
 
 interface PeerState {
@@ -34,6 +38,7 @@ export class Responder {
     rateLimited: 0,
     badMac: 0,
     invalid: 0,
+    unknownGroup: 0,
   };
   private indices = new IndexAllocator();
   private byKey = new Map<string, ResponderPeer>();
@@ -56,7 +61,7 @@ export class Responder {
   /** Replace the set of accepted static keys; existing sessions of dropped peers end with their lifetime. */
   setPeers(peers: ResponderPeer[]): void {
     this.byKey.clear();
-    for (const p of peers) this.byKey.set(p.publicKey.toString('base64'), p);
+    for (const p of peers) this.byKey.set(`${p.publicKey.toString('base64')}|${p.group}`, p);
   }
 
   private bucketFor(address: string): TokenBucket {
@@ -88,9 +93,11 @@ export class Responder {
       if (e instanceof HandshakeError) this.counters.invalid++;
       return;
     }
-    const peer = this.byKey.get(got.peerStatic.toString('base64'));
+    const key = got.peerStatic.toString('base64');
+    const peer = this.byKey.get(`${key}|${got.group}`);
     if (!peer) {
-      this.counters.unknownPeer++;
+      if (got.group && this.byKey.has(`${key}|`)) this.counters.unknownGroup++;
+      else this.counters.unknownPeer++;
       return;
     }
     const st = this.state.get(peer.id) ?? { lastTimestamp: null, sessions: [] };

@@ -41,7 +41,7 @@ export const TunnelConfig = z
     gatewayPublicKey: Base64Key,
     /** This client's addresses inside the tunnel, e.g. 10.77.0.2/24 (and fd77::2/64). */
     address: AddressList,
-    /** Default: 1419 over an IPv4 path, 1399 over IPv6 (1500 minus the tunnel's overhead). */
+    /** Default: 1413 over an IPv4 path, 1393 over IPv6 (1500 minus the tunnel's overhead). */
     mtu: z.number().int().min(576).max(1500).optional(),
     cipher: CipherChoice.default('auto'),
     /** Per app tag: the policy id and traffic class stamped on its packets. */
@@ -56,6 +56,15 @@ export const TunnelConfig = z
           .strict(),
       )
       .max(4096)
+      .default([]),
+    /** Key groups, each with its own session (and keys) to the gateway; tags name them (setTags). */
+    groups: z
+      .array(
+        z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9_-]{0,23}$/, 'a key group: lowercase letters, digits, dash (max 24)'),
+      )
+      .max(16)
       .default([]),
     workers: z.number().int().min(1).max(16).optional(),
     offload: z.boolean().default(true),

@@ -163,6 +163,21 @@ export interface PeerConfig {
    * on entering the gateway (the uplink's routing mark; 0 or absent: none, the main table routes).
    */
   rules: { tag: number; allow: Cidr[]; mark?: number }[];
+  /** The key group this peer slot's sessions belong to (keyGroupId; 0 or absent: the default group). */
+  groupId?: number;
+}
+
+/** What a mark tag's packets carry, and (a key group's flow class) which peer slot sends them. */
+export interface TagPolicy {
+  tag: number;
+  policy: number;
+  trafficClass: number;
+  /** The app tag the metadata names (a flow class's packets name their app; default: the tag). */
+  metaTag?: number;
+  /** Client: the peer slot of the tag's key group (its own session); absent: the default peer. */
+  peerId?: number;
+  /** The key group's id the metadata carries (keyGroupId). */
+  groupId?: number;
 }
 
 export interface DatapathStats {
@@ -355,11 +370,12 @@ export class Datapath extends EventEmitter<DatapathEvents> {
   }
 
   setPeer(p: PeerConfig): void {
-    const head = Buffer.alloc(24);
+    const head = Buffer.alloc(28);
     head.writeUInt32LE(p.id, 0);
     encodeEndpoint(p.endpoint).copy(head, 4);
     head[22] = p.addresses.length;
     head[23] = p.rules.length;
+    head.writeUInt32LE((p.groupId ?? 0) >>> 0, 24);
     const parts = [head, ...p.addresses.map(encodeCidr)];
     for (const r of p.rules) {
       const rh = Buffer.alloc(8);
@@ -380,15 +396,17 @@ export class Datapath extends EventEmitter<DatapathEvents> {
    * Per mark tag: the policy id and traffic class its packets carry, and the app tag the metadata names
    * (a flow class's packets name their app; default: the tag itself).
    */
-  setTags(tags: { tag: number; policy: number; trafficClass: number; metaTag?: number }[]): void {
-    const b = Buffer.alloc(4 + tags.length * 12);
+  setTags(tags: TagPolicy[]): void {
+    const b = Buffer.alloc(4 + tags.length * 20);
     b.writeUInt32LE(tags.length, 0);
     tags.forEach((t, i) => {
-      const at = 4 + i * 12;
+      const at = 4 + i * 20;
       b.writeUInt16LE(t.tag, at);
       b[at + 2] = t.trafficClass;
       b.writeUInt32LE(t.policy >>> 0, at + 4);
       b.writeUInt16LE(t.metaTag ?? 0, at + 8);
+      b.writeUInt32LE((t.peerId ?? 0) >>> 0, at + 12);
+      b.writeUInt32LE((t.groupId ?? 0) >>> 0, at + 16);
     });
     this.frame(CTL.setTags, b);
   }

@@ -12,12 +12,43 @@ export const TYPE_INIT = 1;
 export const TYPE_RESPONSE = 2;
 export const TYPE_COOKIE = 3;
 export const TYPE_DATA = 4;
-export const INIT_LEN = 156;
+export const INIT_LEN = 180;
 export const RESPONSE_LEN = 80;
 export const COOKIE_REPLY_LEN = 64;
-const INIT_MAC1 = 124; // mac2 follows at 140, over everything before it
+const INIT_MAC1 = 148; // mac2 follows at 164, over everything before it
 /** A cookie from a cookie reply is good for this long (the gateway rotates its secret every 120 s). */
 export const COOKIE_LIFETIME_MS = 120_000;
+
+/** The key group's name in an initiation: ASCII, zero-padded (KeyGroupName allows 24 characters). */
+const GROUP_FIELD = 24;
+const GROUP_NAME = /^(|[a-z0-9][a-z0-9_-]{0,23})$/;
+
+function encodeGroup(name: string): Buffer {
+  if (!GROUP_NAME.test(name)) throw new Error(`"${name}" is not a key group name`);
+  const b = Buffer.alloc(GROUP_FIELD);
+  b.write(name, 'ascii');
+  return b;
+}
+
+/** The name, or null when the field is not a zero-padded valid name. */
+function decodeGroup(field: Uint8Array): string | null {
+  const b = Buffer.from(field);
+  const end = b.indexOf(0);
+  const name = b.subarray(0, end < 0 ? b.length : end).toString('latin1');
+  if (end >= 0 && b.subarray(end).some((x) => x !== 0)) return null;
+  return GROUP_NAME.test(name) ? name : null;
+}
+
+/**
+ * The key group's id in each data packet's metadata (secret TLV 5): the first 4 bytes of
+ * BLAKE2s-256("Switchyard key group " ‖ name), big-endian; 0 is the default group (no name), and a
+ * name whose hash is 0 takes 1.
+ */
+export function keyGroupId(name: string): number {
+  if (!name) return 0;
+  const id = hash(Buffer.from(`Switchyard key group ${name}`, 'ascii')).readUInt32BE(0);
+  return id === 0 ? 1 : id;
+}
 
 export const CIPHER_CHACHA = 0;
 export const CIPHER_AESGCM = 1;
@@ -33,7 +64,7 @@ function mac(key: Uint8Array, body: Uint8Array): Buffer {
   return hmac(Buffer.from(key), body).subarray(0, 16);
 }
 
-/** Where mac1 sits: 124 in an initiation (mac2 follows it), at the end of a response. */
+/** Where mac1 sits: 148 in an initiation (mac2 follows it), at the end of a response. */
 function mac1Offset(message: Uint8Array): number | null {
   if (message.length === INIT_LEN && message[1] === TYPE_INIT) return INIT_MAC1;
   if (message.length === RESPONSE_LEN && message[1] === TYPE_RESPONSE) return RESPONSE_LEN - 16;
@@ -106,6 +137,8 @@ export function createInitiation(opts: {
   timestamp?: Buffer;
   /** The gateway's latest cookie: mac2 proves we receive its replies (needed while it is under load). */
   cookie?: Buffer | null;
+  /** The key group this session is for; '' the tunnel's default session. */
+  group?: string;
 }): Initiation {
   const state = new HandshakeState(
     PATTERN_IK,
@@ -119,9 +152,10 @@ export function createInitiation(opts: {
     },
     generateKeyPair,
   );
-  const tail = Buffer.alloc(8);
+  const tail = Buffer.alloc(8 + GROUP_FIELD);
   tail[0] = opts.cipherOffer;
   tail.writeUInt32BE(opts.epoch >>> 0, 4);
+  encodeGroup(opts.group ?? '').copy(tail, 8);
   const payload = Buffer.concat([opts.timestamp ?? tai64n(), tail]);
   const noise = state.writeMessage(payload);
   const head = prefix(TYPE_INIT);
@@ -143,6 +177,8 @@ export interface ReceivedInitiation {
   timestamp: Buffer;
   cipherOffer: number;
   epoch: number;
+  /** The key group the initiator asks a session for; '' the default. */
+  group: string;
 }
 
 /** Responder: parse and authenticate message 1. Throws HandshakeError on anything wrong. */
@@ -156,7 +192,9 @@ export function consumeInitiation(message: Uint8Array, ourStatic: KeyPair): Rece
     generateKeyPair,
   );
   const payload = state.readMessage(message.subarray(8, INIT_MAC1));
-  if (payload.length !== 20) throw new HandshakeError('initiation payload has the wrong size');
+  if (payload.length !== 20 + GROUP_FIELD) throw new HandshakeError('initiation payload has the wrong size');
+  const group = decodeGroup(payload.subarray(20));
+  if (group === null) throw new HandshakeError('initiation names a malformed key group');
   return {
     state,
     peerStatic: state.rs!,
@@ -164,6 +202,7 @@ export function consumeInitiation(message: Uint8Array, ourStatic: KeyPair): Rece
     timestamp: payload.subarray(0, 12),
     cipherOffer: payload[12]!,
     epoch: payload.readUInt32BE(16),
+    group,
   };
 }
 

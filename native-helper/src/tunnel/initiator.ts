@@ -23,6 +23,10 @@ export interface InitiatorOptions {
   peerId: number;
   cipherOffer: number;
   timers: TunnelTimers;
+  /** The key group this initiator keeps a session for; '' or absent: the tunnel's default. */
+  group?: string;
+  /** Shared by every initiator of one data path: their sessions' indexes must never collide. */
+  indices?: IndexAllocator;
 }
 
 interface Live {
@@ -38,7 +42,7 @@ export interface InitiatorEvents {
 }
 
 export class Initiator extends EventEmitter<InitiatorEvents> {
-  private indices = new IndexAllocator();
+  private readonly indices: IndexAllocator;
   private pending: Initiation | null = null;
   private attemptStarted = 0;
   private epoch = 0;
@@ -55,6 +59,7 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     private readonly o: InitiatorOptions,
   ) {
     super();
+    this.indices = o.indices ?? new IndexAllocator();
     dp.on('handshake', (from, msg) => this.onMessage(from, msg));
     dp.on('rekey', (idx) => {
       if (this.current?.localIndex === idx) this.handshake();
@@ -92,6 +97,7 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
       cipherOffer: this.o.cipherOffer,
       epoch,
       cookie: this.cookie && Date.now() - this.cookie.at < COOKIE_LIFETIME_MS ? this.cookie.value : null,
+      group: this.o.group ?? '',
     });
     this.dp.send(this.o.endpoint, this.pending.message);
     this.handshakesSent++;
@@ -159,5 +165,17 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+  }
+
+  /** Stops, and takes its session out of the data path at once (a key group no rule uses any more). */
+  close(): void {
+    this.stop();
+    if (this.current) {
+      this.dp.deleteSession(this.current.localIndex);
+      this.indices.release(this.current.localIndex);
+      this.current = null;
+    }
+    if (this.pending) this.indices.release(this.pending.senderIndex);
+    this.pending = null;
   }
 }

@@ -7,15 +7,40 @@ import { LINKS_ONLY } from '../layout/kernel-layout.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import { TunnelConfig, type TunnelConfigInput } from './config.ts';
 import { Datapath, type DatapathStats } from './datapath.ts';
-import { CIPHER_AESGCM, CIPHER_CHACHA } from './handshake.ts';
+import { CIPHER_AESGCM, CIPHER_CHACHA, keyGroupId } from './handshake.ts';
 import { Initiator } from './initiator.ts';
 import { decodeKey, publicKeyOf } from './keys.ts';
-import { DEFAULT_TIMERS, type TunnelTimers } from './timers.ts';
+import { DEFAULT_TIMERS, IndexAllocator, type TunnelTimers } from './timers.ts';
+
+/** A mark tag's policy, and the key group its packets are sent under ('' or absent: the default). */
+export interface TunnelTag {
+  tag: number;
+  policy: number;
+  trafficClass: number;
+  metaTag?: number;
+  group?: string;
+}
+
+export interface KeyGroupState {
+  name: string;
+  /** Its data path peer slot (the gateway keeps a slot per group too). */
+  peerId: number;
+  established: boolean;
+  /** The current session's handshake generation and when it was made (ms since the epoch). */
+  epoch: number | null;
+  since: number | null;
+}
 
 export interface RunningTunnel {
   readonly name: string;
   readonly datapath: Datapath;
+  /** The default session's initiator (traffic without a key group). */
   readonly initiator: Initiator;
+  /** Key groups, each with its own session: made for the names given, closed for the others. */
+  setGroups(groups: readonly string[]): void;
+  groups(): KeyGroupState[];
+  /** Per mark tag: its metadata, and its key group's session. A group not set is never used. */
+  setTags(tags: readonly TunnelTag[]): void;
   /** Resolves once the first handshake completed. */
   established(timeoutMs?: number): Promise<void>;
   stats(): Promise<DatapathStats>;
@@ -30,7 +55,7 @@ export async function runTunnel(
   const priv = decodeKey(cfg.privateKey, 'the tunnel private key');
   const ourStatic = { privateKey: priv, publicKey: publicKeyOf(priv) };
   const gatewayAddress = (await lookup(cfg.gateway.host)).address;
-  const mtu = cfg.mtu ?? (isIPv4(gatewayAddress) ? 1419 : 1399);
+  const mtu = cfg.mtu ?? (isIPv4(gatewayAddress) ? 1413 : 1393);
   const dp = await Datapath.start({
     mode: 'client',
     tun: cfg.name,
@@ -64,7 +89,7 @@ export async function runTunnel(
     ],
     rules: [],
   });
-  dp.setTags(cfg.apps.map((a) => ({ tag: a.tag, policy: a.policyId, trafficClass: a.trafficClass })));
+
   const offer =
     cfg.cipher === 'chacha20poly1305'
       ? 1 << CIPHER_CHACHA
@@ -77,21 +102,83 @@ export async function runTunnel(
       'this CPU has no AES-NI, so AES-256-GCM is unavailable; use cipher "auto" or "chacha20poly1305"',
     );
   }
-  const initiator = new Initiator(dp, {
-    ourStatic,
-    peerStatic: decodeKey(cfg.gatewayPublicKey, 'the gateway public key'),
-    endpoint,
-    peerId: 1,
-    cipherOffer: offer,
-    timers: { ...DEFAULT_TIMERS, ...timers },
-  });
+  const peerStatic = decodeKey(cfg.gatewayPublicKey, 'the gateway public key');
+  const indices = new IndexAllocator();
+  const initiatorFor = (peerId: number, group: string) =>
+    new Initiator(dp, {
+      ourStatic,
+      peerStatic,
+      endpoint,
+      peerId,
+      cipherOffer: offer,
+      timers: { ...DEFAULT_TIMERS, ...timers },
+      group,
+      indices,
+    });
+  const initiator = initiatorFor(1, '');
+  // Key groups: a peer slot each (ids from 2, kept per name for the tunnel's life) and an initiator.
+  const groupIds = new Map<string, number>();
+  const groupInitiators = new Map<string, Initiator>();
+  const setGroups = (wanted: readonly string[]) => {
+    for (const [name, gi] of groupInitiators)
+      if (!wanted.includes(name)) {
+        gi.close();
+        groupInitiators.delete(name);
+      }
+    for (const name of wanted) {
+      if (!name || groupInitiators.has(name)) continue;
+      const id = groupIds.get(name) ?? groupIds.size + 2;
+      groupIds.set(name, id);
+      dp.setPeer({ id, endpoint, addresses: [], rules: [], groupId: keyGroupId(name) });
+      const gi = initiatorFor(id, name);
+      groupInitiators.set(name, gi);
+      gi.handshake();
+    }
+  };
+  let tags: readonly TunnelTag[] = [];
+  const setTags = (next: readonly TunnelTag[]) => {
+    tags = next;
+    dp.setTags(
+      next.map((t) => {
+        const id = t.group ? groupIds.get(t.group) : undefined;
+        return {
+          tag: t.tag,
+          policy: t.policy,
+          trafficClass: t.trafficClass,
+          metaTag: t.metaTag ?? 0,
+          // A group without its session yet: peer 0 would mean the default; -1 matches no peer, so the
+          // data path drops the packet rather than send it under the default keys.
+          peerId: t.group ? (id ?? 0xffffffff) : 0,
+          groupId: t.group ? keyGroupId(t.group) : 0,
+        };
+      }),
+    );
+  };
+  setGroups(cfg.groups);
+  setTags(cfg.apps.map((a) => ({ tag: a.tag, policy: a.policyId, trafficClass: a.trafficClass })));
   // A data path that dies takes the TUN with it; stop handshaking into the void.
-  dp.on('exit', () => initiator.stop());
+  dp.on('exit', () => {
+    initiator.stop();
+    for (const gi of groupInitiators.values()) gi.stop();
+  });
   initiator.handshake();
   return {
     name: cfg.name,
     datapath: dp,
     initiator,
+    setGroups(groups) {
+      setGroups(groups);
+      setTags(tags); // the groups' peer slots may be new
+    },
+    groups: () =>
+      [...groupInitiators].map(([name, gi]) => ({
+        name,
+        peerId: groupIds.get(name)!,
+        established: gi.session !== null,
+        epoch: gi.session?.epoch ?? null,
+        since: gi.session?.createdAt ?? null,
+      })),
+    setTags,
     established(timeoutMs = 10_000) {
       if (initiator.session) return Promise.resolve();
       return new Promise((res, rej) => {
@@ -108,6 +195,7 @@ export async function runTunnel(
     stats: () => dp.stats(),
     async stop() {
       initiator.stop();
+      for (const gi of groupInitiators.values()) gi.stop();
       await dp.stop();
     },
   };

@@ -42,7 +42,7 @@ static void test_replay(void) {
 static void test_wire(void) {
     uint8_t pkt[256] = {0};
     sy_write_header(pkt, 0x01020304, 77, 9, 2);
-    size_t s = sy_write_secret(pkt + SY_HDR_LEN + SY_CLEAR_LEN, 1, 0x1234, 4242);
+    size_t s = sy_write_secret(pkt + SY_HDR_LEN + SY_CLEAR_LEN, 1, 0x1234, 4242, 0xA1B2C3D4);
     CHECK(s == SY_SECRET_LEN);
     uint8_t *ip = pkt + SY_HDR_LEN + SY_CLEAR_LEN + s;
     ip[0] = 0x45;
@@ -57,6 +57,34 @@ static void test_wire(void) {
     uint8_t *pt = pkt + SY_HDR_LEN + h.clear_len;
     CHECK(sy_parse_plaintext(pt, len - SY_HDR_LEN - h.clear_len - SY_TAG_LEN, &m, &inner, &ilen) == 0);
     CHECK(m.app_tag == 0x1234 && m.policy_id == 4242 && inner == ip && ilen == 28);
+    CHECK(m.has_group && m.group_id == 0xA1B2C3D4);
+    /* The key group is secret metadata too: never in the clear block. */
+    {
+        uint8_t clr[256];
+        memcpy(clr, pkt, sizeof(clr));
+        clr[SY_HDR_LEN + 6] = SY_TLV_GROUP;
+        CHECK(sy_parse_header(clr, len, &h) < 0);
+        CHECK(sy_parse_header(pkt, len, &h) == 0);
+    }
+    /* A group TLV of the wrong length, or twice, is refused. */
+    {
+        uint8_t dup[256];
+        memcpy(dup, pkt, sizeof(dup));
+        uint8_t *sec = dup + SY_HDR_LEN + SY_CLEAR_LEN;
+        sec[13] = 3;
+        CHECK(sy_parse_plaintext(sec, len - SY_HDR_LEN - SY_CLEAR_LEN - SY_TAG_LEN, &m, &inner, &ilen) < 0);
+        memcpy(dup, pkt, sizeof(dup));
+        sec[6] = SY_TLV_GROUP; /* the policy TLV becomes a second group TLV */
+        CHECK(sy_parse_plaintext(sec, len - SY_HDR_LEN - SY_CLEAR_LEN - SY_TAG_LEN, &m, &inner, &ilen) < 0);
+    }
+    /* Without metadata (gateway to client) there is no group: the default. */
+    {
+        uint8_t plain[64] = {0};
+        CHECK(sy_write_secret(plain, 0, 0, 0, 0) == 2);
+        plain[2] = 0x45;
+        sy_put16(plain + 4, 28);
+        CHECK(sy_parse_plaintext(plain, 30, &m, &inner, &ilen) == 0 && !m.has_group && m.group_id == 0);
+    }
     /* Secret metadata in the clear block is refused. */
     uint8_t bad[256];
     memcpy(bad, pkt, sizeof(bad));
