@@ -1,11 +1,15 @@
 /* libFuzzer target: everything the data path parses from the network or the TUN before (or
- * without) authentication, plus the decrypted-plaintext parser and the replay window. */
+ * without) authentication, plus the decrypted-plaintext parser (with the key group TLV), the replay
+ * window, and the gateway's reply-flow table (a flow filed from a packet is found from its reply). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "replay.h"
 #include "tso.h"
 #include "wire.h"
+
+void sy_reply_file(const uint8_t *ip, size_t len, int peer_slot);
+int sy_reply_lookup(const uint8_t *ip, size_t len);
 
 static void emit(void *ctx, uint8_t *seg, size_t len) {
     size_t iplen;
@@ -18,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     uint8_t mode = data[0];
     data++, size--;
-    if (mode % 3 == 0) {
+    if (mode % 4 == 0) {
         struct sy_hdr h;
         if (sy_parse_header(data, size, &h) == 0) {
             size_t ad = SY_HDR_LEN + h.clear_len;
@@ -31,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 (inner < data + ad || inner + ilen > data + size - SY_TAG_LEN))
                 abort();
         }
-    } else if (mode % 3 == 1) {
+    } else if (mode % 4 == 1) {
         if (size < sizeof(struct virtio_net_hdr)) return 0;
         struct virtio_net_hdr vh;
         memcpy(&vh, data, sizeof(vh));
@@ -41,6 +45,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t total = 0;
         sy_tso_split(&vh, pkt, n, NULL, emit, &total);
         free(pkt);
+    } else if (mode % 4 == 3) {
+        if (size < 20 || size > 2048) return 0;
+        uint8_t pkt[2048], rev[2048];
+        memcpy(pkt, data, size);
+        sy_reply_file(pkt, size, 7);
+        int found = sy_reply_lookup(pkt, size);
+        if (found < -1 || found > 255) abort();
+        /* An IPv4 TCP/UDP packet's reply (addresses and ports swapped) finds the slot filed for it. */
+        size_t ihl = (size_t)(pkt[0] & 15) * 4;
+        if ((pkt[0] >> 4) == 4 && ihl >= 20 && size >= ihl + 4 && (pkt[9] == 6 || pkt[9] == 17) &&
+            !(sy_get16(pkt + 6) & 0x1fff)) {
+            memcpy(rev, pkt, size);
+            memcpy(rev + 12, pkt + 16, 4);
+            memcpy(rev + 16, pkt + 12, 4);
+            memcpy(rev + ihl, pkt + ihl + 2, 2);
+            memcpy(rev + ihl + 2, pkt + ihl, 2);
+            if (sy_reply_lookup(rev, size) != 7) abort();
+        }
     } else {
         struct sy_replay r;
         memset(&r, 0, sizeof(r));

@@ -8,6 +8,6 @@ out="${FUZZ_OUT:-$here/build}"
 seconds="${1:-30}"
 mkdir -p "$out/corpus"
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I"$dp" \
-  "$here/fuzz_wire.c" "$dp/wire.c" "$dp/tso.c" -o "$out/fuzz_wire"
+  "$here/fuzz_wire.c" "$dp/wire.c" "$dp/tso.c" "$dp/groupflow.c" -o "$out/fuzz_wire"
 cp "$here"/seeds/* "$out/corpus/" 2>/dev/null || true
 "$out/fuzz_wire" -artifact_prefix="$out/" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 "$out/corpus"

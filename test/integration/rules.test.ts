@@ -18,7 +18,7 @@ import { eventually } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
 const FIXTURES = join(REPO, 'test/integration/fixtures');
-const [A, B, C, D] = [7101, 7102, 7103, 7104];
+const [A, B, C, D, E] = [7101, 7102, 7103, 7104, 7105];
 const TUNNEL = 'sy-tun0';
 
 describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
@@ -93,7 +93,7 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
     await lab.spawn('internet', [
       'python3',
       join(FIXTURES, 'port-echo.py'),
-      [A, B, C, D].join(','),
+      [A, B, C, D, E].join(','),
       lab.servers.v4,
       lab.servers.v6,
     ]);
@@ -130,6 +130,8 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
             publicKey: desktopPub,
             addresses: ['10.78.0.2/32', 'fd78::2/128'],
             apps: [{ tag, allow: ['0.0.0.0/0', '::/0'] }],
+            // The same app in key group "work": its own session, when a rule names the group.
+            groups: [{ name: 'work', apps: [{ tag, allow: ['0.0.0.0/0', '::/0'] }] }],
           },
         ],
       }),
@@ -412,6 +414,40 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
     } finally {
       sender.kill('SIGTERM');
     }
+  });
+
+  it("a rule with a key group sends its flows in that group's own session", async () => {
+    await addRule({
+      match: { subject: { kind: 'app', app: 'rprobe' }, ports: [{ from: E, to: E }] },
+      action: { type: 'encrypt', tunnel: TUNNEL, keyGroup: 'work' },
+      name: 'E in group work',
+    });
+    const groups = await eventually(
+      'the work session',
+      async () => (await api.call('tunnels.list', {}))[0]?.groups ?? [],
+      (g) => g.some((x) => x.name === 'work' && x.established),
+      20_000,
+    );
+    expect(groups.map((g) => g.name)).toEqual(['work']);
+    const r = await round('MARK5', [E]);
+    expect(r[`v4-tcp-${E}`]).toBe(lab.servers.gatewayV4);
+    expect(r[`v6-udp-${E}`]).toBe(lab.servers.gatewayV6);
+    expect(await seenOnIsps('MARK5-')).toBe(0);
+    // The gateway accounted them to the peer's "work" slot, not its default session.
+    const stats = JSON.parse(
+      (
+        await run([
+          SWITCHYARD,
+          'gateway',
+          'stats',
+          '--json',
+          '--socket',
+          `/run/switchyard/${lab.prefix}-gwr.sock`,
+        ])
+      ).stdout,
+    ) as { accounting: { peer: string; packets: number }[] };
+    expect(stats.accounting.find((a) => a.peer === 'desktop/work')?.packets).toBeGreaterThan(0);
+    expect((await helper.cli(['tunnels'])).stdout).toMatch(/work \(epoch \d+\)/);
   });
 
   it("the gateway's peers change at run time from the CLI, and the config file keeps them", async () => {

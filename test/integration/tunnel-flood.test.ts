@@ -115,7 +115,11 @@ describe.skipIf(!isRoot)('a handshake flood at the gateway', () => {
     const cookiesBefore = lab.tunnel.initiator.cookiesReceived;
     const running = flood(valid, 10_000);
     await new Promise((r) => setTimeout(r, 2000));
-    const during = await handshake();
+    // An initiation that happens to find a token in the gateway's bucket (~2 % under this flood) needs
+    // no cookie; try again until one had to prove its cookie.
+    let during = await handshake();
+    for (let i = 0; i < 3 && lab.tunnel.initiator.cookiesReceived === cookiesBefore; i++)
+      during = await handshake();
     const cookies = lab.tunnel.initiator.cookiesReceived - cookiesBefore;
     const sent = await running;
     const after = await handshake();

@@ -19,6 +19,7 @@ import {
   createTunnelLab,
   markFor,
   sendDatagrams,
+  withMark,
 } from './tunnel-lab.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -166,6 +167,50 @@ describe.skipIf(!isRoot)('key groups: a session, keys and rights per group', () 
     );
     expect(crossedMoved, `indexes ${workIdx} ${personalIdx}`).toEqual({ rxAuthFail: 1 });
     expect(after.rxPackets).toBe(before.rxPackets);
+  });
+
+  it('rekeying one group under load loses (almost) nothing on the other', async () => {
+    for (const port of [5201, 5202]) lab.spawn(lab.ns.server, ['iperf3', '-s', '-p', String(port)]);
+    await new Promise((r) => setTimeout(r, 500));
+    const udp = (tag: number, port: number) =>
+      lab.sh(
+        lab.ns.client,
+        [
+          ...withMark(markFor(tag)),
+          'iperf3',
+          '-c',
+          ADDR.server,
+          '-p',
+          String(port),
+          '-u',
+          '-b',
+          '50M',
+          '-l',
+          '1200',
+          '-t',
+          '4',
+          '-J',
+        ],
+        { allowFailure: true, timeoutMs: 20_000 },
+      );
+    const personalBefore = lab.tunnel.groups().find((g) => g.name === 'personal')!.epoch!;
+    const runs = Promise.all([udp(TAG, 5201), udp(OTHER_TAG, 5202)]);
+    await new Promise((r) => setTimeout(r, 2000));
+    lab.tunnel.rekeyGroup('personal');
+    const [work, personal] = await runs;
+    const lost = (r: { stdout: string }) => {
+      const sum = (JSON.parse(r.stdout) as { end: { sum: { lost_packets: number; packets: number } } }).end
+        .sum;
+      return { lost: sum.lost_packets, packets: sum.packets };
+    };
+    const w = lost(work);
+    const p = lost(personal);
+    console.log(
+      `rekey of "personal" under load (2 × 50 Mbit/s UDP for 4 s): "work" lost ${w.lost} of ${w.packets} packets, "personal" ${p.lost} of ${p.packets}`,
+    );
+    expect(lab.tunnel.groups().find((g) => g.name === 'personal')!.epoch).toBeGreaterThan(personalBefore);
+    expect(w.packets).toBeGreaterThan(10_000);
+    expect(w.lost).toBeLessThanOrEqual(10);
   });
 
   it('revoking "personal" at the gateway stops that app at once; "work" goes on', async () => {

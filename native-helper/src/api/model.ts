@@ -171,6 +171,18 @@ export const Tunnel = z.object({
   cipher: z.enum(['auto', 'chacha20poly1305', 'aes256gcm']),
   state: z.enum(['connecting', 'up', 'down']),
   problem: z.string().nullable(),
+  /** Key groups (logical networks) with a session of their own in this tunnel. */
+  groups: z
+    .array(
+      z.object({
+        name: z.string(),
+        established: z.boolean(),
+        /** The current session's handshake generation, and when it was made (ISO). */
+        epoch: z.number().nullable(),
+        since: z.string().nullable(),
+      }),
+    )
+    .optional(),
 });
 export type Tunnel = z.infer<typeof Tunnel>;
 

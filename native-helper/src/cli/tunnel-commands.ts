@@ -29,12 +29,15 @@ export const tunnelCommands: Command[] = [
           list.length === 0
             ? 'No tunnels. Add one with `switchyard tunnel add`.'
             : table(
-                ['tunnel', 'gateway', 'state', 'address', 'our public key'],
+                ['tunnel', 'gateway', 'state', 'address', 'key groups', 'our public key'],
                 list.map((t) => [
                   t.name,
                   t.gateway,
                   t.problem ? `${t.state}: ${t.problem}` : t.state,
                   t.addresses.join(' '),
+                  (t.groups ?? [])
+                    .map((g) => `${g.name} (${g.established ? `epoch ${g.epoch}` : 'handshaking'})`)
+                    .join(', ') || '-',
                   t.publicKey,
                 ]),
               ),

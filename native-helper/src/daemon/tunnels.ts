@@ -93,7 +93,7 @@ export class TunnelManager {
   }
 
   list(): Tunnel[] {
-    return [...this.live.values()].map(({ record, state, problem }) => ({
+    return [...this.live.values()].map(({ record, state, problem, running }) => ({
       name: record.name,
       gateway: record.gateway,
       gatewayPublicKey: record.gatewayPublicKey,
@@ -102,6 +102,12 @@ export class TunnelManager {
       cipher: record.cipher,
       state,
       problem,
+      groups: (running?.groups() ?? []).map((g) => ({
+        name: g.name,
+        established: g.established,
+        epoch: g.epoch,
+        since: g.since === null ? null : new Date(g.since).toISOString(),
+      })),
     }));
   }
 

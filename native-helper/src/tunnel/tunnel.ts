@@ -41,6 +41,8 @@ export interface RunningTunnel {
   groups(): KeyGroupState[];
   /** Per mark tag: its metadata, and its key group's session. A group not set is never used. */
   setTags(tags: readonly TunnelTag[]): void;
+  /** A new handshake for one key group's session now (the others go on untouched). */
+  rekeyGroup(name: string): void;
   /** Resolves once the first handshake completed. */
   established(timeoutMs?: number): Promise<void>;
   stats(): Promise<DatapathStats>;
@@ -179,6 +181,11 @@ export async function runTunnel(
         since: gi.session?.createdAt ?? null,
       })),
     setTags,
+    rekeyGroup(name) {
+      const gi = groupInitiators.get(name);
+      if (!gi) throw new Error(`tunnel ${cfg.name} has no key group ${name}`);
+      gi.handshake();
+    },
     established(timeoutMs = 10_000) {
       if (initiator.session) return Promise.resolve();
       return new Promise((res, rej) => {
