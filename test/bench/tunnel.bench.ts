@@ -106,6 +106,7 @@ async function benchCipher(ctx: BenchContext, cipher: Cipher): Promise<BenchRow[
       });
       rows.push({ group: 'tunnel', name: `${name}, CPU`, value: r.cpuSecondsPerGbit, unit: 'CPU s/Gbit' });
     }
+    if (cipher === 'aes256gcm') rows.push(...(await benchGroups(ctx, pair.a, gateway, tunnel, keys.client)));
     await server.stop();
     const dp = await tunnel.stats();
     const gw = await gateway.stats();
@@ -124,6 +125,79 @@ async function benchCipher(ctx: BenchContext, cipher: Cipher): Promise<BenchRow[
     undo();
     await pair.destroy();
   }
+}
+
+/**
+ * Key groups: 4 iperf3 streams, their packets marked by a hash of the source port into 4 tags (what
+ * 4 apps' flow classes would be), first all in one group's session, then each tag in a group of its
+ * own (4 sessions, 4 receiver indexes, the gateway checking each group's tags).
+ */
+async function benchGroups(
+  ctx: BenchContext,
+  clientNs: string,
+  gateway: RunningGateway,
+  tunnel: RunningTunnel,
+  clientKey: string,
+): Promise<BenchRow[]> {
+  const tags = [0, 1, 2, 3].map((i) => TAG + 1 + i);
+  const markOf = (tag: number) => ((0x5a << 24) | (1 << 16) | tag) >>> 0;
+  const app = (tag: number) => ({ tag, allow: [`${GATEWAY_TUN}/32`] });
+  await gateway.setPeer({
+    name: 'bench',
+    publicKey: pubkey(clientKey),
+    addresses: [`${CLIENT_TUN}/32`],
+    apps: [app(TAG)],
+    groups: [
+      { name: 'g0', apps: tags.map(app) },
+      ...tags.slice(1).map((t, i) => ({ name: `g${i + 1}`, apps: [app(t)] })),
+    ],
+  });
+  tunnel.setGroups(['g0', 'g1', 'g2', 'g3']);
+  for (let i = 0; i < 150 && !tunnel.groups().every((g) => g.established); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  await run(inNs(clientNs, ['nft', '-f', '-']), {
+    input: `flush table ip sybench\ntable ip sybench {\n chain out {\n type route hook output priority mangle;\n ip daddr ${GATEWAY_TUN} meta mark set jhash tcp sport mod 4 map { ${tags.map((t, i) => `${i} : ${markOf(t)}`).join(', ')} }\n }\n}\n`,
+  });
+  await run(['ip', '-n', clientNs, '-batch', '-'], {
+    input: tags.map((t, i) => `rule add fwmark ${markOf(t)} lookup 160 pref ${161 + i}`).join('\n') + '\n',
+  });
+  const policy = (group: (i: number) => string) =>
+    tunnel.setTags([
+      { tag: TAG, policy: POLICY, trafficClass: 0 },
+      ...tags.map((tag, i) => ({ tag, policy: POLICY, trafficClass: 0, group: group(i) })),
+    ]);
+  const rows: BenchRow[] = [];
+  let one = 0;
+  for (const [label, group] of [
+    ['1 key group', () => 'g0'],
+    ['4 key groups', (i: number) => `g${i}`],
+  ] as const) {
+    policy(group);
+    const r = await measureThroughput(ctx, { clientNs, serverAddr: GATEWAY_TUN, streams: 4, label });
+    if (!one) one = r.gbps;
+    const wg = ctx.anchors.find((a) => a.anchor === 'wireguard-go' && a.streams === 4);
+    rows.push({
+      group: 'tunnel',
+      name: `switchyard aes256gcm, 4 streams in ${label}`,
+      value: r.gbps,
+      unit: 'Gbit/s',
+      ratio:
+        label === '4 key groups'
+          ? { against: 'the same 4 streams in 1 key group', value: r.gbps / one }
+          : { against: 'wireguard-go', value: wg && wg.gbps > 0 ? r.gbps / wg.gbps : NaN },
+      note: `samples ${r.samples.map((x) => x.toFixed(2)).join(', ')}`,
+    });
+  }
+  const s = await gateway.stats();
+  const perGroup = tags.map((t) => s.accounting.find((a) => a.tag === t)?.packets ?? 0);
+  rows.push({
+    group: 'tunnel',
+    name: 'switchyard key groups: packets per group at the gateway',
+    value: perGroup.filter((n) => n > 0).length,
+    unit: 'groups used',
+    note: perGroup.join(' / '),
+  });
+  return rows;
 }
 
 async function benchFuzz(ctx: BenchContext): Promise<BenchRow> {

@@ -42,6 +42,8 @@ export interface EncryptionRulesDeps {
   applied: () => FlowPlan | null;
   tunnelUp: (name: string) => boolean;
   tunnelExists: (name: string) => boolean;
+  /** Whether a key group of a tunnel has its session (false while handshaking or refused). */
+  groupUp?: (tunnel: string, group: string) => boolean;
   /** After expired rules were removed (the audit of event rules). */
   expired?: (rules: readonly Rule[]) => void;
   /** An uplink moved to another network, or a network's trust changed. */
@@ -164,6 +166,8 @@ export class EncryptionRules {
       return `there is no tunnel ${action.tunnel}: the flows this rule covers are blocked`;
     if (inForce && !this.deps.tunnelUp(action.tunnel))
       return `tunnel ${action.tunnel} is down: the flows this rule covers are blocked until it is up`;
+    if (inForce && action.keyGroup && this.deps.groupUp && !this.deps.groupUp(action.tunnel, action.keyGroup))
+      return `key group ${action.keyGroup} of tunnel ${action.tunnel} has no session yet: the flows this rule covers are held until it has one`;
     return null;
   }
 

@@ -119,6 +119,7 @@ export class Helper {
       applied: () => this.loop.flows,
       tunnelUp: (name) => this.tunnels.isUp(name),
       tunnelExists: (name) => this.tunnels.has(name),
+      groupUp: (name, group) => this.tunnels.groupUp(name, group),
       expired: (rules) => this.reactions.rulesExpired(rules),
       // After the apply that saw the move: network events may create or remove rules.
       networksChanged: () =>

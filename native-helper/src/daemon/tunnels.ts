@@ -45,6 +45,8 @@ interface Live {
   running: RunningTunnel | null;
   state: Tunnel['state'];
   problem: string | null;
+  /** Key groups whose session the gateway does not answer for. */
+  groupProblems: Map<string, string>;
 }
 
 export function parseHostPort(text: string): { host: string; port: number } {
@@ -88,12 +90,21 @@ export class TunnelManager {
     return this.live.has(name);
   }
 
+  groupUp(name: string, group: string): boolean {
+    return (
+      this.live
+        .get(name)
+        ?.running?.groups()
+        .find((g) => g.name === group)?.established ?? false
+    );
+  }
+
   isUp(name: string): boolean {
     return this.live.get(name)?.state === 'up';
   }
 
   list(): Tunnel[] {
-    return [...this.live.values()].map(({ record, state, problem, running }) => ({
+    return [...this.live.values()].map(({ record, state, problem, running, groupProblems }) => ({
       name: record.name,
       gateway: record.gateway,
       gatewayPublicKey: record.gatewayPublicKey,
@@ -101,7 +112,7 @@ export class TunnelManager {
       addresses: record.addresses,
       cipher: record.cipher,
       state,
-      problem,
+      problem: [problem, ...groupProblems.values()].filter(Boolean).join('; ') || null,
       groups: (running?.groups() ?? []).map((g) => ({
         name: g.name,
         established: g.established,
@@ -162,18 +173,40 @@ export class TunnelManager {
   }
 
   private async start(record: TunnelRecord): Promise<void> {
-    const live: Live = { record, running: null, state: 'connecting', problem: null };
+    const live: Live = {
+      record,
+      running: null,
+      state: 'connecting',
+      problem: null,
+      groupProblems: new Map(),
+    };
     this.live.set(record.name, live);
     try {
-      const running = await runTunnel({
-        name: record.name,
-        privateKey: record.privateKey,
-        gateway: parseHostPort(record.gateway),
-        gatewayPublicKey: record.gatewayPublicKey,
-        address: record.addresses,
-        cipher: record.cipher,
-        apps: this.apps.map((a) => ({ tag: a.tag, policyId: a.policyId })),
-      });
+      const running = await runTunnel(
+        {
+          name: record.name,
+          privateKey: record.privateKey,
+          gateway: parseHostPort(record.gateway),
+          gatewayPublicKey: record.gatewayPublicKey,
+          address: record.addresses,
+          cipher: record.cipher,
+          apps: this.apps.map((a) => ({ tag: a.tag, policyId: a.policyId })),
+        },
+        {},
+        {
+          groupEstablished: (group) => {
+            if (live.groupProblems.delete(group)) this.log(`tunnel ${record.name}: key group ${group} is up`);
+            this.onChange();
+          },
+          groupFailed: (group, reason) => {
+            // The gateway does not answer for this group: revoked there, or never given to this peer.
+            const message = `key group ${group} has no session (${reason}); the gateway may have revoked it, and the flows of rules using it are held`;
+            if (live.groupProblems.get(group) !== message) this.log(`tunnel ${record.name}: ${message}`);
+            live.groupProblems.set(group, message);
+            this.onChange();
+          },
+        },
+      );
       live.running = running;
       // With the flow classes' metadata tags too (the config carries apps' own tags only).
       this.configure(running);

@@ -49,9 +49,17 @@ export interface RunningTunnel {
   stop(): Promise<void>;
 }
 
+/** What happens to key groups' sessions, for the helper's log and the tunnel's state. */
+export interface TunnelHooks {
+  groupEstablished?(group: string): void;
+  /** No answer from the gateway: the group was revoked there, or never configured. */
+  groupFailed?(group: string, reason: string): void;
+}
+
 export async function runTunnel(
   input: TunnelConfigInput,
   timers: Partial<TunnelTimers> = {},
+  hooks: TunnelHooks = {},
 ): Promise<RunningTunnel> {
   const cfg = TunnelConfig.parse(input);
   const priv = decodeKey(cfg.privateKey, 'the tunnel private key');
@@ -133,6 +141,8 @@ export async function runTunnel(
       groupIds.set(name, id);
       dp.setPeer({ id, endpoint, addresses: [], rules: [], groupId: keyGroupId(name) });
       const gi = initiatorFor(id, name);
+      gi.on('established', () => hooks.groupEstablished?.(name));
+      gi.on('failed', (reason) => hooks.groupFailed?.(name, reason));
       groupInitiators.set(name, gi);
       gi.handshake();
     }
