@@ -131,6 +131,11 @@ async function main() {
       await page.getByRole('link', { name: 'Interfaces' }).click();
       await page.waitForTimeout(3000);
       await shot('interfaces');
+      // The tunnels sit below the uplinks: their logical networks (key groups) and the rules using them.
+      await page
+        .getByRole('region', { name: 'sy-office' })
+        .evaluate((el) => el.scrollIntoView({ block: 'end' }));
+      await shot('interfaces-tunnels');
 
       await page.getByRole('link', { name: 'Activity' }).click();
       await page.getByRole('list', { name: 'Activity log' }).waitFor();

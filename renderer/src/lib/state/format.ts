@@ -40,3 +40,17 @@ export function formatStamp(iso: string, now = Date.now()): string {
   if (d.toDateString() === new Date(now).toDateString()) return time;
   return `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${time}`;
 }
+
+/** How long ago an ISO time was, coarsely: "just now", "40 s ago", "14 min ago", "3 h ago", "2 days ago". */
+export function formatAgo(iso: string, now = Date.now()): string {
+  const t = new Date(iso).getTime();
+  if (Number.isNaN(t)) return iso;
+  const s = Math.max(0, Math.floor((now - t) / 1000));
+  if (s < 10) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  const min = Math.floor(s / 60);
+  if (min < 60) return `${min} min ago`;
+  const h = Math.floor(min / 60);
+  if (h < 24) return `${h} h ago`;
+  return `${plural(Math.floor(h / 24), 'day')} ago`;
+}

@@ -67,7 +67,11 @@ export class Store {
         // Tunnels are interfaces: a rule's problem follows its tunnel.
         this.rules.refreshSoon();
       }),
-      c.on('rules.changed', (d) => this.rules.applyList(d)),
+      c.on('rules.changed', (d) => {
+        this.rules.applyList(d);
+        // A rule's problem may be its key group's session coming or going: the tunnels say which.
+        void this.rules.loadTunnels();
+      }),
       c.on('rule.expired', (d, m) => {
         this.rules.applyExpired(d);
         this.activity.add('rule.expired', d, m);

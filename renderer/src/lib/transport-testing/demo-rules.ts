@@ -1,6 +1,7 @@
-// The FakeHelper's encryption-rule world: two tunnels (one down), app groups, a managed rule, an event
-// rule about to expire, user rules (one holding traffic), the trust defaults, and the networks the
-// uplinks are on now and some seen before. Only apps that exist in the demo are named.
+// The FakeHelper's encryption-rule world: two tunnels (one down; the other with key groups "work", up,
+// and "personal", still handshaking), app groups, a managed rule in "work", an event rule about to
+// expire, user rules (one holding traffic), the trust defaults, and the networks the uplinks are on now
+// and some seen before. Only apps that exist in the demo are named.
 import type { Group, Network, Rule, Tunnel, TrustDefaults } from '#switchyard/api/schema.ts';
 
 const MIN = 60_000;
@@ -10,7 +11,7 @@ function key(r: () => number): string {
   return btoa(String.fromCharCode(...Array.from({ length: 32 }, () => Math.floor(r() * 256))));
 }
 
-export function demoTunnels(r: () => number): Tunnel[] {
+export function demoTunnels(r: () => number, now: number): Tunnel[] {
   return [
     {
       name: 'sy-office',
@@ -21,6 +22,10 @@ export function demoTunnels(r: () => number): Tunnel[] {
       cipher: 'auto',
       state: 'up',
       problem: null,
+      groups: [
+        { name: 'work', established: true, epoch: 3, since: new Date(now - 14 * MIN).toISOString() },
+        { name: 'personal', established: false, epoch: null, since: null },
+      ],
     },
     {
       name: 'sy-travel',
@@ -74,7 +79,7 @@ export function demoRules(now: number, apps: ReadonlySet<string>): Rule[] {
       'Work servers only through the office tunnel',
       'managed',
       { subject: { kind: 'group', group: 'Work' }, destinations: ['10.20.0.0/16', 'fd5a:20::/48'] },
-      { type: 'encrypt', tunnel: 'sy-office' },
+      { type: 'encrypt', tunnel: 'sy-office', keyGroup: 'work' },
     ),
     rule(
       'r-e5c201',

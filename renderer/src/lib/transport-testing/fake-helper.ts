@@ -388,7 +388,7 @@ export class FakeHelper implements SwitchyardClient {
         );
       case 'events.subscribe':
         return { ok: true };
-      // The UI has no tunnel view yet: the fake's tunnels are fixed, and it is no gateway.
+      // The fake's tunnels change only through FakeRules (setTunnelState, setKeyGroup); it is no gateway.
       case 'tunnels.list':
         return structuredClone(this.rules.tunnels);
       case 'tunnels.add':

@@ -59,7 +59,7 @@ export class FakeRules {
     this.#rand = opts.rand;
     this.#expired = opts.expired ?? (() => {});
     const now = this.#now();
-    this.tunnels = demoTunnels(opts.rand);
+    this.tunnels = demoTunnels(opts.rand, now);
     this.groups = demoGroups(opts.apps());
     this.rules = demoRules(now, opts.apps());
     for (const r of this.rules) {
@@ -80,6 +80,9 @@ export class FakeRules {
     if (!t) return `there is no tunnel ${r.action.tunnel}: the flows this rule covers are blocked`;
     if (t.state !== 'up')
       return `tunnel ${t.name} is down: the flows this rule covers are blocked until it is up`;
+    const group = r.action.keyGroup;
+    if (group && !t.groups?.find((g) => g.name === group)?.established)
+      return `key group ${group} of tunnel ${t.name} has no session yet: the flows this rule covers are held until it has one`;
     return null;
   }
 
@@ -154,6 +157,21 @@ export class FakeRules {
     if (!t) return;
     t.state = state;
     t.problem = state === 'up' ? null : `the gateway ${t.gateway} does not answer`;
+    this.#emit('rules.changed', this.list());
+  }
+
+  /** A key group's session is made (a new epoch) or lost; rules using it gain or lose their problem. */
+  setKeyGroup(tunnel: string, name: string, established: boolean): void {
+    const t = this.tunnels.find((x) => x.name === tunnel);
+    if (!t) return;
+    const groups = (t.groups ??= []);
+    let g = groups.find((x) => x.name === name);
+    if (!g) groups.push((g = { name, established: false, epoch: null, since: null }));
+    g.established = established;
+    if (established) {
+      g.epoch = (g.epoch ?? 0) + 1;
+      g.since = new Date(this.#now()).toISOString();
+    }
     this.#emit('rules.changed', this.list());
   }
 
