@@ -1,6 +1,7 @@
 // The API's methods and events for events that create rules: findings, quarantines, schedules, reaction
 // templates and the audit trail. schema.ts spreads them into `methods` and `events`.
 import { z } from 'zod';
+import { NoParams, Ok, method } from './method.ts';
 import { AppId } from './model.ts';
 import { Destination } from './rules-model.ts';
 import {
@@ -14,18 +15,6 @@ import {
   SourceName,
   TemplateId,
 } from './events-model.ts';
-
-const Ok = z.object({ ok: z.literal(true) });
-const NoParams = z.object({}).strict();
-
-function method<P extends z.ZodType, R extends z.ZodType>(
-  params: P,
-  result: R,
-  access: 'read' | 'write',
-  summary: string,
-) {
-  return { params, result, access, summary };
-}
 
 /** A duration in seconds: at least a second, at most a year. */
 const Seconds = z

@@ -1,21 +1,10 @@
 // The API of `switchyard gateway`: its peers, changed at run time. schema.ts spreads these into
 // `methods`; a desktop helper answers them UNAVAILABLE.
 import { z } from 'zod';
+import { NoParams, Ok, method } from './method.ts';
 import { isIP } from './ip.ts';
 import { WireKey } from './model.ts';
 import { KeyGroupName } from './rules-model.ts';
-
-const Ok = z.object({ ok: z.literal(true) });
-const NoParams = z.object({}).strict();
-
-function method<P extends z.ZodType, R extends z.ZodType>(
-  params: P,
-  result: R,
-  access: 'read' | 'write',
-  summary: string,
-) {
-  return { params, result, access, summary };
-}
 
 const PeerName = z
   .string()

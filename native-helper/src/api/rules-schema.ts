@@ -1,6 +1,7 @@
 // The API's encryption-rule methods and events: rules, app groups, trust defaults and networks.
 // schema.ts spreads them into `methods` and `events`.
 import { z } from 'zod';
+import { NoParams, Ok, method } from './method.ts';
 import { AppId } from './model.ts';
 import {
   Group,
@@ -14,18 +15,6 @@ import {
   Trust,
   TrustDefaults,
 } from './rules-model.ts';
-
-const Ok = z.object({ ok: z.literal(true) });
-const NoParams = z.object({}).strict();
-
-function method<P extends z.ZodType, R extends z.ZodType>(
-  params: P,
-  result: R,
-  access: 'read' | 'write',
-  summary: string,
-) {
-  return { params, result, access, summary };
-}
 
 export const RuleList = z.object({ rules: z.array(RuleView), defaults: TrustDefaults });
 export const NetworkList = z.object({ networks: z.array(Network), unknownTrust: Trust });

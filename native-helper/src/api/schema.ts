@@ -3,6 +3,7 @@
 // web bridge import the same module, so nothing can call what is not defined here. The desktop
 // shell's own methods (shell.*), which the helper never serves, are in shell-schema.ts.
 import { z } from 'zod';
+import { NoParams, Ok, method } from './method.ts';
 import {
   AppId,
   EgressName,
@@ -73,19 +74,7 @@ export class ApiError extends Error {
 
 // ---------- methods ----------
 
-/** Params of a method that takes none (shell-schema.ts uses it too). */
-export const NoParams = z.object({}).strict();
-const Ok = z.object({ ok: z.literal(true) });
-
-/** One method: what it takes, what it answers, who may call it, and one line for people. */
-export function method<P extends z.ZodType, R extends z.ZodType>(
-  params: P,
-  result: R,
-  access: 'read' | 'write',
-  summary: string,
-) {
-  return { params, result, access, summary };
-}
+export { NoParams, method } from './method.ts';
 
 export const methods = {
   'status.get': method(NoParams, Status, 'read', 'The helper, its instance and its health.'),
