@@ -2,7 +2,7 @@
 // re-reads. The monitor is our direct child on a pipe, started through `setpriv --pdeathsig KILL`:
 // when the helper dies, even by SIGKILL, the kernel ends it too, so no orphan outlives us.
 import { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { type Supervised, supervisor } from '../supervisor.ts';
 import { ipArgv, type NetnsOption } from './ns.ts';
 
@@ -35,6 +35,36 @@ export async function startTicks(pid: number): Promise<string | null> {
     return fields[19] ?? null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Waits until `pid` holds a NETLINK_ROUTE socket that has joined multicast groups (read from
+ * /proc/PID/net/netlink, which shows the process's own namespace), for at most `timeoutMs`.
+ */
+export async function subscribed(pid: number, timeoutMs = 3000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 2; Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
+    if (await hasRouteGroups(pid)) return true;
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  return false;
+}
+
+async function hasRouteGroups(pid: number): Promise<boolean> {
+  try {
+    const inodes = new Set<string>();
+    for (const fd of await readdir(`/proc/${pid}/fd`)) {
+      const m = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''));
+      if (m) inodes.add(m[1]!);
+    }
+    const lines = (await readFile(`/proc/${pid}/net/netlink`, 'utf8')).split('\n').slice(1);
+    return lines.some((l) => {
+      const f = l.trim().split(/\s+/); // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+      return f[1] === '0' && /[1-9a-f]/i.test(f[3] ?? '') && inodes.has(f[9] ?? '');
+    });
+  } catch {
+    return false; // gone, or not yet exec'd into ip
   }
 }
 
@@ -81,8 +111,10 @@ class MonitorWatcher extends EventEmitter implements Watcher {
       if (lines.some((l) => l.startsWith('[NEIGH]'))) this.schedule('neighbors');
       if (lines.some((l) => l.startsWith('[') && !l.startsWith('[NEIGH]'))) this.schedule('changed');
     });
-    await child.spawned; // one that cannot start is the caller's error, not restarted
+    const pid = await child.spawned; // one that cannot start is the caller's error, not restarted
     void child.exited.then(() => this.restartLater(child));
+    // Spawned is not yet listening: a change made before `ip` joins its groups would be lost.
+    await subscribed(pid);
   }
 
   private restartLater(child: Supervised): void {
