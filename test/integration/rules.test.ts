@@ -146,6 +146,8 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
         'gateway',
         '--config',
         join(work, 'gw.json'),
+        '--state-dir',
+        work,
         '--socket',
         `/run/switchyard/${lab.prefix}-gwr.sock`,
       ],
@@ -448,6 +450,13 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
     ) as { accounting: { peer: string; packets: number }[] };
     expect(stats.accounting.find((a) => a.peer === 'desktop/work')?.packets).toBeGreaterThan(0);
     expect((await helper.cli(['tunnels'])).stdout).toMatch(/work \(epoch \d+\)/);
+    // The desktop counts the group's bytes apart from the tunnel's: they grew with the round, both ways.
+    const before = groups.find((g) => g.name === 'work')!;
+    const [after] = await api.call('tunnels.list', {});
+    const work = after!.groups!.find((g) => g.name === 'work')!;
+    expect(work.txBytes!).toBeGreaterThan(before.txBytes ?? 0);
+    expect(work.rxBytes!).toBeGreaterThan(before.rxBytes ?? 0);
+    expect(after!.txBytes!).toBeGreaterThanOrEqual(work.txBytes!); // the tunnel's sum holds the group's
   });
 
   it("the gateway's peers change at run time from the CLI, and the config file keeps them", async () => {
@@ -507,5 +516,35 @@ describe.skipIf(!isRoot)('encryption rules in the lab (real packets)', () => {
     expect(
       (await run([SWITCHYARD, 'gateway', 'peer', 'rm', 'extra', ...gw], { allowFailure: true })).stderr,
     ).toMatch(/no peer named extra/);
+  });
+
+  it('revoking key group work at the gateway: both ends audit it, and the desktop holds its flows', async () => {
+    const gw = ['--socket', `/run/switchyard/${lab.prefix}-gwr.sock`];
+    const revoked = await run([SWITCHYARD, 'gateway', 'group', 'revoke', 'desktop', 'work', ...gw]);
+    expect(revoked.stdout).toMatch(/work/);
+    // --json prints JSON Lines, one entry each.
+    const gwAudit = (await run([SWITCHYARD, 'audit', '--json', ...gw])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: string; message: string });
+    expect(gwAudit.find((e) => e.action === 'keygroup.revoked')?.message).toMatch(
+      /key group work of peer desktop revoked: 1 session ended/,
+    );
+    // The desktop sees its work session go unanswered once its flows get no replies (WireGuard's
+    // 15 s rule), and says so in its audit trail and on the rule; the flows stay out of the clear.
+    const work = await eventually(
+      'the desktop noticing the revocation',
+      async () => {
+        await round('MARK6', [E]).catch(() => ({}));
+        return (await api.call('tunnels.list', {}))[0]!.groups!.find((g) => g.name === 'work')!;
+      },
+      (g) => !g.established,
+      60_000,
+    );
+    expect(work.established).toBe(false);
+    const audit = await api.call('audit.list', {});
+    const down = audit.find((e) => e.action === 'keygroup.down');
+    expect(down?.message).toMatch(/tunnel sy-tun0: key group work has no session \(no handshake response/);
+    expect(await seenOnIsps('MARK6-')).toBe(0);
   });
 });

@@ -79,6 +79,8 @@ describe.skipIf(!isRoot)('tunnel egress through the lab gateway', () => {
         'gateway',
         '--config',
         join(work, 'gw.json'),
+        '--state-dir',
+        work,
         '--socket',
         gatewaySocket,
       ],

@@ -169,6 +169,48 @@ describe.skipIf(!isRoot)('key groups: a session, keys and rights per group', () 
     expect(after.rxPackets).toBe(before.rxPackets);
   });
 
+  it("tampered and truncated packets of each group's session are dropped and counted", async () => {
+    // One fresh message per group, seen by the capture but not by the gateway (its input drops them).
+    const lines = () => new Set(readFileSync(capture, 'utf8').split('\n'));
+    await lab.sh(lab.ns.gateway, ['nft', '-f', '-'], {
+      input: `table ip sygroups {\n chain in {\n type filter hook input priority -400;\n udp dport ${lab.gateway.port} udp length > 100 drop\n }\n}\n`,
+    });
+    const fresh: Buffer[] = [];
+    try {
+      for (const tag of [TAG, OTHER_TAG]) {
+        const before = lines();
+        expect(await ping(tag, 1)).toBe(0);
+        await new Promise((r) => setTimeout(r, 200));
+        const added = [...lines()].filter((l) => !before.has(l) && l.split(' ')[2] === 'out');
+        expect(added).toHaveLength(1);
+        fresh.push(Buffer.from(added[0]!.split(' ')[3]!, 'hex'));
+      }
+    } finally {
+      await lab.sh(lab.ns.gateway, ['nft', 'delete', 'table', 'ip', 'sygroups']);
+    }
+    expect(fresh[0]!.readUInt32LE(4)).not.toBe(fresh[1]!.readUInt32LE(4)); // two sessions
+    const DROPS = ['rxAuthFail', 'rxBadHeader', 'rxUnknownIndex', 'rxUnknownType', 'rxReplay', 'rxExpired'];
+    for (const original of fresh) {
+      const flipped: Buffer[] = [];
+      for (let bit = 0; bit < original.length * 8; bit++) {
+        const p = Buffer.from(original);
+        p[bit >> 3]! ^= 1 << (bit & 7);
+        flipped.push(p);
+      }
+      const cuts = Array.from({ length: original.length - 1 }, (_, n) => original.subarray(0, n + 1));
+      const before = await counters();
+      await sendDatagrams(lab, [...flipped, ...cuts], lab.gateway.port, 800);
+      const after = await counters();
+      const dropped = DROPS.reduce((sum, k) => sum + after[k]! - before[k]!, 0);
+      expect(dropped).toBe(flipped.length + cuts.length);
+      expect(after.rxAuthFail! - before.rxAuthFail!).toBeGreaterThanOrEqual((original.length - 8) * 8 - 64);
+      expect(after.rxPackets).toBe(before.rxPackets);
+      // Control: the message itself is accepted, so the drops above were the tampering.
+      await sendDatagrams(lab, [original], lab.gateway.port);
+      expect((await counters()).rxPackets).toBe(before.rxPackets! + 1);
+    }
+  });
+
   it('rekeying one group under load loses (almost) nothing on the other', async () => {
     for (const port of [5201, 5202]) lab.spawn(lab.ns.server, ['iperf3', '-s', '-p', String(port)]);
     await new Promise((r) => setTimeout(r, 500));

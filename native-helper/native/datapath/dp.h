@@ -59,6 +59,7 @@ struct sy_peer {
     uint8_t n_addrs, n_rules;
     struct sy_cidr addrs[SY_MAX_ADDRS];
     struct sy_rule rules[SY_MAX_RULES];
+    uint64_t base_bytes[2]; /* the slot's byte sums when this peer took it: stats report from here */
 };
 
 /* Drop/pass reasons, counted per worker and summed on demand. */
@@ -86,6 +87,7 @@ struct sy_worker {
     pthread_t thread;
     _Atomic uint64_t counters[C_COUNT];
     struct sy_acct acct[SY_ACCT_SLOTS];
+    _Atomic uint64_t slot_bytes[SY_MAX_PEERS][2]; /* inner bytes per peer slot: [0] sent, [1] received */
 };
 
 struct sy_tag_policy {

@@ -112,6 +112,12 @@ static int find_peer(uint32_t id, int create) {
     return create ? free_slot : -1;
 }
 
+static uint64_t slot_bytes_sum(int slot, int dir) {
+    uint64_t sum = 0;
+    for (int i = 0; i < G.nworkers; i++) sum += atomic_load(&G.workers[i]->slot_bytes[slot][dir]);
+    return sum;
+}
+
 static int ctl_set_peer(const uint8_t *p, size_t n) {
     if (n < 28) return -1;
     uint32_t id;
@@ -145,6 +151,8 @@ static int ctl_set_peer(const uint8_t *p, size_t n) {
         return -1;
     }
     struct sy_peer *old = &G.peers[slot];
+    for (int d = 0; d < 2; d++) /* a slot taken by another peer starts its byte counts at zero */
+        np.base_bytes[d] = old->used && old->id == id ? old->base_bytes[d] : slot_bytes_sum(slot, d);
     atomic_store(&np.send_session, old->used ? atomic_load(&old->send_session) : -1);
     if (old->used && np.endpoint.sin6_port == 0) np.endpoint = old->endpoint; /* keep a roamed endpoint */
     memcpy(old, &np, sizeof(np));
@@ -263,6 +271,19 @@ static void ctl_stats(void) {
                                   (unsigned long long)atomic_load(&a->packets), (unsigned long long)atomic_load(&a->bytes));
             first = 0;
         }
+    o += (size_t)snprintf(buf + o, sizeof(buf) - o, "],\"peers\":[");
+    first = 1;
+    pthread_rwlock_rdlock(&G.peers_lock);
+    for (int k = 0; k < SY_MAX_PEERS && o < sizeof(buf) - 128; k++) {
+        const struct sy_peer *p = &G.peers[k];
+        if (!p->used) continue;
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s{\"id\":%u,\"group\":%u,\"txBytes\":%llu,\"rxBytes\":%llu}",
+                              first ? "" : ",", p->id, p->group_id,
+                              (unsigned long long)(slot_bytes_sum(k, 0) - p->base_bytes[0]),
+                              (unsigned long long)(slot_bytes_sum(k, 1) - p->base_bytes[1]));
+        first = 0;
+    }
+    pthread_rwlock_unlock(&G.peers_lock);
     o += (size_t)snprintf(buf + o, sizeof(buf) - o, "]}");
     sy_control_send(EV_STATS, buf, o, NULL, 0);
 }

@@ -258,6 +258,7 @@ static void encap_one(struct wctx *c, uint8_t *ip, size_t len, uint64_t now) {
     c->tx[c->ntx++] = (struct tx_item){hdr, total, to};
     sy_count(w, C_TX_PACKETS, 1);
     sy_count(w, C_TX_BYTES, iplen);
+    atomic_fetch_add_explicit(&w->slot_bytes[s->peer_slot][0], iplen, memory_order_relaxed);
 }
 
 struct encap_ctx {
@@ -449,6 +450,7 @@ static void decap_one(struct wctx *c, const struct sockaddr_in6 *from, uint8_t *
     }
     sy_count(w, C_RX_PACKETS, 1);
     sy_count(w, C_RX_BYTES, ilen);
+    atomic_fetch_add_explicit(&w->slot_bytes[s->peer_slot][1], ilen, memory_order_relaxed);
 }
 
 static void udp_readable(struct wctx *c) {

@@ -163,6 +163,13 @@ export const AuditAction = z.enum([
   'rule.removed',
   'rule.expired',
   'report.refused',
+  // A tunnel's key group lost its session (the gateway stopped answering for it) or got it back.
+  'keygroup.down',
+  'keygroup.up',
+  // The gateway's side: its peers and their key groups changed at run time.
+  'peer.set',
+  'peer.removed',
+  'keygroup.revoked',
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 

@@ -171,6 +171,9 @@ export const Tunnel = z.object({
   cipher: z.enum(['auto', 'chacha20poly1305', 'aes256gcm']),
   state: z.enum(['connecting', 'up', 'down']),
   problem: z.string().nullable(),
+  /** Inner (IP) bytes sent and received through the tunnel by every session since it started. */
+  txBytes: z.number().optional(),
+  rxBytes: z.number().optional(),
   /** Key groups (logical networks) with a session of their own in this tunnel. */
   groups: z
     .array(
@@ -180,6 +183,9 @@ export const Tunnel = z.object({
         /** The current session's handshake generation, and when it was made (ISO). */
         epoch: z.number().nullable(),
         since: z.string().nullable(),
+        /** Inner bytes of this group's sessions only. */
+        txBytes: z.number().optional(),
+        rxBytes: z.number().optional(),
       }),
     )
     .optional(),

@@ -218,10 +218,11 @@ export const tunnelCommands: Command[] = [
   },
   {
     name: 'gateway',
-    usage: 'gateway --config FILE [--socket PATH]',
+    usage: 'gateway --config FILE [--socket PATH] [--state-dir DIR]',
     summary: 'run a tunnel gateway in the foreground',
     options: {
       config: { type: 'string' },
+      'state-dir': { type: 'string' },
       'socket-group': { type: 'string' },
       'socket-mode': { type: 'string' },
     },
@@ -231,6 +232,7 @@ export const tunnelCommands: Command[] = [
       return runGatewayMode({
         configPath: required(p, 'config', 'the gateway config file (JSON)'),
         socketPath: str(p, 'socket') ?? '/run/switchyard/gateway.sock',
+        stateDir: str(p, 'state-dir'),
         socketGroup: str(p, 'socket-group') ?? 'switchyard',
         socketMode: parseInt(str(p, 'socket-mode') ?? '660', 8),
       });

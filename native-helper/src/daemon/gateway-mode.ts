@@ -1,10 +1,13 @@
 // `switchyard gateway`: the far end of the tunnels, the same program in gateway mode. It serves the
 // same API on its own socket; methods that only make sense on a desktop answer UNAVAILABLE.
+import { mkdirSync } from 'node:fs';
+import type { AuditAction } from '../api/events-model.ts';
 import { API_VERSION, ApiError, type Status, methodNames } from '../api/schema.ts';
 import { loadGatewayConfig } from '../gateway/config.ts';
 import { runGateway } from '../gateway/gateway.ts';
 import { VERSION } from '../version.ts';
 import { writeFileAtomicSync } from '../storage/atomic-file.ts';
+import { AuditLog } from '../storage/audit-log.ts';
 import { lookupGroup } from './auth.ts';
 import type { Handlers } from './dispatch.ts';
 import { EventBus } from './event-bus.ts';
@@ -14,6 +17,8 @@ import { peerOfSocket } from './handlers.ts';
 export interface GatewayModeOptions {
   configPath: string;
   socketPath: string;
+  /** Where the audit trail is kept; /var/lib/switchyard/gateway-INSTANCE when not given. */
+  stateDir?: string | undefined;
   socketGroup: string;
   socketMode: number;
 }
@@ -47,6 +52,12 @@ export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> 
     );
   };
   const bus = new EventBus();
+  const stateDir = opts.stateDir ?? `/var/lib/switchyard/gateway-${config.instance}`;
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const auditLog = new AuditLog(stateDir);
+  /** Run-time changes to peers and groups are audited, as a desktop audits its events. */
+  const audit = (action: AuditAction, by: string, message: string) =>
+    bus.emit('audit.appended', auditLog.append({ action, kind: 'gateway', by, message }));
   // Run-time changes are kept in the config file (atomically, mode 0600: it holds the private key).
   const save = () =>
     writeFileAtomicSync(
@@ -73,6 +84,12 @@ export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> 
       save();
       bus.emit('policy.changed', { app: null, summary: `peer ${peer.name} set`, actor: ctx.actor });
       log(`peer ${peer.name} set by ${ctx.actor.user}`);
+      const groups = peer.groups?.map((g) => g.name) ?? [];
+      audit(
+        'peer.set',
+        ctx.actor.user,
+        `peer ${peer.name} set${groups.length ? ` with key groups ${groups.join(', ')}` : ''}; its old sessions ended`,
+      );
       return { ok: true as const };
     },
     'gateway.peers.remove': async ({ name }, ctx) => {
@@ -83,6 +100,7 @@ export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> 
       const summary = `peer ${name} removed: ${sessionsEnded} session${sessionsEnded === 1 ? '' : 's'} ended at once`;
       bus.emit('policy.changed', { app: null, summary, actor: ctx.actor });
       log(`${summary} (by ${ctx.actor.user})`);
+      audit('peer.removed', ctx.actor.user, summary);
       return { sessionsEnded };
     },
     'gateway.groups.revoke': async ({ peer, group }, ctx) => {
@@ -94,6 +112,7 @@ export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> 
       const summary = `key group ${group} of peer ${peer} revoked: ${sessionsEnded} session${sessionsEnded === 1 ? '' : 's'} ended at once; its other groups go on`;
       bus.emit('policy.changed', { app: null, summary, actor: ctx.actor });
       log(`${summary} (by ${ctx.actor.user})`);
+      audit('keygroup.revoked', ctx.actor.user, summary);
       return { sessionsEnded };
     },
     'events.subscribe': ({ topics }, ctx) => {
@@ -101,6 +120,7 @@ export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> 
       return { ok: true as const };
     },
     'events.history': ({ limit }) => bus.recent(limit),
+    'audit.list': (q) => auditLog.read(q),
   };
   const server = new ApiServer({
     socketPath: opts.socketPath,
@@ -119,6 +139,7 @@ export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> 
   });
   await server.close();
   await gateway.stop();
+  auditLog.close();
   log('stopped and cleaned up');
   return 0;
 }

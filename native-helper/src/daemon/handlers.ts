@@ -104,7 +104,10 @@ export function handlersFor(h: Helper): Handlers {
         rules: h.rules.forExplain(a.id),
       });
     },
-    'tunnels.list': () => h.tunnels.list(),
+    'tunnels.list': async () => {
+      await h.tunnels.refreshBytes();
+      return h.tunnels.list();
+    },
     'tunnels.add': async (p, ctx) => {
       const t = await h.tunnels.add(p, (name) => h.interfaceList().some((i) => i.name === name));
       changed(null, `tunnel ${t.name} to ${t.gateway} added`, ctx.actor);

@@ -107,7 +107,12 @@ export class Helper {
         'group',
         `the group '${opts.socketGroup}' does not exist, so only root can use the helper; create it with \`sudo groupadd --system ${opts.socketGroup}\``,
       );
-    this.tunnels = new TunnelManager(opts.stateDir, () => void this.refresh('interfaces'), this.log);
+    this.tunnels = new TunnelManager(
+      opts.stateDir,
+      () => void this.refresh('interfaces'),
+      this.log,
+      (note) => this.bus.emit('audit.appended', this.audit.append(note)),
+    );
     this.rules = new EncryptionRules({
       policy: this.policy,
       bus: this.bus,

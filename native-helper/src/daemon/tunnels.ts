@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { AuditNote } from '../api/events-model.ts';
 import { ApiError, type Tunnel, WireKey } from '../api/schema.ts';
 import { writeFileAtomicSync } from '../storage/atomic-file.ts';
 import { genkey, pubkey } from '../tunnel/keys.ts';
@@ -47,7 +48,11 @@ interface Live {
   problem: string | null;
   /** Key groups whose session the gateway does not answer for. */
   groupProblems: Map<string, string>;
+  /** The data path's last byte counts per peer slot (0 the default session), from refreshBytes(). */
+  bytes: Map<number, { tx: number; rx: number }>;
 }
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 export function parseHostPort(text: string): { host: string; port: number } {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
@@ -67,6 +72,8 @@ export class TunnelManager {
     stateDir: string,
     private readonly onChange: () => void,
     private readonly log: (msg: string) => void,
+    /** Writes to the audit trail: a key group losing or regaining its session is one. */
+    private readonly audit: (note: AuditNote) => void = () => {},
   ) {
     this.path = join(stateDir, 'tunnels.json');
   }
@@ -103,8 +110,21 @@ export class TunnelManager {
     return this.live.get(name)?.state === 'up';
   }
 
+  /** Reads every running tunnel's byte counts from its data path (one control round trip each). */
+  async refreshBytes(): Promise<void> {
+    await Promise.all(
+      [...this.live.values()].map(async (l) => {
+        const peers = await l.running
+          ?.stats()
+          .then((s) => s.peers ?? [])
+          .catch(() => null);
+        if (peers) l.bytes = new Map(peers.map((p) => [p.id, { tx: p.txBytes, rx: p.rxBytes }]));
+      }),
+    );
+  }
+
   list(): Tunnel[] {
-    return [...this.live.values()].map(({ record, state, problem, running, groupProblems }) => ({
+    return [...this.live.values()].map(({ record, state, problem, running, groupProblems, bytes }) => ({
       name: record.name,
       gateway: record.gateway,
       gatewayPublicKey: record.gatewayPublicKey,
@@ -113,11 +133,17 @@ export class TunnelManager {
       cipher: record.cipher,
       state,
       problem: [problem, ...groupProblems.values()].filter(Boolean).join('; ') || null,
+      ...(running && {
+        txBytes: sum([...bytes.values()].map((b) => b.tx)),
+        rxBytes: sum([...bytes.values()].map((b) => b.rx)),
+      }),
       groups: (running?.groups() ?? []).map((g) => ({
         name: g.name,
         established: g.established,
         epoch: g.epoch,
         since: g.since === null ? null : new Date(g.since).toISOString(),
+        txBytes: bytes.get(g.peerId)?.tx ?? 0,
+        rxBytes: bytes.get(g.peerId)?.rx ?? 0,
       })),
     }));
   }
@@ -179,6 +205,7 @@ export class TunnelManager {
       state: 'connecting',
       problem: null,
       groupProblems: new Map(),
+      bytes: new Map(),
     };
     this.live.set(record.name, live);
     try {
@@ -195,13 +222,24 @@ export class TunnelManager {
         {},
         {
           groupEstablished: (group) => {
-            if (live.groupProblems.delete(group)) this.log(`tunnel ${record.name}: key group ${group} is up`);
+            if (live.groupProblems.delete(group)) {
+              const message = `tunnel ${record.name}: key group ${group} has a session again`;
+              this.log(message);
+              this.audit({ action: 'keygroup.up', kind: 'tunnel', by: `gateway ${record.gateway}`, message });
+            }
             this.onChange();
           },
           groupFailed: (group, reason) => {
             // The gateway does not answer for this group: revoked there, or never given to this peer.
             const message = `key group ${group} has no session (${reason}); the gateway may have revoked it, and the flows of rules using it are held`;
             if (live.groupProblems.get(group) !== message) this.log(`tunnel ${record.name}: ${message}`);
+            if (!live.groupProblems.has(group))
+              this.audit({
+                action: 'keygroup.down',
+                kind: 'tunnel',
+                by: `gateway ${record.gateway}`,
+                message: `tunnel ${record.name}: ${message}`,
+              });
             live.groupProblems.set(group, message);
             this.onChange();
           },

@@ -183,6 +183,8 @@ export interface TagPolicy {
 export interface DatapathStats {
   counters: Record<string, number>;
   accounting: { peer: number; tag: number; policy: number; packets: number; bytes: number }[];
+  /** Inner bytes sent and received per peer slot (a client has one per key group, 0 the default). */
+  peers: { id: number; group: number; txBytes: number; rxBytes: number }[];
 }
 
 /** How the data path let a handshake message through. */

@@ -39,6 +39,8 @@ interface Live {
 export interface InitiatorEvents {
   established: [Live];
   failed: [string];
+  /** A handshake got no answer within the retry time (it is sent again). */
+  unanswered: [string];
 }
 
 export class Initiator extends EventEmitter<InitiatorEvents> {
@@ -105,8 +107,14 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     const jitter = Math.floor(Math.random() * 333);
     this.later(this.o.timers.rekeyTimeoutMs + jitter, () => {
       if (this.pending !== sent) return;
+      const from = `${this.o.endpoint.address}:${this.o.endpoint.port}`;
+      // Said at once, not after the whole attempt time: a revoked group's flows go nowhere meanwhile.
+      this.emit(
+        'unanswered',
+        `no handshake response from ${from} for ${Date.now() - this.attemptStarted} ms`,
+      );
       if (Date.now() - this.attemptStarted >= this.o.timers.rekeyAttemptMs)
-        this.emit('failed', `no handshake response from ${this.o.endpoint.address}:${this.o.endpoint.port}`);
+        this.emit('failed', `no handshake response from ${from}`);
       this.sendInitiation();
     });
   }

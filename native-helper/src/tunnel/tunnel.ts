@@ -129,6 +129,8 @@ export async function runTunnel(
   // Key groups: a peer slot each (ids from 2, kept per name for the tunnel's life) and an initiator.
   const groupIds = new Map<string, number>();
   const groupInitiators = new Map<string, Initiator>();
+  /** Groups whose new handshake the gateway does not answer: their old session goes nowhere either. */
+  const stalled = new Set<string>();
   const setGroups = (wanted: readonly string[]) => {
     for (const [name, gi] of groupInitiators)
       if (!wanted.includes(name)) {
@@ -141,7 +143,14 @@ export async function runTunnel(
       groupIds.set(name, id);
       dp.setPeer({ id, endpoint, addresses: [], rules: [], groupId: keyGroupId(name) });
       const gi = initiatorFor(id, name);
-      gi.on('established', () => hooks.groupEstablished?.(name));
+      gi.on('established', () => {
+        stalled.delete(name);
+        hooks.groupEstablished?.(name);
+      });
+      gi.on('unanswered', (reason: string) => {
+        stalled.add(name);
+        hooks.groupFailed?.(name, reason);
+      });
       gi.on('failed', (reason) => hooks.groupFailed?.(name, reason));
       groupInitiators.set(name, gi);
       gi.handshake();
@@ -168,8 +177,14 @@ export async function runTunnel(
   };
   setGroups(cfg.groups);
   setTags(cfg.apps.map((a) => ({ tag: a.tag, policy: a.policyId, trafficClass: a.trafficClass })));
+  const liveness = watchLiveness(
+    dp,
+    () => [[1, initiator], ...[...groupInitiators].map(([n, gi]) => [groupIds.get(n)!, gi] as const)],
+    timers.rekeyTimeoutMs ?? DEFAULT_TIMERS.rekeyTimeoutMs,
+  );
   // A data path that dies takes the TUN with it; stop handshaking into the void.
   dp.on('exit', () => {
+    clearInterval(liveness);
     initiator.stop();
     for (const gi of groupInitiators.values()) gi.stop();
   });
@@ -186,7 +201,7 @@ export async function runTunnel(
       [...groupInitiators].map(([name, gi]) => ({
         name,
         peerId: groupIds.get(name)!,
-        established: gi.session !== null,
+        established: gi.session !== null && !stalled.has(name),
         epoch: gi.session?.epoch ?? null,
         since: gi.session?.createdAt ?? null,
       })),
@@ -211,9 +226,47 @@ export async function runTunnel(
     },
     stats: () => dp.stats(),
     async stop() {
+      clearInterval(liveness);
       initiator.stop();
       for (const gi of groupInitiators.values()) gi.stop();
       await dp.stop();
     },
   };
+}
+
+/**
+ * WireGuard's rule for a dead session: data was sent on it and nothing came back for the keepalive
+ * time plus a handshake timeout (15 s), so make a new handshake. An unanswered one then says so: how
+ * a client learns that the gateway revoked a key group. Read from the data path's per-slot bytes.
+ */
+function watchLiveness(
+  dp: Datapath,
+  sessions: () => (readonly [number, Initiator])[],
+  everyMs: number,
+): NodeJS.Timeout {
+  const SILENCE_MS = 10_000 + everyMs;
+  const seen = new Map<number, { tx: number; rx: number; unansweredSince: number | null }>();
+  const t = setInterval(() => {
+    dp.stats().then(
+      (s) => {
+        const now = Date.now();
+        const bytes = new Map((s.peers ?? []).map((p) => [p.id, p]));
+        for (const [id, gi] of sessions()) {
+          const b = bytes.get(id);
+          if (!b || !gi.session) continue;
+          const last = seen.get(id) ?? { tx: b.txBytes, rx: b.rxBytes, unansweredSince: null };
+          if (b.rxBytes !== last.rx) last.unansweredSince = null;
+          else if (b.txBytes !== last.tx) last.unansweredSince ??= now;
+          if (last.unansweredSince !== null && now - last.unansweredSince >= SILENCE_MS) {
+            last.unansweredSince = null;
+            gi.handshake();
+          }
+          seen.set(id, { ...last, tx: b.txBytes, rx: b.rxBytes });
+        }
+      },
+      () => {}, // the data path is stopping: its exit handler clears this timer
+    );
+  }, everyMs);
+  t.unref();
+  return t;
 }

@@ -13,6 +13,11 @@ export const AUDIT_ACTIONS: { value: AuditAction; label: string; tone: string }[
   { value: 'rule.removed', label: 'Rule removed', tone: 'neutral' },
   { value: 'rule.expired', label: 'Rule expired', tone: 'neutral' },
   { value: 'report.refused', label: 'Report refused', tone: 'warn' },
+  { value: 'keygroup.down', label: 'Key group down', tone: 'bad' },
+  { value: 'keygroup.up', label: 'Key group up', tone: 'ok' },
+  { value: 'peer.set', label: 'Peer set', tone: 'accent' },
+  { value: 'peer.removed', label: 'Peer removed', tone: 'neutral' },
+  { value: 'keygroup.revoked', label: 'Key group revoked', tone: 'bad' },
 ];
 
 /** The label and tone of an entry: a "rule.created" without a rule says a template made none. */
@@ -29,7 +34,9 @@ const SUBJECTS: Record<string, string> = {
 
 /** What an entry without an app is about: a network, a schedule, a report. */
 export function subjectOf(e: AuditEntry): string {
-  return (e.kind && SUBJECTS[e.kind]) ?? (e.action === 'report.refused' ? 'A report' : 'Switchyard');
+  if (e.kind && SUBJECTS[e.kind]) return SUBJECTS[e.kind]!;
+  if (e.action === 'report.refused') return 'A report';
+  return e.kind === 'tunnel' ? 'A tunnel' : 'Switchyard';
 }
 
 export const AUDIT_SINCE = [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkDestination, networkOf, parseDestinations } from './cidr.ts';
 import { emptyForm, toRuleInput } from './rule-form.ts';
-import { countdown, matchText, parsePorts } from './rule-text.ts';
+import { actionText, countdown, matchText, parsePorts } from './rule-text.ts';
 
 const known = {
   apps: new Set(['firefox', 'git']),
@@ -158,5 +158,33 @@ describe('rules in words', () => {
     expect(countdown('2025-01-01T14:05:00Z', now)).toBe('2 h 5 min left');
     expect(countdown('2025-01-03T13:00:00Z', now)).toBe('2 d 1 h left');
     expect(countdown('2025-01-01T11:00:00Z', now)).toBe('expiring');
+  });
+});
+
+describe('key groups in the rule form', () => {
+  const form = (keyGroup: string) =>
+    emptyForm({ app: 'firefox', action: 'encrypt', tunnel: 'sy-office', keyGroup });
+
+  it("sends the group with the encrypt action, and nothing for the tunnel's default session", () => {
+    expect(toRuleInput(form(' work '), known).input?.action).toEqual({
+      type: 'encrypt',
+      tunnel: 'sy-office',
+      keyGroup: 'work',
+    });
+    expect(toRuleInput(form(''), known).input?.action).toEqual({ type: 'encrypt', tunnel: 'sy-office' });
+  });
+
+  it('refuses a name the protocol cannot carry, and says what a name may be', () => {
+    for (const bad of ['Work', 'a b', 'x'.repeat(25)])
+      expect(toRuleInput(form(bad), known).errors?.keyGroup).toMatch(/up to 24 lowercase letters/);
+    // A block rule has no key group to check.
+    expect(toRuleInput({ ...form('Bad Name'), action: 'block' }, known).errors).toBeNull();
+  });
+
+  it('names the group in the action text', () => {
+    expect(actionText({ type: 'encrypt', tunnel: 'sy-office', keyGroup: 'work' })).toBe(
+      'Encrypt via sy-office (key group work)',
+    );
+    expect(actionText({ type: 'encrypt', tunnel: 'sy-office' })).toBe('Encrypt via sy-office');
   });
 });

@@ -2,6 +2,7 @@
 // Pure, so validation is tested without the dialog.
 import {
   GroupName,
+  KeyGroupName,
   RuleInput,
   type Protocol,
   type RuleAction,
@@ -31,11 +32,13 @@ export interface RuleForm {
   network: TrustMatch;
   action: RuleAction['type'];
   tunnel: string;
+  /** Empty: the tunnel's default session; otherwise the key group whose own session carries it. */
+  keyGroup: string;
   /** Seconds from now; 0: never. */
   expiresIn: number;
 }
 
-export type FormField = 'name' | 'subject' | 'destinations' | 'ports' | 'tunnel';
+export type FormField = 'name' | 'subject' | 'destinations' | 'ports' | 'tunnel' | 'keyGroup';
 export type FormErrors = Partial<Record<FormField | 'form', string>>;
 
 export function emptyForm(start: Partial<RuleForm> = {}): RuleForm {
@@ -50,6 +53,7 @@ export function emptyForm(start: Partial<RuleForm> = {}): RuleForm {
     network: 'any',
     action: 'encrypt',
     tunnel: '',
+    keyGroup: '',
     expiresIn: 0,
     ...start,
   };
@@ -77,11 +81,17 @@ export function toRuleInput(
     errors.tunnel = known.tunnels.size
       ? 'Pick the tunnel that carries this traffic.'
       : 'There is no tunnel yet; add one first (switchyard tunnel add), or pick Clear or Block.';
+  const keyGroup = f.keyGroup.trim();
+  if (f.action === 'encrypt' && keyGroup && !KeyGroupName.safeParse(keyGroup).success)
+    errors.keyGroup =
+      'A key group is up to 24 lowercase letters, digits, dashes or underscores, such as “work”.';
   if (Object.keys(errors).length || 'error' in destinations || 'error' in ports)
     return { input: null, errors };
 
   const action: RuleAction =
-    f.action === 'encrypt' ? { type: 'encrypt', tunnel: f.tunnel } : { type: f.action };
+    f.action === 'encrypt'
+      ? { type: 'encrypt', tunnel: f.tunnel, ...(keyGroup ? { keyGroup } : {}) }
+      : { type: f.action };
   const input: RuleInput = {
     ...(name ? { name } : {}),
     match: {

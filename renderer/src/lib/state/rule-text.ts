@@ -41,7 +41,7 @@ export function matchText(m: RuleMatch): string {
 }
 
 export function actionText(a: RuleAction): string {
-  if (a.type === 'encrypt') return `Encrypt via ${a.tunnel}`;
+  if (a.type === 'encrypt') return `Encrypt via ${a.tunnel}${a.keyGroup ? ` (key group ${a.keyGroup})` : ''}`;
   return a.type === 'clear' ? 'Send in clear' : 'Block';
 }
 
