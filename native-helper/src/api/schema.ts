@@ -119,10 +119,17 @@ export const methods = {
   'catalog.refresh': method(NoParams, z.object({ apps: z.number().int() }), 'write', 'Rescan desktop files.'),
   'interfaces.list': method(NoParams, z.array(Interface), 'read', 'Network interfaces the helper sees.'),
   'egress.set': method(
-    z.object({ app: AppId, choice: EgressChoice }).strict(),
+    z
+      .object({
+        app: AppId,
+        choice: EgressChoice,
+        /** Accept interfaces the helper cannot see now (a tether, a dock); else they are refused. */
+        allowAbsent: z.boolean().default(false),
+      })
+      .strict(),
     App,
     'write',
-    "Set an app's egress choice.",
+    "Set an app's egress choice. Interface names match case-insensitively; absent ones are refused unless allowAbsent.",
   ),
   'policy.pause': method(
     z.object({ paused: z.boolean() }).strict(),

@@ -13,6 +13,8 @@ export interface Parsed {
   passthrough: string[];
   json: boolean;
   socket: string;
+  /** The user chose the socket (--socket, --instance or $SWITCHYARD_SOCKET): no looking for another. */
+  socketChosen: boolean;
 }
 
 const GLOBAL: OptionSpec = {
@@ -49,7 +51,38 @@ export function parseCommandLine(argv: string[], options: OptionSpec): Parsed {
     passthrough,
     json: values.json === true,
     socket: typeof values.socket === 'string' ? values.socket : defaultSocket(instance),
+    socketChosen:
+      typeof values.socket === 'string' || instance !== undefined || Boolean(process.env.SWITCHYARD_SOCKET),
   };
+}
+
+/**
+ * Global options given before the command (`switchyard --socket S app show x`), split from the rest so
+ * the command's own parser sees them after its words.
+ */
+export function leadingGlobals(argv: readonly string[]): { globals: string[]; rest: string[] } {
+  const globals: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const a = argv[i]!;
+    const name = a.startsWith('--') ? a.slice(2).split('=')[0]! : '';
+    const spec = GLOBAL[name];
+    if (!spec) break;
+    const inline = a.includes('=');
+    if (spec.type === 'string' && !inline) {
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('-'))
+        throw new UsageError(
+          `${a} needs a value, e.g. ${a} ${name === 'socket' ? '/run/switchyard/NAME.sock' : 'NAME'}`,
+        );
+      globals.push(a, value);
+      i += 2;
+    } else {
+      globals.push(a);
+      i += 1;
+    }
+  }
+  return { globals, rest: argv.slice(i) };
 }
 
 export function str(p: Parsed, name: string): string | undefined {

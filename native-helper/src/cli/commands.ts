@@ -1,10 +1,12 @@
 // The CLI's commands. Each is a thin call into the helper API plus human formatting.
 import { describeChoice } from '../api/describe.ts';
 import type { Network } from '../api/rules-model.ts';
-import type { App, EgressChoice, EventEnvelope, Interface, Status } from '../api/schema.ts';
+import type { App, EgressChoice, EventEnvelope, Interface, Status, Tunnel } from '../api/schema.ts';
 import { type OptionSpec, type Parsed, UsageError, list, required, str } from './args.ts';
+import { resolveApp } from './app-names.ts';
 import { withClient } from './connect.ts';
-import { bytes, color, print, rate, table } from './format.ts';
+import { explainArgs, explanationText, withPort } from './explain-format.ts';
+import { bytes, color, latency, print, rate, table } from './format.ts';
 import { eventCommands } from './event-commands.ts';
 import { ruleCommands } from './rule-commands.ts';
 import { tunnelCommands } from './tunnel-commands.ts';
@@ -65,7 +67,7 @@ function appDetails(a: App): string {
     .join('\n');
 }
 
-function statusText(s: Status): string {
+function statusText(s: Status, tunnels: readonly Tunnel[]): string {
   return [
     `helper      ${s.health === 'ok' ? color.green('running') : color.yellow('degraded')} (pid ${s.pid}, version ${s.version}, instance ${s.instance})`,
     `since       ${s.startedAt}`,
@@ -74,9 +76,15 @@ function statusText(s: Status): string {
     s.killed.length
       ? `kill switch ${color.red(`blocking ${s.killed.join(', ')}`)}`
       : 'kill switch nothing blocked',
+    tunnels.length
+      ? `tunnels     ${tunnels.map((t) => `${t.name} ${t.state === 'up' ? color.green('up') : color.yellow(t.state)}`).join(', ')}`
+      : 'tunnels     none',
     `policy      ${s.policyPath}`,
     `cgroups     ${s.cgroupRoot}`,
     ...s.problems.map((p) => color.yellow(`problem     ${p}`)),
+    ...tunnels
+      .filter((t) => t.problem && !s.problems.some((p) => p.includes(t.problem!)))
+      .map((t) => color.yellow(`problem     tunnel ${t.name}: ${t.problem}`)),
   ].join('\n');
 }
 
@@ -100,7 +108,7 @@ function eventLine(e: EventEnvelope): string {
   const time = e.time.slice(11, 19);
   switch (e.event) {
     case 'adoption':
-      return `${time} adopted    pid ${d.pid} (${d.exe}) into ${d.app} via ${d.via} in ${Math.round(Number(d.latencyUs))} µs`;
+      return `${time} adopted    pid ${d.pid} (${d.exe}) into ${d.app} via ${d.via} in ${latency(Number(d.latencyUs))}`;
     case 'egress.failover':
       return `${time} failover   ${d.app}: ${d.from ?? 'none'} → ${d.to ?? 'none'}`;
     case 'egress.killed':
@@ -156,7 +164,8 @@ export const commands: Command[] = [
     run: (p) =>
       withClient(p, async (c) => {
         const s = await c.call('status.get', {});
-        print(p, s, () => statusText(s));
+        const tunnels = await c.call('tunnels.list', {});
+        print(p, { ...s, tunnels }, () => statusText(s, tunnels));
       }),
   },
   {
@@ -192,9 +201,9 @@ export const commands: Command[] = [
     summary: 'show one app',
     run: (p) =>
       withClient(p, async (c) => {
-        const id = p.positionals[0];
-        if (!id) throw new UsageError('app show: which app? e.g. `switchyard app show firefox`');
-        const a = await c.call('apps.get', { id });
+        const name = p.positionals[0];
+        if (!name) throw new UsageError('app show: which app? e.g. `switchyard app show firefox`');
+        const a = await c.call('apps.get', { id: await resolveApp(c, name) });
         print(p, a, () => appDetails(a));
       }),
   },
@@ -233,8 +242,9 @@ export const commands: Command[] = [
     summary: 'remove a hand-added app',
     run: (p) =>
       withClient(p, async (c) => {
-        const id = p.positionals[0];
-        if (!id) throw new UsageError('app rm: which app?');
+        const name = p.positionals[0];
+        if (!name) throw new UsageError('app rm: which app? e.g. `switchyard app rm my-tool`');
+        const id = await resolveApp(c, name);
         const r = await c.call('apps.remove', { id });
         print(p, r, () => `removed ${id}`);
       }),
@@ -251,44 +261,51 @@ export const commands: Command[] = [
   },
   {
     name: 'egress set',
-    usage: 'egress set APP default|block|IFACE[,IFACE…] [--kill-switch]',
-    summary: "set an app's egress (first usable interface wins)",
-    options: { 'kill-switch': { type: 'boolean' } },
+    usage: 'egress set APP default|block|IFACE… [--kill-switch] [--allow-absent]',
+    summary: "set an app's egress (the first usable interface of the list wins)",
+    example: 'switchyard egress set firefox wlan0 enp3s0 --kill-switch',
+    notes: [
+      'APP: its id or its name, in any case. IFACE: interfaces in order of preference, separated by',
+      'spaces or commas. --kill-switch: when none is usable, block the app rather than use the system',
+      'default. An interface the helper cannot see is refused unless --allow-absent (a tether or a dock',
+      'that comes later).',
+    ],
+    options: { 'kill-switch': { type: 'boolean' }, 'allow-absent': { type: 'boolean' } },
     run: (p) =>
       withClient(p, async (c) => {
-        const [app, spec] = p.positionals;
-        if (!app || !spec)
+        const [appName, ...specs] = p.positionals;
+        if (!appName || !specs.length)
           throw new UsageError(
-            'egress set: usage: egress set APP default|block|IFACE[,IFACE…] [--kill-switch]',
+            'egress set: name the app and its egress, e.g. `switchyard egress set firefox wlan0 enp3s0`',
           );
-        const choice = parseChoice(spec, p.values['kill-switch'] === true);
+        const choice = parseChoice(specs.join(','), p.values['kill-switch'] === true);
         if (choice.mode !== 'ordered' && p.values['kill-switch']) {
           throw new UsageError('--kill-switch goes with a list of interfaces, not default or block');
         }
-        const a = await c.call('egress.set', { app, choice });
+        const app = await resolveApp(c, appName);
+        const a = await c.call('egress.set', { app, choice, allowAbsent: p.values['allow-absent'] === true });
         print(p, a, () => `${a.id}: ${describeChoice(a.choice)}; now ${stateText(a)}`);
       }),
   },
   {
     name: 'explain',
-    usage: 'explain --app APP --dst HOST:PORT [--udp]',
+    usage: 'explain APP HOST[:PORT] [--udp]',
     summary: 'which egress a connection would take, and why',
+    example: 'switchyard explain firefox example.org:443',
+    notes: [
+      'HOST: a name, resolved as the app would (its resolver, within 1.5 s), or an address; [IPv6]:PORT.',
+      'PORT: 443 when left out. `--app APP --dst HOST:PORT` also works.',
+    ],
     options: { app: { type: 'string' }, dst: { type: 'string' }, udp: { type: 'boolean' } },
     run: (p) =>
       withClient(p, async (c) => {
+        const [appText, hostText] = explainArgs(p);
         const e = await c.call('explain', {
-          app: required(p, 'app', 'the app id'),
-          destination: required(p, 'dst', 'e.g. example.org:443'),
+          app: await resolveApp(c, appText),
+          destination: withPort(hostText),
           protocol: p.values.udp ? 'udp' : 'tcp',
         });
-        print(p, e, () =>
-          [
-            `${e.app} → ${e.destination.host} (${e.destination.address}) ${e.destination.protocol}/${e.destination.port}`,
-            `verdict: ${e.verdict}${e.egress ? ` via ${e.egress}` : ''}${e.sourceAddress ? ` from ${e.sourceAddress}` : ''}`,
-            `why:     ${e.reason}`,
-            ...e.steps.map((s, i) => `  ${i + 1}. ${s}`),
-          ].join('\n'),
-        );
+        print(p, e, () => explanationText(e));
       }),
   },
   ...ruleCommands,
@@ -349,8 +366,9 @@ export const commands: Command[] = [
     summary: "start an app's desktop entry through Switchyard",
     run: (p) =>
       withClient(p, async (c) => {
-        const id = p.positionals[0];
-        if (!id) throw new UsageError('launch: which app?');
+        const name = p.positionals[0];
+        if (!name) throw new UsageError('launch: which app? e.g. `switchyard launch firefox`');
+        const id = await resolveApp(c, name);
         const r = await c.call('apps.launch', { id });
         print(p, r, () => `started ${id} (pid ${r.pid})`);
       }),

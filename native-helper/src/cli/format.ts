@@ -1,4 +1,5 @@
 // Human output for the CLI: aligned tables, rates and byte counts people can read at a glance.
+import { formatBytes, formatCount, formatLatency, formatRate } from '../api/units.ts';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
@@ -15,31 +16,11 @@ function visibleLength(s: string): number {
   return s.replace(/\x1b\[[0-9;]*m/g, '').length;
 }
 
-export function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
-}
-
-/** A count people read at a glance: 999, 1.2k, 3.4M. */
-export function count(n: number): string {
-  if (n < 1000) return String(n);
-  if (n < 1e6) return `${(n / 1e3).toFixed(1)}k`;
-  if (n < 1e9) return `${(n / 1e6).toFixed(1)}M`;
-  return `${(n / 1e9).toFixed(1)}G`;
-}
-
-export function rate(bytesPerSecond: number): string {
-  const bits = bytesPerSecond * 8;
-  if (bits < 1000) return `${Math.round(bits)} bit/s`;
-  if (bits < 1e6) return `${(bits / 1e3).toFixed(1)} kbit/s`;
-  if (bits < 1e9) return `${(bits / 1e6).toFixed(1)} Mbit/s`;
-  return `${(bits / 1e9).toFixed(2)} Gbit/s`;
-}
+// The units are the UI's (api/units.ts): kB and MB, bytes per second.
+export const bytes = formatBytes;
+export const count = formatCount;
+export const rate = formatRate;
+export const latency = formatLatency;
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);

@@ -1,5 +1,6 @@
 // `switchyard --help`, `switchyard FAMILY --help` and `switchyard COMMAND --help`, all from the
 // commands' own usage, summary and example.
+import { editDistance, typoLimit } from '../api/edit-distance.ts';
 import type { Command } from './commands.ts';
 
 const GLOBAL_OPTIONS = [
@@ -106,4 +107,45 @@ export function helpFor(commands: readonly Command[], words: readonly string[]):
   const members = word ? family(commands, word) : [];
   if (members.length) return familyHelp(word!, members);
   return command ? commandHelp(command) : null;
+}
+
+/**
+ * The command (or family word) argv most likely meant: `egres set` → egress set, `tunel` → tunnel,
+ * `app shwo` → app show. Null when nothing is close enough to be a typo.
+ */
+export function suggestCommand(commands: readonly Command[], argv: readonly string[]): string | null {
+  const words = argv.filter((w) => !w.startsWith('-'));
+  // A family word typed right (`app shwo`): the typo is in the command after it.
+  const inFamily = words.length > 1 && family(commands, words[0]!).length > 0;
+  const names = new Set(
+    inFamily
+      ? commands.filter((c) => c.name.startsWith(`${words[0]} `)).map((c) => c.name)
+      : [...commands.map((c) => c.name), ...commands.map((c) => c.name.split(' ')[0]!)],
+  );
+  let best: { name: string; distance: number; words: number } | null = null;
+  for (const name of names) {
+    const n = name.split(' ').length;
+    if (words.length < n) continue;
+    const typed = words.slice(0, n).join(' ');
+    const distance = editDistance(typed, name);
+    if (distance > typoLimit(typed)) continue;
+    // A tie goes to the longer name: `egres set` means egress set more than the family egress.
+    if (!best || distance < best.distance || (distance === best.distance && n > best.words))
+      best = { name, distance, words: n };
+  }
+  return best?.name ?? null;
+}
+
+/** What to say for argv that names no command: the nearest one, and where the list is. */
+export function unknownCommand(commands: readonly Command[], argv: readonly string[]): string {
+  const members = family(commands, argv[0]!);
+  const guess = suggestCommand(commands, argv);
+  const words = argv.filter((w) => !w.startsWith('-'));
+  const name = guess
+    ? words.slice(0, guess.split(' ').length).join(' ')
+    : members.length && words[1]
+      ? `${words[0]} ${words[1]}`
+      : words[0]!;
+  const see = members.length ? `switchyard ${argv[0]} --help` : 'switchyard --help';
+  return `unknown command '${name}'.${guess ? ` Did you mean ${guess}?` : ''} See \`${see}\``;
 }

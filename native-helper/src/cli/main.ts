@@ -2,41 +2,48 @@
 // Errors are one line on stderr and a non-zero exit code (1: failed, 2: usage).
 import { ApiError } from '../api/schema.ts';
 import { commands, type Command } from './commands.ts';
-import { UsageError, parseCommandLine } from './args.ts';
-import { family, familyHelp, findCommand, helpFor, usage } from './help.ts';
+import { UsageError, leadingGlobals, parseCommandLine } from './args.ts';
+import { userMessage } from './errors.ts';
+import { family, familyHelp, findCommand, helpFor, unknownCommand, usage } from './help.ts';
 
 async function main(argv: string[]): Promise<number> {
+  // `switchyard --socket S app show x`: global options may come before the command.
+  const { globals, rest } = leadingGlobals(argv);
   const isHelp = (a: string) => a === '--help' || a === '-h';
-  if (argv.length === 0 || isHelp(argv[0]!) || (argv[0] === 'help' && argv.length === 1)) {
+  if (rest.length === 0 || isHelp(rest[0]!) || (rest[0] === 'help' && rest.length === 1)) {
     console.log(usage(commands));
-    return argv.length === 0 ? 2 : 0;
+    return rest.length === 0 ? 2 : 0;
   }
-  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
-  if (argv[0] === 'help' || own.some(isHelp)) {
-    const words = argv[0] === 'help' ? argv.slice(1) : own;
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (rest[0] === 'help' || own.some(isHelp)) {
+    const words = rest[0] === 'help' ? rest.slice(1) : own;
     const text = helpFor(commands, words);
-    if (!text) throw new UsageError(`unknown command '${words[0]}'; see \`switchyard --help\``);
+    if (!text) throw new UsageError(unknownCommand(commands, words));
     console.log(text);
     return 0;
   }
-  if (argv[0] === '--version') {
+  if (rest[0] === '--version') {
     console.log((await import('../version.ts')).VERSION);
     return 0;
   }
-  const command: Command | undefined = findCommand(commands, argv);
-  if (!command) {
-    const members = family(commands, argv[0]!);
-    // `switchyard rule` alone: what the family can do, as `switchyard` alone shows everything.
-    if (members.length && (argv.length === 1 || argv[1]!.startsWith('-'))) {
-      console.log(familyHelp(argv[0]!, members));
+  const command: Command | undefined = findCommand(commands, rest);
+  const members = family(commands, rest[0]!);
+  // `switchyard rule` (or `gateway`, a command too) alone: what the family can do.
+  if (members.length && rest.length === 1 && (!command || command.name === rest[0])) {
+    console.log(familyHelp(rest[0]!, members));
+    return 2;
+  }
+  // `gateway peer ad`: the family word runs a command of its own, but a word after it meant a sub-command.
+  const typoAfterFamily = command?.name === rest[0] && members.length && !rest[1]!.startsWith('-');
+  if (!command || typoAfterFamily) {
+    if (members.length && rest[1]!.startsWith('-')) {
+      console.log(familyHelp(rest[0]!, members));
       return 2;
     }
-    const name = members.length && argv[1] ? `${argv[0]} ${argv[1]}` : argv[0];
-    const see = members.length ? `switchyard ${argv[0]} --help` : 'switchyard --help';
-    throw new UsageError(`unknown command '${name}'; see \`${see}\``);
+    throw new UsageError(unknownCommand(commands, rest));
   }
-  const rest = argv.slice(command.name.split(' ').length);
-  const parsed = parseCommandLine(rest, command.options ?? {});
+  const args = rest.slice(command.name.split(' ').length);
+  const parsed = parseCommandLine([...globals, ...args], command.options ?? {});
   return (await command.run(parsed)) ?? 0;
 }
 
@@ -49,7 +56,7 @@ main(process.argv.slice(2)).then(
       console.error(`switchyard: ${err.message}`);
       process.exitCode = 2;
     } else if (err instanceof ApiError) {
-      console.error(`switchyard: ${err.message}`);
+      console.error(`switchyard: ${userMessage(err)}`);
       process.exitCode = 1;
     } else {
       const e = err as Error;

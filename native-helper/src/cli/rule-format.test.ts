@@ -123,10 +123,10 @@ describe('times and counts', () => {
 describe('the rule table', () => {
   it('lists the layers in order, then the two defaults, with locks, expiry, stats and problems', () => {
     expect(plain(rulesTable(LIST, NOW)).split('\n')).toEqual([
-      '#  ID           LAYER    NAME                              SUBJECT         MATCH                                                     ACTION               EXPIRES   FLOWS / BYTES   PROBLEM',
-      '1  corp-dns 🔒  managed  corporate DNS stays encrypted     group Everyone  to 198.18.200.10 udp/53                                   encrypt:sy-corp      never     1.2k / 3.0 MiB',
+      '#  ID           LAYER    NAME                              SUBJECT         MATCH                                                     ACTION               EXPIRES   FLOWS / BYTES  PROBLEM',
+      '1  corp-dns 🔒  managed  corporate DNS stays encrypted     group Everyone  to 198.18.200.10 udp/53                                   encrypt:sy-corp      never     1.2k / 3.1 MB',
       '2  r-0a1b2c     event    captive portal seen: block chat   lab-chat        all traffic                                               block                in 59m    0 / 0 B',
-      '3  r-3d4e5f     user     lab-browser tcp port 80,8000-80…  lab-browser     to 198.18.0.0/15,fd5a::/16 tcp/80,8000-8080 on untrusted  encrypt:sy-work/web  in 2h30m  7 / 1.5 KiB     there is no tunnel sy-work: the flows this rule covers are blocked',
+      '3  r-3d4e5f     user     lab-browser tcp port 80,8000-80…  lab-browser     to 198.18.0.0/15,fd5a::/16 tcp/80,8000-8080 on untrusted  encrypt:sy-work/web  in 2h30m  7 / 1.5 kB     there is no tunnel sy-work: the flows this rule covers are blocked',
       '-  -            default  trusted networks                  any app         no rule matched                                           clear                never     -',
       '-  -            default  untrusted networks                any app         no rule matched                                           encrypt:sy-corp      never     -',
     ]);

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { supervisor } from '../mechanism/supervisor.ts';
 import { type Parsed, UsageError, required } from './args.ts';
+import { resolveApp } from './app-names.ts';
 import { withClient } from './connect.ts';
 
 export async function runCommand(p: Parsed): Promise<number> {
@@ -10,7 +11,7 @@ export async function runCommand(p: Parsed): Promise<number> {
   if (p.passthrough.length === 0)
     throw new UsageError('run: give the command after --, e.g. `switchyard run --app firefox -- firefox`');
   // The helper moves this very process into the app's cgroup; children inherit it from here on.
-  await withClient(p, (c) => c.call('apps.enroll', { id: app, pid: process.pid }));
+  await withClient(p, async (c) => c.call('apps.enroll', { id: await resolveApp(c, app), pid: process.pid }));
   const argv = dropPrivileges(p.passthrough);
   const child = supervisor.start(argv, { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.signal(sig));

@@ -4,6 +4,7 @@ import { type Parsed, UsageError, list, required, str } from './args.ts';
 import type { Command } from './commands.ts';
 import { withClient } from './connect.ts';
 import { bytes, print, table } from './format.ts';
+import { findTunnel, tunnelText, tunnelsTable } from './tunnel-format.ts';
 
 export const tunnelCommands: Command[] = [
   {
@@ -21,27 +22,26 @@ export const tunnelCommands: Command[] = [
   {
     name: 'tunnels',
     usage: 'tunnels',
-    summary: 'list tunnel egresses and their state',
+    summary: 'list tunnel egresses: state, the start of any problem, traffic',
     run: (p) =>
       withClient(p, async (c) => {
         const list = await c.call('tunnels.list', {});
-        print(p, list, () =>
-          list.length === 0
-            ? 'No tunnels. Add one with `switchyard tunnel add`.'
-            : table(
-                ['tunnel', 'gateway', 'state', 'address', 'key groups', 'our public key'],
-                list.map((t) => [
-                  t.name,
-                  t.gateway,
-                  t.problem ? `${t.state}: ${t.problem}` : t.state,
-                  t.addresses.join(' '),
-                  (t.groups ?? [])
-                    .map((g) => `${g.name} (${g.established ? `epoch ${g.epoch}` : 'handshaking'})`)
-                    .join(', ') || '-',
-                  t.publicKey,
-                ]),
-              ),
-        );
+        print(p, list, () => tunnelsTable(list));
+      }),
+  },
+  {
+    name: 'tunnel show',
+    usage: 'tunnel show NAME',
+    summary:
+      'one tunnel: its whole problem, keys, cipher, traffic, key groups and the apps it carries or holds',
+    example: 'switchyard tunnel show sy-tun0',
+    run: (p) =>
+      withClient(p, async (c) => {
+        const name = p.positionals[0];
+        if (!name) throw new UsageError('tunnel show: which tunnel? (`switchyard tunnels` lists them)');
+        const t = findTunnel(await c.call('tunnels.list', {}), name);
+        const apps = await c.call('apps.list', {});
+        print(p, t, () => tunnelText(t, apps));
       }),
   },
   {

@@ -4,7 +4,9 @@ import { describeChoice } from '../api/describe.ts';
 import { ApiError } from '../api/schema.ts';
 import { LookupError } from '../mechanism/host-resolver.ts';
 import { native } from '../mechanism/native.ts';
+import { filesOf, viaFiles } from '../mechanism/proc-resolver.ts';
 import { kernelRouteGet } from '../mechanism/netlink/route-get.ts';
+import { checkEgressNames } from '../policy/egress-names.ts';
 import { explain, resolveDestination } from '../policy/evaluate.ts';
 import type { Peer } from './auth.ts';
 import type { Handlers } from './dispatch.ts';
@@ -12,6 +14,9 @@ import type { Helper } from './helper.ts';
 import { ruleHandlersFor } from './rule-handlers.ts';
 import { eventHandlersFor } from './event-handlers.ts';
 import { ApiServer } from './server.ts';
+
+/** One DNS query's wait in explain; the whole lookup is bounded by the helper's explainResolver. */
+const EXPLAIN_QUERY_MS = 1200;
 
 function gatewayOnly(method: string) {
   return (): never => {
@@ -65,7 +70,12 @@ export function handlersFor(h: Helper): Handlers {
       return { apps };
     },
     'interfaces.list': () => h.interfaceList(),
-    'egress.set': async ({ app, choice }, ctx) => {
+    'egress.set': async ({ app, choice: asked, allowAbsent }, ctx) => {
+      h.app(app); // an unknown app is named before its interfaces are judged
+      const known = [
+        ...new Set([...h.interfaceList().map((i) => i.name), ...h.tunnels.list().map((t) => t.name)]),
+      ];
+      const choice = checkEgressNames(asked, known, allowAbsent);
       const result = await h.setChoice(app, choice);
       changed(app, `${result.name}: egress set to ${describeChoice(choice)}`, ctx.actor);
       return result;
@@ -84,9 +94,12 @@ export function handlersFor(h: Helper): Handlers {
       const a = h.policyApp(app);
       let dst;
       try {
-        dst = await resolveDestination(destination, protocol, (host) =>
-          h.explainResolver.resolve(host, `uid:${ctx.peer.uid}`),
-        );
+        dst = await resolveDestination(destination, protocol, async (host) => {
+          // As the app would: its resolv.conf and hosts, or else the caller's (the app is not running).
+          const files = await filesOf(h.app(app).pids[0] ?? ctx.peer.pid);
+          const via = files ? viaFiles(files, EXPLAIN_QUERY_MS) : undefined;
+          return h.explainResolver.resolve(host, `uid:${ctx.peer.uid}`, via);
+        });
       } catch (err) {
         const e = err as Error;
         if (e instanceof LookupError && (e.code === 'BUSY' || e.code === 'TIMEOUT'))

@@ -72,7 +72,7 @@ export class Helper {
     concurrency: 2,
     queue: 16,
     perCaller: 4,
-    timeoutMs: 5000,
+    timeoutMs: 1500, // explain answers people: a name that does not resolve fails fast
     cacheMs: { ok: 30_000, fail: 10_000 },
   });
   /** This start created the instance's kernel state (no earlier run left any). */

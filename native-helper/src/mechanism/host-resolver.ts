@@ -7,6 +7,12 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 
 export type LookupFn = (host: string) => Promise<string>;
 
+/** Where a name is looked up (a process's resolv.conf and hosts): key tells apart cached answers. */
+export interface LookupVia {
+  key: string;
+  lookup: LookupFn;
+}
+
 export interface HostResolverOptions {
   /** getaddrinfo calls in flight at once. */
   concurrency: number;
@@ -50,13 +56,14 @@ export class HostResolver {
   }
 
   /** The address of host, as the caller may have it; rejects with a LookupError. */
-  async resolve(host: string, caller: string): Promise<string> {
-    const hit = this.cache.get(host);
+  async resolve(host: string, caller: string, via?: LookupVia): Promise<string> {
+    const key = via ? `${via.key} ${host}` : host;
+    const hit = this.cache.get(key);
     if (hit && this.now() - hit.at < (hit.error ? this.opts.cacheMs.fail : this.opts.cacheMs.ok)) {
       if (hit.error) throw hit.error;
       return hit.address!;
     }
-    const joining = this.running.get(host);
+    const joining = this.running.get(key);
     if (joining) return withDeadline(joining, this.opts.timeoutMs, host); // costs no new lookup
     const mine = this.perCaller.get(caller) ?? 0;
     if (mine >= this.opts.perCaller)
@@ -65,14 +72,18 @@ export class HostResolver {
         'BUSY',
       );
     if (
-      !this.running.has(host) &&
+      !this.running.has(key) &&
       this.inFlight >= this.opts.concurrency &&
       this.waiting.length >= this.opts.queue
     )
       throw new LookupError('the helper is busy with name lookups; retry in a moment', 'BUSY');
     this.perCaller.set(caller, mine + 1);
     try {
-      return await withDeadline(this.shared(host), this.opts.timeoutMs, host);
+      return await withDeadline(
+        this.shared(key, host, via?.lookup ?? this.lookup),
+        this.opts.timeoutMs,
+        host,
+      );
     } finally {
       const left = (this.perCaller.get(caller) ?? 1) - 1;
       if (left > 0) this.perCaller.set(caller, left);
@@ -81,12 +92,12 @@ export class HostResolver {
   }
 
   /** One lookup per name at a time, however many callers ask for it. */
-  private shared(host: string): Promise<string> {
-    let p = this.running.get(host);
+  private shared(key: string, host: string, lookup: LookupFn): Promise<string> {
+    let p = this.running.get(key);
     if (!p) {
-      p = this.slot(() => this.lookup(host)).then(
+      p = this.slot(() => lookup(host)).then(
         (address) => {
-          this.remember(host, { at: this.now(), address });
+          this.remember(key, { at: this.now(), address });
           return address;
         },
         (err: NodeJS.ErrnoException) => {
@@ -94,12 +105,12 @@ export class HostResolver {
             `cannot resolve ${host} (${err.code ?? err.message})`,
             err.code ?? 'ERROR',
           );
-          this.remember(host, { at: this.now(), error });
+          this.remember(key, { at: this.now(), error });
           throw error;
         },
       );
-      p.catch(() => {}).finally(() => this.running.delete(host));
-      this.running.set(host, p);
+      p.catch(() => {}).finally(() => this.running.delete(key));
+      this.running.set(key, p);
     }
     return p;
   }
@@ -115,9 +126,9 @@ export class HostResolver {
     }
   }
 
-  private remember(host: string, entry: { at: number; address?: string; error?: LookupError }): void {
+  private remember(key: string, entry: { at: number; address?: string; error?: LookupError }): void {
     if (this.cache.size >= 1024) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(host, entry);
+    this.cache.set(key, entry);
   }
 }
 
