@@ -271,21 +271,22 @@ export const commands: Command[] = [
       'that comes later).',
     ],
     options: { 'kill-switch': { type: 'boolean' }, 'allow-absent': { type: 'boolean' } },
-    run: (p) =>
-      withClient(p, async (c) => {
-        const [appName, ...specs] = p.positionals;
-        if (!appName || !specs.length)
-          throw new UsageError(
-            'egress set: name the app and its egress, e.g. `switchyard egress set firefox wlan0 enp3s0`',
-          );
-        const choice = parseChoice(specs.join(','), p.values['kill-switch'] === true);
-        if (choice.mode !== 'ordered' && p.values['kill-switch']) {
-          throw new UsageError('--kill-switch goes with a list of interfaces, not default or block');
-        }
+    run: async (p) => {
+      const [appName, ...specs] = p.positionals;
+      if (!appName || !specs.length)
+        throw new UsageError(
+          'egress set: name the app and its egress, e.g. `switchyard egress set firefox wlan0 enp3s0`',
+        );
+      const choice = parseChoice(specs.join(','), p.values['kill-switch'] === true);
+      if (choice.mode !== 'ordered' && p.values['kill-switch']) {
+        throw new UsageError('--kill-switch goes with a list of interfaces, not default or block');
+      }
+      await withClient(p, async (c) => {
         const app = await resolveApp(c, appName);
         const a = await c.call('egress.set', { app, choice, allowAbsent: p.values['allow-absent'] === true });
         print(p, a, () => `${a.id}: ${describeChoice(a.choice)}; now ${stateText(a)}`);
-      }),
+      });
+    },
   },
   {
     name: 'explain',
@@ -297,16 +298,18 @@ export const commands: Command[] = [
       'PORT: 443 when left out. `--app APP --dst HOST:PORT` also works.',
     ],
     options: { app: { type: 'string' }, dst: { type: 'string' }, udp: { type: 'boolean' } },
-    run: (p) =>
-      withClient(p, async (c) => {
-        const [appText, hostText] = explainArgs(p);
+    run: async (p) => {
+      const [appText, hostText] = explainArgs(p);
+      const destination = withPort(hostText);
+      await withClient(p, async (c) => {
         const e = await c.call('explain', {
           app: await resolveApp(c, appText),
-          destination: withPort(hostText),
+          destination,
           protocol: p.values.udp ? 'udp' : 'tcp',
         });
         print(p, e, () => explanationText(e));
-      }),
+      });
+    },
   },
   ...ruleCommands,
   {

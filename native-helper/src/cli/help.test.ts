@@ -81,3 +81,33 @@ describe('help', () => {
     },
   );
 });
+
+describe('--help everywhere', () => {
+  it.each(commands.map((c) => [c.name]))('`switchyard %s --help` gives its usage', (name) => {
+    const text = helpFor(commands, [...name.split(' '), '--help'])!;
+    expect(text).not.toBeNull();
+    const c = findCommand(commands, name.split(' '))!;
+    // A word that is a command and a family too (gateway) gives the family, which has the command.
+    expect(text).toContain(`switchyard ${c.usage.split(' ')[0]}`);
+    expect(text).toContain(c.summary);
+  });
+
+  it.each([...new Set(commands.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0]!))])(
+    '`switchyard %s` alone lists its commands',
+    (word) => {
+      const members = family(commands, word);
+      expect(members.length).toBeGreaterThan(0);
+      const text = helpFor(commands, [word, '--help'])!;
+      expect(text.split('\n')[0]).toBe(`usage: switchyard ${word} COMMAND [options]`);
+      for (const c of members) expect(text).toContain(`switchyard ${c.usage.split(' ')[0]}`);
+    },
+  );
+
+  it('egress and tunnel list their subcommands, tunnel show among them', () => {
+    expect(family(commands, 'egress').map((c) => c.name)).toEqual(['egress set']);
+    expect(family(commands, 'tunnel').map((c) => c.name)).toEqual(
+      expect.arrayContaining(['tunnels', 'tunnel show', 'tunnel add', 'tunnel rm']),
+    );
+    expect(helpFor(commands, ['egress', 'set', '--help'])).toContain('--allow-absent');
+  });
+});

@@ -4,7 +4,7 @@ import { editDistance, typoLimit } from '../api/edit-distance.ts';
 import type { Command } from './commands.ts';
 
 const GLOBAL_OPTIONS = [
-  'global options:',
+  'global options (before or after the command):',
   '  --json              machine-readable output',
   '  --socket PATH       the helper socket (default /run/switchyard/helper.sock, or $SWITCHYARD_SOCKET)',
   '  --instance NAME     talk to a named helper instance (socket /run/switchyard/NAME.sock)',

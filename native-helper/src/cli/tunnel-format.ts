@@ -6,11 +6,13 @@ import { bytes, color, table } from './format.ts';
 /** The first few words of a problem, for a table cell; `tunnel show` has the whole sentence. */
 export function shortProblem(text: string, words = 4, width = 32): string {
   const parts = text.split(/\s+/).filter(Boolean);
-  let out = parts
-    .slice(0, words)
-    .join(' ')
-    .replace(/[,;:.]$/, '');
-  if (out.length > width) out = out.slice(0, width - 1).trimEnd();
+  let out = '';
+  for (const w of parts.slice(0, words)) {
+    if (out && out.length + 1 + w.length > width) break;
+    out = out ? `${out} ${w}` : w;
+  }
+  if (out.length > width) out = out.slice(0, width - 1);
+  out = out.replace(/[,;:.]$/, '');
   return out.length < text.trim().length ? `${out}…` : out;
 }
 

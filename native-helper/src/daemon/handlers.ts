@@ -73,7 +73,13 @@ export function handlersFor(h: Helper): Handlers {
     'egress.set': async ({ app, choice: asked, allowAbsent }, ctx) => {
       h.app(app); // an unknown app is named before its interfaces are judged
       const known = [
-        ...new Set([...h.interfaceList().map((i) => i.name), ...h.tunnels.list().map((t) => t.name)]),
+        ...new Set([
+          ...h
+            .interfaceList()
+            .filter((i) => i.kind !== 'loopback') // no egress, so no name to offer
+            .map((i) => i.name),
+          ...h.tunnels.list().map((t) => t.name),
+        ]),
       ];
       const choice = checkEgressNames(asked, known, allowAbsent);
       const result = await h.setChoice(app, choice);
@@ -92,17 +98,23 @@ export function handlersFor(h: Helper): Handlers {
     },
     explain: async ({ app, destination, protocol }, ctx) => {
       const a = h.policyApp(app);
+      // As the app would: its resolv.conf and hosts, or else the caller's (the app is not running).
+      const running = h.app(app).pids[0];
+      let asked = '';
       let dst;
       try {
         dst = await resolveDestination(destination, protocol, async (host) => {
-          // As the app would: its resolv.conf and hosts, or else the caller's (the app is not running).
-          const files = await filesOf(h.app(app).pids[0] ?? ctx.peer.pid);
+          const files = await filesOf(running ?? ctx.peer.pid);
           const via = files ? viaFiles(files, EXPLAIN_QUERY_MS) : undefined;
+          if (via)
+            asked = ` (asked ${via.servers.join(', ')}, from ${running ? `${a.name}'s` : `your own resolv.conf: ${a.name} is not running`})`;
           return h.explainResolver.resolve(host, `uid:${ctx.peer.uid}`, via);
         });
       } catch (err) {
         const e = err as Error;
-        if (e instanceof LookupError && (e.code === 'BUSY' || e.code === 'TIMEOUT'))
+        if (e instanceof LookupError && e.code === 'TIMEOUT')
+          throw new ApiError('UNAVAILABLE', `explain: ${destination}: ${e.message}${asked}`);
+        if (e instanceof LookupError && e.code === 'BUSY')
           throw new ApiError('UNAVAILABLE', `explain: ${destination}: ${e.message}`);
         const why = e instanceof LookupError ? `the helper ${e.message}` : e.message;
         throw new ApiError(

@@ -34,11 +34,12 @@ export function fromHosts(hosts: string, name: string): string | null {
 }
 
 /** A lookup over these files: hosts first, then A, then AAAA from the nameservers. */
-export function viaFiles(files: ResolverFiles, timeoutMs: number): LookupVia {
+export function viaFiles(files: ResolverFiles, timeoutMs: number): LookupVia & { servers: string[] } {
   const servers = nameservers(files.resolvConf);
   const key = createHash('sha256').update(files.hosts).update('\0').update(servers.join(',')).digest('hex');
   return {
     key: key.slice(0, 16),
+    servers,
     lookup: async (host) => {
       const listed = fromHosts(files.hosts, host);
       if (listed) return listed;
@@ -67,7 +68,7 @@ export function viaFiles(files: ResolverFiles, timeoutMs: number): LookupVia {
 }
 
 /** A small regular file; a FIFO or device planted there would hold a thread forever, so not those. */
-async function readSmallFile(path: string): Promise<string> {
+export async function readSmallFile(path: string): Promise<string> {
   const f = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const st = await f.stat();
