@@ -10,6 +10,7 @@ import type { Command } from './commands.ts';
 import { withClient } from './connect.ts';
 import { color, print, table } from './format.ts';
 import { checkAppId, parseDuration } from './rule-parse.ts';
+import { resolveApp } from './app-names.ts';
 
 function args(p: Parsed, most: number, usage: string): string[] {
   if (p.positionals.length > most)
@@ -185,7 +186,7 @@ export const eventCommands: Command[] = [
       const [app] = args(p, 1, 'unflag APP');
       if (!app) throw new UsageError('unflag: name the app, e.g. `switchyard unflag firefox`');
       await withClient(p, async (c) => {
-        const r = await c.call('findings.clear', { app: checkAppId(app, 'unflag') });
+        const r = await c.call('findings.clear', { app: await resolveApp(c, app) });
         print(p, r, () =>
           r.cleared
             ? `${app}: ${r.cleared} event${r.cleared === 1 ? '' : 's'} cleared`
@@ -211,7 +212,7 @@ export const eventCommands: Command[] = [
       const reason = str(p, 'reason');
       await withClient(p, async (c) => {
         const e = await c.call('quarantine.start', {
-          app: checkAppId(app, 'quarantine'),
+          app: await resolveApp(c, app),
           seconds,
           ...(reason ? { reason } : {}),
         });
@@ -238,7 +239,7 @@ export const eventCommands: Command[] = [
           );
       await withClient(p, async (c) => {
         const r = await c.call('apps.setUpdateServers', {
-          id: checkAppId(app, 'app update-servers'),
+          id: await resolveApp(c, app),
           destinations: cidrs,
         });
         print(p, r, () =>
