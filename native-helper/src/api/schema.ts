@@ -124,7 +124,7 @@ export const methods = {
         app: AppId,
         choice: EgressChoice,
         /** Accept interfaces the helper cannot see now (a tether, a dock); else they are refused. */
-        allowAbsent: z.boolean().default(false),
+        allowAbsent: z.boolean().optional(),
       })
       .strict(),
     App,

@@ -81,7 +81,7 @@ export function handlersFor(h: Helper): Handlers {
           ...h.tunnels.list().map((t) => t.name),
         ]),
       ];
-      const choice = checkEgressNames(asked, known, allowAbsent);
+      const choice = checkEgressNames(asked, known, allowAbsent === true);
       const result = await h.setChoice(app, choice);
       changed(app, `${result.name}: egress set to ${describeChoice(choice)}`, ctx.actor);
       return result;
