@@ -82,6 +82,17 @@ describe.skipIf(!isRoot)('the switchyard CLI against a real helper', () => {
     }
   });
 
+  it('override takes an interface in any case and refuses one the helper cannot see', async () => {
+    const r = await sy('override', 'WLAN0');
+    expect(r.stdout.trim()).toBe('everything goes through wlan0');
+    const typo = await sy('override', 'wlan9');
+    expect(typo.code).toBe(1);
+    expect(typo.stderr.trim()).toBe(
+      "switchyard: no interface 'wlan9' here (the helper sees wlan0, enp3s0, sy-tun0). Did you mean wlan0?",
+    );
+    expect((await sy('override', 'off')).stdout.trim()).toBe('override off');
+  });
+
   it('--allow-absent takes an interface that comes later (a tether): the app uses the system default meanwhile', async () => {
     const r = await sy('egress', 'set', 'lab-updater', 'usb0', '--allow-absent');
     expect(r.code).toBe(0);

@@ -6,7 +6,7 @@ import { LookupError } from '../mechanism/host-resolver.ts';
 import { native } from '../mechanism/native.ts';
 import { filesOf, viaFiles } from '../mechanism/proc-resolver.ts';
 import { kernelRouteGet } from '../mechanism/netlink/route-get.ts';
-import { checkEgressNames } from '../policy/egress-names.ts';
+import { checkEgressNames, spellEgresses } from '../policy/egress-names.ts';
 import { explain, resolveDestination } from '../policy/evaluate.ts';
 import type { Peer } from './auth.ts';
 import type { Handlers } from './dispatch.ts';
@@ -25,6 +25,15 @@ function gatewayOnly(method: string) {
       `this is a desktop helper; ${method} is answered by \`switchyard gateway\``,
     );
   };
+}
+
+/** The egresses an app may name: the interfaces the helper sees (loopback is none) and the tunnels. */
+function egressNames(h: Helper): string[] {
+  const interfaces = h
+    .interfaceList()
+    .filter((i) => i.kind !== 'loopback')
+    .map((i) => i.name);
+  return [...new Set([...interfaces, ...h.tunnels.list().map((t) => t.name)])];
 }
 
 export function handlersFor(h: Helper): Handlers {
@@ -72,16 +81,7 @@ export function handlersFor(h: Helper): Handlers {
     'interfaces.list': () => h.interfaceList(),
     'egress.set': async ({ app, choice: asked, allowAbsent }, ctx) => {
       h.app(app); // an unknown app is named before its interfaces are judged
-      const known = [
-        ...new Set([
-          ...h
-            .interfaceList()
-            .filter((i) => i.kind !== 'loopback') // no egress, so no name to offer
-            .map((i) => i.name),
-          ...h.tunnels.list().map((t) => t.name),
-        ]),
-      ];
-      const choice = checkEgressNames(asked, known, allowAbsent === true);
+      const choice = checkEgressNames(asked, egressNames(h), allowAbsent === true);
       const result = await h.setChoice(app, choice);
       changed(app, `${result.name}: egress set to ${describeChoice(choice)}`, ctx.actor);
       return result;
@@ -91,7 +91,9 @@ export function handlersFor(h: Helper): Handlers {
       changed(null, paused ? 'all policies paused' : 'policies resumed', ctx.actor);
       return h.status();
     },
-    'policy.override': async ({ egress }, ctx) => {
+    'policy.override': async ({ egress: asked }, ctx) => {
+      // Everything through one egress: it must be there (WLAN0 is wlan0).
+      const egress = asked ? spellEgresses([asked], egressNames(h), false, false)[0]! : null;
       await h.setOverride(egress);
       changed(null, egress ? `everything sent through ${egress}` : 'override turned off', ctx.actor);
       return h.status();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../api/schema.ts';
-import { checkEgressNames } from './egress-names.ts';
+import { checkEgressNames, spellEgresses } from './egress-names.ts';
 
 const ordered = (...egresses: string[]) => ({ mode: 'ordered' as const, egresses, killSwitch: false });
 const KNOWN = ['wlan0', 'enp3s0', 'sy-tun0'];
@@ -31,5 +31,14 @@ describe('egress names', () => {
 
   it('keeps an absent name when the caller says it comes later', () => {
     expect(checkEgressNames(ordered('usb0', 'WLAN0'), KNOWN, true)).toEqual(ordered('usb0', 'wlan0'));
+  });
+});
+
+describe('an override', () => {
+  it('names one egress that is there, in any case, and offers no "comes later"', () => {
+    expect(spellEgresses(['WLAN0'], KNOWN, false, false)).toEqual(['wlan0']);
+    expect(() => spellEgresses(['wlan9'], KNOWN, false, false)).toThrow(
+      /^no interface 'wlan9' here \(the helper sees wlan0, enp3s0, sy-tun0\)\. Did you mean wlan0\?$/,
+    );
   });
 });

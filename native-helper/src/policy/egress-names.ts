@@ -14,17 +14,18 @@ export interface AbsentEgressDetails {
 export const ALLOW_ABSENT_HINT = 'If it comes later (a tether, a dock), allow absent interfaces.';
 
 /**
- * The choice with each egress spelt as the helper knows it (WLAN0 → wlan0). Absent names stay as
- * given when allowAbsent, else an ApiError names them, what exists and the nearest name.
+ * The names spelt as the helper knows them (WLAN0 → wlan0). Absent names stay as given when
+ * allowAbsent, else an ApiError names them, what exists and the nearest name.
  */
-export function checkEgressNames(
-  choice: EgressChoice,
+export function spellEgresses(
+  names: readonly string[],
   known: readonly string[],
   allowAbsent: boolean,
-): EgressChoice {
-  if (choice.mode !== 'ordered') return choice;
-  const egresses = choice.egresses.map((e) => matchIgnoringCase(e, known) ?? e);
-  const absent = egresses.filter((e) => !known.includes(e));
+  /** Whether the caller may allow absent names (egress.set may; an override may not). */
+  canAllow = true,
+): string[] {
+  const spelt = names.map((e) => matchIgnoringCase(e, known) ?? e);
+  const absent = spelt.filter((e) => !known.includes(e));
   if (absent.length && !allowAbsent) {
     const first = absent[0]!;
     const which =
@@ -35,9 +36,19 @@ export function checkEgressNames(
     const details: AbsentEgressDetails = { absent, known: [...known] };
     throw new ApiError(
       'NOT_FOUND',
-      `${which} here (${sees}).${didYouMean(first, known)} ${ALLOW_ABSENT_HINT}`,
+      `${which} here (${sees}).${didYouMean(first, known)}${canAllow ? ` ${ALLOW_ABSENT_HINT}` : ''}`,
       details,
     );
   }
-  return { ...choice, egresses };
+  return spelt;
+}
+
+/** The choice with its egresses checked and spelt by spellEgresses. */
+export function checkEgressNames(
+  choice: EgressChoice,
+  known: readonly string[],
+  allowAbsent: boolean,
+): EgressChoice {
+  if (choice.mode !== 'ordered') return choice;
+  return { ...choice, egresses: spellEgresses(choice.egresses, known, allowAbsent) };
 }
