@@ -35,13 +35,22 @@ beforeEach(() => {
 afterEach(() => fake?.close());
 
 describe('the app shell', () => {
-  it('has the seven named navigation links and switches views', async () => {
+  it('has the eight named navigation links and switches views', async () => {
     start();
     const nav = await screen.findByRole('navigation', { name: 'Main' });
     const names = within(nav)
       .getAllByRole('link')
       .map((l) => l.textContent?.trim());
-    expect(names).toEqual(['Apps', 'Rules', 'Networks', 'Interfaces', 'Activity', 'Explain', 'Settings']);
+    expect(names).toEqual([
+      'Apps',
+      'Rules',
+      'Networks',
+      'Interfaces',
+      'Tunnels',
+      'Activity',
+      'Explain',
+      'Settings',
+    ]);
     expect(screen.getByRole('link', { name: 'Apps' }).getAttribute('aria-current')).toBe('page');
     await fireEvent.click(screen.getByRole('link', { name: 'Settings' }));
     expect(await screen.findByRole('heading', { name: 'Settings' })).toBeTruthy();
@@ -53,6 +62,8 @@ describe('the app shell', () => {
     start();
     await screen.findByRole('heading', { name: 'Apps' });
     await fireEvent.keyDown(window, { key: '5', altKey: true });
+    expect(await screen.findByRole('heading', { name: 'Tunnels', level: 1 })).toBeTruthy();
+    await fireEvent.keyDown(window, { key: '6', altKey: true });
     expect(await screen.findByRole('heading', { name: 'Activity' })).toBeTruthy();
     await fireEvent.keyDown(window, { key: '2', altKey: true });
     expect(await screen.findByRole('heading', { name: 'Rules' })).toBeTruthy();

@@ -5,6 +5,7 @@ export const VIEWS = [
   { id: 'rules', label: 'Rules' },
   { id: 'networks', label: 'Networks' },
   { id: 'interfaces', label: 'Interfaces' },
+  { id: 'tunnels', label: 'Tunnels' },
   { id: 'activity', label: 'Activity' },
   { id: 'explain', label: 'Explain' },
   { id: 'settings', label: 'Settings' },

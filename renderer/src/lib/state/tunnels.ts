@@ -1,7 +1,7 @@
 // A tunnel's logical networks: its default session and one per key group, each with the encrypt rules
 // whose flows it carries. Pure.
-import type { RuleView, Tunnel } from '#switchyard/api/schema.ts';
-import type { TrustDefaults } from '#switchyard/api/rules-model.ts';
+import type { App, Group, RuleView, Tunnel } from '#switchyard/api/schema.ts';
+import { ruleCoversApp, type TrustDefaults } from '#switchyard/api/rules-model.ts';
 
 export type SessionState = 'established' | 'handshaking' | 'down' | 'none';
 
@@ -15,6 +15,9 @@ export interface LogicalNetwork {
   rules: RuleView[];
   /** Trust defaults that encrypt through this session (only ever the default one). */
   defaults: (keyof TrustDefaults)[];
+  /** Inner bytes of this session; null when the helper does not say. */
+  txBytes: number | null;
+  rxBytes: number | null;
 }
 
 function uses(r: RuleView, tunnel: string, group: string | null): boolean {
@@ -49,6 +52,8 @@ export function logicalNetworks(
       since: null,
       rules: rules.filter((r) => uses(r, tunnel.name, null)),
       defaults: viaDefaults,
+      txBytes: null,
+      rxBytes: null,
     },
     ...groups.map((g) => ({
       group: g.name,
@@ -57,6 +62,8 @@ export function logicalNetworks(
       since: g.since,
       rules: rules.filter((r) => uses(r, tunnel.name, g.name)),
       defaults: [],
+      txBytes: g.txBytes ?? null,
+      rxBytes: g.rxBytes ?? null,
     })),
     ...missing.map((name) => ({
       group: name,
@@ -65,6 +72,8 @@ export function logicalNetworks(
       since: null,
       rules: rules.filter((r) => uses(r, tunnel.name, name)),
       defaults: [],
+      txBytes: null,
+      rxBytes: null,
     })),
   ];
 }
@@ -81,4 +90,57 @@ export const SESSION_TONE: Record<SessionState, 'ok' | 'warn' | 'bad'> = {
   handshaking: 'warn',
   down: 'bad',
   none: 'bad',
+};
+
+/** The apps a set of rules covers, by themselves or through their groups, in the app list's order. */
+export function appsOfRules(
+  rules: readonly RuleView[],
+  apps: readonly App[],
+  groups: readonly Group[],
+): App[] {
+  return apps.filter((a) => rules.some((r) => ruleCoversApp(r, a.id, groups)));
+}
+
+export type TunnelAppRole = 'carried' | 'encrypted' | 'held';
+export interface TunnelApp {
+  app: App;
+  role: TunnelAppRole;
+}
+
+/**
+ * The apps a tunnel carries or holds: those whose egress is the tunnel (held when its kill switch
+ * drops their traffic because the tunnel is not usable), and those whose encrypt rules go through it
+ * (held while such a rule has a problem).
+ */
+export function tunnelApps(
+  tunnel: Tunnel,
+  rules: readonly RuleView[],
+  apps: readonly App[],
+  groups: readonly Group[],
+): TunnelApp[] {
+  const through = rules.filter((r) => r.action.type === 'encrypt' && r.action.tunnel === tunnel.name);
+  const out: TunnelApp[] = [];
+  for (const app of apps) {
+    const mine = through.filter((r) => ruleCoversApp(r, app.id, groups));
+    const choice = app.choice;
+    const picks = choice.mode === 'ordered' && choice.egresses.includes(tunnel.name);
+    if (app.egress.active === tunnel.name) out.push({ app, role: 'carried' });
+    else if (picks && app.egress.state === 'killed' && choice.egresses[0] === tunnel.name)
+      out.push({ app, role: 'held' });
+    else if (mine.length) out.push({ app, role: mine.some((r) => r.problem) ? 'held' : 'encrypted' });
+  }
+  return out;
+}
+
+export const TUNNEL_APP_TEXT: Record<TunnelAppRole, string> = {
+  carried: 'egress',
+  encrypted: 'by rule',
+  held: 'held',
+};
+
+/** The tunnel states in the CLI's own words (`switchyard tunnels`). */
+export const TUNNEL_STATE: Record<Tunnel['state'], { tone: 'ok' | 'warn' | 'bad'; text: string }> = {
+  up: { tone: 'ok', text: 'up' },
+  connecting: { tone: 'warn', text: 'connecting' },
+  down: { tone: 'bad', text: 'down' },
 };

@@ -7,7 +7,7 @@ import type { Group, Network, Rule, Tunnel, TrustDefaults } from '#switchyard/ap
 const MIN = 60_000;
 const DAY = 86_400_000;
 
-function key(r: () => number): string {
+export function demoKey(r: () => number): string {
   return btoa(String.fromCharCode(...Array.from({ length: 32 }, () => Math.floor(r() * 256))));
 }
 
@@ -16,22 +16,31 @@ export function demoTunnels(r: () => number, now: number): Tunnel[] {
     {
       name: 'sy-office',
       gateway: 'gw.example.net:51900',
-      gatewayPublicKey: key(r),
-      publicKey: key(r),
+      gatewayPublicKey: demoKey(r),
+      publicKey: demoKey(r),
       addresses: ['198.19.40.12/32', 'fd5a:40::12/128'],
       cipher: 'auto',
       state: 'up',
       problem: null,
+      txBytes: 48_300_000,
+      rxBytes: 391_000_000,
       groups: [
-        { name: 'work', established: true, epoch: 3, since: new Date(now - 14 * MIN).toISOString() },
+        {
+          name: 'work',
+          established: true,
+          epoch: 3,
+          since: new Date(now - 14 * MIN).toISOString(),
+          txBytes: 12_800_000,
+          rxBytes: 96_400_000,
+        },
         { name: 'personal', established: false, epoch: null, since: null },
       ],
     },
     {
       name: 'sy-travel',
       gateway: '203.0.113.40:51900',
-      gatewayPublicKey: key(r),
-      publicKey: key(r),
+      gatewayPublicKey: demoKey(r),
+      publicKey: demoKey(r),
       addresses: ['198.19.77.2/32'],
       cipher: 'chacha20poly1305',
       state: 'down',

@@ -356,7 +356,14 @@ export class FakeHelper implements SwitchyardClient {
       }
       case 'apps.remove': {
         const { id } = params as Params<'apps.remove'>;
-        this.#app(id);
+        const gone = this.#app(id);
+        // As the helper: only hand-added apps go; a desktop file's app would come back on the next scan.
+        if (gone.source !== 'manual')
+          throw new ApiError(
+            'CONFLICT',
+            `${gone.name} comes from its desktop file; set its egress to default instead of removing it`,
+          );
+        if (gone.managed) throw new ApiError('MANAGED', `${gone.name} is pinned by the managed policy`);
         this.apps = this.apps.filter((a) => a.id !== id);
         this.emit('app.changed', { app: null, id, removed: true });
         return { ok: true };
@@ -388,12 +395,14 @@ export class FakeHelper implements SwitchyardClient {
         );
       case 'events.subscribe':
         return { ok: true };
-      // The fake's tunnels change only through FakeRules (setTunnelState, setKeyGroup); it is no gateway.
+      // A tunnel's state changes only through FakeRules (setTunnelState, setKeyGroup); it is no gateway.
       case 'tunnels.list':
         return structuredClone(this.rules.tunnels);
       case 'tunnels.add':
+        return this.rules.addTunnel(params as Params<'tunnels.add'>);
       case 'tunnels.remove':
-        throw new ApiError('UNAVAILABLE', `${method} is not available in the demo.`);
+        this.rules.removeTunnel((params as Params<'tunnels.remove'>).name);
+        return { ok: true };
       case 'events.history': {
         const { limit } = params as Params<'events.history'>;
         return this.history.slice(-limit);

@@ -14,7 +14,7 @@ import {
   type Tunnel,
 } from '#switchyard/api/schema.ts';
 import { USER } from './demo-data.ts';
-import { DEMO_DEFAULTS, demoGroups, demoRules, demoTunnels } from './demo-rules.ts';
+import { DEMO_DEFAULTS, demoGroups, demoKey, demoRules, demoTunnels } from './demo-rules.ts';
 import type { NetworkMethodName } from './fake-networks.ts';
 
 export type RuleMethodName = Exclude<keyof typeof ruleMethods, NetworkMethodName>;
@@ -105,6 +105,18 @@ export class FakeRules {
 
   /** One second: rules that let traffic through count some; expired rules go. */
   tick(): void {
+    for (const t of this.tunnels) {
+      if (t.state !== 'up') continue;
+      const tx = Math.floor(this.#rand() * 4e4);
+      const rx = Math.floor(this.#rand() * 2e5);
+      t.txBytes = (t.txBytes ?? 0) + tx;
+      t.rxBytes = (t.rxBytes ?? 0) + rx;
+      const g = t.groups?.find((x) => x.established);
+      if (g) {
+        g.txBytes = (g.txBytes ?? 0) + Math.floor(tx / 2);
+        g.rxBytes = (g.rxBytes ?? 0) + Math.floor(rx / 2);
+      }
+    }
     for (const r of this.rules) {
       const s = this.stats.get(r.id);
       if (!s || this.#problem(r) || this.#rand() < 0.6) continue;
@@ -173,6 +185,39 @@ export class FakeRules {
       g.since = new Date(this.#now()).toISOString();
     }
     this.#emit('rules.changed', this.list());
+  }
+
+  // ---------- tunnels (the helper's tunnels.add / tunnels.remove; the fake is no gateway) ----------
+
+  /** A new tunnel is connecting: nothing answers it in the demo, as with a gateway not told our key. */
+  addTunnel(p: Params<'tunnels.add'>): Tunnel {
+    if (this.tunnels.some((t) => t.name === p.name))
+      throw new ApiError('CONFLICT', `there is already a tunnel named ${p.name}`);
+    const t: Tunnel = {
+      name: p.name,
+      gateway: p.gateway,
+      gatewayPublicKey: p.gatewayPublicKey,
+      publicKey: demoKey(this.#rand),
+      addresses: p.addresses,
+      cipher: p.cipher,
+      state: 'connecting',
+      problem: `no handshake with ${p.gateway} yet: is this end's public key among the gateway's peers?`,
+      txBytes: 0,
+      rxBytes: 0,
+      groups: [],
+    };
+    this.tunnels.push(t);
+    this.#emit('rules.changed', this.list());
+    this.#changed(`tunnel ${p.name} added`);
+    return structuredClone(t);
+  }
+
+  removeTunnel(name: string): void {
+    if (!this.tunnels.some((t) => t.name === name))
+      throw new ApiError('NOT_FOUND', `no tunnel named ${name}`);
+    this.tunnels = this.tunnels.filter((t) => t.name !== name);
+    this.#emit('rules.changed', this.list());
+    this.#changed(`tunnel ${name} removed`);
   }
 
   // ---------- the API ----------

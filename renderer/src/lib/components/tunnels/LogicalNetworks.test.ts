@@ -90,8 +90,8 @@ describe("a tunnel's logical networks", () => {
     expect(linkNames(banking)).toEqual(['Banking apart']);
   });
 
-  it('in the Interfaces view: a group that finishes its handshake shows it, and a rule opens Rules', async () => {
-    location.hash = '#/interfaces';
+  it('in the Tunnels view: a group that finishes its handshake shows it, and a rule opens Rules', async () => {
+    location.hash = '#/tunnels';
     fake = new FakeHelper();
     render(App, { props: { client: fake } });
     const card = await screen.findByRole('region', { name: 'sy-office' });
@@ -111,25 +111,14 @@ describe("a tunnel's logical networks", () => {
     expect(location.hash).toBe('#/rules');
   });
 
-  it('puts the logical networks in the interface card of a tunnel that is an interface', async () => {
+  it('the Interfaces view has no tunnel cards, only a link to Tunnels', async () => {
     location.hash = '#/interfaces';
     fake = new FakeHelper();
     render(App, { props: { client: fake } });
-    await screen.findByRole('region', { name: 'sy-office' });
-    expect(document.querySelectorAll('section.tunnel')).toHaveLength(2);
-    const tun = {
-      ...structuredClone(fake.interfaces[1]!),
-      name: 'sy-office',
-      index: 9,
-      kind: 'tunnel' as const,
-      mac: null,
-    };
-    fake.emit('interface.changed', { interface: tun, name: 'sy-office', removed: false });
-    await waitFor(() => expect(document.querySelectorAll('section.tunnel')).toHaveLength(1));
-    const card = screen.getByRole('region', { name: 'sy-office' });
-    expect(card.classList.contains('iface')).toBe(true);
-    expect(within(card).getByText(/Tunnel · MTU/)).toBeTruthy();
-    const list = within(card).getByRole('list', { name: 'Logical networks of sy-office' });
-    expect(rowNames(list)).toEqual(['Default session', 'work', 'personal']);
+    await screen.findByRole('region', { name: 'wlan0' });
+    expect(screen.queryByRole('region', { name: 'sy-office' })).toBeNull();
+    await fireEvent.click(screen.getByRole('link', { name: 'Tunnels →' }));
+    await screen.findByRole('heading', { name: 'Tunnels', level: 1 });
+    expect(await screen.findByRole('region', { name: 'sy-office' })).toBeTruthy();
   });
 });
