@@ -88,13 +88,20 @@ function statusText(s: Status, tunnels: readonly Tunnel[]): string {
   ].join('\n');
 }
 
-function interfaceRows(list: Interface[]): string {
+/** A tunnel's device says what its tunnel says (connecting, up, down), as `tunnels` does. */
+function interfaceState(i: Interface, tunnels: readonly Tunnel[]): string {
+  const t = i.kind === 'tunnel' ? tunnels.find((x) => x.name === i.name) : undefined;
+  if (t && t.state !== 'up') return t.state === 'down' ? color.red('down') : color.yellow(t.state);
+  return i.usable ? color.green('usable') : i.up ? color.yellow('up, no route') : color.red('down');
+}
+
+function interfaceRows(list: Interface[], tunnels: readonly Tunnel[]): string {
   return table(
     ['interface', 'kind', 'state', 'addresses', 'gateway', 'apps', 'rate ↑/↓'],
     list.map((i) => [
       i.name,
       i.kind,
-      i.usable ? color.green('usable') : i.up ? color.yellow('up, no route') : color.red('down'),
+      interfaceState(i, tunnels),
       i.addresses.map((a) => `${a.address}/${a.prefixLength}`).join(' ') || '-',
       i.gateways.map((g) => g.address).join(' ') || '-',
       i.apps.join(',') || '-',
@@ -256,7 +263,8 @@ export const commands: Command[] = [
     run: (p) =>
       withClient(p, async (c) => {
         const list = await c.call('interfaces.list', {});
-        print(p, list, () => interfaceRows(list));
+        const tunnels = await c.call('tunnels.list', {});
+        print(p, list, () => interfaceRows(list, tunnels));
       }),
   },
   {
