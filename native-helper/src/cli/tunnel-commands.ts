@@ -49,6 +49,12 @@ export const tunnelCommands: Command[] = [
     usage:
       'tunnel add NAME --gateway HOST:PORT --gateway-key KEY --address CIDR [--address CIDR6] [--private-key-file FILE] [--cipher auto|aes256gcm|chacha20poly1305]',
     summary: 'add an encrypted tunnel egress to a Switchyard gateway',
+    example:
+      'switchyard tunnel add sy-tun0 --gateway gw.example.org:51820 --gateway-key AbC…= --address 10.77.0.2/24',
+    notes: [
+      "--gateway-key: the gateway's public key. Without --private-key-file a key is made for this end;",
+      "its public key is printed, for the gateway's peers (`switchyard gateway peer add`).",
+    ],
     options: {
       gateway: { type: 'string' },
       'gateway-key': { type: 'string' },
