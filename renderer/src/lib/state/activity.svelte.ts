@@ -2,6 +2,7 @@
 import type { EventData, EventEnvelope, EventName } from '#switchyard/api/schema.ts';
 import type { EventMeta, SwitchyardClient } from '../transport/types.ts';
 import { parseAnyEvent, toApiError } from '../transport/types.ts';
+import { formatLatency } from './format.ts';
 
 /** Events worth a line in the log; counters and state syncs (app.changed) are not. */
 export const LOGGED_EVENTS = [
@@ -68,7 +69,7 @@ export function toEntry(
           : d.via === 'scan'
             ? 'found by a scan'
             : 'caught at exec';
-      const speed = d.latencyUs > 0 ? ` in ${Math.round(d.latencyUs)} µs` : '';
+      const speed = d.latencyUs > 0 ? ` in ${formatLatency(d.latencyUs)}` : '';
       return { ...base, app: d.app, summary: `${nameOf(d.app)} process ${d.pid} adopted (${how})${speed}.` };
     }
     case 'egress.failover': {

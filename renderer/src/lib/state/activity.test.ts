@@ -55,7 +55,7 @@ describe('log lines', () => {
         meta(1),
         nameOf,
       ).summary,
-    ).toBe('Firefox process 42 adopted (caught at exec) in 310 µs.');
+    ).toBe('Firefox process 42 adopted (caught at exec) in 0.31 ms.');
   });
 });
 

@@ -1,20 +1,8 @@
 // Human-readable numbers and times, shared by the views.
 
-const UNITS = ['B', 'kB', 'MB', 'GB', 'TB'];
-
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n <= 0) return '0 B';
-  let i = 0;
-  while (n >= 1000 && i < UNITS.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return `${i === 0 ? Math.round(n) : n < 10 ? n.toFixed(1) : Math.round(n)} ${UNITS[i]}`;
-}
-
-export function formatRate(bytesPerSecond: number): string {
-  return `${formatBytes(bytesPerSecond)}/s`;
-}
+// Bytes, rates, latencies and counts come from the module the CLI prints with, so a number reads the
+// same in both (kB/s, ms).
+export { formatBytes, formatCount, formatLatency, formatRate } from '#switchyard/api/units.ts';
 
 export function formatTime(iso: string): string {
   const d = new Date(iso);
