@@ -26,7 +26,7 @@ export type AppField = 'name' | 'what';
 export const WHAT_LABEL: Record<AppSourceKind, string> = {
   exe: 'Executable path',
   cmdline: 'Command line pattern',
-  desktop: 'Desktop file',
+  desktop: 'Desktop file name or path',
 };
 
 /** apps.add's parameter paths → the field the user filled in. */
