@@ -247,6 +247,8 @@ describe.skipIf(!isRoot)('the switchyard CLI against a real helper', () => {
     const status = (await sy('status')).stdout;
     expect(status).toMatch(/^tunnels +sy-tun0 (connecting|down)$/m);
     expect(status).toMatch(/^kill switch blocking lab-chat$/m);
+    // Its device says the same word, not "up, no route".
+    expect((await sy('interfaces')).stdout).toMatch(/^sy-tun0 +tunnel +(connecting|down) /m);
     // The handshake gives up after 60 s; then the tunnel has a problem everyone shows.
     const [t] = await eventually(
       'the tunnel to report its problem',
