@@ -49,11 +49,16 @@ describe('AppRow', () => {
     });
   });
 
-  it('keeps the kill switch off and disabled until the app has an egress list', () => {
-    rowFor('lab-browser', { choice: { mode: 'default' } });
+  it('keeps the kill switch off and disabled until the app has an egress list, and says why to the keyboard', async () => {
+    const { onchoice } = rowFor('lab-browser', { choice: { mode: 'default' } });
     const sw = screen.getByRole('switch', { name: 'Kill switch for Lab Browser' }) as HTMLButtonElement;
-    expect(sw.disabled).toBe(true);
+    // aria-disabled, not disabled: it stays in the Tab order so its reason can be read.
+    expect(sw.getAttribute('aria-disabled')).toBe('true');
     expect(sw.getAttribute('aria-checked')).toBe('false');
+    const why = document.getElementById(sw.getAttribute('aria-describedby') ?? '');
+    expect(why?.textContent).toMatch(/Pick an interface in the egress menu first/);
+    await fireEvent.click(sw);
+    expect(onchoice).not.toHaveBeenCalled();
   });
 
   it('toggles the kill switch of an ordered list', async () => {
@@ -79,10 +84,11 @@ describe('AppRow', () => {
     const select = screen.getByRole('combobox', { name: 'Egress for Lab Browser' }) as HTMLSelectElement;
     const sw = screen.getByRole('switch', { name: 'Kill switch for Lab Browser' }) as HTMLButtonElement;
     expect(select.disabled).toBe(true);
-    expect(sw.disabled).toBe(true);
+    expect(sw.getAttribute('aria-disabled')).toBe('true');
     const why = document.getElementById(select.getAttribute('aria-describedby') ?? '');
     expect(why?.textContent).toMatch(/Pinned by the managed policy/);
-    expect(sw.getAttribute('aria-describedby')).toBe(select.getAttribute('aria-describedby'));
+    const swWhy = document.getElementById(sw.getAttribute('aria-describedby') ?? '');
+    expect(swWhy?.textContent).toMatch(/Pinned by the managed policy/);
     expect(select.closest('[title]')?.getAttribute('title')).toMatch(/managed policy/);
     expect(screen.getByText('Managed')).toBeTruthy();
     // Launching is still the user's call.
