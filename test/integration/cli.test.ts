@@ -162,7 +162,13 @@ describe.skipIf(!isRoot)('the switchyard CLI against a real helper', () => {
       '10.0.0.2/24',
     );
     expect(key.stderr.trim()).toBe('switchyard: --gateway-key: a key is 32 bytes in base64 (44 characters)');
-    for (const r of [noMatcher, relative, key])
+    await sy('app', 'add', '--name', 'Tool', '--id', 'tool', '--exe', '/usr/local/bin/tool-not-there');
+    const launch = await sy('launch', 'Tool');
+    expect(launch.code).toBe(1);
+    expect(launch.stderr.trim()).toBe(
+      'switchyard: Tool has no command to launch (no desktop entry); start one with `switchyard run --app APP -- COMMAND`',
+    );
+    for (const r of [noMatcher, relative, key, launch])
       expect(r.stderr).not.toMatch(/apps\.add|tunnels\.add|matchers|gatewayPublicKey/);
   });
 

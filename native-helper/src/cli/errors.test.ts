@@ -68,5 +68,10 @@ describe('errors in the CLI words', () => {
     const e = new ApiError('UNAVAILABLE', 'explain: x.example:443: no answer for x.example within 1.5 s');
     expect(userMessage(e)).toBe(e.message);
     expect(userMessage(new ApiError('NOT_FOUND', "no app 'x'"))).toBe("no app 'x'");
+    expect(
+      userMessage(new ApiError('BAD_REQUEST', 'Probe has no command to launch; give one with command')),
+    ).toBe(
+      'Probe has no command to launch (no desktop entry); start one with `switchyard run --app APP -- COMMAND`',
+    );
   });
 });

@@ -50,6 +50,10 @@ const SENTENCES: Array<[RegExp, string]> = [
     /an app needs at least one matcher.*/,
     'give at least one of --exe PATH, --cmdline REGEX, --desktop-id ID or --flatpak-id ID',
   ],
+  [
+    /has no command to launch; give one with command$/,
+    'has no command to launch (no desktop entry); start one with `switchyard run --app APP -- COMMAND`',
+  ],
 ];
 
 interface Issue {
@@ -73,10 +77,10 @@ function wordFor(method: string, path: unknown[]): string | null {
   return asFlag(keys[keys.length - 1]!);
 }
 
-function sentence(message: string): string {
+function sentence(message: string, dropLabel = true): string {
   for (const [re, text] of SENTENCES) if (re.test(message)) return message.replace(re, text);
   // The schema's own label ("egress: …", "app id: …") repeats what the flag now says.
-  return message.replace(/^[a-z][a-z ]{0,20}: /, '');
+  return dropLabel ? message.replace(/^[a-z][a-z ]{0,20}: /, '') : message;
 }
 
 /** The message to print for an error from the helper or the client, without API paths. */
@@ -86,8 +90,8 @@ export function userMessage(err: ApiError): string {
   if (err.code !== 'BAD_REQUEST') return err.message;
   const method = methodNames.find((m) => err.message.startsWith(`${m}: `));
   const issue = Array.isArray(err.details) ? (err.details[0] as Issue | undefined) : undefined;
-  if (!method) return err.message;
-  if (!issue?.message) return err.message; // the helper's own sentence, e.g. explain's lookup
+  // The helper's own sentence (explain's lookup, launch), in CLI words where it names API fields.
+  if (!method || !issue?.message) return sentence(err.message, false);
   const word = wordFor(method, issue.path ?? []);
   const text = sentence(issue.message);
   return word && word !== 'app add' ? `${word}: ${text}` : text;
