@@ -1,11 +1,10 @@
-// Every text colour of the theme on every background it is drawn on reaches WCAG AA (4.5:1), in
-// light and in dark. The colours are read from app.css itself, so a changed variable is checked.
+// The UI theme (renderer/src/app.css): every text colour on every background it is drawn on reaches
+// WCAG AA (4.5:1), in light and in dark. The colours are read from app.css itself, so a changed
+// variable is checked.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-// Tests run from the repository root (vitest.config.ts).
-const CSS = readFileSync(join(process.cwd(), 'renderer/src/app.css'), 'utf8');
+const CSS = readFileSync(new URL('../../renderer/src/app.css', import.meta.url), 'utf8');
 
 /** The custom properties declared in the first rule whose selector is exactly `selector`. */
 function block(selector: string): Record<string, string> {
