@@ -1,7 +1,7 @@
 // The `switchyard` CLI as a user meets it, against a real helper in the lab (issue 14): interfaces it
 // cannot see, names in any case and typos, --help and global options, errors in the CLI's words,
 // status with tunnels and a helper found without --socket, explain with a host name, tunnels, units.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,6 +203,25 @@ describe.skipIf(!isRoot)('the switchyard CLI against a real helper', () => {
     );
     console.log(`explain of an unresolvable name: refused after ${took} ms (CLI start included)`);
     expect(took).toBeLessThan(4000);
+  });
+
+  it('launch says an app started only when it still runs, and says so when it died at once', async () => {
+    const entry = (name: string, exec: string) =>
+      `[Desktop Entry]\nType=Application\nName=${name}\nExec=${exec}\n`;
+    await writeFile(
+      join(lab.dataDir, 'applications', 'sy-dies.desktop'),
+      entry('Dies At Once', '/bin/false'),
+    );
+    await writeFile(join(lab.dataDir, 'applications', 'sy-sleeps.desktop'), entry('Sleeps', '/bin/sleep 30'));
+    await sy('apps', '--rescan');
+    const dies = await sy('launch', 'dies at once');
+    expect(dies.code).toBe(1);
+    expect(dies.stderr).toMatch(
+      /^switchyard: sy-dies \(pid \d+\) exited within 1\.5 s; nothing of it runs now\. Start it in a terminal to see why\.$/m,
+    );
+    const sleeps = await sy('launch', 'Sleeps');
+    expect(sleeps.stderr).toBe('');
+    expect(sleeps.stdout).toMatch(/^started sy-sleeps \(pid (\d+)\); running: \d+/);
   });
 
   it('units are the UI units: kB/s rates, ms latencies', async () => {

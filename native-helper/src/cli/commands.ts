@@ -163,6 +163,9 @@ export function parseChoice(spec: string, killSwitch: boolean): EgressChoice {
   return { mode: 'ordered', egresses, killSwitch };
 }
 
+/** How long `launch` waits before it says an app started: one that fails at once is gone by then. */
+const LAUNCH_SETTLE_MS = 1500;
+
 export const commands: Command[] = [
   {
     name: 'status',
@@ -381,7 +384,14 @@ export const commands: Command[] = [
         if (!name) throw new UsageError('launch: which app? e.g. `switchyard launch firefox`');
         const id = await resolveApp(c, name);
         const r = await c.call('apps.launch', { id });
-        print(p, r, () => `started ${id} (pid ${r.pid})`);
+        // A launch that dies at once is no start: look again once it had time to fail.
+        await new Promise((resolve) => setTimeout(resolve, LAUNCH_SETTLE_MS));
+        const { pids } = await c.call('apps.get', { id });
+        if (!pids.length)
+          throw new Error(
+            `${id} (pid ${r.pid}) exited within ${LAUNCH_SETTLE_MS / 1000} s; nothing of it runs now. Start it in a terminal to see why.`,
+          );
+        print(p, { ...r, pids }, () => `started ${id} (pid ${r.pid}); running: ${pids.join(' ')}`);
       }),
   },
   {
