@@ -14,6 +14,7 @@ export default defineConfig({
             'test/lab/**/*.test.ts',
             'test/bench/**/*.test.ts',
             'test/lint/**/*.test.ts',
+            'build/**/*.test.ts',
           ],
           environment: 'node',
         },

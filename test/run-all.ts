@@ -30,7 +30,16 @@ const needLibFuzzer = () =>
     ? null
     : 'needs libFuzzer (apt-get install libclang-rt-14-dev)';
 
+const needPackagingTools = () =>
+  ['dpkg-deb', 'rpmbuild', 'strip'].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0)
+    ? null
+    : 'needs dpkg-deb, rpmbuild and strip (apt-get install rpm binutils)';
+
 const only = process.argv.slice(2);
+const work = mkdtempSync(join(tmpdir(), 'switchyard-test-'));
+/** Where the package step leaves its packages for the integration suite's install test. */
+const PACKAGES = join(work, 'packages');
+process.env.SWITCHYARD_PACKAGES_DIR = PACKAGES;
 const steps: Step[] = [
   { name: 'typecheck', argv: ['npm', 'run', '-s', 'typecheck'] },
   { name: 'lint', argv: ['npm', 'run', '-s', 'lint'] },
@@ -42,6 +51,12 @@ const steps: Step[] = [
   // The C data path's own tests (ASan/UBSan) and a bounded libFuzzer run of its packet parser.
   { name: 'native', argv: ['make', '-s', '-C', 'native-helper/native/datapath', 'test'] },
   { name: 'fuzz', argv: ['sh', 'native-helper/fuzz/run.sh', '30'], needs: needLibFuzzer },
+  // The .deb and the .rpm, as `npm run package` builds them; the integration suite installs them.
+  {
+    name: 'package',
+    argv: ['npm', 'run', '-s', 'package', '--', '--skip-build', '--out', PACKAGES],
+    needs: () => needNative() ?? needPackagingTools(),
+  },
   {
     name: 'integration',
     argv: ['npx', 'vitest', 'run', '--project', 'integration'],
@@ -58,7 +73,6 @@ const steps: Step[] = [
   },
 ].filter((s) => only.length === 0 || only.includes(s.name));
 
-const work = mkdtempSync(join(tmpdir(), 'switchyard-test-'));
 let passed = 0;
 let failed = 0;
 let skipped = 0;

@@ -27,4 +27,5 @@ export const benchModules: BenchModuleEntry[] = [
   entry('tunnel', './tunnel.bench.ts', 'benchTunnel', { usesAnchors: true }),
   entry('renderer', './renderer.bench.ts', 'benchRenderer', { usesAnchors: false }),
   entry('rules', './rules.bench.ts', 'benchRules', { usesAnchors: false }),
+  entry('startup', './startup.bench.ts', 'benchStartup', { usesAnchors: false }),
 ];

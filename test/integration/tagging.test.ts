@@ -33,7 +33,10 @@ import {
   setSocketMark,
   shutdownSocket,
 } from '../../native-helper/src/mechanism/sockets/index.ts';
-import { NATIVE_HELPER_DIR, native } from '../../native-helper/src/mechanism/native.ts';
+import { native } from '../../native-helper/src/mechanism/native.ts';
+import { REPO } from '../lab/switchyard-helper.ts';
+
+const NATIVE_HELPER_DIR = path.join(REPO, 'native-helper');
 import type { PeerCred } from '../../native-helper/src/mechanism/native.ts';
 
 const suffix = randomBytes(4).toString('hex');

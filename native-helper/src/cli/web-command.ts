@@ -1,13 +1,13 @@
 // `switchyard web`: the UI for a browser, on 127.0.0.1 only, guarded by a one-time token.
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { supervisor } from '../mechanism/supervisor.ts';
+import { RESOURCES } from '../resources.ts';
 import { startWebBridge } from '../web/bridge.ts';
 import { VERSION } from '../version.ts';
 import { type Parsed, UsageError, str } from './args.ts';
 
-const RENDERER_DIST = join(dirname(fileURLToPath(import.meta.url)), '../../../renderer/dist');
+const RENDERER_DIST = RESOURCES.renderer;
 
 export async function webCommand(p: Parsed): Promise<number> {
   const port = Number(str(p, 'port') ?? '0');

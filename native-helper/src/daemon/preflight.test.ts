@@ -93,7 +93,7 @@ describe('preflight', () => {
 
   it('stops before anything else when the eBPF object is not built', async () => {
     const h = host({ exists: (p) => !p.endsWith('.bpf.o') });
-    await expect(preflight(h)).rejects.toThrow(/is not built: run `npm run build:native`/);
+    await expect(preflight(h)).rejects.toThrow(/sock_tag.bpf.o is missing: run `npm run build:native`/);
     expect(h.calls).toEqual([]);
   });
 

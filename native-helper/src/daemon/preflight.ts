@@ -6,6 +6,7 @@ import { ensureBpffs, BPFFS_ROOT } from '../mechanism/bpf/bpffs.ts';
 import { findCgroup2Mount } from '../mechanism/cgroup/index.ts';
 import { type RunResult, run } from '../mechanism/exec.ts';
 import { TAGGER_OBJECT_PATH, native } from '../mechanism/native.ts';
+import { BUILD_HINT } from '../resources.ts';
 
 export interface PreflightHost {
   loadAddon(): void;
@@ -66,7 +67,7 @@ export async function preflight(host: PreflightHost = realHost): Promise<Preflig
   host.loadAddon(); // its own error names the build command
   if (!host.exists(TAGGER_OBJECT_PATH))
     throw new PreflightError(
-      `the eBPF program ${TAGGER_OBJECT_PATH} is not built: run \`npm run build:native\` (make -C native-helper)`,
+      `the eBPF program ${TAGGER_OBJECT_PATH} is missing: ${BUILD_HINT}`,
     );
 
   let cgroupMount: string;

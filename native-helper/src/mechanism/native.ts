@@ -3,14 +3,11 @@
 // tunnel data path's privileged setup (TUN queues, UDP sockets, flowmark tc program), and the SSID of a
 // Wi-Fi interface (nl80211).
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { BUILD_HINT, RESOURCES } from '../resources.ts';
 
-/** Repo-relative locations, resolved from this file so the cwd does not matter. */
-export const NATIVE_HELPER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const ADDON_PATH = path.join(NATIVE_HELPER_DIR, 'native/build/Release/switchyard_native.node');
-export const TAGGER_OBJECT_PATH = path.join(NATIVE_HELPER_DIR, 'bpf/sock_tag.bpf.o');
-export const CLASSIFIER_OBJECT_PATH = path.join(NATIVE_HELPER_DIR, 'bpf/flow_rules.bpf.o');
+export const ADDON_PATH = RESOURCES.addon;
+export const TAGGER_OBJECT_PATH = RESOURCES.tagger;
+export const CLASSIFIER_OBJECT_PATH = RESOURCES.classifier;
 
 /** cgroup ids are u64: returned as bigint; accepted as bigint or a decimal string. */
 export type CgroupIdInput = bigint | string;
@@ -186,7 +183,7 @@ export function native(): NativeAddon {
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(
-      `The native addon is not built or cannot load (${ADDON_PATH}): run \`npm run build:native\` (make -C native-helper). ${reason}`,
+      `The native addon is not built or cannot load (${ADDON_PATH}): ${BUILD_HINT}. ${reason}`,
       { cause: err },
     );
   }

@@ -6,10 +6,9 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, existsSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
-import { dirname, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { native } from '../mechanism/native.ts';
+import { BUILD_HINT, RESOURCES } from '../resources.ts';
 import { type Supervised, supervisor } from '../mechanism/supervisor.ts';
 
 const CTL = {
@@ -23,14 +22,8 @@ const CTL = {
 } as const;
 const EV = { ready: 100, handshake: 101, stats: 102, rekey: 103, confirmed: 104 } as const;
 
-export const DEFAULT_DATAPATH_BINARY = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../native/datapath/build/switchyard-datapath',
-);
-export const FLOWMARK_OBJECT = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../native/datapath/build/flowmark.bpf.o',
-);
+export const DEFAULT_DATAPATH_BINARY = RESOURCES.datapath;
+export const FLOWMARK_OBJECT = RESOURCES.flowmark;
 /** nobody/nogroup: the data path never runs as root. */
 export const DATAPATH_USER = { uid: 65534, gid: 65534 } as const;
 
@@ -219,11 +212,11 @@ export class Datapath extends EventEmitter<DatapathEvents> {
     const binary = opts.binary ?? process.env.SWITCHYARD_DATAPATH ?? DEFAULT_DATAPATH_BINARY;
     if (!existsSync(binary))
       throw new Error(
-        `the tunnel data path ${binary} is missing; build it with \`make -C native-helper/native/datapath\``,
+        `the tunnel data path ${binary} is missing: ${BUILD_HINT}`,
       );
     if (opts.flowmark && !existsSync(FLOWMARK_OBJECT))
       throw new Error(
-        `the flowmark program ${FLOWMARK_OBJECT} is missing; build it with \`make -C native-helper/native/datapath\``,
+        `the flowmark program ${FLOWMARK_OBJECT} is missing: ${BUILD_HINT}`,
       );
     const workers = opts.workers ?? 1;
     const addon = native();
