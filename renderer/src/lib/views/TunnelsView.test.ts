@@ -57,7 +57,7 @@ describe('the Tunnels view', () => {
     expect(within(office).getByText('↑ 48 MB sent')).toBeTruthy();
     // Key group work: its own bytes, and the apps its rules cover (the managed Work group).
     const work = within(office).getByRole('listitem', { name: 'work' });
-    expect(work.textContent).toContain('↑ 13 MB · ↓ 96 MB');
+    expect(work.textContent).toContain('↑ 13 MB sent · ↓ 96 MB received');
     expect(within(work).getByLabelText('Apps in work').textContent).toMatch(/Apps: .+/);
     // The rule "Chat on untrusted networks" encrypts the Chat group's apps through it.
     const apps = within(office).getByRole('list', { name: 'Apps of sy-office' });
