@@ -38,6 +38,16 @@ describe('errors in the CLI words', () => {
       '--address: an address such as 10.77.0.2/24 or fd77::2/64',
     ],
     [
+      'tunnels.add',
+      { name: 't', gateway: 'gw', gatewayPublicKey: KEY, addresses: ['10.0.0.2/24'] },
+      '--gateway: give at least 3 characters',
+    ],
+    [
+      'tunnels.add',
+      { name: 't', gateway: 'h:1', gatewayPublicKey: KEY, addresses: ['10.0.0.2/24', 'fd00::2/64', 'x'] },
+      '--address: give it at most 2 times',
+    ],
+    [
       'egress.set',
       { app: 'x', choice: { mode: 'ordered', egresses: ['a b'], killSwitch: false } },
       'IFACE: an interface or tunnel name of at most 15 characters',
@@ -68,6 +78,9 @@ describe('errors in the CLI words', () => {
     const e = new ApiError('UNAVAILABLE', 'explain: x.example:443: no answer for x.example within 1.5 s');
     expect(userMessage(e)).toBe(e.message);
     expect(userMessage(new ApiError('NOT_FOUND', "no app 'x'"))).toBe("no app 'x'");
+    expect(
+      userMessage(new ApiError('BAD_REQUEST', "gateway: 'gw' is not HOST:PORT (e.g. 203.0.113.7:51900)")),
+    ).toBe("--gateway 'gw' is not HOST:PORT (e.g. 203.0.113.7:51900)");
     expect(
       userMessage(new ApiError('BAD_REQUEST', 'Probe has no command to launch; give one with command')),
     ).toBe(

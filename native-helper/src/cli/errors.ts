@@ -50,6 +50,12 @@ const SENTENCES: Array<[RegExp, string]> = [
     /an app needs at least one matcher.*/,
     'give at least one of --exe PATH, --cmdline REGEX, --desktop-id ID or --flatpak-id ID',
   ],
+  [/^gateway: ('[^']*' is not HOST:PORT)/, '--gateway $1'],
+  // zod's own words for lengths and counts.
+  [/^Too small: expected string to have >=(\d+) characters?$/, 'give at least $1 characters'],
+  [/^Too big: expected string to have <=(\d+) characters?$/, 'give at most $1 characters'],
+  [/^Too small: expected array to have >=(\d+) items?$/, 'give it at least $1 times'],
+  [/^Too big: expected array to have <=(\d+) items?$/, 'give it at most $1 times'],
   [
     /has no command to launch; give one with command$/,
     'has no command to launch (no desktop entry); start one with `switchyard run --app APP -- COMMAND`',

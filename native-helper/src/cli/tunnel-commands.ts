@@ -94,8 +94,9 @@ export const tunnelCommands: Command[] = [
     run: (p) =>
       withClient(p, async (c) => {
         const name = p.positionals[0];
-        if (!name) throw new UsageError('tunnel rm: which tunnel?');
-        print(p, await c.call('tunnels.remove', { name }), () => `removed tunnel ${name}`);
+        if (!name) throw new UsageError('tunnel rm: which tunnel? (`switchyard tunnels` lists them)');
+        const t = findTunnel(await c.call('tunnels.list', {}), name);
+        print(p, await c.call('tunnels.remove', { name: t.name }), () => `removed tunnel ${t.name}`);
       }),
   },
   {
