@@ -7,6 +7,7 @@
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lab, RunningApp } from '../lab/lab.ts';
+import { genkey, pubkey } from '../../native-helper/src/tunnel/keys.ts';
 import { UiSession, VIEWPORTS, cannotRun } from './harness.ts';
 
 /** Nav links in sidebar order; Tunnels only when the build has that view. */
@@ -63,6 +64,34 @@ describe.skipIf(cannotRun)('every view at 1280×800 and 800×600, light and dark
     await ui.start();
     ({ lab, page } = ui);
     app = await lab.startApp('lab-browser', { args: ['--interval-ms', '250'] });
+    // Something in every view: a tunnel whose gateway never answers (so its rule holds traffic), a
+    // rule that expires, and the app on wlan0 so Interfaces carries it.
+    await ui.ask('tunnels.add', {
+      name: 'sy-screens',
+      gateway: `${lab.servers.gatewayV4}:51998`,
+      gatewayPublicKey: pubkey(genkey()),
+      addresses: ['198.19.81.2/32'],
+    });
+    const subject = { kind: 'app', app: 'lab-browser' } as const;
+    await ui.ask('rules.add', {
+      rule: {
+        name: 'Lab Browser to the office through sy-screens',
+        match: { subject, destinations: ['10.20.0.0/16'] },
+        action: { type: 'encrypt', tunnel: 'sy-screens' },
+      },
+    });
+    await ui.ask('rules.add', {
+      rule: {
+        name: 'No QUIC for Lab Browser',
+        match: { subject, ports: [{ from: 443, to: 443 }], protocol: 'udp' },
+        action: { type: 'block' },
+        expiresIn: 3600,
+      },
+    });
+    await ui.ask('egress.set', {
+      app: 'lab-browser',
+      choice: { mode: 'ordered', egresses: ['wlan0', 'enp3s0'], killSwitch: false },
+    });
     await navLink('Apps').click();
     await page.locator('.app-row[data-app-id="lab-browser"]').waitFor({ timeout: 20_000 });
   });
