@@ -125,8 +125,7 @@ export function tunnelApps(
     const choice = app.choice;
     const picks = choice.mode === 'ordered' && choice.egresses.includes(tunnel.name);
     if (app.egress.active === tunnel.name) out.push({ app, role: 'carried' });
-    else if (picks && app.egress.state === 'killed' && choice.egresses[0] === tunnel.name)
-      out.push({ app, role: 'held' });
+    else if (picks && app.egress.state === 'killed') out.push({ app, role: 'held' });
     else if (mine.length) out.push({ app, role: mine.some((r) => r.problem) ? 'held' : 'encrypted' });
   }
   return out;
