@@ -24,6 +24,7 @@ describe.skipIf(!isRoot)('the switchyard CLI against a real helper', () => {
   let lab: Lab;
   let helper: RunningHelper;
   let work: string;
+  let gatewayKey: string;
 
   /** `switchyard ARGS…` with --socket given first, as a global option. */
   const sy = (...args: string[]): Promise<RunResult> =>
@@ -36,7 +37,7 @@ describe.skipIf(!isRoot)('the switchyard CLI against a real helper', () => {
     work = await mkdtemp(join(tmpdir(), 'switchyard-cli-'));
     // A tunnel to a gateway that is not there: connecting now, a problem once its handshake gives up.
     const secret = (await run([SWITCHYARD, 'tunnel', 'keygen'])).stdout;
-    const gatewayKey = (await run([SWITCHYARD, 'tunnel', 'pubkey'], { input: secret })).stdout.trim();
+    gatewayKey = (await run([SWITCHYARD, 'tunnel', 'pubkey'], { input: secret })).stdout.trim();
     const added = await sy(
       'tunnel',
       'add',
@@ -162,13 +163,27 @@ describe.skipIf(!isRoot)('the switchyard CLI against a real helper', () => {
       '10.0.0.2/24',
     );
     expect(key.stderr.trim()).toBe('switchyard: --gateway-key: a key is 32 bytes in base64 (44 characters)');
+    const gateway = await sy(
+      'tunnel',
+      'add',
+      't3',
+      '--gateway',
+      'gw.example',
+      '--gateway-key',
+      gatewayKey,
+      '--address',
+      '10.0.0.3/24',
+    );
+    expect(gateway.stderr.trim()).toBe(
+      "switchyard: --gateway 'gw.example' is not HOST:PORT (e.g. 203.0.113.7:51900)",
+    );
     await sy('app', 'add', '--name', 'Tool', '--id', 'tool', '--exe', '/usr/local/bin/tool-not-there');
     const launch = await sy('launch', 'Tool');
     expect(launch.code).toBe(1);
     expect(launch.stderr.trim()).toBe(
       'switchyard: Tool has no command to launch (no desktop entry); start one with `switchyard run --app APP -- COMMAND`',
     );
-    for (const r of [noMatcher, relative, key, launch])
+    for (const r of [noMatcher, relative, key, gateway, launch])
       expect(r.stderr).not.toMatch(/apps\.add|tunnels\.add|matchers|gatewayPublicKey/);
   });
 
@@ -296,6 +311,9 @@ describe.skipIf(!isRoot)('the switchyard CLI against a real helper', () => {
     // Traffic in the UI's units, when the data path counted any.
     if (t!.txBytes === undefined) expect(show).not.toContain('traffic:');
     else expect(show).toMatch(/traffic: +sent \d+(\.\d)? (k|M)?B, received \d+(\.\d)? (k|M)?B$/m);
+    const rm = await sy('tunnel', 'rm', 'sy-tun');
+    expect(rm.code).toBe(1);
+    expect(rm.stderr).toContain('Did you mean sy-tun0?');
     const typo = await sy('tunnel', 'show', 'sy-tun');
     expect(typo.stderr.trim()).toBe(
       "switchyard: no tunnel 'sy-tun' (the tunnels are sy-tun0). Did you mean sy-tun0?",
