@@ -15,6 +15,8 @@ export class TunnelsState {
   busy = $state(false);
   /** The tunnel being removed. */
   removing = $state<string | null>(null);
+  /** The list could not be read: said instead of "No tunnels yet", which would not be true. */
+  loadError = $state<string | null>(null);
   #client: SwitchyardClient;
   #rules: RulesState;
   #notices: Notices | undefined;
@@ -57,9 +59,19 @@ export class TunnelsState {
     }
   }
 
+  async refresh(): Promise<void> {
+    try {
+      this.#rules.tunnels = await this.#client.call('tunnels.list', {});
+      this.loadError = null;
+    } catch (e) {
+      this.loadError = `The tunnels could not be read: ${toApiError(e).message}`;
+    }
+  }
+
   /** Tunnels' states, bytes and key groups change with no event: re-read them while shown. */
   watch(intervalMs = 3000): () => void {
-    const timer = setInterval(() => void this.#rules.loadTunnels(), intervalMs);
+    void this.refresh();
+    const timer = setInterval(() => void this.refresh(), intervalMs);
     return () => clearInterval(timer);
   }
 }

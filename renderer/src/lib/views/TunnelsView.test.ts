@@ -137,6 +137,24 @@ describe('the Tunnels view', () => {
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
   });
 
+  it('says when the tunnels cannot be read, instead of "No tunnels yet", and tries again', async () => {
+    fake = new FakeHelper();
+    const call = fake.call.bind(fake);
+    let broken = true;
+    vi.spyOn(fake, 'call').mockImplementation(((method: string, params: unknown) =>
+      broken && method === 'tunnels.list'
+        ? Promise.reject(new Error('the helper is busy'))
+        : call(method as 'status.get', params as Record<string, never>)) as typeof fake.call);
+    location.hash = '#/tunnels';
+    render(App, { props: { client: fake } });
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toContain('The tunnels could not be read: the helper is busy');
+    expect(screen.queryByText('No tunnels yet.')).toBeNull();
+    broken = false;
+    await fireEvent.click(within(alert).getByRole('button', { name: 'Try again' }));
+    expect(await screen.findByRole('region', { name: 'sy-office' })).toBeTruthy();
+  });
+
   it("words a helper's refusal of a bad parameter by the form's label, never an API path", async () => {
     fake = new FakeHelper();
     const err = await fake
