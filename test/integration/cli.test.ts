@@ -101,6 +101,9 @@ describe.skipIf(!isRoot)('the switchyard CLI against a real helper', () => {
     const a = await appOf('lab-updater');
     expect(a.choice).toEqual({ mode: 'ordered', egresses: ['usb0'], killSwitch: false });
     expect(a.egress.state).toBe('fallback-default');
+    expect((await sy('status')).stdout).toContain(
+      'problem     lab-updater: none of usb0 is usable, so it uses the system default',
+    );
     await sy('egress', 'set', 'lab-updater', 'default');
   });
 

@@ -42,12 +42,13 @@ export const commands: Command[] = [
   {
     name: 'status',
     usage: 'status',
-    summary: 'show the helper and policy state',
+    summary: 'the helper, its policy and tunnels, and every problem (tunnels, apps without their egress)',
     run: (p) =>
       withClient(p, async (c) => {
         const s = await c.call('status.get', {});
         const tunnels = await c.call('tunnels.list', {});
-        print(p, { ...s, tunnels }, () => statusText(s, tunnels));
+        const apps = await c.call('apps.list', {});
+        print(p, { ...s, tunnels }, () => statusText(s, tunnels, apps));
       }),
   },
   {

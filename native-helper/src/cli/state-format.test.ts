@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EventEnvelope, Interface, Status, Tunnel } from '../api/schema.ts';
+import type { App, EventEnvelope, Interface, Status, Tunnel } from '../api/schema.ts';
 import { eventLine, interfaceRows, statusText } from './state-format.ts';
 
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, ''); // eslint-disable-line no-control-regex
@@ -49,6 +49,20 @@ describe('status in words', () => {
     );
     expect(twice.split('\n').filter((l) => l.includes(problem))).toHaveLength(1);
     expect(plain(statusText(STATUS, []))).toMatch(/^tunnels {5}none$/m);
+  });
+
+  it('names apps whose egresses are all unusable, which the system default carries', () => {
+    const app = {
+      id: 'lab-updater',
+      choice: { mode: 'ordered', egresses: ['usb0', 'wwan0'], killSwitch: false },
+      egress: { state: 'fallback-default', active: 'enp3s0' },
+    } as unknown as App;
+    const routed = { ...app, id: 'lab-chat', egress: { state: 'routed', active: 'wlan0' } } as App;
+    expect(
+      plain(statusText(STATUS, [], [app, routed]))
+        .split('\n')
+        .filter((l) => l.startsWith('problem')),
+    ).toEqual(['problem     lab-updater: none of usb0, wwan0 is usable, so it uses the system default']);
   });
 
   it("shows a tunnel device's tunnel state", () => {

@@ -48,7 +48,18 @@ export function appDetails(a: App): string {
     .join('\n');
 }
 
-export function statusText(s: Status, tunnels: readonly Tunnel[]): string {
+/** Apps that do not get their choice: none of their egresses is usable, so the system default carries them. */
+function fallbackLines(apps: readonly App[]): string[] {
+  return apps
+    .filter((a) => a.egress.state === 'fallback-default' && a.choice.mode === 'ordered')
+    .map((a) =>
+      color.yellow(
+        `problem     ${a.id}: none of ${a.choice.mode === 'ordered' ? a.choice.egresses.join(', ') : ''} is usable, so it uses the system default`,
+      ),
+    );
+}
+
+export function statusText(s: Status, tunnels: readonly Tunnel[], apps: readonly App[] = []): string {
   return [
     `helper      ${s.health === 'ok' ? color.green('running') : color.yellow('degraded')} (pid ${s.pid}, version ${s.version}, instance ${s.instance})`,
     `since       ${s.startedAt}`,
@@ -66,6 +77,7 @@ export function statusText(s: Status, tunnels: readonly Tunnel[]): string {
     ...tunnels
       .filter((t) => t.problem && !s.problems.some((p) => p.includes(t.problem!)))
       .map((t) => color.yellow(`problem     tunnel ${t.name}: ${t.problem}`)),
+    ...fallbackLines(apps),
   ].join('\n');
 }
 
