@@ -51,8 +51,15 @@ const PAIRS: [string, string][] = [
   ['--text-2', '--accent-soft'],
   ['--text-3', '--accent-soft'],
   ['--text', '--seg-checked'],
+  // A segmented control's count on its checked segment (app.css gives it --text-2 there).
+  ['--text-2', '--seg-checked'],
   ['--text-2', '--neutral-bg'],
   ['--text-3', '--neutral-bg'],
+  // Upload and download rates are written in their chart colours on cards.
+  ['--up', '--surface'],
+  ['--up', '--surface-2'],
+  ['--down', '--surface'],
+  ['--down', '--surface-2'],
 ];
 
 const THEMES = { light: block(':root'), dark: block(":root[data-theme='dark']") };
