@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { filesOf, fromHosts, nameservers, readSmallFile, viaFiles } from './proc-resolver.ts';
+import { filesOf, fromHosts, nameservers, namesToTry, readSmallFile, viaFiles } from './proc-resolver.ts';
 
 describe('lookups as a process would make them', () => {
   it("reads the process's nameservers, 127.0.0.1 when it has none", () => {
@@ -12,6 +12,13 @@ describe('lookups as a process would make them', () => {
       'fd5a:200::10',
     ]);
     expect(nameservers('options edns0\n')).toEqual(['127.0.0.1']);
+  });
+
+  it('tries the search domains for a name without a dot, as glibc does', () => {
+    const conf = 'nameserver 192.0.2.53\nsearch corp.example. lab\n';
+    expect(namesToTry('intranet', conf)).toEqual(['intranet.corp.example', 'intranet.lab', 'intranet']);
+    expect(namesToTry('server.lab', conf)).toEqual(['server.lab']);
+    expect(namesToTry('intranet', 'nameserver 192.0.2.53\n')).toEqual(['intranet']);
   });
 
   it('answers from its /etc/hosts first', async () => {

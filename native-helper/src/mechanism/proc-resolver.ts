@@ -23,6 +23,20 @@ export function nameservers(resolvConf: string): string[] {
   return out.length ? out.slice(0, 3) : ['127.0.0.1'];
 }
 
+/**
+ * The names glibc asks for: a name without a dot goes through the search domains first (ndots 1),
+ * then as it is; a name with a dot as it is only.
+ */
+export function namesToTry(host: string, resolvConf: string): string[] {
+  if (host.includes('.')) return [host];
+  let search: string[] = [];
+  for (const line of resolvConf.split('\n')) {
+    const m = /^\s*(search|domain)\s+(.+)$/.exec(line);
+    if (m) search = m[2]!.trim().split(/\s+/).slice(0, 6); // the last line wins, as in glibc
+  }
+  return [...search.map((d) => `${host}.${d.replace(/\.$/, '')}`), host];
+}
+
 /** The first address /etc/hosts gives name, if any. */
 export function fromHosts(hosts: string, name: string): string | null {
   const want = name.toLowerCase();
@@ -45,15 +59,28 @@ export function viaFiles(files: ResolverFiles, timeoutMs: number): LookupVia & {
       if (listed) return listed;
       const r = new Resolver({ timeout: timeoutMs, tries: 1 });
       r.setServers(servers);
-      try {
-        const v4 = await r.resolve4(host).catch((e: NodeJS.ErrnoException) => {
+      const one = async (name: string) => {
+        const v4 = await r.resolve4(name).catch((e: NodeJS.ErrnoException) => {
           if (e.code === 'ENODATA') return [];
           throw e;
         });
         if (v4[0]) return v4[0];
-        const v6 = await r.resolve6(host);
+        const v6 = await r.resolve6(name);
         if (v6[0]) return v6[0];
-        throw Object.assign(new Error(`no address for ${host}`), { code: 'ENODATA' });
+        throw Object.assign(new Error(`no address for ${name}`), { code: 'ENODATA' });
+      };
+      try {
+        let last: unknown;
+        for (const name of namesToTry(host, files.resolvConf)) {
+          try {
+            return await one(name);
+          } catch (err) {
+            last = err;
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code !== 'ENOTFOUND' && code !== 'ENODATA') throw err; // a silent server: stop here
+          }
+        }
+        throw last;
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         // c-ares says ETIMEOUT; name the nameservers so the user knows whose silence it was.
