@@ -1,13 +1,14 @@
 // End to end: every view of the UI, against the real helper in the lab, at the usual laptop window
 // (1280×800) and the smallest supported one (800×600), in light and dark. Each view must fit: no
 // horizontal scroll, its heading and primary buttons inside the window, the sidebar folded to icons
-// when narrow. Writes screen-<view>-<size>-<scheme>.png to test/e2e/artifacts/ for a person to look at.
+// when narrow, its visible text at 4.5:1 against what is behind it. Writes screen-<view>-<size>-<scheme>.png to test/e2e/artifacts/ for a person to look at.
 // Then the keyboard: `/` and Ctrl+F find the search, the details pane takes focus, Esc closes it and
 // dialogs and gives focus back, and a disabled switch says why on focus.
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lab, RunningApp } from '../lab/lab.ts';
 import { genkey, pubkey } from '../../native-helper/src/tunnel/keys.ts';
+import { LOW_CONTRAST_TEXT } from './contrast-probe.ts';
 import { UiSession, VIEWPORTS, cannotRun } from './harness.ts';
 
 /** Nav links in sidebar order; Tunnels only when the build has that view. */
@@ -57,6 +58,18 @@ describe.skipIf(cannotRun)('every view at 1280×800 and 800×600, light and dark
     // The row Launch buttons sit at the right edge of the apps list.
     const launch = page.getByRole('button', { name: /^Launch / }).first();
     if (await launch.count()) await inside(launch, 'the first row’s Launch button');
+    return out;
+  }
+
+  /** Text on screen below 4.5:1 (3:1 when large) against what is behind it, in light and in dark. */
+  async function lowContrast(what: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.waitForTimeout(150);
+      for (const t of await page.evaluate<string[]>(LOW_CONTRAST_TEXT)) out.push(`${what} (${scheme}): ${t}`);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
     return out;
   }
 
@@ -126,13 +139,13 @@ describe.skipIf(cannotRun)('every view at 1280×800 and 800×600, light and dark
         await page.mouse.move(VIEWPORTS[size].width - 2, 2);
         await page.evaluate('document.activeElement?.blur()');
         await ui.shot(`screen-${view.toLowerCase()}-${sizeName(size)}`);
-        problems.push(...(await misfits(view)));
+        problems.push(...(await misfits(view)), ...(await lowContrast(view)));
 
         if (view === 'Apps') {
           await page.getByRole('button', { name: 'Details for Lab Browser' }).click();
           await details().waitFor();
           await ui.shot(`screen-app-details-${sizeName(size)}`);
-          problems.push(...(await misfits('App details')));
+          problems.push(...(await misfits('App details')), ...(await lowContrast('App details')));
           const close = details().getByRole('button', { name: 'Close details' });
           const box = (await close.boundingBox())!;
           expect(box.x + box.width).toBeLessThanOrEqual(VIEWPORTS[size].width);
