@@ -1,7 +1,8 @@
 // End to end: every view of the UI, against the real helper in the lab, at the usual laptop window
 // (1280×800) and the smallest supported one (800×600), in light and dark. Each view must fit: no
 // horizontal scroll, its heading and primary buttons inside the window, the sidebar folded to icons
-// when narrow, its visible text at 4.5:1 against what is behind it. Writes screen-<view>-<size>-<scheme>.png to test/e2e/artifacts/ for a person to look at.
+// when narrow, its visible text at 4.5:1 against what is behind it. Writes
+// screen-<view>-<size>-<scheme>.png to test/e2e/artifacts/ for a person to look at.
 // Then the keyboard: `/` and Ctrl+F find the search, the details pane takes focus, Esc closes it and
 // dialogs and gives focus back, and a disabled switch says why on focus.
 import type { Locator, Page } from 'playwright-core';
