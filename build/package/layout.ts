@@ -90,7 +90,12 @@ export function describePackage(
   const ui = walk(r('renderer/dist'));
   const files: PackageFile[] = [
     { path: '/usr/bin/switchyard', from: join(staged, 'switchyard'), mode: 0o755 },
-    { path: `${LIB}/switchyard.mjs`, from: join(staged, 'switchyard.mjs'), mode: 0o644 },
+    // The bundle: switchyard.mjs and the chunks it loads when a command needs them.
+    ...walkIfThere(join(staged, 'lib')).map((f) => ({
+      path: `${LIB}/${f}`,
+      from: join(staged, 'lib', f),
+      mode: 0o644 as const,
+    })),
     // The three ELF files, stripped in the staging folder (see STRIPPED).
     { path: `${LIB}/node`, from: join(staged, 'node'), mode: 0o755 },
     { path: `${LIB}/switchyard_native.node`, from: join(staged, 'switchyard_native.node'), mode: 0o644 },
@@ -130,21 +135,14 @@ export function describePackage(
     },
   ];
   if (electron) files.push(...desktopFiles(electron, staged));
-  const dirs = [
-    LIB,
-    `${LIB}/bpf`,
-    '/usr/share/switchyard',
-    '/usr/share/doc/switchyard',
-    '/etc/switchyard',
-    '/usr/share/lintian',
-    '/usr/share/lintian/overrides',
-  ];
-  for (const f of ui) {
-    const parts = f.split('/').slice(0, -1);
-    for (let i = 1; i <= parts.length; i++)
-      dirs.push(`/usr/share/switchyard/ui/${parts.slice(0, i).join('/')}`);
-  }
-  dirs.push('/usr/share/switchyard/ui');
+  const dirs = [LIB, `${LIB}/bpf`, '/usr/share/switchyard', '/usr/share/doc/switchyard', '/etc/switchyard'];
+  // Every folder under the package's own trees (not /usr/bin, /usr/share/lintian …, which others own).
+  for (const f of files)
+    for (const top of [`${LIB}/`, '/usr/share/switchyard/'])
+      if (f.path.startsWith(top)) {
+        const parts = f.path.slice(top.length).split('/').slice(0, -1);
+        for (let i = 1; i <= parts.length; i++) dirs.push(`${top}${parts.slice(0, i).join('/')}`);
+      }
   return {
     name: 'switchyard',
     version,
@@ -164,6 +162,11 @@ export function describePackage(
     files,
     dirs: [...new Set(dirs)].sort(),
   };
+}
+
+/** walk(), or nothing when dir does not exist (the layout test describes a package without building it). */
+function walkIfThere(dir: string): string[] {
+  return existsSync(dir) ? walk(dir) : [];
 }
 
 /** Every file under dir, as paths relative to it, sorted. */

@@ -48,7 +48,7 @@ export async function buildPackages(
   try {
     const staged = join(work, 'staged');
     mkdirSync(staged);
-    await bundleHelper(join(staged, 'switchyard.mjs'), version);
+    await bundleHelper(join(staged, 'lib'), version);
     // /usr/bin/switchyard: the bundle on the packaged runtime, whatever Node the system has (or not).
     const launcher = join(staged, 'switchyard');
     writeFileSync(
@@ -68,7 +68,7 @@ export async function buildPackages(
     }
     writeFileSync(
       join(staged, 'switchyard.1.gz'),
-      gzipSync(manPage(version, (await run(['node', join(staged, 'switchyard.mjs'), '--help'])).stdout), {
+      gzipSync(manPage(version, (await run(['node', join(staged, 'lib/switchyard.mjs'), '--help'])).stdout), {
         level: 9,
       }),
     );

@@ -23,7 +23,7 @@ async function timeRuns(argv: string[], n: number): Promise<number[]> {
 }
 
 export async function benchStartup(ctx: BenchContext): Promise<BenchRow[]> {
-  const bundle = await bundleHelper(join(ctx.tmpdir, 'switchyard.mjs'), 'bench');
+  const bundle = await bundleHelper(join(ctx.tmpdir, 'lib'), 'bench');
   const empty = join(ctx.tmpdir, 'empty.mjs');
   writeFileSync(empty, '');
   const lab = await Lab.up({ prefix: Lab.randomPrefix() });
