@@ -40,7 +40,9 @@ describe('adding and removing apps by hand', () => {
       target: { value: '/opt/backup/bin/nightly-backup' },
     });
     await screen.findByText('No apps match.');
-    await fireEvent.click(screen.getByRole('button', { name: 'Add app “/opt/backup/bin/nightly-backup”…' }));
+    expect(screen.getByRole('button', { name: 'Add app “/opt/backup/bin/nightly-backup”…' })).toBeTruthy();
+    // Enter in the search does the same as that button.
+    await fireEvent.keyDown(screen.getByRole('searchbox', { name: 'Search apps' }), { key: 'Enter' });
     const dialog = screen.getByRole('dialog', { name: 'Add app' });
     expect((within(dialog).getByRole('radio', { name: 'Executable' }) as HTMLInputElement).checked).toBe(
       true,
