@@ -260,8 +260,9 @@ export class TunnelManager {
           this.log(`tunnel ${record.name} is up`);
           this.onChange();
         },
-        (err: Error) => {
-          live.problem = `no handshake with ${record.gateway} yet: ${err.message}`;
+        () => {
+          // It keeps trying; the likely causes, in the user's words.
+          live.problem = `no handshake with ${record.gateway} in 60 s: is this end's public key (switchyard tunnel show ${record.name}) among the gateway's peers, and does its UDP port answer?`;
           this.onChange();
         },
       );
