@@ -16,6 +16,11 @@ export interface BenchRow {
   value: number;
   unit: string;
   ratio?: { against: string; value: number };
+  /**
+   * The goal this row is held to, e.g. { max: 1.3, label: '≤ 1.3× floor' }. Compared with the
+   * ratio's value when the row has a ratio, else with the row's value (bounds inclusive).
+   */
+  target?: { max?: number; min?: number; label: string };
   note?: string;
   status?: 'ok' | 'failed' | 'not available';
 }

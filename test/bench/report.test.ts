@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { BenchRow } from './harness.ts';
 import {
   cpuModelOf,
+  formatTarget,
   memTotalOf,
   mergeResultsMarkdown,
   renderConsoleTable,
   renderResultsMarkdown,
+  targetMet,
 } from './report.ts';
 
 const rows: BenchRow[] = [
@@ -62,12 +64,12 @@ describe('renderResultsMarkdown', () => {
   });
   it('has one table per group with values, ratios and statuses', () => {
     expect(md.match(/^## (anchors|tunnel|apply)$/gm)).toEqual(['## anchors', '## tunnel', '## apply']);
-    expect(md).toContain('| veth, 1 stream | 12.3 | Gbit/s |  | median of 3×5 s |');
+    expect(md).toContain('| veth, 1 stream | 12.3 | Gbit/s |  |  | median of 3×5 s |');
     expect(md).toContain('| openvpn, 1 stream | 0.412 | Gbit/s | 0.033× veth, 1 stream |');
     expect(md).toContain('| apply | not available |');
   });
   it('keeps a failure note inside its table cell', () => {
-    expect(md).toContain('| tunnel | FAILED |  |  | broke \\| badly line two |');
+    expect(md).toContain('| tunnel | FAILED |  |  |  | broke \\| badly line two |');
   });
   it('says how busy the machine was before the run, when measured', () => {
     const busy = renderResultsMarkdown({
@@ -167,6 +169,51 @@ describe('renderConsoleTable', () => {
     expect(lines).toHaveLength(rows.length + 2);
     expect(lines[2]!.indexOf('12.3') + 4).toBe(lines[3]!.indexOf('0.412') + 5);
     expect(lines[2]!.indexOf('12.3') + 4).toBeGreaterThanOrEqual(valueEnd);
+  });
+});
+
+describe('targets', () => {
+  const row = (over: Partial<BenchRow>): BenchRow => ({
+    group: 'tunnel',
+    name: 'x',
+    value: 1,
+    unit: 'Gbit/s',
+    status: 'ok',
+    ...over,
+  });
+  it('holds the ratio to the target when the row has one, else the value', () => {
+    const ratio = { against: 'wireguard-go, 1 stream', value: 4.4 };
+    expect(targetMet(row({ ratio, target: { min: 8, label: '≥ 8×' } }))).toBe(false);
+    expect(targetMet(row({ ratio, target: { min: 4, label: '≥ 4×' } }))).toBe(true);
+    expect(targetMet(row({ value: 60, unit: 'MB', target: { max: 80, label: '< 80 MB' } }))).toBe(true);
+    expect(targetMet(row({ value: 90, unit: 'MB', target: { max: 80, label: '< 80 MB' } }))).toBe(false);
+    expect(targetMet(row({ value: 1.3, target: { max: 1.3, min: 1, label: '1–1.3' } }))).toBe(true);
+  });
+  it('says not measured for a failed row and nothing for a row without a target', () => {
+    const failed = row({ status: 'failed', value: NaN, target: { max: 2, label: '≤ 2×' } });
+    expect(targetMet(failed)).toBeUndefined();
+    expect(formatTarget(failed)).toBe('≤ 2×: not measured');
+    expect(formatTarget(row({}))).toBe('');
+  });
+  it('prints the target and met / NOT met next to the ratio in both tables', () => {
+    const rowsWithTargets = [
+      row({ name: 'fast', ratio: { against: 'wg', value: 9 }, target: { min: 8, label: '≥ 8× wg' } }),
+      row({ name: 'slow', ratio: { against: 'wg', value: 4.4 }, target: { min: 8, label: '≥ 8× wg' } }),
+    ];
+    const md = renderResultsMarkdown({
+      date: new Date('2026-11-21T10:00:00Z'),
+      machine,
+      quick: false,
+      only: [],
+      plan: { runs: 3, seconds: 5 },
+      rows: rowsWithTargets,
+    });
+    expect(md).toContain('| name | value | unit | ratio | target | note |');
+    expect(md).toContain('| fast | 1.00 | Gbit/s | 9.00× wg | ≥ 8× wg: met |  |');
+    expect(md).toContain('| slow | 1.00 | Gbit/s | 4.40× wg | ≥ 8× wg: NOT met |  |');
+    const table = renderConsoleTable(rowsWithTargets);
+    expect(table).toMatch(/^tunnel +fast +1\.00 +Gbit\/s +9\.00× wg +≥ 8× wg: met$/m);
+    expect(table).toMatch(/^tunnel +slow +1\.00 +Gbit\/s +4\.40× wg +≥ 8× wg: NOT met$/m);
   });
 });
 

@@ -66,21 +66,37 @@ export function formatRatio(ratio: BenchRow['ratio']): string {
   return `${shown}× ${ratio.against}`;
 }
 
-const HEADER = ['group', 'name', 'value', 'unit', 'ratio', 'note'] as const;
+/** Whether a row meets its target; undefined when it has none or was not measured. */
+export function targetMet(row: BenchRow): boolean | undefined {
+  if (!row.target || (row.status ?? 'ok') !== 'ok') return undefined;
+  const v = row.ratio ? row.ratio.value : row.value;
+  if (!Number.isFinite(v)) return undefined;
+  const { max, min } = row.target;
+  return (max === undefined || v <= max) && (min === undefined || v >= min);
+}
+
+export function formatTarget(row: BenchRow): string {
+  if (!row.target) return '';
+  const met = targetMet(row);
+  return `${row.target.label}: ${met === undefined ? 'not measured' : met ? 'met' : 'NOT met'}`;
+}
+
+const HEADER = ['group', 'name', 'value', 'unit', 'ratio', 'target', 'note'] as const;
+const NOTE = HEADER.length - 1;
 
 function cells(row: BenchRow): string[] {
   // Error messages may span lines; a row must stay one line in both tables.
   const note = (row.note ?? '').replace(/\s*\r?\n\s*/g, ' ');
-  return [row.group, row.name, formatValue(row), row.unit, formatRatio(row.ratio), note];
+  return [row.group, row.name, formatValue(row), row.unit, formatRatio(row.ratio), formatTarget(row), note];
 }
 
 /** Plain-text table with aligned columns for the terminal. */
 export function renderConsoleTable(rows: readonly BenchRow[]): string {
   const table = [[...HEADER], ...rows.map(cells)];
-  const widths = HEADER.map((_, c) => Math.max(...table.map((r) => (c === 5 ? 0 : r[c]!.length))));
+  const widths = HEADER.map((_, c) => Math.max(...table.map((r) => (c === NOTE ? 0 : r[c]!.length))));
   const line = (r: string[]) =>
     r
-      .map((cell, c) => (c === 2 ? cell.padStart(widths[c]!) : c === 5 ? cell : cell.padEnd(widths[c]!)))
+      .map((cell, c) => (c === 2 ? cell.padStart(widths[c]!) : c === NOTE ? cell : cell.padEnd(widths[c]!)))
       .join('  ')
       .trimEnd();
   return [
@@ -150,10 +166,15 @@ function groupsOf(rows: readonly BenchRow[]): string[] {
 }
 
 function groupSection(group: string, rows: readonly BenchRow[]): string[] {
-  const out = [`## ${group}`, '', '| name | value | unit | ratio | note |', '|---|---:|---|---|---|'];
+  const out = [
+    `## ${group}`,
+    '',
+    '| name | value | unit | ratio | target | note |',
+    '|---|---:|---|---|---|---|',
+  ];
   for (const row of rows.filter((r) => r.group === group)) {
-    const [, name, value, unit, ratio, note] = cells(row).map(mdCell);
-    out.push(`| ${name} | ${value} | ${unit} | ${ratio} | ${note} |`);
+    const [, name, value, unit, ratio, target, note] = cells(row).map(mdCell);
+    out.push(`| ${name} | ${value} | ${unit} | ${ratio} | ${target} | ${note} |`);
   }
   return out;
 }
