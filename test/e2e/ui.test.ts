@@ -208,7 +208,7 @@ describe.skipIf(cannotRun)('the UI against the real helper in the lab', () => {
     // Rule 2: the group's traffic through the tunnel, which is not up: the rule holds that traffic.
     await page.getByRole('button', { name: 'New rule' }).first().click();
     await editor.getByRole('radio', { name: 'Group' }).check();
-    await editor.getByRole('combobox', { name: 'Group' }).selectOption('Lab apps');
+    await editor.getByRole('combobox', { name: 'Group', exact: true }).selectOption('Lab apps');
     await editor.getByRole('combobox', { name: 'Tunnel' }).selectOption('sy-e2e');
     await editor.getByRole('textbox', { name: 'Name (optional)' }).fill('Lab apps through sy-e2e');
     await editor.getByRole('button', { name: 'Add rule' }).click();
