@@ -173,13 +173,30 @@ describe.skipIf(cannotRun)('tunnels and hand-added apps in the UI, against the r
   });
 
   it('a rule through key group work shows the group established, with its bytes and the app using it', async () => {
-    await ui.ask('rules.add', {
-      rule: {
-        name: 'Lab Browser through sy-e2e/work',
-        match: { subject: { kind: 'app', app: 'lab-browser' }, destinations: [`${lab.servers.v4}/32`] },
-        action: { type: 'encrypt', tunnel: 'sy-e2e', keyGroup: 'work' },
-      },
-    });
+    // The rule, made in the rule editor, picking key group "work" of the tunnel.
+    await page.getByRole('link', { name: 'Rules', exact: true }).click();
+    await page.getByRole('button', { name: 'New rule' }).first().click();
+    const editor = page.getByRole('dialog', { name: 'New rule' });
+    await editor.getByRole('combobox', { name: 'App', exact: true }).selectOption({ label: 'Lab Browser' });
+    await editor.getByRole('textbox', { name: 'Destinations' }).fill(`${lab.servers.v4}/32`);
+    await editor.getByRole('radio', { name: 'Encrypt' }).check();
+    await editor.getByRole('combobox', { name: 'Tunnel' }).selectOption('sy-e2e');
+    await editor.getByRole('combobox', { name: 'Key group' }).fill('Work Group');
+    await editor.getByRole('textbox', { name: 'Name (optional)' }).fill('Lab Browser through sy-e2e/work');
+    await editor.getByRole('button', { name: 'Add rule' }).click();
+    // A name the protocol cannot carry is refused in the form, before anything is sent.
+    await editor.getByText(/A key group is up to 24 lowercase letters/).waitFor();
+    await editor.getByRole('combobox', { name: 'Key group' }).fill('work');
+    await editor.getByRole('button', { name: 'Add rule' }).click();
+    await editor.waitFor({ state: 'detached' });
+    const made = (await ui.ask('rules.list', {})).rules.find(
+      (r) => r.name === 'Lab Browser through sy-e2e/work',
+    );
+    expect(made?.action).toEqual({ type: 'encrypt', tunnel: 'sy-e2e', keyGroup: 'work' });
+    await expect
+      .poll(async () => page.getByRole('listitem', { name: /Lab Browser through sy-e2e\/work/ }).innerText())
+      .toMatch(/Encrypt via sy-e2e \(key group work\)/);
+    await page.getByRole('link', { name: 'Tunnels', exact: true }).click();
     // Lab Browser keeps one connection open, and a rule decides a flow when it starts: start it now.
     // It asks for the server by address: its name server is not reachable from the gateway.
     app = await lab.startApp('lab-browser', { args: ['--interval-ms', '250', '--host', lab.servers.v4] });
