@@ -204,7 +204,7 @@ describe.skipIf(cannotRun)('tunnels and hand-added apps in the UI, against the r
     const group = card.getByRole('listitem', { name: 'work' });
     await expect.poll(async () => group.innerText(), { timeout: 45_000 }).toMatch(/Established/);
     const text = await group.innerText();
-    expect(text).toMatch(/Key epoch \d+/);
+    expect(text).toMatch(/Last rekey .+\s· key epoch \d+/);
     expect(text).toContain('Lab Browser through sy-e2e/work');
     expect(text).toMatch(/Apps: Lab Browser/);
     // The app is listed as the tunnel's, and the helper agrees the group has a session.
