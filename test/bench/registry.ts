@@ -24,8 +24,12 @@ export const benchModules: BenchModuleEntry[] = [
   entry('apply', './apply.bench.ts', 'benchApply', { usesAnchors: false }),
   entry('adoption', './adoption.bench.ts', 'benchAdoption', { usesAnchors: false }),
   entry('client-load', './client-load.bench.ts', 'benchClientLoad', { usesAnchors: false }),
+  // Before tunnel, so the tunnel's CPU per Gbit can be held to the floor measured just before it.
+  entry('floors', './floors.ts', 'benchFloors', { usesAnchors: true }),
   entry('tunnel', './tunnel.bench.ts', 'benchTunnel', { usesAnchors: true }),
   entry('renderer', './renderer.bench.ts', 'benchRenderer', { usesAnchors: false }),
   entry('rules', './rules.bench.ts', 'benchRules', { usesAnchors: false }),
   entry('startup', './startup.bench.ts', 'benchStartup', { usesAnchors: false }),
+  entry('gateway-scale', './gateway-scale.bench.ts', 'benchGatewayScale', { usesAnchors: false }),
+  entry('idle', './idle.bench.ts', 'benchIdle', { usesAnchors: false }),
 ];
