@@ -72,7 +72,26 @@ export interface StateBadge {
   description: string;
 }
 
-export function badgeFor(state: EgressState, active: string | null): StateBadge {
+/**
+ * The row's badge from what the helper reports. Under an override the helper routes the app through the
+ * override's egress (state 'routed'), so the badge says "Override", not the app's own choice.
+ */
+export function badgeFor(
+  state: EgressState,
+  active: string | null,
+  override: string | null = null,
+): StateBadge {
+  if (override && state === 'routed' && active === override)
+    return {
+      label: 'Override',
+      tone: 'warn',
+      description: `The override sends every app through ${override}; its own choice applies again when the override ends.`,
+    };
+  if (override && (state === 'fallback-default' || state === 'killed'))
+    return {
+      ...badgeFor(state, active),
+      description: `The override sends every app through ${override}, which is not up.${state === 'killed' ? ' Its kill switch holds its traffic.' : ' It uses system routing.'}`,
+    };
   switch (state) {
     case 'routed':
       return {
@@ -94,9 +113,10 @@ export function badgeFor(state: EgressState, active: string | null): StateBadge 
       };
     case 'killed':
       return {
-        label: 'Killed',
+        label: 'Blocked (kill switch)',
         tone: 'bad',
-        description: 'None of its egresses is up and the kill switch holds its traffic.',
+        description:
+          'None of its egresses is up, so its kill switch blocks its traffic. Its processes keep running.',
       };
     case 'blocked':
       return { label: 'Blocked', tone: 'bad', description: 'Everything this app sends is dropped.' };

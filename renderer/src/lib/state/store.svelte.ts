@@ -12,6 +12,8 @@ import { HeldState } from './held.svelte.ts';
 import { InterfacesState } from './interfaces.svelte.ts';
 import { NetworksState } from './networks.svelte.ts';
 import { Notices } from './notices.svelte.ts';
+import { PolicySwitches } from './policy-switches.svelte.ts';
+import { summarizeProblems } from './problems.ts';
 import { RulesState } from './rules.svelte.ts';
 import { SettingsState } from './settings.svelte.ts';
 
@@ -28,6 +30,17 @@ export class Store {
   readonly networks: NetworksState;
   readonly held: HeldState;
   readonly audit: AuditState;
+  readonly switches: PolicySwitches;
+  /** The sidebar's summary of problems, each with where its cause is shown. */
+  readonly health = $derived.by(() =>
+    summarizeProblems({
+      status: this.settings.status,
+      apps: this.apps.list,
+      interfaces: this.interfaces.list,
+      tunnels: this.rules.tunnels,
+      holding: this.rules.holding,
+    }),
+  );
   /** Helper problems and unreadable messages, shown as a banner until dismissed. */
   problems = $state<string[]>([]);
   #off: (() => void)[] = [];
@@ -44,6 +57,7 @@ export class Store {
     this.networks = new NetworksState(client);
     this.held = new HeldState(client, this.apps, this.notices);
     this.audit = new AuditState(client);
+    this.switches = new PolicySwitches(client, this.settings, this.notices);
   }
 
   /** Subscribe to everything and load; resolves once the first connection state is known. */
@@ -76,6 +90,8 @@ export class Store {
         this.rules.applyExpired(d);
         this.activity.add('rule.expired', d, m);
       }),
+      // Pause and override from the CLI change no app when no route moves: the status says they are on.
+      c.on('policy.changed', () => void this.settings.loadStatus()),
       c.on('groups.changed', (d) => this.groups.apply(d)),
       c.on('networks.changed', (d) => this.networks.apply(d)),
       c.on('reactions.changed', (d) => this.held.apply(d)),
