@@ -47,7 +47,7 @@ export async function buildDeb(pkg: PackageDescription, workDir: string, outDir:
     'Architecture: amd64',
     'Maintainer: Switchyard maintainers <maintainers@switchyard.invalid>',
     `Installed-Size: ${installedKb}`,
-    `Depends: libc6 (>= 2.28), ${pkg.depends.deb.join(', ')}`,
+    `Depends: libc6 (>= 2.34), ${pkg.depends.deb.join(', ')}`,
     'Section: net',
     'Priority: optional',
     `Homepage: ${pkg.homepage}`,

@@ -228,6 +228,18 @@ describe.skipIf(!isRoot || !haveTools)('the .deb on a fresh Debian 12 root', () 
       .sort();
     expect(rpm).toEqual(deb);
     expect(rpm).toContain('/usr/lib/switchyard/node');
+    // Its ELF files run where glibc is 2.35 (Ubuntu 22.04, the oldest target) or newer.
+    const x = join(work, 'deb-x');
+    await run(['dpkg-deb', '-x', pkgs.deb, x]);
+    for (const f of ['node', 'switchyard_native.node', 'switchyard-datapath']) {
+      const needs = (await run(['objdump', '-T', join(x, 'usr/lib/switchyard', f)])).stdout.match(
+        /GLIBC_[\d.]+/g,
+      )!;
+      const newest = needs
+        .map((v) => v.slice(6).split('.').map(Number))
+        .sort((a, b) => b[0]! - a[0]! || b[1]! - a[1]!)[0]!;
+      expect(newest[0]! * 100 + newest[1]!, `${f} needs glibc ${newest.join('.')}`).toBeLessThanOrEqual(235);
+    }
     expect((await run(['rpm', '-K', pkgs.rpm])).stdout).toMatch(/digests OK/);
     if (existsSync('/usr/bin/rpmlint')) {
       const lint = await run(['rpmlint', '-r', join(REPO, 'build/package/switchyard.rpmlintrc'), pkgs.rpm], {
