@@ -85,7 +85,7 @@ describe('the held badge in an app row', () => {
       egress: { state: 'killed', active: null },
     });
     expect(el.querySelector('[data-held]')).toBeNull();
-    expect(screen.getByText('Killed')).toBeTruthy();
+    expect(screen.getByText('Blocked (kill switch)')).toBeTruthy();
     expect(within(el).getByText('Not running')).toBeTruthy();
   });
 

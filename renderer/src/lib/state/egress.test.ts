@@ -105,3 +105,23 @@ describe('egress choice editing', () => {
     expect(badgeFor('killed', null).tone).toBe('bad');
   });
 });
+
+describe('badgeFor under the global override and the kill switch', () => {
+  it('says "Override" when the helper routes the app through the override, not its own choice', () => {
+    const b = badgeFor('routed', 'wlan0', 'wlan0');
+    expect(b.label).toBe('Override');
+    expect(b.description).toContain('wlan0');
+    expect(badgeFor('routed', 'enp3s0', null).label).toBe('Routed');
+  });
+
+  it('names the override when its egress is down', () => {
+    expect(badgeFor('killed', null, 'wlan0').description).toContain('override sends every app through wlan0');
+    expect(badgeFor('fallback-default', null, 'wlan0').label).toBe('System route');
+  });
+
+  it('says the kill switch blocks traffic, not that the app was killed', () => {
+    const b = badgeFor('killed', null);
+    expect(b.label).toBe('Blocked (kill switch)');
+    expect(b.description).toContain('processes keep running');
+  });
+});
