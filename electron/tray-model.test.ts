@@ -136,9 +136,9 @@ describe('buildTrayModel', () => {
     const m = buildTrayModel(state({ status: standInStatus({ killed: ['firefox', 'gone'] }) }));
     expect(m.icon).toBe('killed');
     expect(m.tooltip).toBe('Switchyard — blocked by kill switch: Firefox, gone');
-    expect(find(m.items, 'Blocked (egress down)')).toMatchObject({
+    expect(find(m.items, 'Blocked by kill switch')).toMatchObject({
       enabled: false,
-      label: 'Blocked (egress down): Firefox, gone',
+      label: 'Blocked by kill switch: Firefox, gone',
     });
   });
 

@@ -157,7 +157,7 @@ export function buildTrayModel(state: TrayState): TrayModel {
   const items: TrayItem[] = [open, sep];
   if (killedNames.length)
     items.push(
-      { type: 'normal', label: `Blocked (egress down): ${killedNames.join(', ')}`, enabled: false },
+      { type: 'normal', label: `Blocked by kill switch: ${killedNames.join(', ')}`, enabled: false },
       sep,
     );
   if (status.held.length)
