@@ -8,3 +8,14 @@ export function describeChoice(choice: EgressChoice): string {
     return `${choice.egresses.join(' → ')}${choice.killSwitch ? ' with kill switch' : ''}`;
   return choice.mode;
 }
+
+/**
+ * The summary of an egress.set for the activity log. A list reads as an order ("enp3s0, then wlan0"),
+ * not as a change from one to the other as an arrow would.
+ */
+export function describeEgressSet(appName: string, choice: EgressChoice): string {
+  if (choice.mode !== 'ordered') return `${appName}: egress set to ${choice.mode}`;
+  const [first, ...rest] = choice.egresses;
+  const list = rest.length ? `${first}, then ${rest.join(', then ')}` : `${first}`;
+  return `${appName}: egress set${rest.length ? ':' : ' to'} ${list}${choice.killSwitch ? ' (kill switch on)' : ''}`;
+}

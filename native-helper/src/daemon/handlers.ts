@@ -1,6 +1,6 @@
 // The API handlers: one per schema method, each a thin call into the Helper, plus the socket server.
 import type { Socket } from 'node:net';
-import { describeChoice } from '../api/describe.ts';
+import { describeEgressSet } from '../api/describe.ts';
 import { ApiError } from '../api/schema.ts';
 import { LookupError } from '../mechanism/host-resolver.ts';
 import { native } from '../mechanism/native.ts';
@@ -83,7 +83,7 @@ export function handlersFor(h: Helper): Handlers {
       h.app(app); // an unknown app is named before its interfaces are judged
       const choice = checkEgressNames(asked, egressNames(h), allowAbsent === true);
       const result = await h.setChoice(app, choice);
-      changed(app, `${result.name}: egress set to ${describeChoice(choice)}`, ctx.actor);
+      changed(app, describeEgressSet(result.name, choice), ctx.actor);
       return result;
     },
     'policy.pause': async ({ paused }, ctx) => {

@@ -1,6 +1,6 @@
 // The FakeHelper's world: plausible apps, two uplinks and loopback, and three hours of history, all
 // generated from a seeded PRNG so screenshots and tests are reproducible.
-import { describeChoice } from '#switchyard/api/describe.ts';
+import { describeEgressSet } from '#switchyard/api/describe.ts';
 import type { App, EgressChoice, EventName, Interface } from '#switchyard/api/schema.ts';
 
 const BASE_NAMES = [
@@ -224,7 +224,7 @@ export function demoHistory(apps: readonly App[], r: () => number, now: number):
         event: 'policy.changed',
         data: {
           app: app.id,
-          summary: `${app.name}: egress set to ${describeChoice(app.choice)}`,
+          summary: describeEgressSet(app.name, app.choice),
           actor: app.managed ? { uid: 0, user: 'root', via: 'managed' } : USER,
         },
         time,

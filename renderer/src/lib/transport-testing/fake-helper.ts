@@ -1,7 +1,7 @@
 // FakeHelper: a test and demo double of the helper plus the desktop shell, with generated but plausible
 // data (apps, two uplinks, counters ticking once a second). Tests use it, and so does the UI's demo
 // mode (`?demo`, chosen in ../transport/index.ts); never in production builds.
-import { describeChoice } from '#switchyard/api/describe.ts';
+import { describeEgressSet } from '#switchyard/api/describe.ts';
 import {
   ApiError,
   parseParams,
@@ -304,7 +304,7 @@ export class FakeHelper implements SwitchyardClient {
         this.#recompute();
         this.emit('policy.changed', {
           app: id,
-          summary: `${app.name}: egress set to ${describeChoice(choice)}`,
+          summary: describeEgressSet(app.name, choice),
           actor: USER,
         });
         this.emit('app.changed', { app: structuredClone(app), id, removed: false });
