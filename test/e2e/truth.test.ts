@@ -151,7 +151,7 @@ describe.skipIf(cannotRun)('the UI tells the truth about the helper', () => {
       await held.click();
       await page.getByRole('complementary', { name: 'Details for Lab Updater' }).waitFor();
       await problems.getByRole('link', { name: /^wlan0 is down/ }).click();
-      await expect.poll(() => page.evaluate(() => location.hash)).toMatch(/^#\/interfaces/);
+      await expect.poll(() => page.evaluate('location.hash')).toMatch(/^#\/interfaces/);
     } finally {
       await lab.setUplink('wlan0', 'up');
     }
