@@ -152,6 +152,17 @@ describe.skipIf(cannotRun)('the UI tells the truth about the helper', () => {
       await page.getByRole('complementary', { name: 'Details for Lab Updater' }).waitFor();
       await problems.getByRole('link', { name: /^wlan0 is down/ }).click();
       await expect.poll(() => page.evaluate('location.hash')).toMatch(/^#\/interfaces/);
+      // The down card says which apps it holds and which list it, not "Carrying no apps".
+      const card = page.getByRole('region', { name: 'wlan0' });
+      await expect
+        .poll(() => text(card), { timeout: 10_000 })
+        .toContain('Holding 1 app by their kill switch');
+      expect(await text(card)).toContain('Listed by 1 app');
+      expect(await text(card)).not.toContain('Carrying no apps');
+      await card.getByRole('button', { name: 'Show Lab Updater in Apps' }).waitFor();
+      await card.getByRole('button', { name: 'Show Lab Chat in Apps' }).waitFor();
+      expect(await page.evaluate('document.activeElement?.id')).toBe('if-wlan0');
+      await ui.shot('interface-down');
     } finally {
       await lab.setUplink('wlan0', 'up');
     }
