@@ -16,6 +16,7 @@ import {
   startIperf3Server,
   throughputPlan,
 } from './harness.ts';
+import { tunnelFloor } from './floors.ts';
 import { createNetnsPair, inNs } from './netns-pair.ts';
 
 const TAG = 0x0b0b;
@@ -110,9 +111,29 @@ async function benchCipher(ctx: BenchContext, cipher: Cipher): Promise<BenchRow[
         value: r.gbps,
         unit: 'Gbit/s',
         ...(wg && wg.gbps > 0 ? { ratio: { against: 'wireguard-go', value: r.gbps / wg.gbps } } : {}),
+        // Issue 16's goal for the default cipher.
+        ...(cipher === 'aes256gcm' ? { target: { min: 8, label: '≥ 8× wireguard-go' } } : {}),
         note: `samples ${r.samples.map((s) => s.toFixed(2)).join(', ')}`,
       });
-      rows.push({ group: 'tunnel', name: `${name}, CPU`, value: r.cpuSecondsPerGbit, unit: 'CPU s/Gbit' });
+      // The floor: veth's own CPU per Gbit plus one seal and one open per packet with the library the
+      // data path uses (libsodium), measured in this run (floors.ts).
+      const floor = await tunnelFloor(ctx, 'libsodium', cipher, streams);
+      rows.push({
+        group: 'tunnel',
+        name: `${name}, CPU`,
+        value: r.cpuSecondsPerGbit,
+        unit: 'CPU s/Gbit',
+        ...(floor
+          ? {
+              ratio: {
+                against: 'the tunnel floor (veth + libsodium seal/open)',
+                value: r.cpuSecondsPerGbit / floor,
+              },
+            }
+          : {}),
+        target: { max: 1.3, label: '≤ 1.3× the floor' },
+        ...(floor ? { note: `floor ${floor.toFixed(3)} CPU s/Gbit` } : {}),
+      });
     }
     if (cipher === 'aes256gcm') rows.push(...(await benchGroups(ctx, pair.a, gateway, tunnel, keys.client)));
     await server.stop();
