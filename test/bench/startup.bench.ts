@@ -68,6 +68,7 @@ export async function benchStartup(ctx: BenchContext): Promise<BenchRow[]> {
         value: pkg,
         unit: 'ms',
         ratio: { against: 'the tsx launcher', value: pkg / tsx },
+        target: { max: 0.5, label: 'well under half the tsx launcher' },
         note: `median of ${n}; ${(pkg / floor).toFixed(2)}× the floor`,
       },
     );

@@ -231,6 +231,7 @@ async function benchGroups(
       value: gbps(runs.four),
       unit: 'Gbit/s',
       ratio: { against: 'the same 4 streams in 1 key group, median of paired rounds', value: paired },
+      target: { min: 0.9, label: 'groups cost ≤ 10 %' },
       note: `samples ${samples(runs.four)}; ${cpu(runs.four).toFixed(2)} CPU s/Gbit (1 group: ${cpu(runs.one).toFixed(2)})`,
     },
   ];
