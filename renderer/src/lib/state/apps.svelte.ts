@@ -2,6 +2,7 @@
 import type { App, EgressChoice, EventData } from '#switchyard/api/schema.ts';
 import type { SwitchyardClient } from '../transport/types.ts';
 import { toApiError } from '../transport/types.ts';
+import { launchApp } from './launch.ts';
 import type { Notices } from './notices.svelte.ts';
 
 export type AppFilter = 'all' | 'managed' | 'running' | 'blocked';
@@ -64,6 +65,8 @@ export class AppsState {
   busy = $state<Record<string, boolean>>({});
   /** The last failed change per app, shown next to its controls. */
   errors = $state<Record<string, string>>({});
+  /** The last launch that failed or died at once, per app, until it runs or is launched again. */
+  launchFailed = $state<Record<string, string>>({});
 
   visible = $derived(filterApps(this.list, this.query, this.filter));
   counts = $derived(countByFilter(this.list));
@@ -125,6 +128,7 @@ export class AppsState {
       if (this.selectedId === data.id) this.selectedId = null;
       return;
     }
+    if (data.app.pids.length) delete this.launchFailed[data.id];
     if (i >= 0) this.list[i] = data.app;
     else this.list.push(data.app);
   }
@@ -163,13 +167,14 @@ export class AppsState {
     }
   }
 
+  /** Starts the app and says whether it is still running a moment later; a failure stays on its row. */
   async launch(id: string): Promise<void> {
-    const name = this.nameOf(id);
-    try {
-      const { pid } = await this.#client.call('apps.launch', { id });
-      this.#notices?.info(`Started ${name} through Switchyard (process ${pid}).`);
-    } catch (e) {
-      this.#notices?.error(`Could not start ${name}: ${toApiError(e).message}`);
+    delete this.launchFailed[id];
+    const r = await launchApp(this.#client, { id, name: this.nameOf(id) });
+    if (r.ok) this.#notices?.info(r.text);
+    else {
+      this.launchFailed[id] = r.text;
+      this.#notices?.error(r.text);
     }
   }
 }
