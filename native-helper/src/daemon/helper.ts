@@ -153,6 +153,8 @@ export class Helper {
       reconciler: new Reconciler({
         layout: this.layout,
         stateFile: join(opts.stateDir, 'kernel-state.json'),
+        // Applies read and verify only what they change (reconcile/kernel-view.ts).
+        keepView: true,
         // The classifier hangs off the cgroup subtree, which exists from start() on.
         classifier: {
           replace: (lists) => this.cgroups.classifier.replace(lists),
@@ -484,6 +486,9 @@ export class Helper {
   }
 
   /** Move a process into an app's cgroup and tag the sockets it opened before. */
+  /** Processes being adopted right now (app:pid), so two finders racing emit one adoption. */
+  private readonly adopting = new Set<string>();
+
   async enroll(
     id: AppId,
     pid: number,
@@ -493,9 +498,19 @@ export class Helper {
   ): Promise<AppCgroup> {
     const app = this.policy.find(id);
     if (!app) throw new ApiError('NOT_FOUND', `no app '${id}'; add it with \`switchyard app add\``);
-    const { cgroup, retagged } = await this.cgroups.join(app, pid);
+    // The exec watch, a scan and a launch can each find the same new process: it is adopted once.
+    const key = `${id}:${pid}`;
+    const known = this.adopting.has(key) || this.cgroups.pidsOf(id).includes(pid);
+    this.adopting.add(key);
+    let joined;
+    try {
+      joined = await this.cgroups.join(app, pid);
+    } finally {
+      if (!known) this.adopting.delete(key);
+    }
+    const { cgroup, retagged } = joined;
     const latencyUs = since === undefined ? 0 : Number(process.hrtime.bigint() - since) / 1000;
-    this.bus.emit('adoption', { app: id, pid, exe: exe ?? commandOf(pid), latencyUs, via });
+    if (!known) this.bus.emit('adoption', { app: id, pid, exe: exe ?? commandOf(pid), latencyUs, via });
     if (retagged) this.log(`re-tagged ${retagged} socket(s) of pid ${pid} (${id})`);
     return cgroup;
   }
