@@ -268,7 +268,8 @@ export class FakeHelper implements SwitchyardClient {
       managedPolicyPath: '/etc/switchyard/managed.json',
       apps: {
         total: this.apps.length,
-        managed: this.apps.filter((a) => a.managed).length,
+        // As the helper counts: apps with a choice of their own (pinned ones are app.managed).
+        managed: this.apps.filter((a) => a.choice.mode !== 'default').length,
         running: this.apps.filter((a) => a.pids.length).length,
       },
       killed: this.apps.filter((a) => a.egress.state === 'killed').map((a) => a.id),
