@@ -27,6 +27,8 @@ export interface KernelApplier {
   apply(desired: DesiredState): Promise<unknown>;
   /** Removes everything in the instance's ranges (a `reset` stop). */
   teardown(): Promise<void>;
+  /** Stops what the applier keeps running (the reconciler's kernel view). */
+  close?(): Promise<void>;
 }
 
 /** What the loop asks of the tunnels (daemon/tunnels.ts). */
@@ -140,6 +142,7 @@ export class EgressLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.running?.catch(() => {});
+    await this.deps.reconciler.close?.();
   }
 
   private async once(_reason: RefreshReason): Promise<void> {

@@ -26,15 +26,24 @@ const ACTIONS = new Set(['lookup', 'unreachable', 'prohibit', 'blackhole']);
 
 export async function readActual(
   scope: KernelScope,
-  opts: NetnsOption & { sysctlPaths?: readonly string[]; linkNames?: readonly string[] } = {},
+  opts: NetnsOption & {
+    sysctlPaths?: readonly string[];
+    linkNames?: readonly string[];
+    /** false: leave rules and routes out (the caller knows them); they come back empty. */
+    routing?: boolean;
+    /** false: leave the nft table out (the caller knows it); it comes back null. */
+    nft?: boolean;
+  } = {},
 ): Promise<ActualState> {
   const linkNames = opts.linkNames ?? [];
+  const routing = opts.routing ?? true;
+  const none = Promise.resolve([]);
   const [rules4, rules6, routes4, routes6, nftText, sysctls, linkStates] = await Promise.all([
-    readRules(4, opts),
-    readRules(6, opts),
-    readRoutes(4, opts),
-    readRoutes(6, opts),
-    scope.nftTable ? listTable(scope.nftTable, opts) : Promise.resolve(null),
+    routing ? readRules(4, opts) : none,
+    routing ? readRules(6, opts) : none,
+    routing ? readRoutes(4, opts) : none,
+    routing ? readRoutes(6, opts) : none,
+    scope.nftTable && opts.nft !== false ? listTable(scope.nftTable, opts) : Promise.resolve(null),
     readSysctls(opts.sysctlPaths ?? [], opts),
     Promise.all(linkNames.map((n) => readLinkState(n, opts))),
   ]);

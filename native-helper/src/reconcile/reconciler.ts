@@ -4,13 +4,14 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../storage/atomic-file.ts';
 import { applyBatch } from '../mechanism/netlink/batch.ts';
 import type { NetnsOption } from '../mechanism/netlink/ns.ts';
-import { applyTable, deleteTable, readCounters, restoreTable } from '../mechanism/nft/table.ts';
+import { applyTable, countersFromText, deleteTable, restoreTable } from '../mechanism/nft/table.ts';
 import type { KernelScope } from '../layout/kernel-layout.ts';
 import type { ClassifierImage, ClassifierList } from '../mechanism/bpf/classifier.ts';
 import { readActual, type ActualState } from './actual.ts';
 import { batchLines, diff, type Operation } from './diff.ts';
+import { KernelView } from './kernel-view.ts';
 import { writeSysctls } from './sysctl.ts';
-import { emptyDesired, type DesiredState } from './types.ts';
+import { emptyDesired, routeKey, ruleKey, type DesiredState } from './types.ts';
 
 export interface ReconcilerOptions extends NetnsOption {
   /** What this reconciler owns: a helper instance's Layout, a gateway's, or links only. */
@@ -22,6 +23,11 @@ export interface ReconcilerOptions extends NetnsOption {
   stateFile?: string;
   /** The flow classifier, when desired states carry classifier lists. */
   classifier?: ClassifierPort;
+  /**
+   * Keep a view of our rules and routes, current by `ip monitor` (kernel-view.ts), so an apply reads
+   * and verifies only what it changes. Runs two monitor processes until close().
+   */
+  keepView?: boolean;
 }
 
 /** What the reconciler needs of the classifier (mechanism/bpf/classifier.ts). */
@@ -36,6 +42,8 @@ export interface ApplyResult {
   readMs: number;
   applyMs: number;
   verifyMs: number;
+  /** Whether rules and routes came from the kept view instead of a full read. */
+  fromView?: boolean;
 }
 
 const MAIN_TABLE = 254;
@@ -56,6 +64,9 @@ export class Reconciler {
   /** The classifier lists last applied here, to put back when a later apply fails after its flip. */
   private classifierLists: readonly ClassifierList[] | null = null;
   private readonly netns: NetnsOption;
+  private view: KernelView | null = null;
+  private viewStarting: Promise<KernelView | null> | null = null;
+  private closed = false;
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.netns = opts.netns ? { netns: opts.netns } : {};
@@ -95,12 +106,48 @@ export class Reconciler {
     );
   }
 
+  /** The kept view, started on first use; null without keepView or when its monitors cannot start. */
+  private keptView(): Promise<KernelView | null> {
+    if (!this.opts.keepView || this.closed) return Promise.resolve(null);
+    this.viewStarting ??= (async () => {
+      const view = new KernelView(this.opts.layout, this.netns);
+      try {
+        await view.start();
+        this.view = view;
+        return view;
+      } catch {
+        await view.stop().catch(() => undefined);
+        return null; // full reads, as without keepView
+      }
+    })();
+    return this.viewStarting;
+  }
+
+  /** Stops the kept view's monitors; later applies and teardowns read the kernel in full. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.serialize(async () => {
+      await this.viewStarting;
+      await this.view?.stop();
+      this.view = null;
+      this.viewStarting = null;
+    });
+  }
+
   /** The helper's rules, routes and nft table, plus the sysctls it wants or changed before. */
-  async readActual(desired?: DesiredState): Promise<ActualState> {
+  async readActual(
+    desired?: DesiredState,
+    parts: { routing?: boolean; nft?: boolean } = {},
+  ): Promise<ActualState> {
     const originals = await this.loadOriginals();
     const paths = [...new Set([...Object.keys(desired?.sysctls ?? {}), ...Object.keys(originals)])];
     const linkNames = (desired?.links ?? []).map((l) => l.name);
-    const actual = await readActual(this.opts.layout, { ...this.netns, sysctlPaths: paths, linkNames });
+    const actual = await readActual(this.opts.layout, {
+      ...this.netns,
+      sysctlPaths: paths,
+      linkNames,
+      ...parts,
+    });
     return this.opts.classifier ? { ...actual, classifier: this.opts.classifier.read() } : actual;
   }
 
@@ -128,13 +175,22 @@ export class Reconciler {
   private async applyNow(desired: DesiredState): Promise<ApplyResult> {
     this.checkInRange(desired);
     const tRead = performance.now();
-    const before = await this.readActual(desired);
+    const view = await this.keptView();
+    const since = view?.begin() ?? 0;
+    const kept = view?.current() ?? null;
+    // With a kept view only what it does not cover is read: nft, sysctls, links, classifier.
+    const before = kept
+      ? { ...(await this.readActual(desired, { routing: false })), ...kept }
+      : await this.readActual(desired);
+    const fromView = kept !== null;
     const ops = diff(before, desired, this.nftName);
     const originals = await this.loadOriginals();
     const restores = Object.fromEntries(Object.entries(originals).filter(([p]) => !(p in desired.sysctls)));
     const readMs = performance.now() - tRead;
-    if (ops.length === 0 && Object.keys(restores).length === 0)
-      return { operations: [], readMs, applyMs: 0, verifyMs: 0 };
+    if (ops.length === 0 && Object.keys(restores).length === 0) {
+      view?.settle(before, since);
+      return { operations: [], readMs, applyMs: 0, verifyMs: 0, fromView };
+    }
 
     const t0 = performance.now();
     try {
@@ -149,7 +205,8 @@ export class Reconciler {
         }
       }
       if (recorded) await this.saveOriginals();
-      await this.execute(ops);
+      view?.expect(ops);
+      await this.execute(ops, before.nft);
       const applyMs = performance.now() - t0;
       if (Object.keys(restores).length) {
         await writeSysctls(restores, { ...this.netns, ignoreMissing: true });
@@ -157,14 +214,12 @@ export class Reconciler {
         await this.saveOriginals();
       }
       const tVerify = performance.now();
-      const left = diff(await this.readActual(desired), desired, this.nftName);
-      if (left.length)
-        throw new Error(
-          `the kernel does not match after applying (${left.length} difference(s), first: ${describe(left[0]!)})`,
-        );
+      await this.verify(desired, ops, before, view, since);
       if (desired.classifier) this.classifierLists = desired.classifier;
-      return { operations: ops, readMs, applyMs, verifyMs: performance.now() - tVerify };
+      return { operations: ops, readMs, applyMs, verifyMs: performance.now() - tVerify, fromView };
     } catch (err) {
+      view?.forget();
+      view?.drop('an apply failed');
       try {
         await this.restore(before);
         if (this.classifierLists && ops.some((o) => o.op === 'classifier-replace'))
@@ -182,6 +237,43 @@ export class Reconciler {
         true,
       );
     }
+  }
+
+  /**
+   * Reads back what the apply changed. With a kept view the rules and routes are verified by the
+   * kernel's own events (each batch line's event arrived with the content asked for) and the nft
+   * table is read only when it was replaced; otherwise everything is read again.
+   */
+  private async verify(
+    desired: DesiredState,
+    ops: readonly Operation[],
+    before: ActualState,
+    view: KernelView | null,
+    since: number,
+  ): Promise<void> {
+    const confirmed = view ? await view.confirm() : false;
+    const touchedNft = ops.some((o) => o.op === 'nft-replace' || o.op === 'nft-delete');
+    let after: ActualState;
+    if (confirmed) {
+      // nft -f is one transaction that either committed exactly what was sent or failed: not read
+      // back. A later foreign change to the table is found by the next apply's read, as ever.
+      const read = await this.readActual(desired, { routing: false, nft: false });
+      const rules = [...new Map(desired.rules.map((r) => [ruleKey(r), r])).values()];
+      const routes = [...new Map(desired.routes.map((r) => [routeKey(r), r])).values()];
+      const sent = ops.find((o) => o.op === 'nft-replace');
+      const nft = sent ? { text: '', hash: sent.table.comment?.replace(/^sy:/, '') ?? null } : null;
+      after = { ...read, rules, routes, nft: touchedNft ? nft : before.nft };
+    } else {
+      const sinceRead = view?.begin() ?? 0;
+      after = await this.readActual(desired);
+      since = sinceRead;
+    }
+    const left = diff(after, desired, this.nftName);
+    if (left.length)
+      throw new Error(
+        `the kernel does not match after applying (${left.length} difference(s), first: ${describe(left[0]!)})`,
+      );
+    view?.settle(after, since);
   }
 
   private checkInRange(desired: DesiredState): void {
@@ -210,20 +302,24 @@ export class Reconciler {
       );
   }
 
-  private async execute(ops: readonly Operation[]): Promise<void> {
+  private async execute(ops: readonly Operation[], nftBefore: ActualState['nft']): Promise<void> {
     const sysctls = Object.fromEntries(ops.flatMap((o) => (o.op === 'sysctl' ? [[o.path, o.value]] : [])));
     await writeSysctls(sysctls, this.netns);
     for (const o of ops) {
       if (o.op === 'nft-replace') {
         // Replacing the table would reset the per-app counters; carry their values over.
-        const now = await readCounters(o.table.name, this.netns);
+        // Their values come from the read just before (no second dump of thousands of counters).
+        const now = nftBefore ? countersFromText(nftBefore.text) : new Map();
         const counters = o.table.counters.map((c) => ({ ...c, ...now.get(c.name) }));
         await applyTable({ ...o.table, counters }, this.netns);
       }
       if (o.op === 'nft-delete') await deleteTable(o.name, this.netns);
     }
-    await applyBatch(4, batchLines(ops, 4), this.netns);
-    await applyBatch(6, batchLines(ops, 6), this.netns);
+    // The families are independent: their batches run side by side, each in its own order.
+    await Promise.all([
+      applyBatch(4, batchLines(ops, 4), this.netns),
+      applyBatch(6, batchLines(ops, 6), this.netns),
+    ]);
     // One flip of a generation: connect() sees the old lists or the new ones, never a mix.
     for (const o of ops) if (o.op === 'classifier-replace') this.opts.classifier!.replace(o.lists);
   }
@@ -254,10 +350,21 @@ export class Reconciler {
   }
 
   private async teardownNow(): Promise<void> {
+    // Always a full read: teardown must find everything in our ranges, whatever the view says.
+    const view = await this.keptView();
+    const since = view?.begin() ?? 0;
     const now = await this.readActual();
     const ops = diff({ ...now, nft: null }, emptyDesired());
-    await applyBatch(4, batchLines(ops, 4), this.netns);
-    await applyBatch(6, batchLines(ops, 6), this.netns);
+    view?.expect(ops);
+    try {
+      await applyBatch(4, batchLines(ops, 4), this.netns);
+      await applyBatch(6, batchLines(ops, 6), this.netns);
+    } catch (err) {
+      view?.forget();
+      view?.drop('a teardown failed');
+      throw err;
+    }
+    if (view && (await view.confirm())) view.settle({ rules: [], routes: [] }, since);
     if (this.nftName) await deleteTable(this.nftName, this.netns);
     const originals = await this.loadOriginals();
     await writeSysctls(originals, { ...this.netns, ignoreMissing: true });

@@ -59,6 +59,15 @@ export async function readCounters(name: string, opts: NetnsOption = {}): Promis
   return parseCounters(res.stdout);
 }
 
+/** Named counters from `nft list table` text (the reconciler's read already holds them). */
+export function countersFromText(text: string): Map<string, CounterValue> {
+  const out = new Map<string, CounterValue>();
+  const re = /^\s*counter (\S+) \{\s*\n\s*packets (\d+) bytes (\d+)/gm;
+  for (let m = re.exec(text); m; m = re.exec(text))
+    out.set(m[1]!, { packets: Number(m[2]), bytes: Number(m[3]) });
+  return out;
+}
+
 export function parseCounters(json: string): Map<string, CounterValue> {
   const out = new Map<string, CounterValue>();
   const doc = JSON.parse(json) as {
