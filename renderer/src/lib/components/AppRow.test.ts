@@ -132,3 +132,46 @@ describe('AppRow when the helper refuses', () => {
     await vi.waitFor(() => expect(select.value).toBe('default'));
   });
 });
+
+describe('AppRow egress menu words', () => {
+  it("names a tunnel that is not usable by the CLI's state word, not a generic (down)", () => {
+    const fake = new FakeHelper();
+    const app = structuredClone(fake.apps.find((a) => a.id === 'lab-browser')!);
+    const candidates = [
+      ...fake.interfaces.filter((i) => i.kind !== 'loopback'),
+      { ...structuredClone(fake.interfaces[0]!), name: 'sy-office', kind: 'tunnel' as const, usable: false },
+    ];
+    render(AppRow, {
+      props: {
+        app,
+        candidates,
+        unavailable: { 'sy-office': 'connecting' },
+        onchoice: vi.fn(),
+        onlaunch: vi.fn(),
+        onselect: vi.fn(),
+      },
+    });
+    const select = screen.getByRole('combobox', { name: 'Egress for Lab Browser' }) as HTMLSelectElement;
+    const texts = [...select.options].map((o) => o.textContent);
+    expect(texts).toContain('sy-office (connecting)');
+    expect(texts).not.toContain('sy-office (down)');
+  });
+
+  it('shows a failed launch on the row instead of "Not running"', () => {
+    const fake = new FakeHelper();
+    const app = { ...structuredClone(fake.apps.find((a) => a.id === 'lab-browser')!), pids: [] };
+    render(AppRow, {
+      props: {
+        app,
+        candidates: [],
+        launchFailed: 'Lab Browser stopped right after it started.',
+        onchoice: vi.fn(),
+        onlaunch: vi.fn(),
+        onselect: vi.fn(),
+      },
+    });
+    const failed = screen.getByText('Launch failed · see details');
+    expect(failed.getAttribute('title')).toBe('Lab Browser stopped right after it started.');
+    expect(screen.queryByText('Not running')).toBeNull();
+  });
+});

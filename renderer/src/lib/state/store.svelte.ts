@@ -14,6 +14,7 @@ import { NetworksState } from './networks.svelte.ts';
 import { Notices } from './notices.svelte.ts';
 import { PolicySwitches } from './policy-switches.svelte.ts';
 import { summarizeProblems } from './problems.ts';
+import { unavailableWords } from './availability.ts';
 import { RulesState } from './rules.svelte.ts';
 import { SettingsState } from './settings.svelte.ts';
 
@@ -41,6 +42,8 @@ export class Store {
       holding: this.rules.holding,
     }),
   );
+  /** The word each unusable egress goes by (down; a tunnel's connecting/up/down), for every menu. */
+  readonly unavailable = $derived.by(() => unavailableWords(this.interfaces.list, this.rules.tunnels));
   /** Helper problems and unreadable messages, shown as a banner until dismissed. */
   problems = $state<string[]>([]);
   #off: (() => void)[] = [];
