@@ -25,6 +25,9 @@ export interface ResponderCounters {
   unknownGroup: number;
 }
 
+/** Sessions one peer slot may hold at once: the one in use, the one replacing it, and one more. */
+export const MAX_SESSIONS_PER_PEER = 3;
+
 interface PeerState {
   lastTimestamp: Buffer | null;
   sessions: { localIndex: number; timer: NodeJS.Timeout }[];
@@ -131,6 +134,9 @@ export class Responder {
     const timer = setTimeout(() => this.retire(peer.id, localIndex), this.timers.rejectAfterMs);
     timer.unref();
     st.sessions.push({ localIndex, timer });
+    // A peer that keeps handshaking without sending data would otherwise fill the session table for
+    // everyone; like WireGuard (previous, current, next) it keeps at most MAX_SESSIONS_PER_PEER.
+    while (st.sessions.length > MAX_SESSIONS_PER_PEER) this.retire(peer.id, st.sessions[0]!.localIndex);
     this.dp.send(from, response);
     this.counters.accepted++;
   }
