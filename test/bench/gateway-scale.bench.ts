@@ -73,10 +73,16 @@ export function keysTsHandshakesPerSecond(seconds: number): number {
   return n / ((Date.now() - t0) / 1000);
 }
 
-/** Bytes of resident memory of this process (after a full GC) and of the data path process. */
-function memory(gateway: RunningGateway): { node: number; datapath: number } {
-  const gc = runInNewContext('gc') as (() => void) | undefined;
-  gc?.();
+/**
+ * Bytes the gateway holds: this process's heap and external memory after full GCs (three, with a
+ * pause for finalizers between, so garbage from the throughput runs is gone), and the data path's RSS.
+ */
+async function memory(gateway: RunningGateway): Promise<{ node: number; datapath: number }> {
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const pid = gateway.datapath.pid;
   const line = pid
     ? readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -165,7 +171,7 @@ export async function benchGatewayScale(ctx: BenchContext): Promise<BenchRow[]> 
       measureThroughput(ctx, { clientNs: pair.a, serverAddr: GATEWAY_TUN, streams: 1, label });
 
     const single = await throughput('gateway with 1 peer');
-    const before = memory(gateway);
+    const before = await memory(gateway);
 
     // 1,000 configured peers, or as many as the gateway accepts (the failure is a row of its own).
     const idle = Array.from({ length: CONFIGURED - 1 }, (_, i) => idlePeer(i));
@@ -187,7 +193,7 @@ export async function benchGatewayScale(ctx: BenchContext): Promise<BenchRow[]> 
       await gateway.updatePeers([clientPeer, ...idle.slice(0, configured - 1)]);
     }
     await new Promise((r) => setTimeout(r, 500));
-    const after = memory(gateway);
+    const after = await memory(gateway);
     const perPeer = (after.node + after.datapath - before.node - before.datapath) / (configured - 1);
 
     // 99 more peers hold sessions: each handshakes from its own address, as fast as answered.
