@@ -154,11 +154,11 @@ describe.skipIf(cannotRun)('the UI tells the truth about the helper', () => {
       await expect.poll(() => page.evaluate('location.hash')).toMatch(/^#\/interfaces/);
       // The down card says which apps it holds and which list it, not "Carrying no apps".
       const card = page.getByRole('region', { name: 'wlan0' });
-      await expect
-        .poll(() => text(card), { timeout: 10_000 })
-        .toContain('Holding 1 app by their kill switch');
-      expect(await text(card)).toContain('Listed by 1 app');
-      expect(await text(card)).not.toContain('Carrying no apps');
+      // Headings are set in capitals by CSS: compare the words, not the case.
+      const words = async () => (await text(card)).toLowerCase();
+      await expect.poll(words, { timeout: 10_000 }).toContain('holding 1 app by their kill switch');
+      expect(await words()).toContain('listed by 1 app');
+      expect(await words()).not.toContain('carrying no apps');
       await card.getByRole('button', { name: 'Show Lab Updater in Apps' }).waitFor();
       await card.getByRole('button', { name: 'Show Lab Chat in Apps' }).waitFor();
       expect(await page.evaluate('document.activeElement?.id')).toBe('if-wlan0');
@@ -167,5 +167,48 @@ describe.skipIf(cannotRun)('the UI tells the truth about the helper', () => {
       await lab.setUplink('wlan0', 'up');
     }
     await expect.poll(() => text(sidebar().locator('.health')), { timeout: 20_000 }).toBe('Protected');
+  });
+
+  it('launches from the row, says it started only once it runs, and logs its adoption once', async () => {
+    await page.getByRole('link', { name: 'Apps', exact: true }).click();
+    await page.getByRole('button', { name: 'Launch Lab Browser' }).click();
+    const notice = page.locator('.notices .notice', { hasText: 'Lab Browser' });
+    await expect
+      .poll(() => text(notice.first()), { timeout: 15_000 })
+      .toMatch(/^Started Lab Browser through Switchyard \(process \d+\)\.$/);
+    const pid = Number(/process (\d+)/.exec(await text(notice.first()))![1]);
+    const running = await eventually(
+      'the helper seeing Lab Browser run',
+      () => ask('apps.get', { id: 'lab-browser' }),
+      (a) => a.pids.includes(pid),
+    );
+    expect(running.pids).toContain(pid);
+    // The launch, the exec watch and the scan may all find it: one adoption per process.
+    const adoptions = (await ask('events.history', { limit: 5000 })).filter(
+      (e) => e.event === 'adoption' && (e.data as { pid: number }).pid === pid,
+    );
+    expect(adoptions).toHaveLength(1);
+    await page.getByRole('link', { name: 'Activity', exact: true }).click();
+    await expect
+      .poll(() => page.getByText(new RegExp(`process ${pid} adopted`)).count(), { timeout: 10_000 })
+      .toBe(1);
+  });
+
+  it('says in user words why an app without a command cannot be launched, and the message goes away', async () => {
+    await ask('apps.add', {
+      id: 'probe-nocmd',
+      name: 'Probe Tool',
+      matchers: { exe: ['/usr/local/bin/probe-tool'] },
+    });
+    await page.getByRole('link', { name: 'Apps', exact: true }).click();
+    await page.getByRole('button', { name: 'Launch Probe Tool' }).click();
+    const notice = page.locator('.notices .notice.error', { hasText: 'Probe Tool' });
+    await expect
+      .poll(() => text(notice.first()), { timeout: 10_000 })
+      .toContain('Probe Tool has no command to start it');
+    expect(await text(notice.first())).not.toMatch(/give one with command|apps\.launch/);
+    expect(await text(row('probe-nocmd').locator('.sub'))).toBe('Launch failed · see details');
+    await notice.first().getByRole('button', { name: 'Dismiss message' }).click();
+    await expect.poll(() => notice.count()).toBe(0);
   });
 });
