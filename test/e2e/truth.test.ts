@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MethodName, ParamsIn, Result } from '../../native-helper/src/api/schema.ts';
 import type { Lab } from '../lab/lab.ts';
 import type { RunningHelper } from '../lab/switchyard-helper.ts';
-import { UiSession, cannotRun } from './harness.ts';
+import { UiSession, VIEWPORTS, cannotRun } from './harness.ts';
 import { eventually } from '../integration/support.ts';
 
 describe.skipIf(cannotRun)('the UI tells the truth about the helper', () => {
@@ -100,6 +100,11 @@ describe.skipIf(cannotRun)('the UI tells the truth about the helper', () => {
     expect(await row('lab-browser').locator('.state [title]').getAttribute('title')).toContain('wlan0');
     expect(await page.getByRole('combobox', { name: 'Send all apps through' }).inputValue()).toBe('wlan0');
     await ui.shot('override-banner');
+    // The smallest supported window keeps the banner, its Undo and the controls reachable.
+    await page.setViewportSize(VIEWPORTS.small);
+    expect(await banner().getByRole('button', { name: 'Undo' }).isVisible()).toBe(true);
+    await ui.shot('override-banner-small');
+    await page.setViewportSize(VIEWPORTS.wide);
 
     await banner().getByRole('button', { name: 'Undo' }).click();
     await eventually(
@@ -147,6 +152,11 @@ describe.skipIf(cannotRun)('the UI tells the truth about the helper', () => {
       expect(await text(sidebar().locator('.health'))).not.toBe('Protected');
       expect(await text(row('lab-updater').locator('.state'))).toBe('Blocked (kill switch)');
       await ui.shot('status-problems');
+      await page.setViewportSize(VIEWPORTS.small);
+      await sidebar().locator('.foot').hover();
+      await ui.shot('status-problems-small');
+      await page.mouse.move(600, 300);
+      await page.setViewportSize(VIEWPORTS.wide);
 
       await held.click();
       await page.getByRole('complementary', { name: 'Details for Lab Updater' }).waitFor();
