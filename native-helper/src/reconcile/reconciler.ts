@@ -257,7 +257,11 @@ export class Reconciler {
     if (confirmed) {
       // nft -f is one transaction that either committed exactly what was sent or failed: not read
       // back. A later foreign change to the table is found by the next apply's read, as ever.
-      const read = await this.readActual(desired, { routing: false, nft: false });
+      // Sysctls, links and classifier lists are read back only when this apply changed them.
+      const other = new Set(['sysctl', 'link-set', 'addr-add', 'addr-del', 'classifier-replace']);
+      const read = ops.some((o) => other.has(o.op))
+        ? await this.readActual(desired, { routing: false, nft: false })
+        : before;
       const rules = [...new Map(desired.rules.map((r) => [ruleKey(r), r])).values()];
       const routes = [...new Map(desired.routes.map((r) => [routeKey(r), r])).values()];
       const sent = ops.find((o) => o.op === 'nft-replace');
