@@ -18,6 +18,7 @@ vi.hoisted(() => {
 });
 import App from './App.svelte';
 import { FakeHelper } from './lib/transport-testing/fake-helper.ts';
+import { LAUNCH_SETTLE_MS } from './lib/state/launch.ts';
 
 let fake: FakeHelper;
 
@@ -157,7 +158,14 @@ describe('apps view', () => {
     });
 
     await fireEvent.click(screen.getByRole('button', { name: 'Launch Lab Browser' }));
-    expect(await screen.findByText(/Started Lab Browser through Switchyard/)).toBeTruthy();
+    // A launch counts once the app still runs a moment later (launch.ts), as `switchyard launch` checks.
+    expect(
+      await screen.findByText(
+        /Started Lab Browser through Switchyard/,
+        {},
+        { timeout: LAUNCH_SETTLE_MS + 2000 },
+      ),
+    ).toBeTruthy();
     fake.tick();
     const row = screen
       .getByRole('button', { name: 'Details for Lab Browser' })

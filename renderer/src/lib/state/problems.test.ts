@@ -48,7 +48,8 @@ describe('summarizeProblems', () => {
     expect(problems[0]!.target).toEqual({ kind: 'app', id: app.id });
     expect(problems[1]!.target).toEqual({ kind: 'view', view: 'interfaces', item: 'wlan0' });
     expect(problems[1]!.detail).toContain(app.name);
-    expect(healthLine(true, w.status, problems)).toEqual({ tone: 'bad', text: '2 problems' });
+    expect(healthLine(true, w.status, problems)).toEqual({ tone: 'bad', text: 'Holding traffic' });
+    expect(healthLine(true, w.status, problems.slice(1))).toEqual({ tone: 'warn', text: 'Needs attention' });
   });
 
   it('does not count a down interface no app relies on', () => {
@@ -106,7 +107,7 @@ describe('summarizeProblems', () => {
     expect(texts).toEqual([
       'Helper: nftables table missing',
       'Rule “Office” is holding traffic',
-      `${w.apps[0]!.name} is quarantined`,
+      `${w.apps[0]!.name} quarantined`,
     ]);
   });
 

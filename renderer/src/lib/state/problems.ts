@@ -3,6 +3,7 @@
 import type { App, Interface, RuleView, Status, Tunnel } from '#switchyard/api/schema.ts';
 import type { ViewId } from './router.svelte.ts';
 import { plural } from './format.ts';
+import { heldSummary, holdDescription } from './held.svelte.ts';
 
 /** Where a problem's cause is shown: an app's details, or a view (and the card in it). */
 export type ProblemTarget = { kind: 'app'; id: string } | { kind: 'view'; view: ViewId; item?: string };
@@ -107,8 +108,8 @@ export function summarizeProblems({ status, apps, interfaces, tunnels, holding }
   for (const a of apps.filter((x) => x.held.length))
     out.push({
       key: `held:${a.id}`,
-      text: `${a.name} is ${a.held.some((h) => h.kind === 'quarantined') ? 'quarantined' : 'flagged'}`,
-      detail: a.held.map((h) => h.reason).join(' '),
+      text: heldSummary(a),
+      detail: a.held.map(holdDescription).join('\n'),
       target: { kind: 'app', id: a.id },
     });
 
@@ -122,10 +123,13 @@ export function healthLine(
   problems: readonly Problem[],
 ): { tone: 'ok' | 'warn' | 'bad'; text: string } {
   if (!connected) return { tone: 'bad', text: 'Helper unavailable' };
+  // The line says what kind of trouble; the list under it names each one.
+  const holds = problems.some((p) => /^(killed|rule|held):/.test(p.key));
+  const helper = problems.some((p) => p.key.startsWith('helper:'));
   if (problems.length)
     return {
-      tone: problems.some((p) => p.key.startsWith('killed:') || p.key.startsWith('helper:')) ? 'bad' : 'warn',
-      text: plural(problems.length, 'problem', 'problems'),
+      tone: helper || problems.some((p) => p.key.startsWith('killed:')) ? 'bad' : 'warn',
+      text: holds ? 'Holding traffic' : helper ? 'Running with problems' : 'Needs attention',
     };
   if (status?.paused) return { tone: 'warn', text: 'Policies paused' };
   if (status?.override) return { tone: 'warn', text: `Override: all apps via ${status.override}` };
