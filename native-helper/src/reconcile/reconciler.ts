@@ -206,7 +206,7 @@ export class Reconciler {
       }
       if (recorded) await this.saveOriginals();
       view?.expect(ops);
-      await this.execute(ops, before.nft);
+      await this.execute(ops, before);
       const applyMs = performance.now() - t0;
       if (Object.keys(restores).length) {
         await writeSysctls(restores, { ...this.netns, ignoreMissing: true });
@@ -258,7 +258,7 @@ export class Reconciler {
       // nft -f is one transaction that either committed exactly what was sent or failed: not read
       // back. A later foreign change to the table is found by the next apply's read, as ever.
       // Sysctls, links and classifier lists are read back only when this apply changed them.
-      const other = new Set(['sysctl', 'link-set', 'addr-add', 'addr-del', 'classifier-replace']);
+      const other = new Set(['link-set', 'addr-add', 'addr-del', 'classifier-replace']);
       const read = ops.some((o) => other.has(o.op))
         ? await this.readActual(desired, { routing: false, nft: false })
         : before;
@@ -306,24 +306,36 @@ export class Reconciler {
       );
   }
 
-  private async execute(ops: readonly Operation[], nftBefore: ActualState['nft']): Promise<void> {
+  private async execute(ops: readonly Operation[], before: ActualState): Promise<void> {
     const sysctls = Object.fromEntries(ops.flatMap((o) => (o.op === 'sysctl' ? [[o.path, o.value]] : [])));
-    await writeSysctls(sysctls, this.netns);
-    for (const o of ops) {
-      if (o.op === 'nft-replace') {
-        // Replacing the table would reset the per-app counters; carry their values over.
-        // Their values come from the read just before (no second dump of thousands of counters).
-        const now = nftBefore ? countersFromText(nftBefore.text) : new Map();
-        const counters = o.table.counters.map((c) => ({ ...c, ...now.get(c.name) }));
-        await applyTable({ ...o.table, counters }, this.netns);
+    // Read back in the same process: the sysctls are verified here, not by a second read.
+    await writeSysctls(sysctls, { ...this.netns, verify: true });
+    const nftBefore = before.nft;
+    const nftStep = async () => {
+      for (const o of ops) {
+        if (o.op === 'nft-replace') {
+          // Replacing the table would reset the per-app counters; carry their values over.
+          // Their values come from the read just before (no second dump of thousands of counters).
+          const now = nftBefore ? countersFromText(nftBefore.text) : new Map();
+          const counters = o.table.counters.map((c) => ({ ...c, ...now.get(c.name) }));
+          await applyTable({ ...o.table, counters }, this.netns);
+        }
+        if (o.op === 'nft-delete') await deleteTable(o.name, this.netns);
       }
-      if (o.op === 'nft-delete') await deleteTable(o.name, this.netns);
-    }
+    };
     // The families are independent: their batches run side by side, each in its own order.
-    await Promise.all([
-      applyBatch(4, batchLines(ops, 4), this.netns),
-      applyBatch(6, batchLines(ops, 6), this.netns),
-    ]);
+    const batches = [
+      () => applyBatch(4, batchLines(ops, 4), this.netns),
+      () => applyBatch(6, batchLines(ops, 6), this.netns),
+    ];
+    // The nft-first order protects a policy in force. From nothing in force (no table, rules or
+    // routes of ours) there is none: the table is written alongside the batches.
+    const fromNothing = !nftBefore && before.rules.length === 0 && before.routes.length === 0;
+    if (fromNothing) await settleAll([nftStep, ...batches]);
+    else {
+      await nftStep();
+      await settleAll(batches);
+    }
     // One flip of a generation: connect() sees the old lists or the new ones, never a mix.
     for (const o of ops) if (o.op === 'classifier-replace') this.opts.classifier!.replace(o.lists);
   }
@@ -375,6 +387,13 @@ export class Reconciler {
     this.originals = {};
     await this.saveOriginals();
   }
+}
+
+/** Runs side by side and waits for all, so a rollback never starts while one is still writing. */
+async function settleAll(steps: readonly (() => Promise<void>)[]): Promise<void> {
+  const results = await Promise.allSettled(steps.map((f) => f()));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function describe(o: Operation): string {

@@ -30,7 +30,11 @@ export async function readSysctls(
 /** Writes values in order; with ignoreMissing, paths that do not exist are skipped. */
 export async function writeSysctls(
   values: Record<string, string>,
-  opts: NetnsOption & { ignoreMissing?: boolean } = {},
+  opts: NetnsOption & {
+    ignoreMissing?: boolean;
+    /** Read each value back after writing it; a value the kernel did not take is an error. */
+    verify?: boolean;
+  } = {},
 ): Promise<void> {
   const entries = Object.entries(values);
   if (entries.length === 0) return;
@@ -39,6 +43,9 @@ export async function writeSysctls(
     if (!/^[A-Za-z0-9 _.:-]*$/.test(v)) throw new Error(`sysctl value "${v}" for ${p} is invalid.`);
   }
   const skip = opts.ignoreMissing ? '[ -e "/proc/sys/$p" ] || continue; ' : '';
-  const script = `while [ $# -gt 0 ]; do p=$1; v=$2; shift 2; ${skip}printf "%s" "$v" > "/proc/sys/$p" || { echo "could not write $p" >&2; exit 1; }; done`;
+  const readBack = opts.verify
+    ? ' r=$(cat "/proc/sys/$p"); [ "$(echo $r)" = "$(echo $v)" ] || { echo "$p reads $r after writing $v" >&2; exit 1; };'
+    : '';
+  const script = `while [ $# -gt 0 ]; do p=$1; v=$2; shift 2; ${skip}printf "%s" "$v" > "/proc/sys/$p" || { echo "could not write $p" >&2; exit 1; };${readBack} done`;
   await run(nsArgv(opts, ['sh', '-c', script, 'sh', ...entries.flat()]));
 }
