@@ -136,7 +136,12 @@ export class FakeHelper implements SwitchyardClient {
     for (const app of this.apps) {
       const next = egressFor(
         this.override && app.choice.mode !== 'block'
-          ? { mode: 'ordered', egresses: [this.override], killSwitch: false }
+          ? // As the helper: the override keeps the app's own kill switch (policy/evaluate.ts effectiveChoice).
+            {
+              mode: 'ordered',
+              egresses: [this.override],
+              killSwitch: app.choice.mode === 'ordered' && app.choice.killSwitch,
+            }
           : app.choice,
         usable,
         this.paused,
@@ -386,6 +391,11 @@ export class FakeHelper implements SwitchyardClient {
         this.override = (params as Params<'policy.override'>).egress;
         for (const app of this.#recompute())
           this.emit('app.changed', { app: structuredClone(app), id: app.id, removed: false });
+        this.emit('policy.changed', {
+          app: null,
+          summary: this.override ? `everything sent through ${this.override}` : 'override turned off',
+          actor: USER,
+        });
         return this.#status();
       }
       case 'explain':
