@@ -266,7 +266,10 @@ export class Reconciler {
       const routes = [...new Map(desired.routes.map((r) => [routeKey(r), r])).values()];
       const sent = ops.find((o) => o.op === 'nft-replace');
       const nft = sent ? { text: '', hash: sent.table.comment?.replace(/^sy:/, '') ?? null } : null;
-      after = { ...read, rules, routes, nft: touchedNft ? nft : before.nft };
+      // Sysctls were read back as they were written (execute).
+      const written = Object.fromEntries(ops.flatMap((o) => (o.op === 'sysctl' ? [[o.path, o.value]] : [])));
+      const sysctls = { ...read.sysctls, ...written };
+      after = { ...read, sysctls, rules, routes, nft: touchedNft ? nft : before.nft };
     } else {
       const sinceRead = view?.begin() ?? 0;
       after = await this.readActual(desired);
