@@ -18,6 +18,9 @@ import { unavailableWords } from './availability.ts';
 import { RulesState } from './rules.svelte.ts';
 import { SettingsState } from './settings.svelte.ts';
 
+/** How often the tunnels' state is read again for the problems summary. */
+const TUNNEL_RECHECK_MS = 5000;
+
 export class Store {
   readonly client: SwitchyardClient;
   readonly notices = new Notices();
@@ -108,6 +111,13 @@ export class Store {
         if (this.problems.length < 5) this.problems.push(e.message);
       }),
     );
+    // A tunnel's handshake and problem change without an event of their own: the sidebar's summary
+    // reads them again every few seconds while there are tunnels.
+    const tunnelWatch = setInterval(() => {
+      if (this.rules.tunnels.length && this.connection.current?.state === 'connected')
+        void this.rules.loadTunnels();
+    }, TUNNEL_RECHECK_MS);
+    this.#off.push(() => clearInterval(tunnelWatch));
     for (const name of [
       'adoption',
       'egress.failover',
