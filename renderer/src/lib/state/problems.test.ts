@@ -119,4 +119,14 @@ describe('summarizeProblems', () => {
     );
     expect(healthLine(false, w.status, []).text).toBe('Helper unavailable');
   });
+
+  it('lists a rule the helper also reports among its problems once, as the rule', () => {
+    const w = world();
+    w.status.problems = ['rule "Office" (r-1): its tunnel is down', 'nftables table missing'];
+    const texts = summarizeProblems({
+      ...w,
+      holding: [{ id: 'r-1', name: 'Office', problem: 'its tunnel is down' }] as never,
+    }).map((p) => p.text);
+    expect(texts).toEqual(['Helper: nftables table missing', 'Rule “Office” is holding traffic']);
+  });
 });

@@ -41,7 +41,11 @@ export function summarizeProblems({ status, apps, interfaces, tunnels, holding }
   const byName = new Map(interfaces.map((i) => [i.name, i]));
   const tunnelNames = new Set(tunnels.map((t) => t.name));
 
-  for (const message of status?.problems ?? [])
+  // The helper also reports a rule that holds traffic among its problems: that one is listed below,
+  // by the rule, with a link to it.
+  const byRule = (m: string) =>
+    holding.some((r) => m.includes(`(${r.id})`) || (!!r.problem && m.includes(r.problem)));
+  for (const message of (status?.problems ?? []).filter((m) => !byRule(m)))
     out.push({
       key: `helper:${message}`,
       text: `Helper: ${message}`,
