@@ -46,6 +46,13 @@ function isLogged(name: string): name is LoggedEvent {
   return (LOGGED_EVENTS as readonly string[]).includes(name);
 }
 
+/** Loopback never carries an app's traffic: its changes are not news. */
+function isNoise(type: string, data: unknown): boolean {
+  return (
+    type === 'interface.changed' && (data as EventData<'interface.changed'>).interface?.kind === 'loopback'
+  );
+}
+
 export function describeActor(actor: EventData<'policy.changed'>['actor']): string {
   if (actor.via === 'managed') return 'managed policy';
   if (actor.via === 'helper') return 'helper';
@@ -98,13 +105,19 @@ export function toEntry(
     }
     case 'interface.changed': {
       const d = data as EventData<'interface.changed'>;
+      // A tunnel's words are the CLI's (up, connecting, down): up without a usable path is connecting.
+      const tunnel = d.interface?.kind === 'tunnel';
       const state =
         d.removed || !d.interface
           ? 'was removed'
           : d.interface.usable
-            ? 'is usable'
+            ? tunnel
+              ? 'is up'
+              : 'is usable'
             : d.interface.up
-              ? 'is up but not usable'
+              ? tunnel
+                ? 'is connecting'
+                : 'is up but not usable'
               : 'is down';
       return { ...base, app: null, summary: `${d.name} ${state}.` };
     }
@@ -180,6 +193,7 @@ export class ActivityState {
         if (!isLogged(env.event)) continue;
         try {
           const data = parseAnyEvent(env.event, env.data);
+          if (isNoise(env.event, data)) continue;
           seeded.push(toEntry(env.event, data, env, this.#nameOf));
         } catch {
           // A malformed old event is skipped rather than hiding the whole history.
@@ -199,7 +213,7 @@ export class ActivityState {
   }
 
   add(type: string, data: unknown, meta: EventMeta): void {
-    if (!isLogged(type)) return;
+    if (!isLogged(type) || isNoise(type, data)) return;
     if (meta.seq >= 0 && this.entries.some((e) => e.seq === meta.seq)) return;
     this.entries.push(toEntry(type, data, meta, this.#nameOf));
     if (this.entries.length > MAX_ENTRIES) this.entries.splice(0, this.entries.length - MAX_ENTRIES);

@@ -187,3 +187,31 @@ describe('ActivityState', () => {
     expect(body.every((e) => e.event === 'policy.changed')).toBe(true);
   });
 });
+
+describe('interface lines in the log', () => {
+  const meta = { seq: 1, time: '2026-01-01T00:00:00Z' };
+  const iface = (kind: string, up: boolean, usable: boolean) =>
+    ({ interface: { name: 'sy-office', kind, up, usable }, name: 'sy-office', removed: false }) as never;
+
+  it("names a tunnel's state in the CLI's words", () => {
+    expect(toEntry('interface.changed', iface('tunnel', true, false), meta, (x) => x).summary).toBe(
+      'sy-office is connecting.',
+    );
+    expect(toEntry('interface.changed', iface('tunnel', true, true), meta, (x) => x).summary).toBe(
+      'sy-office is up.',
+    );
+    expect(toEntry('interface.changed', iface('wifi', true, false), meta, (x) => x).summary).toBe(
+      'sy-office is up but not usable.',
+    );
+  });
+
+  it('leaves loopback out of the log', () => {
+    const log = new ActivityState({} as never);
+    log.add(
+      'interface.changed',
+      { interface: { name: 'lo', kind: 'loopback', up: true, usable: false }, name: 'lo', removed: false },
+      meta,
+    );
+    expect(log.entries).toEqual([]);
+  });
+});
