@@ -312,7 +312,7 @@ export class Reconciler {
   private async execute(ops: readonly Operation[], before: ActualState): Promise<void> {
     const sysctls = Object.fromEntries(ops.flatMap((o) => (o.op === 'sysctl' ? [[o.path, o.value]] : [])));
     // Read back in the same process: the sysctls are verified here, not by a second read.
-    await writeSysctls(sysctls, { ...this.netns, verify: true });
+    const sysctlStep = () => writeSysctls(sysctls, { ...this.netns, verify: true });
     const nftBefore = before.nft;
     const nftStep = async () => {
       for (const o of ops) {
@@ -334,8 +334,14 @@ export class Reconciler {
     // The nft-first order protects a policy in force. From nothing in force (no table, rules or
     // routes of ours) there is none: the table is written alongside the batches.
     const fromNothing = !nftBefore && before.rules.length === 0 && before.routes.length === 0;
-    if (fromNothing) await settleAll([nftStep, ...batches]);
+    // Sysctls still go before the batches (routes may depend on them).
+    const routing = async () => {
+      await sysctlStep();
+      await settleAll(batches);
+    };
+    if (fromNothing) await settleAll([nftStep, routing]);
     else {
+      await sysctlStep();
       await nftStep();
       await settleAll(batches);
     }
