@@ -66,9 +66,7 @@ export async function preflight(host: PreflightHost = realHost): Promise<Preflig
 
   host.loadAddon(); // its own error names the build command
   if (!host.exists(TAGGER_OBJECT_PATH))
-    throw new PreflightError(
-      `the eBPF program ${TAGGER_OBJECT_PATH} is missing: ${BUILD_HINT}`,
-    );
+    throw new PreflightError(`the eBPF program ${TAGGER_OBJECT_PATH} is missing: ${BUILD_HINT}`);
 
   let cgroupMount: string;
   try {

@@ -210,14 +210,9 @@ export class Datapath extends EventEmitter<DatapathEvents> {
 
   static async start(opts: DatapathOptions): Promise<Datapath> {
     const binary = opts.binary ?? process.env.SWITCHYARD_DATAPATH ?? DEFAULT_DATAPATH_BINARY;
-    if (!existsSync(binary))
-      throw new Error(
-        `the tunnel data path ${binary} is missing: ${BUILD_HINT}`,
-      );
+    if (!existsSync(binary)) throw new Error(`the tunnel data path ${binary} is missing: ${BUILD_HINT}`);
     if (opts.flowmark && !existsSync(FLOWMARK_OBJECT))
-      throw new Error(
-        `the flowmark program ${FLOWMARK_OBJECT} is missing: ${BUILD_HINT}`,
-      );
+      throw new Error(`the flowmark program ${FLOWMARK_OBJECT} is missing: ${BUILD_HINT}`);
     const workers = opts.workers ?? 1;
     const addon = native();
     const netns = opts.netns ? { netns: opts.netns } : {};
