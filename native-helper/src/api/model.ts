@@ -65,6 +65,19 @@ export const EgressState = z.enum([
 ]);
 export type EgressState = z.infer<typeof EgressState>;
 
+/** A program running now, for "Add app… from a running process": one entry per executable. */
+export const RunningProgram = z.object({
+  exe: z.string(),
+  /** The command line of one of its processes (cut at 300 characters). */
+  cmdline: z.string(),
+  /** How many processes run it, and the real uid of one of them. */
+  processes: z.number().int(),
+  uid: z.number().int().nullable(),
+  /** The app that claims it already, or null. */
+  app: z.string().nullable(),
+});
+export type RunningProgram = z.infer<typeof RunningProgram>;
+
 export const App = z.object({
   id: AppId,
   name: z.string(),

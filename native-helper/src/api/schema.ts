@@ -19,6 +19,7 @@ import {
   Actor,
   Status,
   Explanation,
+  RunningProgram,
 } from './model.ts';
 
 export const API_VERSION = 1;
@@ -85,6 +86,12 @@ export const methods = {
     'Every app in the catalog with its egress and counters.',
   ),
   'apps.get': method(z.object({ id: AppId }).strict(), App, 'read', 'One app.'),
+  'processes.list': method(
+    NoParams,
+    z.array(RunningProgram),
+    'read',
+    'The programs running now, one per executable, with the app that claims each (for Add app).',
+  ),
   'apps.add': method(
     z
       .object({

@@ -113,7 +113,7 @@ export function inOurNetns(pid: number): boolean {
 }
 
 /** The helper itself and what it started (nft, ip, the data path, a launch's setpriv) are never adopted. */
-function isHelperOrChild(pid: number): boolean {
+export function isHelperOrChild(pid: number): boolean {
   for (let p = pid, depth = 0; p > 1 && depth < 16; depth++) {
     if (p === process.pid) return true;
     try {

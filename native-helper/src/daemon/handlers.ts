@@ -48,6 +48,7 @@ export function handlersFor(h: Helper): Handlers {
     'status.get': () => h.status(),
     'apps.list': () => h.apps(),
     'apps.get': ({ id }) => h.app(id),
+    'processes.list': () => h.runningPrograms(),
     'apps.add': async (p, ctx) => {
       const app = await h.addManualApp(p);
       changed(app.id, `added ${app.name}`, ctx.actor);

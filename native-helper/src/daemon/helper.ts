@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import {
   type App,
+  type RunningProgram,
   type AppId,
   ApiError,
   type EgressChoice,
@@ -16,6 +17,7 @@ import {
 import type { CatalogEntry } from '../catalog/catalog.ts';
 import { slugify } from '../catalog/identity-rules.ts';
 import { compileCmdline } from '../catalog/processes.ts';
+import { runningPrograms } from '../catalog/running-programs.ts';
 import { HostResolver } from '../mechanism/host-resolver.ts';
 import { type KernelWatch, watchKernel } from './kernel-watch.ts';
 import { isHeld } from '../policy/kill-switch.ts';
@@ -24,7 +26,7 @@ import { type Layout, layoutFor } from '../layout/kernel-layout.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import { API_VERSION } from '../api/schema.ts';
 import { VERSION } from '../version.ts';
-import { Adoption } from './adoption.ts';
+import { Adoption, inOurNetns, isHelperOrChild } from './adoption.ts';
 import { type AppCgroup, AppCgroups } from './app-cgroups.ts';
 import { type GroupInfo, lookupGroup } from './auth.ts';
 import { readCatalog, withCatalog } from './catalog-sync.ts';
@@ -330,6 +332,11 @@ export class Helper {
     const a = this.policy.find(id);
     if (!a) throw new ApiError('NOT_FOUND', `no app '${id}'; \`switchyard apps\` lists them`);
     return this.view(a);
+  }
+
+  /** What runs now, one entry per program, for Add app (processes.list). */
+  runningPrograms(): Promise<RunningProgram[]> {
+    return runningPrograms(this.policy.effective().apps, (pid) => isHelperOrChild(pid) || !inOurNetns(pid));
   }
 
   apps(): App[] {

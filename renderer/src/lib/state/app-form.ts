@@ -95,3 +95,20 @@ export function checkApp(
 
 /** Only apps the user added by hand can be removed; the catalog's come back on the next scan. */
 export const removable = (a: App): boolean => a.source === 'manual' && !a.managed;
+
+/** A regular expression that matches this text literally. */
+export function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The form for a picked running program: the script it runs (an interpreter's first argument ending
+ * in .py, .sh …), else the program as started, as a literal pattern; and a name from it.
+ */
+export function draftFromProgram(p: { exe: string; cmdline: string }): AppDraft {
+  const words = p.cmdline.split(' ').filter(Boolean);
+  const script = words.slice(1).find((w) => !w.startsWith('-'));
+  const key = script && /\.(py|pl|rb|js|sh|jar)$/.test(script) ? script : (words[0] ?? p.exe);
+  const name = basename(key).replace(/\.(py|pl|rb|js|sh|jar)$/, '');
+  return { kind: 'cmdline', name: name.charAt(0).toUpperCase() + name.slice(1), what: escapeRegex(key) };
+}

@@ -1,6 +1,6 @@
 // Apps added by hand: adding one (apps.add) and removing one (apps.remove). The helper's answer and
 // its app.changed event put the app in the list or take it out.
-import type { App, ParamsIn } from '#switchyard/api/schema.ts';
+import type { App, ParamsIn, RunningProgram } from '#switchyard/api/schema.ts';
 import { toApiError, type SwitchyardClient } from '../transport/types.ts';
 import type { AppsState } from './apps.svelte.ts';
 import { appLabels, type AppSourceKind } from './app-form.ts';
@@ -30,6 +30,15 @@ export class ManualApps {
       return { error: inFormWords(toApiError(e), appLabels(kind)) };
     } finally {
       this.busy = false;
+    }
+  }
+
+  /** The programs running now (processes.list), or why they could not be read. */
+  async programs(): Promise<RunningProgram[] | { error: string }> {
+    try {
+      return await this.#client.call('processes.list', {});
+    } catch (e) {
+      return { error: `Could not list the running programs: ${toApiError(e).message}` };
     }
   }
 

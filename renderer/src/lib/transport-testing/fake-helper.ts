@@ -296,6 +296,26 @@ export class FakeHelper implements SwitchyardClient {
         return this.apps;
       case 'apps.get':
         return this.#app((params as Params<'apps.get'>).id);
+      case 'processes.list':
+        // What a desktop runs: a browser that is an app already, and a script no app claims yet.
+        return [
+          {
+            exe: '/usr/bin/python3.11',
+            cmdline: 'python3 /home/me/bin/backup.py --daily',
+            processes: 1,
+            uid: 1000,
+            app: null,
+          },
+          ...this.apps
+            .filter((a) => a.matchers.exe?.length)
+            .map((a) => ({
+              exe: a.matchers.exe![0]!,
+              cmdline: a.matchers.exe![0]!,
+              processes: 1,
+              uid: 1000,
+              app: a.id,
+            })),
+        ];
       case 'interfaces.list':
         return this.interfaces;
       case 'egress.set': {

@@ -131,4 +131,27 @@ describe('adding and removing apps by hand', () => {
       expect(screen.queryByRole('complementary', { name: 'Details for Probe' })).toBeNull(),
     );
   });
+
+  it('lists the running programs to pick one from; the pick fills the pattern and name', async () => {
+    await open();
+    await fireEvent.click(screen.getByRole('button', { name: 'Add app…' }));
+    const dialog = screen.getByRole('dialog', { name: 'Add app' });
+    await fireEvent.click(within(dialog).getByRole('radio', { name: 'Running process' }));
+    const menu = (await within(dialog).findByLabelText('Running program')) as HTMLSelectElement;
+    const options = [...menu.options].map((o) => ({ text: o.text, disabled: o.disabled }));
+    expect(options[0]!.text).toMatch(/^Pick one \(\d+ running\)$/);
+    // A program an app claims already cannot be picked again.
+    const claimed = options.find((o) => o.text.includes(' · already '));
+    expect(claimed?.disabled).toBe(true);
+    await fireEvent.change(menu, { target: { value: '/usr/bin/python3.11' } });
+    expect((within(dialog).getByLabelText('Command line pattern') as HTMLInputElement).value).toBe(
+      '/home/me/bin/backup\\.py',
+    );
+    expect((within(dialog).getByLabelText('Name') as HTMLInputElement).value).toBe('Backup');
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Add app' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(fake.apps.find((a) => a.name === 'Backup')?.matchers).toEqual({
+      cmdline: '/home/me/bin/backup\\.py',
+    });
+  });
 });
