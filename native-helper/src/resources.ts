@@ -2,16 +2,23 @@
 // UI. In a checkout they sit where `npm run build` puts them; in the installed package (one bundled
 // file, /usr/lib/switchyard/switchyard.mjs) they sit beside the bundle. The bundler defines
 // __SWITCHYARD_PACKAGED__; under tsx it does not exist.
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 declare const __SWITCHYARD_PACKAGED__: boolean | undefined;
 
 const packaged = typeof __SWITCHYARD_PACKAGED__ !== 'undefined' && __SWITCHYARD_PACKAGED__;
-const here = dirname(fileURLToPath(import.meta.url));
 
-/** native-helper/ in a checkout; /usr/lib/switchyard in the package. */
-const root = packaged ? here : resolve(here, '..');
+/**
+ * native-helper/ in a checkout; /usr/lib/switchyard in the package, where this code may sit in the
+ * bundle's entry file or in one of its chunks (/usr/lib/switchyard/chunks/).
+ */
+export function resourceRoot(moduleDir: string, isPackaged: boolean): string {
+  if (!isPackaged) return resolve(moduleDir, '..');
+  return basename(moduleDir) === 'chunks' ? dirname(moduleDir) : moduleDir;
+}
+
+const root = resourceRoot(dirname(fileURLToPath(import.meta.url)), packaged);
 
 export const RESOURCES = packaged
   ? {

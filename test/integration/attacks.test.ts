@@ -333,11 +333,12 @@ __attribute__((constructor)) static void probe(void) {
         .map((l) => l.trim().split(/\s+/))
         .filter((f) => Number(f[1]) === helper.pid && f.slice(2).join(' ').includes('monitor'))
         .map((f) => Number(f[0]));
-    const before = await eventually('the helper to run ip monitor', monitors, (m) => m.length === 1);
+    // The link watch, and the reconciler's kernel view (one per family).
+    const before = await eventually('the helper to run its ip monitors', monitors, (m) => m.length === 3);
     await helper.kill();
     await eventually(
-      'the monitor to end with the helper',
-      async () => (await output(['ps', '-o', 'pid=', '-p', String(before[0])], {}).catch(() => '')).trim(),
+      'the monitors to end with the helper',
+      async () => (await output(['ps', '-o', 'pid=', '-p', before.join(',')], {}).catch(() => '')).trim(),
       (left) => left === '',
     );
     await helper.start();
