@@ -254,7 +254,7 @@ async function runInFreshMounts(): Promise<number> {
 /** Loads and runs one module; every way it can go wrong becomes a row, never an exception. */
 async function runModule(entry: BenchModuleEntry, ctx: BenchContext): Promise<BenchRow[]> {
   const row = (status: BenchRow['status'], note: string): BenchRow[] => [
-    { group: entry.name, name: entry.name, value: NaN, unit: '', note, status },
+    { group: entry.group, name: entry.name, value: NaN, unit: '', note, status },
   ];
   if (!(await exists(path.join(here, entry.file))))
     return row('not available', `${entry.file} does not exist yet`);
