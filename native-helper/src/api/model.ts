@@ -130,10 +130,25 @@ export const Address = z.object({
 });
 export type Address = z.infer<typeof Address>;
 
+export const WireguardPeerInfo = z.object({
+  publicKey: z.string(),
+  /** HOST:PORT, null when the peer has none yet. */
+  endpoint: z.string().nullable(),
+  allowedIps: z.array(z.string()),
+  /** ISO time of the latest handshake; null when there has been none. */
+  latestHandshake: z.string().nullable(),
+});
+export const WireguardInfo = z.object({
+  publicKey: z.string().nullable(),
+  listenPort: z.number().int().nullable(),
+  peers: z.array(WireguardPeerInfo),
+});
+export type WireguardInfo = z.infer<typeof WireguardInfo>;
+
 export const Interface = z.object({
   name: EgressName,
   index: z.number().int(),
-  kind: z.enum(['ethernet', 'wifi', 'tunnel', 'loopback', 'virtual', 'other']),
+  kind: z.enum(['ethernet', 'wifi', 'tunnel', 'wireguard', 'loopback', 'virtual', 'other']),
   up: z.boolean(),
   /** Up with carrier and a default route: apps may use it. */
   usable: z.boolean(),
@@ -144,6 +159,8 @@ export const Interface = z.object({
   /** The patent's "interface tag": the apps whose traffic this egress currently carries. */
   apps: z.array(AppId),
   counters: z.object({ txBytes: z.number(), rxBytes: z.number(), txRate: z.number(), rxRate: z.number() }),
+  /** A WireGuard device (kind wireguard): its public key and peers; null when they could not be read. */
+  wireguard: WireguardInfo.nullable().optional(),
 });
 export type Interface = z.infer<typeof Interface>;
 

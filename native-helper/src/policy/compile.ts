@@ -78,7 +78,7 @@ export function egressRoutes(iface: Iface, table: number): RouteSpec[] {
         ...(primary ? { src: primary } : {}),
         metric,
       });
-    else if (iface.kind === 'tunnel' && primary)
+    else if ((iface.kind === 'tunnel' || iface.kind === 'wireguard') && primary)
       // Without a gateway the kernel gives the route link scope; say so, or verification sees a difference.
       routes.push({
         family,

@@ -17,7 +17,10 @@ describe('netlink parsing', () => {
     expect(classifyKind(link('enp0s3'))).toBe('ethernet');
     expect(classifyKind(link('eth0'))).toBe('ethernet');
     expect(classifyKind(link('up1', 'veth'))).toBe('ethernet');
-    expect(classifyKind(link('wg0', 'wireguard', 'none'))).toBe('tunnel');
+    expect(classifyKind(link('wg0', 'wireguard', 'none'))).toBe('wireguard');
+    // wireguard-go: a tun with a UAPI socket named after it; without the socket, a plain tunnel.
+    expect(classifyKind(link('wg0', 'tun', 'none'), false, true)).toBe('wireguard');
+    expect(classifyKind(link('wg0', 'tun', 'none'))).toBe('tunnel');
     expect(classifyKind(link('tun0', 'tun', 'none'))).toBe('tunnel');
     expect(classifyKind(link('sy-gw'))).toBe('tunnel');
     expect(classifyKind(link('br0', 'bridge'))).toBe('virtual');
@@ -92,5 +95,38 @@ describe('netlink parsing', () => {
     });
     expect(a!.counters.txBytes).toBe(20);
     expect(b).toMatchObject({ name: 'up2', usable: false });
+  });
+
+  it('a WireGuard device is usable with an address alone (no gateway, no default route in main)', () => {
+    const dev = (name: string, flags: string[]) => ({
+      index: 7,
+      name,
+      flags,
+      mtu: 1420,
+      operstate: 'UNKNOWN',
+      mac: null,
+      linkType: 'none',
+      infoKind: 'tun',
+      stats: { rxBytes: 0, txBytes: 0 },
+    });
+    const addr = (ifname: string) => ({
+      ifname,
+      family: 4 as const,
+      address: '10.99.0.2',
+      prefixLength: 32,
+      scope: 'global',
+      tentative: false,
+    });
+    const snap = {
+      links: [dev('wg0', ['POINTOPOINT', 'NOARP', 'UP', 'LOWER_UP']), dev('wg1', ['POINTOPOINT', 'NOARP'])],
+      addresses: [addr('wg0'), addr('wg1')],
+      routes: [],
+    };
+    const [up, down] = interfacesFromSnapshot(snap, new Map(), new Set(['wg0', 'wg1']));
+    expect(up).toMatchObject({ kind: 'wireguard', usable: true, gateways: [] });
+    expect(down).toMatchObject({ kind: 'wireguard', usable: false });
+    // Without an address it carries nothing.
+    const bare = interfacesFromSnapshot({ ...snap, addresses: [] }, new Map(), new Set(['wg0']));
+    expect(bare[0]!.usable).toBe(false);
   });
 });

@@ -2,6 +2,7 @@
 import { access } from 'node:fs/promises';
 import { CommandError, output, run } from '../exec.ts';
 import { ipArgv, type Family, type NetnsOption } from './ns.ts';
+import { uapiInterfaces } from '../wireguard/index.ts';
 
 export interface Link {
   index: number;
@@ -183,7 +184,7 @@ export async function readLinkState(
   };
 }
 
-export type InterfaceKind = 'ethernet' | 'wifi' | 'tunnel' | 'loopback' | 'virtual' | 'other';
+export type InterfaceKind = 'ethernet' | 'wifi' | 'tunnel' | 'wireguard' | 'loopback' | 'virtual' | 'other';
 
 /**
  * A link as the helper reports it: the same shape as the API's Interface (the daemon fills in `apps`
@@ -203,21 +204,20 @@ export interface NetInterface {
   counters: { txBytes: number; rxBytes: number; txRate: number; rxRate: number };
 }
 
-/** Classifies a link; `wireless` says whether sysfs shows wireless/ or phy80211 for it. */
+/**
+ * Classifies a link; `wireless` says whether sysfs shows wireless/ or phy80211 for it, `uapi` whether
+ * a WireGuard UAPI socket is named after it (wireguard-go's device is a plain tun to netlink).
+ */
 export function classifyKind(
   link: Pick<Link, 'name' | 'linkType' | 'infoKind' | 'flags'>,
   wireless = false,
+  uapi = false,
 ): InterfaceKind {
   const { name, infoKind } = link;
   if (link.linkType === 'loopback' || link.flags.includes('LOOPBACK')) return 'loopback';
+  if (infoKind === 'wireguard' || (infoKind === 'tun' && uapi)) return 'wireguard';
   if (wireless || /^wl/.test(name)) return 'wifi';
-  if (
-    infoKind === 'wireguard' ||
-    infoKind === 'tun' ||
-    /^(tun|tap|wg|sy-)/.test(name) ||
-    link.linkType === 'none'
-  )
-    return 'tunnel';
+  if (infoKind === 'tun' || /^(tun|tap|wg|sy-)/.test(name) || link.linkType === 'none') return 'tunnel';
   if (infoKind === 'veth' || /^(en|eth)/.test(name)) return 'ethernet';
   if (infoKind) return 'virtual';
   return link.linkType === 'ether' ? 'other' : 'other';
@@ -261,12 +261,15 @@ export async function readInterfaces(opts: NetnsOption = {}): Promise<NetInterfa
   const snap = await readSnapshot(opts);
   const wireless = new Map<string, boolean>();
   if (!opts.netns) for (const l of snap.links) wireless.set(l.name, await isWireless(l.name));
-  return interfacesFromSnapshot(snap, wireless);
+  // The UAPI sockets are those of our own mount namespace: only meaningful for our network namespace.
+  const uapi = opts.netns ? new Set<string>() : await uapiInterfaces();
+  return interfacesFromSnapshot(snap, wireless, uapi);
 }
 
 export function interfacesFromSnapshot(
   snap: Snapshot,
   wireless: Map<string, boolean> = new Map(),
+  uapi: ReadonlySet<string> = new Set(),
 ): NetInterface[] {
   return snap.links
     .filter((l) => l.name.length <= 15)
@@ -276,12 +279,19 @@ export function interfacesFromSnapshot(
       );
       const up = l.flags.includes('UP');
       const carrier = l.flags.includes('LOWER_UP');
+      const kind = classifyKind(l, wireless.get(l.name) ?? false, uapi.has(l.name));
+      // A WireGuard device is point-to-point: no gateway, and wg-quick keeps its default route out of
+      // the main table (table 51820, or none with narrow AllowedIPs). An address is what it needs.
+      const routed =
+        kind === 'wireguard'
+          ? snap.addresses.some((a) => a.ifname === l.name && a.scope === 'global' && !a.tentative)
+          : defaults.length > 0 && !defaults.every((d) => d.flags.includes('linkdown'));
       return {
         name: l.name,
         index: l.index,
-        kind: classifyKind(l, wireless.get(l.name) ?? false),
+        kind,
         up,
-        usable: up && carrier && defaults.length > 0 && !defaults.every((d) => d.flags.includes('linkdown')),
+        usable: up && carrier && routed,
         mac: l.mac,
         mtu: l.mtu,
         // Tentative (DAD pending) addresses cannot be a route's source yet; the address event that ends
