@@ -433,6 +433,7 @@ async function browserRows(ctx: BenchContext): Promise<BenchRow[]> {
       value: median(render[BIG]!),
       unit: 'ms',
       ratio: { against: `first render, ${SMALL} apps`, value: median(render[BIG]!) / median(render[SMALL]!) },
+      target: { max: 1.2, label: `≤ 1.2× first render, ${SMALL} apps (issue 16)` },
       note: ttfrNote(BIG),
     },
     {
@@ -451,6 +452,7 @@ async function browserRows(ctx: BenchContext): Promise<BenchRow[]> {
         against: `counters update, ${SMALL} apps`,
         value: big.cost.msPerUpdate / Math.max(small.cost.msPerUpdate, tiny),
       },
+      target: { max: 2, label: `≤ 2× counters update, ${SMALL} apps (issue 16)` },
       note: updateNote(big),
     },
     {
