@@ -7,6 +7,7 @@ import { withClient } from './connect.ts';
 import { explainArgs, explanationText, withPort } from './explain-format.ts';
 import { print, rate, table } from './format.ts';
 import { appDetails, eventLine, interfaceRows, stateText, statusText } from './state-format.ts';
+import { wireguardLines } from './wireguard-format.ts';
 import { eventCommands } from './event-commands.ts';
 import { ruleCommands } from './rule-commands.ts';
 import { tunnelCommands } from './tunnel-commands.ts';
@@ -140,7 +141,7 @@ export const commands: Command[] = [
       withClient(p, async (c) => {
         const list = await c.call('interfaces.list', {});
         const tunnels = await c.call('tunnels.list', {});
-        print(p, list, () => interfaceRows(list, tunnels));
+        print(p, list, () => interfaceRows(list, tunnels) + wireguardLines(list));
       }),
   },
   {

@@ -79,7 +79,10 @@ export function handlersFor(h: Helper): Handlers {
       await h.adoptRunning(); // apps the rescan found may already be running
       return { apps };
     },
-    'interfaces.list': () => h.interfaceList(),
+    'interfaces.list': async () => {
+      await h.wireguard.refresh(h.interfaceList());
+      return h.interfaceList();
+    },
     'egress.set': async ({ app, choice: asked, allowAbsent }, ctx) => {
       h.app(app); // an unknown app is named before its interfaces are judged
       const choice = checkEgressNames(asked, egressNames(h), allowAbsent === true);

@@ -43,6 +43,7 @@ import { EventReactor } from './event-reactor.ts';
 import { FindingSources, journalMirror } from './finding-sources.ts';
 import { AuditLog } from '../storage/audit-log.ts';
 import { ViewEvents } from './view-events.ts';
+import { WireguardPeers } from './wireguard-peers.ts';
 
 export interface HelperOptions {
   instance: string;
@@ -84,6 +85,7 @@ export class Helper {
   private readonly viewEvents = new ViewEvents(this.bus);
   private readonly loop: EgressLoop;
   private readonly counters: Counters;
+  readonly wireguard: WireguardPeers;
   readonly rules: EncryptionRules;
   readonly reactions: EventReactor;
   readonly audit: AuditLog;
@@ -173,6 +175,7 @@ export class Helper {
       applied: () => this.publishViews(),
     });
     this.counters = new Counters(this.layout.nftTable, this.bus, this.problems);
+    this.wireguard = new WireguardPeers(this.log);
   }
 
   // ---------- lifecycle ----------
@@ -298,6 +301,7 @@ export class Helper {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     await this.cgroups.refreshPids();
+    await this.wireguard.refresh(this.loop.interfaces);
     this.publishViews();
     await this.counters.sample(this.policy.apps, (id) => this.cgroups.has(id), this.loop.interfaces);
   }
@@ -372,11 +376,13 @@ export class Helper {
   }
 
   interfaceList(): Interface[] {
-    return this.loop.interfaces.map((i) => ({
-      ...i,
-      apps: this.loop.appsOn(i.name),
-      counters: this.counters.ofInterface(i),
-    }));
+    return this.loop.interfaces.map((i) =>
+      this.wireguard.with({
+        ...i,
+        apps: this.loop.appsOn(i.name),
+        counters: this.counters.ofInterface(i),
+      }),
+    );
   }
 
   status(): Status {
