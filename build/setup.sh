@@ -19,8 +19,8 @@ if [ ! -e "$policy_rc" ]; then
 fi
 clamav_was_installed=$(dpkg-query -W -f='${db:Status-Status}' clamav-daemon 2>/dev/null || true)
 as_root apt-get install -y -q --no-install-recommends \
-  build-essential python3 clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev libsodium-dev \
-  iproute2 nftables tcpdump iperf3 wireguard-go wireguard-tools openvpn openssl \
+  build-essential python3 clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev libsodium-dev libssl-dev \
+  iproute2 nftables conntrack tcpdump iperf3 wireguard-go wireguard-tools openvpn openssl \
   chromium xvfb procps util-linux iputils-ping socat jq ca-certificates clamav-daemon \
   rpm rpmlint lintian debootstrap
 if [ "$own_policy_rc" ]; then as_root rm -f "$policy_rc" && trap - EXIT; fi
