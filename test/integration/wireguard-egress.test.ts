@@ -1,0 +1,151 @@
+// A user's own WireGuard (wireguard-go, as wg-quick makes it on a kernel without the module) as an app's
+// egress, with real packets in the lab: the servers see the WireGuard gateway's address; with wg0 down
+// and the kill switch on, nothing of the app leaves by another interface; without the kill switch it
+// fails over; explain names wg0; the API shows the peer and a recent handshake.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Interface } from '../../native-helper/src/api/schema.ts';
+import { Lab } from '../lab/lab.ts';
+import { type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { WG_ADDRESS, WG_IFNAME, WG_PORT, type WireguardPair, wireguardPair } from '../lab/wireguard.ts';
+import { PROBE_MATCHER, eventually, probeAs } from './support.ts';
+
+const isRoot = process.getuid?.() === 0;
+
+// Counts, on the desktop, the app's packets (those with a mark) as they leave: by wg0, and by anything
+// else but loopback. Priority 500: after every filter, so only what really goes out is counted.
+const COUNTERS = `table inet sywgcount {
+  counter via_wg {}
+  counter elsewhere {}
+  chain out { type filter hook postrouting priority 500; policy accept;
+    meta mark != 0 oifname "${WG_IFNAME}" counter name via_wg
+    meta mark != 0 oifname != { "${WG_IFNAME}", "lo" } counter name elsewhere
+  }
+}`;
+
+describe.skipIf(!isRoot)('an existing WireGuard (wireguard-go) as an egress', () => {
+  let lab: Lab;
+  let wg: WireguardPair;
+  let helper: RunningHelper;
+
+  const counters = async () => {
+    const out = JSON.parse(
+      await lab.exec('desktop', ['nft', '-j', 'list', 'counters', 'table', 'inet', 'sywgcount']),
+    );
+    const byName: Record<string, number> = {};
+    for (const o of out.nftables as { counter?: { name: string; packets: number } }[])
+      if (o.counter) byName[o.counter.name] = o.counter.packets;
+    return { viaWg: byName.via_wg ?? 0, elsewhere: byName.elsewhere ?? 0 };
+  };
+  const resetCounters = () => lab.exec('desktop', ['nft', 'reset', 'counters', 'table', 'inet', 'sywgcount']);
+  const interfaces = async () =>
+    JSON.parse((await helper.cli(['interfaces', '--json'])).stdout) as Interface[];
+
+  beforeAll(async () => {
+    lab = await Lab.up({ prefix: Lab.randomPrefix() });
+    wg = await wireguardPair(lab);
+    helper = await startHelper(lab, { wrap: wg.helperWrap });
+    await lab.exec('desktop', ['nft', '-f', '-'], { input: COUNTERS });
+    await helper.cli(['app', 'add', '--name', 'Probe', '--id', 'probe', '--cmdline', PROBE_MATCHER]);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (process.env.SY_DEBUG) console.log(helper?.log());
+    await helper?.stop();
+    await lab?.down();
+  });
+
+  it('shows wg0 as a usable WireGuard with its peer', async () => {
+    const wg0 = await eventually(
+      'wg0 listed as a usable WireGuard',
+      async () => (await interfaces()).find((i) => i.name === WG_IFNAME),
+      (i) => i?.kind === 'wireguard' && i.usable,
+    );
+    // A /32 and no IPv6 but the tun's own link-local address.
+    expect(wg0!.addresses.filter((a) => !a.address.startsWith('fe80:'))).toEqual([
+      { family: 4, address: WG_ADDRESS.desktop, prefixLength: 32 },
+    ]);
+    expect(wg0!.gateways).toEqual([]);
+    expect(wg0!.wireguard).toMatchObject({
+      publicKey: wg.keys.desktopPublic,
+      listenPort: WG_PORT.desktop,
+      peers: [
+        {
+          publicKey: wg.keys.gatewayPublic,
+          endpoint: `${lab.servers.gatewayV4}:${WG_PORT.gateway}`,
+          allowedIps: ['0.0.0.0/0', '::/0'],
+        },
+      ],
+    });
+    const text = (await helper.cli(['interfaces'])).stdout;
+    expect(text).toMatch(/^wg0 +wireguard +\S*usable/m);
+    expect(text).toContain(`peer ${wg.keys.gatewayPublic}`);
+  });
+
+  it("carries the app through wg0: the servers see the WireGuard gateway's address", async () => {
+    await helper.cli(['egress', 'set', 'probe', WG_IFNAME, '--kill-switch']);
+    await resetCounters();
+    const r = await probeAs(lab, helper, 'probe', 3000);
+    expect(r.httpV4.address).toBe(lab.servers.gatewayV4);
+    expect(r.udpV4.address).toBe(lab.servers.gatewayV4);
+    // wg0 has no IPv6 address: under the kill switch the app's IPv6 is held, not sent around it.
+    expect(r.httpV6.address).toBeNull();
+    const c = await counters();
+    expect(c.viaWg).toBeGreaterThan(0);
+    expect(c.elsewhere).toBe(0);
+
+    // The API has the handshake that carried it, just now.
+    const peer = (await interfaces()).find((i) => i.name === WG_IFNAME)!.wireguard!.peers[0]!;
+    expect(peer.latestHandshake).not.toBeNull();
+    expect(Date.now() - Date.parse(peer.latestHandshake!)).toBeLessThan(120_000);
+    expect((await helper.cli(['interfaces'])).stdout).toMatch(/latest handshake \d+ s ago/);
+
+    const why = JSON.parse(
+      (await helper.cli(['explain', '--app', 'probe', '--dst', `${lab.servers.v4}:80`, '--json'])).stdout,
+    ) as { verdict: string; egress: string; sourceAddress: string | null; reason: string };
+    expect(why).toMatchObject({ verdict: 'egress', egress: WG_IFNAME, sourceAddress: WG_ADDRESS.desktop });
+    expect(why.reason).toContain(WG_IFNAME);
+  });
+
+  it('with wg0 down and the kill switch on, the app sends 0 packets anywhere else', async () => {
+    await wg.setDesktop('down');
+    await eventually(
+      'wg0 reported down',
+      async () => (await interfaces()).find((i) => i.name === WG_IFNAME),
+      (i) => i !== undefined && !i.usable,
+    );
+    await resetCounters();
+    const r = await probeAs(lab, helper, 'probe', 2000);
+    expect([r.httpV4.address, r.udpV4.address, r.httpV6.address, r.udpV6.address]).toEqual([
+      null,
+      null,
+      null,
+      null,
+    ]);
+    expect(await counters()).toEqual({ viaWg: 0, elsewhere: 0 });
+    const why = JSON.parse(
+      (await helper.cli(['explain', '--app', 'probe', '--dst', `${lab.servers.v4}:80`, '--json'])).stdout,
+    ) as { verdict: string; reason: string; steps: string[] };
+    expect(why.verdict).toBe('block');
+    expect(why.reason).toMatch(/kill switch/);
+    expect(why.steps).toContain(`${WG_IFNAME} is not usable.`);
+  });
+
+  it('without the kill switch it fails over to the next egress, and comes back when wg0 does', async () => {
+    const enp3s0 = lab.uplinks.find((u) => u.ifname === 'enp3s0')!;
+    await helper.cli(['egress', 'set', 'probe', WG_IFNAME, 'enp3s0']);
+    const r = await probeAs(lab, helper, 'probe', 3000);
+    expect(r.httpV4.address).toBe(enp3s0.v4.address);
+    expect(r.udpV4.address).toBe(enp3s0.v4.address);
+
+    await wg.setDesktop('up');
+    await eventually(
+      'wg0 usable again',
+      async () => (await interfaces()).find((i) => i.name === WG_IFNAME),
+      (i) => i?.usable === true,
+    );
+    const back = await probeAs(lab, helper, 'probe', 3000);
+    expect(back.httpV4.address).toBe(lab.servers.gatewayV4);
+    // IPv6 has no way through wg0, so it takes the next egress.
+    expect(back.httpV6.address).toBe(enp3s0.v6.address);
+  });
+});
