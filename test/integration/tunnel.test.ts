@@ -169,3 +169,31 @@ describe.skipIf(!isRoot)('tunnel: client -> gateway -> server', () => {
       .toMatch(/[1-3] received/);
   });
 });
+
+// Each cipher the handshake can choose runs in both data paths (the offer holds only that cipher).
+describe.skipIf(!isRoot).each(['chacha20poly1305', 'aes256gcm'] as const)(
+  'tunnel with only %s offered',
+  (cipher) => {
+    let lab: TunnelLab;
+    beforeAll(async () => {
+      lab = await createTunnelLab({ tunnel: { cipher } });
+      await startWhoAmIServer(lab);
+    });
+    afterAll(async () => {
+      await lab?.close();
+    });
+
+    it('full-size pings and a TCP exchange cross it and decrypt at the gateway', async () => {
+      const r = await lab.sh(
+        lab.ns.client,
+        ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-s', '1300', '-m', String(markFor(TAG)), ADDR.server],
+        { allowFailure: true },
+      );
+      expect(r.stdout).toMatch(/3 received/);
+      expect(await askServerWhoAmI(lab, markFor(TAG))).toBe(ADDR.gatewayLan);
+      const gw = await lab.gateway.stats();
+      expect(gw.counters.rxAuthFail).toBe(0);
+      expect(gw.counters.rxPackets).toBeGreaterThanOrEqual(6);
+    });
+  },
+);

@@ -27,7 +27,7 @@ struct sy_session {
     _Atomic uint32_t state; /* 0 free, 1 active, 2 retired */
     uint32_t local_index, remote_index, peer_slot, epoch;
     uint8_t cipher;
-    crypto_aead_aes256gcm_state aes_send, aes_recv;
+    _Atomic uint32_t gen; /* bumped on every install: each worker re-keys its cipher contexts */
     uint8_t send_key[32], recv_key[32];
     _Atomic uint64_t send_counter;
     uint64_t rekey_after_messages;
@@ -82,12 +82,19 @@ struct sy_acct {
     _Atomic uint64_t packets, bytes;
 };
 
+/* A worker's own cipher contexts for one session slot ([0] send, [1] receive), see crypto.c. */
+struct sy_aead_ctx {
+    void *ctx[2];
+    uint32_t gen[2];
+};
+
 struct sy_worker {
     int id, tun_fd, udp_fd;
     pthread_t thread;
     _Atomic uint64_t counters[C_COUNT];
     struct sy_acct acct[SY_ACCT_SLOTS];
     _Atomic uint64_t slot_bytes[SY_MAX_PEERS][2]; /* inner bytes per peer slot: [0] sent, [1] received */
+    struct sy_aead_ctx aead[SY_MAX_SESSIONS];
 };
 
 struct sy_tag_policy {
@@ -128,8 +135,12 @@ void sy_reply_file(const uint8_t *ip, size_t len, int peer_slot);
 int sy_reply_lookup(const uint8_t *ip, size_t len);
 void sy_flowmark_file(const uint8_t *ip, size_t len, uint32_t mark);
 int sy_cidr_match(const struct sy_cidr *c, int family, const uint8_t *addr);
-int sy_aead_seal(struct sy_session *s, uint8_t *ad, size_t adlen, uint8_t *pt, size_t ptlen, uint64_t counter);
-int sy_aead_open(struct sy_session *s, const uint8_t *ad, size_t adlen, uint8_t *ct, size_t ctlen, uint64_t counter);
+int sy_crypto_init(void);
+void sy_crypto_sweep(struct sy_worker *w);
+int sy_aead_seal(struct sy_worker *w, struct sy_session *s, uint8_t *ad, size_t adlen, uint8_t *pt, size_t ptlen,
+                 uint64_t counter);
+int sy_aead_open(struct sy_worker *w, struct sy_session *s, const uint8_t *ad, size_t adlen, uint8_t *ct,
+                 size_t ctlen, uint64_t counter);
 
 /* Control frames (little-endian): u32 length of type+payload, u8 type, payload. */
 enum {

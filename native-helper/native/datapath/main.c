@@ -186,10 +186,7 @@ static int ctl_add_session(const uint8_t *p, size_t n) {
     s->cipher = cipher;
     memcpy(s->send_key, p + 20, 32);
     memcpy(s->recv_key, p + 52, 32);
-    if (cipher == SY_CIPHER_AESGCM) {
-        crypto_aead_aes256gcm_beforenm(&s->aes_send, s->send_key);
-        crypto_aead_aes256gcm_beforenm(&s->aes_recv, s->recv_key);
-    }
+    if (atomic_fetch_add(&s->gen, 1) + 1 == 0) atomic_fetch_add(&s->gen, 1); /* 0 means "never keyed" */
     atomic_store(&s->send_counter, 0);
     s->rekey_after_messages = rekey;
     s->expires_ms = sy_now_ms() + lifetime;
@@ -222,8 +219,6 @@ static int ctl_del_session(const uint8_t *p, size_t n) {
     }
     sodium_memzero(s->send_key, 32);
     sodium_memzero(s->recv_key, 32);
-    sodium_memzero(&s->aes_send, sizeof(s->aes_send));
-    sodium_memzero(&s->aes_recv, sizeof(s->aes_recv));
     atomic_store(&s->state, 0);
     pthread_rwlock_unlock(&G.peers_lock);
     return 0;
@@ -331,7 +326,13 @@ int main(int argc, char **argv) {
     }
     if (G.mode < 0 || workers < 1 || nudp != workers || (flowmark_fd != -1 && flowmark_fd < 3)) usage();
     if (sodium_init() < 0) return 1;
+    /* Offered only with AES and carry-less multiply in hardware (as before): without them AES-GCM is
+     * slow, and table-based AES is not constant-time. */
     G.aes_available = crypto_aead_aes256gcm_is_available();
+    if (sy_crypto_init() < 0) {
+        fprintf(stderr, "switchyard-datapath: libcrypto has no AES-256-GCM or ChaCha20-Poly1305\n");
+        return 1;
+    }
     G.nworkers = workers;
     G.vnet_offloads = offload;
     /* The same rate the control process admits (PROTOCOL.md): beyond it, cookies decide. */

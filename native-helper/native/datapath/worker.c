@@ -253,7 +253,10 @@ static void encap_one(struct wctx *c, uint8_t *ip, size_t len, uint64_t now) {
     sy_write_secret(secret, with_meta, tag, policy, group);
     uint8_t *hdr = secret - (SY_HDR_LEN + SY_CLEAR_LEN);
     sy_write_header(hdr, s->remote_index, counter, s->epoch, tclass);
-    sy_aead_seal(s, hdr, SY_HDR_LEN + SY_CLEAR_LEN, secret, slen + iplen, counter);
+    if (sy_aead_seal(w, s, hdr, SY_HDR_LEN + SY_CLEAR_LEN, secret, slen + iplen, counter) < 0) {
+        sy_count(w, C_TX_ERRORS, 1); /* no cipher context (out of memory): never send it unsealed */
+        return;
+    }
     size_t total = SY_HDR_LEN + SY_CLEAR_LEN + slen + iplen + SY_TAG_LEN;
     c->tx[c->ntx++] = (struct tx_item){hdr, total, to};
     sy_count(w, C_TX_PACKETS, 1);
@@ -384,7 +387,7 @@ static void decap_one(struct wctx *c, const struct sockaddr_in6 *from, uint8_t *
         return;
     }
     size_t adlen = SY_HDR_LEN + h.clear_len;
-    if (sy_aead_open(s, pkt, adlen, pkt + adlen, len - adlen, h.counter) < 0) {
+    if (sy_aead_open(w, s, pkt, adlen, pkt + adlen, len - adlen, h.counter) < 0) {
         sy_count(w, C_RX_AUTH_FAIL, 1);
         return;
     }
@@ -498,9 +501,15 @@ void *sy_worker_main(void *arg) {
     c.tunbuf = malloc(SY_BUF + SY_HEADROOM);
     if (sy_gro_init(&c.gro) < 0) return NULL;
     struct pollfd pfd[2] = {{c.w->tun_fd, POLLIN, 0}, {c.w->udp_fd, POLLIN, 0}};
+    uint64_t swept = sy_now_ms();
     for (;;) {
         int r = poll(pfd, 2, 1000);
         if (r < 0 && errno != EINTR) break;
+        uint64_t now = sy_now_ms();
+        if (now - swept >= 1000) {
+            sy_crypto_sweep(c.w);
+            swept = now;
+        }
         if (r <= 0) continue;
         if (pfd[1].revents & POLLIN) udp_readable(&c);
         if (pfd[0].revents & POLLIN) tun_readable(&c);
