@@ -7,7 +7,7 @@ import type { MethodName, ParamsIn, Result } from '../../native-helper/src/api/s
 import { run } from '../../native-helper/src/mechanism/exec.ts';
 import { type WebBridge, startWebBridge } from '../../native-helper/src/web/bridge.ts';
 import { Lab } from '../lab/lab.ts';
-import { REPO, RunningHelper } from '../lab/switchyard-helper.ts';
+import { type HelperProcessOptions, REPO, RunningHelper } from '../lab/switchyard-helper.ts';
 
 export const ARTIFACTS = join(REPO, 'test/e2e/artifacts');
 const RENDERER = join(REPO, 'renderer/dist');
@@ -40,12 +40,16 @@ export class UiSession {
   page!: Page;
 
   /** Builds the UI (once per process: a dist/ left from before would test an older UI) and opens it. */
-  async start(viewport: { width: number; height: number } = VIEWPORTS.wide): Promise<this> {
+  async start(
+    viewport: { width: number; height: number } = VIEWPORTS.wide,
+    /** Runs in the new lab before the helper starts, and may give the helper options (a wrap). */
+    prepare?: (lab: Lab) => Promise<HelperProcessOptions>,
+  ): Promise<this> {
     mkdirSync(ARTIFACTS, { recursive: true });
     if (!built) await run(['npm', 'run', '-s', 'build:renderer'], { timeoutMs: 180_000 });
     built = true;
     this.lab = await Lab.up({ prefix: Lab.randomPrefix() });
-    this.helper = new RunningHelper(this.lab);
+    this.helper = new RunningHelper(this.lab, (await prepare?.(this.lab)) ?? {});
     await this.helper.start();
     this.bridge = await startWebBridge({ helperSocket: this.helper.socket, rendererDir: RENDERER });
     this.browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
