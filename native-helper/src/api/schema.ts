@@ -30,9 +30,11 @@ export * from './events-model.ts';
 import { ruleEvents, ruleMethods } from './rules-schema.ts';
 import { eventEvents, eventMethods } from './events-schema.ts';
 import { gatewayMethods } from './gateway-schema.ts';
+import { connectionEvents, connectionMethods } from './connections-schema.ts';
 export { RuleList, NetworkList } from './rules-schema.ts';
 export { ReactionsState, TemplateView } from './events-schema.ts';
 export { GatewayPeerSpec } from './gateway-schema.ts';
+export { Connection, ConnectionList, DecidedBy } from './connections-schema.ts';
 
 // ---------- errors ----------
 
@@ -201,6 +203,7 @@ export const methods = {
   ...ruleMethods,
   ...eventMethods,
   ...gatewayMethods,
+  ...connectionMethods,
 } as const;
 
 export type Methods = typeof methods;
@@ -253,6 +256,7 @@ export const events = {
   'helper.problem': z.object({ message: z.string(), severity: z.enum(['warning', 'error']) }),
   ...ruleEvents,
   ...eventEvents,
+  ...connectionEvents,
 } as const;
 
 export type Events = typeof events;

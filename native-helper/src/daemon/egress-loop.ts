@@ -62,6 +62,8 @@ export interface EgressLoopDeps {
   sockets?: SocketCloser;
   /** Pause before the one retry of a failed apply; RETRY_MS unless a test shortens it. */
   retryMs?: number;
+  /** Sysctls other parts need in force (the connection history's accounting). */
+  sysctls?: () => Record<string, string>;
   /** The encryption rules for this apply (networks identified, trust per app); none: no rules at all. */
   flows?: (
     policy: PolicyDocument,
@@ -164,7 +166,9 @@ export class EgressLoop {
         ...(c.keyGroup ? { keyGroup: c.keyGroup } : {}),
       })),
     ]);
-    await this.reconciler.apply(compile(policy, current, this.deps.layout, plan ? { flows: plan } : {}));
+    const desired = compile(policy, current, this.deps.layout, plan ? { flows: plan } : {});
+    Object.assign(desired.sysctls, this.deps.sysctls?.());
+    await this.reconciler.apply(desired);
     // Only now: a failed apply leaves the old view, so a retry still reports what changed.
     this.current = current;
     this.evaluations = next;

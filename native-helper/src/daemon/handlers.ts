@@ -13,6 +13,7 @@ import type { Handlers } from './dispatch.ts';
 import type { Helper } from './helper.ts';
 import { ruleHandlersFor } from './rule-handlers.ts';
 import { eventHandlersFor } from './event-handlers.ts';
+import { connectionHandlersFor } from './connections-handlers.ts';
 import { ApiServer } from './server.ts';
 
 /** One DNS query's wait in explain; the whole lookup is bounded by the helper's explainResolver. */
@@ -45,6 +46,7 @@ export function handlersFor(h: Helper): Handlers {
   return {
     ...ruleHandlersFor(h),
     ...eventHandlersFor(h),
+    ...connectionHandlersFor(h),
     'status.get': () => h.status(),
     'apps.list': () => h.apps(),
     'apps.get': ({ id }) => h.app(id),

@@ -43,6 +43,7 @@ import { EventReactor } from './event-reactor.ts';
 import { FindingSources, journalMirror } from './finding-sources.ts';
 import { AuditLog } from '../storage/audit-log.ts';
 import { ViewEvents } from './view-events.ts';
+import { Connections } from './connections.ts';
 import { WireguardPeers } from './wireguard-peers.ts';
 
 export interface HelperOptions {
@@ -85,6 +86,8 @@ export class Helper {
   private readonly viewEvents = new ViewEvents(this.bus);
   private readonly loop: EgressLoop;
   private readonly counters: Counters;
+  /** What each app talks to (conntrack). */
+  readonly connections: Connections;
   readonly wireguard: WireguardPeers;
   readonly rules: EncryptionRules;
   readonly reactions: EventReactor;
@@ -173,8 +176,20 @@ export class Helper {
       policy: () => this.policy.effective(),
       pidsOf: (id) => this.cgroups.pidsOf(id),
       applied: () => this.publishViews(),
+      sysctls: () => this.connections.sysctls(),
     });
     this.counters = new Counters(this.layout.nftTable, this.bus, this.problems);
+    this.connections = new Connections({
+      layout: this.layout,
+      bus: this.bus,
+      apps: () => this.policy.effective().apps,
+      classes: () => this.loop.flows?.classes ?? [],
+      interfaces: () => this.loop.interfaces,
+      evaluation: (id) => this.loop.evaluation(id),
+      rules: (id) => this.rules.forExplain(id),
+      problem: (m) => (m ? this.problems.set('connections', m) : this.problems.clear('connections')),
+      log: this.log,
+    });
     this.wireguard = new WireguardPeers(this.log);
   }
 
@@ -222,6 +237,7 @@ export class Helper {
     await this.cgroups.recover(this.policy.apps);
     await this.syncCatalog();
     await this.tunnels.startAll();
+    await this.connections.start(); // before the first apply, which switches its accounting on
     await this.refresh('start');
 
     // Listen before scanning, so a process that starts during the scan is not missed.
@@ -267,6 +283,7 @@ export class Helper {
     this.rules.stop();
     this.reactions.stop();
     this.sources?.close();
+    await this.connections.stop();
     await this.loop.stop();
     await this.tunnels.stopAll();
     if (mode === 'keep') {
@@ -484,6 +501,7 @@ export class Helper {
     if (this.policy.managedChoice(id))
       throw new ApiError('MANAGED', `${a.name} is pinned by the managed policy`);
     await this.cgroups.release(id);
+    this.connections.forgetApp(id);
     this.policy.commit(removeApp(this.policy.current, id));
     await this.refresh('policy');
   }
