@@ -33,8 +33,10 @@ import {
   describeUplink,
   desktopDefaultRoutes,
   nsName,
+  resolverServer,
   uplinkFragment,
   type Role,
+  type ServerSpec,
   type Topology,
   type UplinkSpec,
 } from './topology.ts';
@@ -53,6 +55,20 @@ export interface UpOptions {
   startApps?: boolean;
   /** Take the lab down on exit, SIGINT, SIGTERM or an uncaught error (default true; the CLI turns it off). */
   cleanupOnExit?: boolean;
+}
+
+/** One query an ISP resolver answered (a line of its log). */
+export interface ResolverQuery {
+  kind: 'dns-query';
+  /** The ISP namespace's role, e.g. isp-a. */
+  resolver: string;
+  /** Who asked (the source address as the resolver saw it). */
+  client: string;
+  /** The resolver address it was asked on. */
+  local: string;
+  transport: 'udp' | 'tcp';
+  name?: string;
+  type?: number;
 }
 
 export interface LabUplink extends UplinkSpec {
@@ -385,6 +401,7 @@ export class Lab {
     this.state.uplinkCount = this.topology.uplinks.length;
     this.state.uplinks.push({ id: spec.id, admin: 'up', rateMbit: null });
     await this.save();
+    await this.startServer(resolverServer(spec));
     return this.uplink(spec.id);
   }
 
@@ -484,26 +501,49 @@ export class Lab {
     await this.save();
   }
 
-  /** `ip netns exec` bind-mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf. */
-  private async writeResolvConf(): Promise<void> {
+  /**
+   * What the desktop's resolv.conf names (`ip netns exec` bind-mounts /etc/netns/<ns>/resolv.conf over
+   * /etc/resolv.conf, so it applies to processes started after this):
+   *   lab-dns  the lab DNS server in the internet namespace, asked directly (the default; existing tests
+   *            read whoami.lab's TXT as "the address the app's lookup left from");
+   *   stub     127.0.0.53, like a desktop with systemd-resolved: the stub (servers/stub.ts) forwards to
+   *            the default uplink's ISP resolver (servers/resolver.ts).
+   */
+  async setSystemResolver(which: 'lab-dns' | 'stub'): Promise<void> {
     const dir = join('/etc/netns', this.nsName('desktop'));
-    await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const { dnsV4, dnsV6 } = this.servers;
+    const servers = which === 'stub' ? ['127.0.0.53'] : [dnsV4, dnsV6];
     await writeFile(
       join(dir, 'resolv.conf'),
-      `# Switchyard lab ${this.prefix}\nnameserver ${dnsV4}\nnameserver ${dnsV6}\noptions timeout:2 attempts:2\n`,
+      `# Switchyard lab ${this.prefix} (${which})\n${servers.map((s) => `nameserver ${s}\n`).join('')}options timeout:2 attempts:2\n`,
     );
   }
 
+  private async writeResolvConf(): Promise<void> {
+    await rm(join('/etc/netns', this.nsName('desktop')), { recursive: true, force: true });
+    await this.setSystemResolver('lab-dns');
+  }
+
   private async startServers(): Promise<void> {
-    for (const server of this.topology.servers) {
-      const argv = labArgv(server.argv);
-      const logFile = join(logDir(this.prefix), `${server.name}.log`);
-      const started = startDetached(this.nsName(server.role), argv, logFile);
-      await this.track({ ...started, name: server.name, kind: 'server', role: server.role, argv, logFile });
-      if (server.readyLine) await waitForLine(logFile, server.readyLine, started, server.name);
-    }
+    for (const server of this.topology.servers) await this.startServer(server);
+  }
+
+  private async startServer(server: ServerSpec): Promise<void> {
+    const argv = labArgv(server.argv);
+    const logFile = join(logDir(this.prefix), `${server.name}.log`);
+    const started = startDetached(this.nsName(server.role), argv, logFile);
+    await this.track({ ...started, name: server.name, kind: 'server', role: server.role, argv, logFile });
+    if (server.readyLine) await waitForLine(logFile, server.readyLine, started, server.name);
+  }
+
+  /** The queries an uplink's ISP resolver answered so far (its log; see servers/resolver.ts). */
+  async resolverQueries(id: string): Promise<ResolverQuery[]> {
+    const text = await readFile(join(logDir(this.prefix), `resolver-${this.uplink(id).id}.log`), 'utf8');
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as ResolverQuery);
   }
 }
 

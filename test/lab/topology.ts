@@ -304,7 +304,31 @@ function servers(): ServerSpec[] {
       argv: ['iperf3', '-s', '--forceflush', '-p', String(PORTS.iperf3)],
       readyLine: 'Server listening',
     },
+    // resolved's stub stand-in: 127.0.0.53 → the default uplink's resolver (resolv.conf points here).
+    { name: 'lab-stub', role: 'desktop', argv: ['{node}', 'servers/stub.ts'], readyLine: 'lab-stub ready' },
   ];
+}
+
+/** The ISP's own resolver on its customer-side addresses (the uplink's gateway), logging who asked. */
+export function resolverServer(u: UplinkSpec): ServerSpec {
+  const a = ADDRESSES;
+  return {
+    name: `resolver-${u.id}`,
+    role: u.ispRole,
+    argv: [
+      '{node}',
+      'servers/resolver.ts',
+      `--name=${u.ispRole}`,
+      `--listen=${u.v4.gateway}`,
+      `--listen=${u.v6.gateway}`,
+      `--servers-v4=${a.serversV4}`,
+      `--servers-v6=${a.serversV6}`,
+      `--gateway-v4=${a.gatewayV4}`,
+      `--gateway-v6=${a.gatewayV6}`,
+      `--port=${PORTS.dns}`,
+    ],
+    readyLine: 'lab-resolver ready',
+  };
 }
 
 export function describeLab(prefix: string, uplinkCount: number): Topology {
@@ -317,7 +341,7 @@ export function describeLab(prefix: string, uplinkCount: number): Topology {
     core: coreFragment(),
     uplinks,
     uplinkFragments: uplinks.map(uplinkFragment),
-    servers: servers(),
+    servers: [...servers(), ...uplinks.map(resolverServer)],
     apps: SAMPLE_APPS,
     addresses: ADDRESSES,
     ports: PORTS,

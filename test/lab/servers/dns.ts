@@ -3,7 +3,7 @@
 //   gateway.lab  A/AAAA → the gateway's public addresses
 //   whoami.lab   TXT → the address of whoever asked; A/AAAA → that address when the family matches
 // Anything else is NXDOMAIN; a known name without that type answers NOERROR with no records.
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
 import {
   encodeError,
@@ -22,10 +22,14 @@ export interface DnsZone {
   gatewayV6: string;
 }
 
+/** What whoami.lab's TXT says about the asker; the ISP resolvers say who they are too (resolver.ts). */
+export type WhoamiText = (clientAddress: string) => string;
+
 export function answerQuestion(
   zone: DnsZone,
   q: Question,
   clientAddress: string,
+  whoami: WhoamiText = (c) => c,
 ): { rcode: number; answers: Answer[] } {
   const addresses = (v4: string, v6: string): Answer[] =>
     q.type === TYPE.A
@@ -40,7 +44,7 @@ export function answerQuestion(
       return { rcode: RCODE.NOERROR, answers: addresses(zone.gatewayV4, zone.gatewayV6) };
     case 'whoami.lab': {
       const answers: Answer[] = [];
-      if (q.type === TYPE.TXT) answers.push({ type: TYPE.TXT, text: clientAddress });
+      if (q.type === TYPE.TXT) answers.push({ type: TYPE.TXT, text: whoami(clientAddress) });
       if (q.type === TYPE.A && isIPv4(clientAddress)) answers.push({ type: TYPE.A, address: clientAddress });
       if (q.type === TYPE.AAAA && isIPv6(clientAddress))
         answers.push({ type: TYPE.AAAA, address: clientAddress });
@@ -51,7 +55,7 @@ export function answerQuestion(
   }
 }
 
-function respond(zone: DnsZone, msg: Buffer, rinfo: RemoteInfo): Buffer {
+export function respond(zone: DnsZone, msg: Buffer, clientAddress: string, whoami?: WhoamiText): Buffer {
   let q: Question;
   try {
     q = parseQuery(msg);
@@ -60,13 +64,15 @@ function respond(zone: DnsZone, msg: Buffer, rinfo: RemoteInfo): Buffer {
   }
   if ((q.flags & 0x8000) !== 0) return encodeError(msg, RCODE.FORMERR); // a response, not a query
   if (((q.flags >> 11) & 0xf) !== 0 || q.qclass !== 1) return encodeResponse(q, RCODE.NOTIMP, []);
-  const { rcode, answers } = answerQuestion(zone, q, rinfo.address);
+  const { rcode, answers } = answerQuestion(zone, q, clientAddress, whoami);
   return encodeResponse(q, rcode, answers);
 }
 
 export function startDnsServer(zone: DnsZone, address: string, port: number): Promise<Socket> {
   const socket = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
-  socket.on('message', (msg, rinfo) => socket.send(respond(zone, msg, rinfo), rinfo.port, rinfo.address));
+  socket.on('message', (msg, rinfo) =>
+    socket.send(respond(zone, msg, rinfo.address), rinfo.port, rinfo.address),
+  );
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(port, address, () => resolve(socket));
