@@ -24,6 +24,8 @@ export interface HelperProcessOptions {
   stateDir?: string;
   /** A command line the helper's runs inside, e.g. FRESH_MOUNTS (it must exec its arguments). */
   wrap?: string[];
+  /** The switchyard command (default SWITCHYARD, the checkout's tsx launcher), e.g. a packaged bundle. */
+  command?: string[];
 }
 
 export class RunningHelper {
@@ -122,7 +124,7 @@ export class RunningHelper {
       'nsenter',
       `--net=/run/netns/${this.lab.nsName('desktop')}`,
       '--',
-      SWITCHYARD,
+      ...(this.opts.command ?? [SWITCHYARD]),
       name!,
       '--instance',
       this.instance,

@@ -48,9 +48,7 @@ export class Connection {
       subscribe: (topics) => {
         this.unsubscribe?.();
         const wanted = topics && topics.length ? new Set(topics) : null;
-        this.unsubscribe = deps.bus.subscribe((e) => {
-          if (!wanted || wanted.has(e.event)) this.send(e);
-        });
+        this.unsubscribe = deps.bus.subscribe((e) => this.send(e), wanted);
       },
     };
     this.splitter = new LineSplitter({

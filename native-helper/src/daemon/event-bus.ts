@@ -6,7 +6,8 @@ export type EventListener = (e: EventEnvelope) => void;
 export class EventBus {
   private seq = 0;
   private readonly history: EventEnvelope[] = [];
-  private readonly listeners = new Set<EventListener>();
+  /** Each listener with the events it wants (null: all of them). */
+  private readonly listeners = new Map<EventListener, ReadonlySet<string> | null>();
 
   constructor(private readonly keep = 5000) {}
 
@@ -22,12 +23,18 @@ export class EventBus {
       this.history.push(envelope);
       if (this.history.length > this.keep) this.history.splice(0, this.history.length - this.keep);
     }
-    for (const l of this.listeners) l(envelope);
+    for (const [l, topics] of this.listeners) if (!topics || topics.has(event)) l(envelope);
   }
 
-  subscribe(listener: EventListener): () => void {
-    this.listeners.add(listener);
+  subscribe(listener: EventListener, topics: ReadonlySet<string> | null = null): () => void {
+    this.listeners.set(listener, topics);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Whether anyone listens for this event now (counters are only sampled while someone does). */
+  wants(event: EventName): boolean {
+    for (const topics of this.listeners.values()) if (!topics || topics.has(event)) return true;
+    return false;
   }
 
   recent(limit: number): EventEnvelope[] {

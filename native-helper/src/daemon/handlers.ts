@@ -48,8 +48,16 @@ export function handlersFor(h: Helper): Handlers {
     ...eventHandlersFor(h),
     ...connectionHandlersFor(h),
     'status.get': () => h.status(),
-    'apps.list': () => h.apps(),
-    'apps.get': ({ id }) => h.app(id),
+    // Counters are sampled only while someone wants them (daemon/counters.ts): answers carrying them sample first.
+    'apps.list': async () => {
+      await h.freshCounters();
+      return h.apps();
+    },
+    'apps.get': async ({ id }) => {
+      h.app(id); // an unknown app fails before any sampling
+      await h.freshCounters();
+      return h.app(id);
+    },
     'processes.list': () => h.runningPrograms(),
     'apps.add': async (p, ctx) => {
       const app = await h.addManualApp(p);
@@ -82,6 +90,7 @@ export function handlersFor(h: Helper): Handlers {
       return { apps };
     },
     'interfaces.list': async () => {
+      await h.freshCounters();
       await h.wireguard.refresh(h.interfaceList());
       return h.interfaceList();
     },

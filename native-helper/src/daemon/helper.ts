@@ -178,7 +178,11 @@ export class Helper {
       applied: () => this.publishViews(),
       sysctls: () => this.connections.sysctls(),
     });
-    this.counters = new Counters(this.layout.nftTable, this.bus, this.problems);
+    this.counters = new Counters(this.layout.nftTable, this.bus, this.problems, {
+      apps: () => this.policy.apps,
+      running: (id) => this.cgroups.has(id),
+      interfaces: () => this.loop.interfaces,
+    });
     this.connections = new Connections({
       layout: this.layout,
       bus: this.bus,
@@ -259,6 +263,7 @@ export class Helper {
     this.reactions.start();
     await this.reactions.syncNetworks();
     this.ticker = setInterval(() => void this.tick(), 1000);
+    this.counters.start();
     this.unwatch = this.policy.watchManaged(() =>
       this.reloadManaged().catch((err: Error) => this.log(`managed policy: ${err.message}`)),
     );
@@ -277,6 +282,7 @@ export class Helper {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    this.counters.stop();
     this.unwatch?.();
     this.adoption?.stop();
     await this.watcher?.stop();
@@ -320,7 +326,11 @@ export class Helper {
     await this.cgroups.refreshPids();
     await this.wireguard.refresh(this.loop.interfaces);
     this.publishViews();
-    await this.counters.sample(this.policy.apps, (id) => this.cgroups.has(id), this.loop.interfaces);
+  }
+
+  /** Before an answer that carries counters (they are sampled only while someone wants them). */
+  freshCounters(): Promise<void> {
+    return this.counters.fresh();
   }
 
   // ---------- catalog and managed policy ----------

@@ -12,7 +12,10 @@ export function ruleHandlersFor(h: Helper): RuleHandlers {
     h.bus.emit('policy.changed', { app: null, summary, actor });
   const ok = { ok: true as const };
   return {
-    'rules.list': () => h.rules.list(),
+    'rules.list': async () => {
+      await h.freshCounters(); // the rules' flow and byte counts
+      return h.rules.list();
+    },
     'rules.add': async ({ rule, before }, ctx) => {
       const added = await h.rules.add(rule, before);
       changed(`rule ${added.id} added: ${added.name}`, ctx.actor);
