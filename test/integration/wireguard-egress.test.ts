@@ -4,9 +4,18 @@
 // fails over; explain names wg0; the API shows the peer and a recent handshake.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Interface } from '../../native-helper/src/api/schema.ts';
+import { queryUapi } from '../../native-helper/src/mechanism/wireguard/index.ts';
 import { Lab } from '../lab/lab.ts';
 import { type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
-import { WG_ADDRESS, WG_IFNAME, WG_PORT, type WireguardPair, wireguardPair } from '../lab/wireguard.ts';
+import { join } from 'node:path';
+import {
+  WG_ADDRESS,
+  WG_IFNAME,
+  WG_PORT,
+  type WireguardPair,
+  uapiSet,
+  wireguardPair,
+} from '../lab/wireguard.ts';
 import { PROBE_MATCHER, eventually, probeAs } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -147,5 +156,33 @@ describe.skipIf(!isRoot)('an existing WireGuard (wireguard-go) as an egress', ()
     expect(back.httpV4.address).toBe(lab.servers.gatewayV4);
     // IPv6 has no way through wg0, so it takes the next egress.
     expect(back.httpV6.address).toBe(enp3s0.v6.address);
+  });
+
+  it("never puts wireguard-go into an app, so its own UDP never takes an app's route into wg0", async () => {
+    // An app whose pattern matches wireguard-go, sent into wg0 with its kill switch: adopted, its UDP
+    // would loop through wg0 (or be held) once it binds a new socket.
+    await helper.cli([
+      'app',
+      'add',
+      '--name',
+      'WG daemon',
+      '--id',
+      'wgd',
+      '--cmdline',
+      'wireguard-go -f wg0',
+    ]);
+    await helper.cli(['egress', 'set', 'wgd', WG_IFNAME, '--kill-switch']);
+    // A new listen port: wireguard-go opens new sockets now, after the app exists.
+    await uapiSet(join(wg.dirs.desktop, `${WG_IFNAME}.sock`), ['listen_port=51829']);
+    const app = JSON.parse((await helper.cli(['app', 'show', 'wgd', '--json'])).stdout) as { pids: number[] };
+    expect(app.pids).toEqual([]);
+    const r = await probeAs(lab, helper, 'probe', 3000);
+    expect(r.httpV4.address).toBe(lab.servers.gatewayV4);
+    // The gateway hears the desktop from the new port, on the uplink's address: not through wg0.
+    const enp3s0 = lab.uplinks.find((u) => u.ifname === 'enp3s0')!;
+    const gw = await queryUapi(join(wg.dirs.gateway, `${WG_IFNAME}.sock`));
+    expect(gw.peers[0]!.endpoint).toBe(`${enp3s0.v4.address}:51829`);
+    const wg0 = (await interfaces()).find((i) => i.name === WG_IFNAME)!;
+    expect(wg0.wireguard?.listenPort).toBe(51829);
   });
 });

@@ -9,6 +9,7 @@ import {
   readProcessIdentity,
 } from '../catalog/processes.ts';
 import { cgroupOfPid } from '../mechanism/cgroup/index.ts';
+import { isWireguardDaemon } from '../mechanism/wireguard/index.ts';
 import { ProcEvents } from '../mechanism/proc/events.ts';
 import type { PolicyApp } from '../policy/model.ts';
 import type { AppCgroups } from './app-cgroups.ts';
@@ -83,6 +84,8 @@ export class Adoption {
 
   private match(proc: ProcessIdentity): PolicyApp | undefined {
     if (!proc.exe || proc.pid === 1 || isHelperOrChild(proc.pid)) return undefined;
+    // A WireGuard daemon's UDP in an app routed into its own device would loop (mechanism/wireguard).
+    if (isWireguardDaemon(proc.exe)) return undefined;
     // Hand-added and managed apps first: they are the user's explicit word; then the strongest match.
     const apps = this.deps.apps();
     try {

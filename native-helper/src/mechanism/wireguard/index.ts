@@ -23,3 +23,13 @@ export async function readWireguard(
     return queryUapi(uapiSocketPath(ifname, opts.dir));
   return readDump(ifname);
 }
+
+/**
+ * Userspace WireGuard daemons. Their UDP must never take an app's route: in an app sent into their own
+ * device it would loop, so the helper never adopts them into an app.
+ */
+const DAEMONS = new Set(['wireguard-go', 'boringtun', 'boringtun-cli']);
+
+export function isWireguardDaemon(exe: string): boolean {
+  return DAEMONS.has(exe.slice(exe.lastIndexOf('/') + 1).replace(/ \(deleted\)$/, ''));
+}

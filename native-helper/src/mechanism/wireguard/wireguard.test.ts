@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseDump } from './dump.ts';
+import { isWireguardDaemon } from './index.ts';
 import { hexToBase64, parseUapi, publicFromPrivateHex } from './uapi.ts';
 
 // A key pair made with `wg genkey | tee /dev/stderr | wg pubkey`.
@@ -124,5 +125,15 @@ describe('`wg show dump`', () => {
     expect(parseDump(`${PRIV}\t${PUB}\t0\t0xca6c\n`).fwmark).toBe(0xca6c);
     expect(() => parseDump('')).toThrow(/no device line/);
     expect(() => parseDump(`${PRIV}\t${PUB}\t1\toff\nshort\tline\n`)).toThrow(/unexpected peer line/);
+  });
+});
+
+describe('userspace WireGuard daemons', () => {
+  it('are told by their executable', () => {
+    expect(isWireguardDaemon('/usr/bin/wireguard-go')).toBe(true);
+    expect(isWireguardDaemon('/usr/local/bin/boringtun-cli')).toBe(true);
+    expect(isWireguardDaemon('/usr/bin/wireguard-go (deleted)')).toBe(true);
+    expect(isWireguardDaemon('/usr/bin/firefox')).toBe(false);
+    expect(isWireguardDaemon('/opt/wireguard-go-gui/app')).toBe(false);
   });
 });
