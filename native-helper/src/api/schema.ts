@@ -31,10 +31,12 @@ import { ruleEvents, ruleMethods } from './rules-schema.ts';
 import { eventEvents, eventMethods } from './events-schema.ts';
 import { gatewayMethods } from './gateway-schema.ts';
 import { connectionEvents, connectionMethods } from './connections-schema.ts';
+import { dnsMethods } from './dns-schema.ts';
 export { RuleList, NetworkList } from './rules-schema.ts';
 export { ReactionsState, TemplateView } from './events-schema.ts';
 export { GatewayPeerSpec } from './gateway-schema.ts';
 export { Connection, ConnectionList, DecidedBy } from './connections-schema.ts';
+export { DnsSource, EgressDns } from './dns-schema.ts';
 
 // ---------- errors ----------
 
@@ -204,6 +206,7 @@ export const methods = {
   ...eventMethods,
   ...gatewayMethods,
   ...connectionMethods,
+  ...dnsMethods,
 } as const;
 
 export type Methods = typeof methods;

@@ -11,6 +11,7 @@ import { wireguardLines } from './wireguard-format.ts';
 import { eventCommands } from './event-commands.ts';
 import { ruleCommands } from './rule-commands.ts';
 import { tunnelCommands } from './tunnel-commands.ts';
+import { dnsCommands } from './dns-commands.ts';
 
 export interface Command {
   name: string;
@@ -311,4 +312,5 @@ export const commands: Command[] = [
     run: async (p) => (await import('./web-command.ts')).webCommand(p),
   },
   ...tunnelCommands,
+  ...dnsCommands,
 ];

@@ -64,6 +64,8 @@ export interface EgressLoopDeps {
   retryMs?: number;
   /** Sysctls other parts need in force (the connection history's accounting). */
   sysctls?: () => Record<string, string>;
+  /** Each egress's DNS servers, for the stub redirect (dns-resolvers.ts); none: no redirect. */
+  dnsResolvers?: () => Record<string, string[]>;
   /** The encryption rules for this apply (networks identified, trust per app); none: no rules at all. */
   flows?: (
     policy: PolicyDocument,
@@ -166,7 +168,11 @@ export class EgressLoop {
         ...(c.keyGroup ? { keyGroup: c.keyGroup } : {}),
       })),
     ]);
-    const desired = compile(policy, current, this.deps.layout, plan ? { flows: plan } : {});
+    const dnsResolvers = this.deps.dnsResolvers?.();
+    const desired = compile(policy, current, this.deps.layout, {
+      ...(plan ? { flows: plan } : {}),
+      ...(dnsResolvers ? { dnsResolvers } : {}),
+    });
     Object.assign(desired.sysctls, this.deps.sysctls?.());
     await this.reconciler.apply(desired);
     // Only now: a failed apply leaves the old view, so a retry still reports what changed.

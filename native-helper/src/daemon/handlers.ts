@@ -14,6 +14,7 @@ import type { Helper } from './helper.ts';
 import { ruleHandlersFor } from './rule-handlers.ts';
 import { eventHandlersFor } from './event-handlers.ts';
 import { connectionHandlersFor } from './connections-handlers.ts';
+import { dnsHandlersFor } from './dns-handlers.ts';
 import { ApiServer } from './server.ts';
 
 /** One DNS query's wait in explain; the whole lookup is bounded by the helper's explainResolver. */
@@ -47,6 +48,7 @@ export function handlersFor(h: Helper): Handlers {
     ...ruleHandlersFor(h),
     ...eventHandlersFor(h),
     ...connectionHandlersFor(h),
+    ...dnsHandlersFor(h),
     'status.get': () => h.status(),
     // Counters are sampled only while someone wants them (daemon/counters.ts): answers carrying them sample first.
     'apps.list': async () => {

@@ -32,6 +32,7 @@ import { type GroupInfo, lookupGroup } from './auth.ts';
 import { readCatalog, withCatalog } from './catalog-sync.ts';
 import { Counters } from './counters.ts';
 import { EgressLoop, type RefreshReason } from './egress-loop.ts';
+import { DnsResolvers } from './dns-resolvers.ts';
 import { EventBus } from './event-bus.ts';
 import { commandOf, launchApp } from './launcher.ts';
 import { PolicyState } from './policy-state.ts';
@@ -85,6 +86,8 @@ export class Helper {
   private readonly policy: PolicyState;
   private readonly viewEvents = new ViewEvents(this.bus);
   private readonly loop: EgressLoop;
+  /** Each egress's DNS servers, for the stub redirect (docs/dns.md). */
+  readonly dns: DnsResolvers;
   private readonly counters: Counters;
   /** What each app talks to (conntrack). */
   readonly connections: Connections;
@@ -155,6 +158,13 @@ export class Helper {
         }));
       },
     });
+    this.dns = new DnsResolvers({
+      policy: () => this.policy.current,
+      commit: (doc) => this.policy.commit(doc),
+      interfaces: () => this.loop.interfaces,
+      refresh: () => void this.refresh('policy'),
+      log: this.log,
+    });
     this.loop = new EgressLoop({
       layout: this.layout,
       reconciler: new Reconciler({
@@ -175,7 +185,11 @@ export class Helper {
       log: this.log,
       policy: () => this.policy.effective(),
       pidsOf: (id) => this.cgroups.pidsOf(id),
-      applied: () => this.publishViews(),
+      applied: () => {
+        this.publishViews();
+        this.dns.linksChanged();
+      },
+      dnsResolvers: () => this.dns.forCompile(),
       sysctls: () => this.connections.sysctls(),
     });
     this.counters = new Counters(this.layout.nftTable, this.bus, this.problems, {
@@ -243,6 +257,7 @@ export class Helper {
     await this.tunnels.startAll();
     await this.connections.start(); // before the first apply, which switches its accounting on
     await this.refresh('start');
+    await this.dns.start();
 
     // Listen before scanning, so a process that starts during the scan is not missed.
     this.adoption = new Adoption({
@@ -288,6 +303,7 @@ export class Helper {
     await this.watcher?.stop();
     this.rules.stop();
     this.reactions.stop();
+    this.dns.stop();
     this.sources?.close();
     await this.connections.stop();
     await this.loop.stop();

@@ -194,6 +194,24 @@ describe('compile', () => {
     expect(renderTable(compile(p, [up1, up2], layout).nft!)).not.toContain('dns_');
   });
 
+  it("drops a held app's lookups to the loopback stub (the stub would send them by the default uplink)", () => {
+    const p = policy();
+    const down = [
+      { ...up1, usable: false },
+      { ...up2, usable: false },
+    ];
+    const text = renderTable(compile(p, down, layout).nft!);
+    const ks = hex(markFor(layout, 1));
+    expect(text).toContain(
+      `meta mark { ${ks} } ip daddr 127.0.0.0/8 meta l4proto { udp, tcp } th dport 53 counter name meta mark map @kill_counters drop`,
+    );
+    expect(text).toContain(`meta mark { ${ks} } ip6 daddr ::1`);
+    // fo has no kill switch: it falls back to the system routing, stub included
+    expect(text).not.toContain(hex(markFor(layout, 2)) + ' } ip daddr 127');
+    // while an egress is usable nothing is held
+    expect(renderTable(compile(p, [up1, up2], layout).nft!)).not.toContain('th dport 53 counter');
+  });
+
   it('refuses an egress without a table and too many egresses', () => {
     const p = setChoice(policy(), 'df', { mode: 'ordered', egresses: ['wg9'], killSwitch: false });
     expect(() => compile(p, [up1], layout)).toThrow(/ensureEgressTables/);

@@ -5,7 +5,13 @@ import type { TableSpec } from '../mechanism/nft/spec.ts';
 import type { DesiredState, Family, RouteSpec, RuleSpec } from '../reconcile/types.ts';
 import { isIP } from 'node:net';
 import { effectiveChoice, evaluate } from './evaluate.ts';
-import { KILL_COUNTER, type KillGuard, killSwitchNft, killSwitchState } from './kill-switch.ts';
+import {
+  KILL_COUNTER,
+  type KillGuard,
+  killSwitchHolds,
+  killSwitchNft,
+  killSwitchState,
+} from './kill-switch.ts';
 import type { PolicyDocument } from './model.ts';
 import { HELD_COUNTER, type FlowPlan } from './flow-plan.ts';
 import {
@@ -147,6 +153,8 @@ export function compile(
   const inUse = new Set<string>();
   const kill: KillGuard[] = [];
   const dns: DnsRedirect[] = [];
+  /** Marks of held apps: their lookups to a loopback stub are dropped too (the stub would send them). */
+  const dnsHeld: number[] = [];
 
   for (const app of policy.apps) {
     const mark = markFor(layout, app.tag);
@@ -154,6 +162,7 @@ export function compile(
     const active = evaluate(app.choice, interfaces, policy).active;
     const resolver = active ? opts.dnsResolvers?.[active]?.find((r) => isIP(r) === 4) : undefined;
     if (active && resolver) dns.push({ mark, egress: active, resolver });
+    if (!active && killSwitchHolds(eff, interfaces, policy.paused)) dnsHeld.push(mark);
     if (eff.mode === 'block') {
       if (!policy.paused)
         for (const family of FAMILIES)
@@ -248,7 +257,7 @@ export function compile(
   return {
     rules,
     routes,
-    nft: nftTable(policy, layout, kill, dns, interfaces, opts.flows),
+    nft: nftTable(policy, layout, kill, dns, interfaces, opts.flows, dnsHeld),
     sysctls,
     ...(opts.flows ? { classifier: opts.flows.lists } : {}),
   };
@@ -262,6 +271,7 @@ export function nftTable(
   dns: readonly DnsRedirect[] = [],
   interfaces: readonly Pick<Iface, 'name' | 'addresses'>[] = [],
   flows?: FlowPlan,
+  dnsHeld: readonly number[] = [],
 ): TableSpec {
   const ours = `${hex(SLOT_MASK)} == ${hex(layout.markBase)}`;
   const apps = [...policy.apps].sort((a, b) => a.tag - b.tag);
@@ -277,6 +287,13 @@ export function nftTable(
     `meta mark & ${hex(SLOT_MASK)} != ${hex(layout.markBase)} return`,
     'ct mark set meta mark',
     'counter name meta mark map @tx_counters',
+    // A held app's lookup to the loopback stub would leave by the stub's own socket: drop it here.
+    ...(dnsHeld.length
+      ? [
+          `meta mark { ${dnsHeld.map(hex).join(', ')} } ip daddr 127.0.0.0/8 meta l4proto { udp, tcp } th dport 53 counter name meta mark map @kill_counters drop`,
+          `meta mark { ${dnsHeld.map(hex).join(', ')} } ip6 daddr ::1 meta l4proto { udp, tcp } th dport 53 counter name meta mark map @kill_counters drop`,
+        ]
+      : []),
     ...killSwitch.output,
     // The rules again, per packet: counting, and the backstop for flows the classifier missed. A class
     // mark no rule gives any more (a socket from before a change) leaves nowhere.

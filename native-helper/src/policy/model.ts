@@ -36,6 +36,8 @@ export const PolicyDocument = z
     apps: z.array(PolicyApp),
     paused: z.boolean(),
     override: EgressName.nullable(),
+    /** The user's DNS servers per egress (daemon/dns-resolvers.ts), used when the system names none. */
+    dnsResolvers: z.record(EgressName, z.array(z.string().max(45)).min(1).max(8)).optional(),
     /** Egress name → index n of its routing table (see layout/kernel-layout.ts tableFor). Never reused while listed. */
     egressTables: z.record(
       z.string(),

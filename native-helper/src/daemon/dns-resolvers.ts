@@ -1,0 +1,142 @@
+// Each egress's DNS servers, for the stub redirect (policy/compile.ts, docs/dns.md): what the system
+// says per link (systemd-resolved, else NetworkManager: mechanism/dns), else the user's settings in
+// the policy (`switchyard dns set`). The system is read again when the links change and every 15 s
+// while it has anything to say (a D-Bus property read per link is cheap); a change re-applies.
+import { isIP } from 'node:net';
+import { ApiError, type Interface } from '../api/schema.ts';
+import type { DnsSource, EgressDns } from '../api/dns-schema.ts';
+import { readSystemServers, type LinkServers } from '../mechanism/dns/index.ts';
+import type { PolicyDocument } from '../policy/model.ts';
+
+const POLL_MS = 15_000;
+
+export interface DnsResolversDeps {
+  /** The user's policy document and how to change it (PolicyState). */
+  policy: () => PolicyDocument;
+  commit: (doc: PolicyDocument) => void;
+  interfaces: () => readonly Interface[];
+  /** Re-apply: the servers an egress's apps are redirected to changed. */
+  refresh: () => void;
+  log: (msg: string) => void;
+  /** mechanism/dns unless a test stands in. */
+  readSystem?: (links: readonly { name: string; index: number }[]) => Promise<Record<string, LinkServers>>;
+}
+
+export class DnsResolvers {
+  private system: Record<string, LinkServers> = {};
+  private readLinks = '';
+  private reading: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: DnsResolversDeps) {}
+
+  /** Reads the system's servers now and whenever the links change (see linksChanged) or POLL_MS pass. */
+  async start(): Promise<void> {
+    await this.read();
+    this.timer = setInterval(() => {
+      if (Object.keys(this.system).length) void this.read();
+    }, POLL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** After an apply: a link that came, went or changed its index is read again. */
+  linksChanged(): void {
+    if (this.linkKey() !== this.readLinks) void this.read();
+  }
+
+  /** Egress → its servers, for compile(). */
+  forCompile(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const [egress, servers] of Object.entries(this.deps.policy().dnsResolvers ?? {}))
+      out[egress] = servers;
+    for (const [egress, s] of Object.entries(this.system)) out[egress] = s.servers;
+    return out;
+  }
+
+  /** Every non-loopback interface and every egress with settings. */
+  show(): EgressDns[] {
+    const settings = this.deps.policy().dnsResolvers ?? {};
+    const names = new Set([
+      ...this.deps
+        .interfaces()
+        .filter((i) => i.kind !== 'loopback')
+        .map((i) => i.name),
+      ...Object.keys(settings),
+    ]);
+    return [...names].sort().map((egress) => this.one(egress));
+  }
+
+  one(egress: string): EgressDns {
+    const set = this.deps.policy().dnsResolvers?.[egress] ?? [];
+    const sys = this.system[egress];
+    const servers = sys ? sys.servers : set;
+    const source: DnsSource | null = sys ? sys.source : set.length ? 'settings' : null;
+    return {
+      egress,
+      servers,
+      source,
+      settings: set,
+      redirected: servers.some((s) => isIP(s) === 4),
+    };
+  }
+
+  /** The user's servers for an egress ([] clears them), checked and saved in the policy. */
+  set(asked: string, servers: string[]): EgressDns {
+    const known = this.deps.interfaces().find((i) => i.name.toLowerCase() === asked.toLowerCase());
+    const egress = known?.name ?? asked;
+    if (known?.kind === 'loopback')
+      throw new ApiError('BAD_REQUEST', `${egress} is the loopback interface, not an egress`);
+    for (const s of servers) {
+      if (!isIP(s)) throw new ApiError('BAD_REQUEST', `DNS server "${s}" is not an IPv4 or IPv6 address`);
+      if (/^127\./.test(s) || s === '::1')
+        throw new ApiError(
+          'BAD_REQUEST',
+          `DNS server ${s} is a loopback address; give a server the egress reaches, e.g. the one its network hands out`,
+        );
+    }
+    const doc = this.deps.policy();
+    const next = { ...(doc.dnsResolvers ?? {}) };
+    if (servers.length) next[egress] = [...new Set(servers)];
+    else delete next[egress];
+    const { dnsResolvers: _old, ...rest } = doc;
+    this.deps.commit(Object.keys(next).length ? { ...rest, dnsResolvers: next } : rest);
+    this.deps.refresh();
+    return this.one(egress);
+  }
+
+  private linkKey(): string {
+    return this.links()
+      .map((l) => `${l.name}#${l.index}`)
+      .join(',');
+  }
+
+  private links(): { name: string; index: number }[] {
+    return this.deps
+      .interfaces()
+      .filter((i) => i.kind !== 'loopback')
+      .map((i) => ({ name: i.name, index: i.index }));
+  }
+
+  private read(): Promise<void> {
+    this.reading ??= (async () => {
+      try {
+        this.readLinks = this.linkKey();
+        const next = await (this.deps.readSystem ?? readSystemServers)(this.links());
+        if (JSON.stringify(next) !== JSON.stringify(this.system)) {
+          this.system = next;
+          this.deps.refresh();
+        }
+      } catch (err) {
+        this.deps.log(`dns: could not read the links' DNS servers: ${(err as Error).message}`);
+      } finally {
+        this.reading = null;
+      }
+    })();
+    return this.reading;
+  }
+}
