@@ -21,7 +21,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <linux/cn_proc.h>
+#include <linux/filter.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
 
@@ -41,6 +43,7 @@ struct watcher {
 	int sock;
 	char netns_path[PATH_MAX];
 	int rcvbuf;
+	bool exec_only; /* a socket filter drops fork and exit events in the kernel */
 	/* Setup result handed back to procEventsStart. */
 	sem_t ready;
 	int setup_err;
@@ -109,6 +112,25 @@ static int send_listen(int sock, enum proc_cn_mcast_op op)
 /* The initial netns has a fixed inode (PROC_NET_INIT_INO in include/linux/proc_ns.h). */
 #define INIT_NET_INO 0xEFFFFFF9u
 
+/*
+ * Keeps only exec events (and the connector's acks) on the socket: every fork and exit on the machine
+ * would otherwise wake the reader thread and cross into JavaScript, for a listener that ignores them.
+ * The event type is the first word after the netlink (16 bytes) and connector (20 bytes) headers;
+ * BPF loads words in network byte order.
+ */
+static int attach_exec_filter(int sock)
+{
+	struct sock_filter code[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NLMSG_HDRLEN + sizeof(struct cn_msg)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_EXEC), 2, 0),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_NONE), 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, 0),
+	    BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
+	return setsockopt(sock, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0 ? -errno : 0;
+}
+
 /* Runs on the reader thread: enter the initial netns, open the socket, come back. */
 static int setup_socket(struct watcher *w, const char **op)
 {
@@ -141,7 +163,9 @@ static int setup_socket(struct watcher *w, const char **op)
 		struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0};
 		/* Bursts of fork/exit (builds, browsers) overflow the default buffer quickly. */
 		setsockopt(w->sock, SOL_SOCKET, SO_RCVBUFFORCE, &w->rcvbuf, sizeof w->rcvbuf);
-		if (bind(w->sock, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		if (w->exec_only && (err = attach_exec_filter(w->sock))) {
+			*op = "procEventsStart: setsockopt(SO_ATTACH_FILTER)";
+		} else if (bind(w->sock, (struct sockaddr *)&sa, sizeof sa) < 0) {
 			err = -errno;
 			*op = "procEventsStart: bind(CN_IDX_PROC)";
 		} else if ((err = send_listen(w->sock, PROC_CN_MCAST_LISTEN))) {
@@ -300,6 +324,10 @@ static napi_value proc_events_start(napi_env env, napi_callback_info info)
 			}
 			w->rcvbuf = rb > INT32_MAX ? INT32_MAX : (int)rb;
 		}
+		napi_get_named_property(env, argv[1], "execOnly", &v);
+		napi_typeof(env, v, &vt);
+		if (vt == napi_boolean)
+			napi_get_value_bool(env, v, &w->exec_only);
 	}
 	w->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (w->stop_fd < 0) {

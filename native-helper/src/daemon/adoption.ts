@@ -36,7 +36,7 @@ export class Adoption {
       this.scanning ??= setInterval(() => void this.adoptRunning(), 2000);
     };
     try {
-      this.events = new ProcEvents().start({ netnsPath: initialNetnsPath() });
+      this.events = new ProcEvents().start({ netnsPath: initialNetnsPath(), execOnly: true });
       this.events.on('exec', (e) => void this.onExec(e.pid, e.timestampNs));
       this.events.on('overflow', () => void this.adoptRunning());
       this.events.on('error', (err) => fallBack(`process events stopped (${err.message})`));

@@ -133,7 +133,7 @@ export interface NativeAddon {
    */
   procEventsStart(
     callback: (event: ProcEvent) => void,
-    opts?: { netnsPath?: string; receiveBufferBytes?: number },
+    opts?: { netnsPath?: string; receiveBufferBytes?: number; execOnly?: boolean },
   ): ProcEventsHandle;
   /**
    * Marks each path's filesystem (or mount) for FAN_CLOSE_WRITE and calls back from a reader thread;

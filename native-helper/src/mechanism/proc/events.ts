@@ -17,6 +17,8 @@ export interface ProcEventsOptions {
   netnsPath?: string;
   /** Kernel receive buffer for events (default 8 MiB). Smaller overflows sooner under fork bursts. */
   receiveBufferBytes?: number;
+  /** Only exec events: the kernel drops fork and exit before they wake the reader (an idle helper). */
+  execOnly?: boolean;
 }
 
 interface ProcEventsMap {
@@ -39,9 +41,10 @@ export class ProcEvents extends EventEmitter<ProcEventsMap> {
   /** Starts listening; throws (EPERM, EACCES...) synchronously if the connector cannot be opened. */
   start(opts: ProcEventsOptions = {}): this {
     if (this.handle) return this;
-    const nativeOpts: { netnsPath?: string; receiveBufferBytes?: number } = {};
+    const nativeOpts: { netnsPath?: string; receiveBufferBytes?: number; execOnly?: boolean } = {};
     if (opts.netnsPath !== undefined) nativeOpts.netnsPath = opts.netnsPath;
     if (opts.receiveBufferBytes !== undefined) nativeOpts.receiveBufferBytes = opts.receiveBufferBytes;
+    if (opts.execOnly) nativeOpts.execOnly = true;
     this.handle = native().procEventsStart((ev) => this.dispatch(ev), nativeOpts);
     return this;
   }
