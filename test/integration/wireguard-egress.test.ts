@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Interface } from '../../native-helper/src/api/schema.ts';
 import { queryUapi } from '../../native-helper/src/mechanism/wireguard/index.ts';
 import { Lab } from '../lab/lab.ts';
-import { type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { SWITCHYARD, type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { run } from '../../native-helper/src/mechanism/exec.ts';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   WG_ADDRESS,
@@ -184,5 +186,46 @@ describe.skipIf(!isRoot)('an existing WireGuard (wireguard-go) as an egress', ()
     expect(gw.peers[0]!.endpoint).toBe(`${enp3s0.v4.address}:51829`);
     const wg0 = (await interfaces()).find((i) => i.name === WG_IFNAME)!;
     expect(wg0.wireguard?.listenPort).toBe(51829);
+  });
+
+  it("takes an app's mark off wireguard-go's UDP when it runs inside that app's cgroup (started from it)", async () => {
+    // As when wg-quick is run from a terminal that is an app sent into wg0: the cgroup is inherited.
+    const lines = await lab.exec('desktop', [
+      SWITCHYARD,
+      'run',
+      '--app',
+      'wgd',
+      '--socket',
+      helper.socket,
+      '--',
+      'cat',
+      '/proc/self/cgroup',
+    ]);
+    const cgroup = lines
+      .split('\n')
+      .find((l) => l.startsWith('0::'))!
+      .slice(3);
+    const mount = (await run(['findmnt', '-t', 'cgroup2', '-n', '-o', 'TARGET'])).stdout
+      .split('\n')[0]!
+      .trim();
+    const inDesktop = new Set(
+      (await lab.exec('desktop', ['ip', 'netns', 'pids', lab.nsName('desktop')])).split('\n'),
+    );
+    const pid = (await run(['pgrep', '-x', 'wireguard-go'])).stdout
+      .split('\n')
+      .find((p) => inDesktop.has(p))!;
+    writeFileSync(`${mount}${cgroup}/cgroup.procs`, pid);
+    // Its new sockets are marked by the app's tag from the start.
+    await uapiSet(join(wg.dirs.desktop, `${WG_IFNAME}.sock`), ['listen_port=51830']);
+    const enp3s0 = lab.uplinks.find((u) => u.ifname === 'enp3s0')!;
+    await eventually(
+      'the gateway hearing the desktop from the new port on the uplink',
+      async () => (await queryUapi(join(wg.dirs.gateway, `${WG_IFNAME}.sock`))).peers[0]!.endpoint,
+      (e) => e === `${enp3s0.v4.address}:51830`,
+      30_000,
+    );
+    expect(helper.log()).toMatch(/took the app mark off WireGuard's own UDP socket \(pid \d+, port 51830\)/);
+    const r = await probeAs(lab, helper, 'probe', 3000);
+    expect(r.httpV4.address).toBe(lab.servers.gatewayV4);
   });
 });

@@ -46,6 +46,7 @@ import { AuditLog } from '../storage/audit-log.ts';
 import { ViewEvents } from './view-events.ts';
 import { Connections } from './connections.ts';
 import { WireguardPeers } from './wireguard-peers.ts';
+import { unmarkWireguardDaemons } from './wireguard-guard.ts';
 
 export interface HelperOptions {
   instance: string;
@@ -208,7 +209,9 @@ export class Helper {
       problem: (m) => (m ? this.problems.set('connections', m) : this.problems.clear('connections')),
       log: this.log,
     });
-    this.wireguard = new WireguardPeers(this.log);
+    this.wireguard = new WireguardPeers(this.log, undefined, () =>
+      unmarkWireguardDaemons({ layout: this.layout, log: this.log }),
+    );
   }
 
   // ---------- lifecycle ----------

@@ -27,6 +27,8 @@ export class WireguardPeers {
   constructor(
     private readonly log: (msg: string) => void,
     private readonly read: (ifname: string) => Promise<WireguardDevice> = (n) => readWireguard(n),
+    /** Runs after each read while WireGuard devices exist (wireguard-guard.ts). */
+    private readonly guard: () => void = () => {},
   ) {}
 
   /** Reads every WireGuard device again unless the last read is recent (or `force`). */
@@ -53,6 +55,11 @@ export class WireguardPeers {
       }
       this.info = next;
       this.readAt = Date.now();
+      try {
+        this.guard();
+      } catch (err) {
+        this.log(`WireGuard guard: ${(err as Error).message}`);
+      }
     })().finally(() => {
       this.reading = null;
     });
