@@ -127,6 +127,28 @@ describe.skipIf(!isRoot)('DNS through the system resolver (real packets in the l
     expect(await seenBy(name)).toEqual(['isp-b 198.18.2.2 udp']);
   });
 
+  it("an egress with IPv6 servers only: the app's stub lookups reach them through the helper's forwarder", async () => {
+    await helper.cli(['dns', 'set', 'wlan0', 'fd5a:1::1']);
+    await helper.cli(['egress', 'set', 'asker', 'wlan0']);
+    try {
+      for (const tcp of [false, true]) {
+        const name = fresh();
+        expect((await ask(name, { app: 'asker', tcp })).rcode).toBe(3);
+        // The forwarder asks over UDP, from a socket with the app's mark: out of wlan0, over IPv6.
+        expect(await seenBy(name)).toEqual(['isp-a fd5a:1::2 udp']);
+      }
+      expect((await ask('whoami.lab', { app: 'asker', tcp: true })).answers).toEqual([
+        { type: 16, text: 'resolver=isp-a client=fd5a:1::2' },
+      ]);
+      // Unmanaged lookups still go through the stub to the default uplink.
+      const name = fresh();
+      await ask(name);
+      expect(await seenBy(name)).toEqual(['isp-b 198.18.2.2 udp']);
+    } finally {
+      await helper.cli(['dns', 'set', 'wlan0', '198.18.1.1', 'fd5a:1::1']);
+    }
+  });
+
   it('a kill-switched app with wlan0 down gets no answer and sends no query anywhere', async () => {
     await helper.cli(['egress', 'set', 'asker', 'wlan0', '--kill-switch']);
     // Every DNS packet arriving at any ISP, whatever its source.

@@ -166,7 +166,10 @@ describe.skipIf(!isRoot)('lab lifecycle', () => {
       'lab-browser',
       'lab-chat',
       'lab-servers',
+      'lab-stub',
       'lab-updater',
+      'resolver-a',
+      'resolver-b',
       'sleep',
     ]);
     expect(recorded.every((p) => p.running)).toBe(true);

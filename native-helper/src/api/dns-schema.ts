@@ -15,7 +15,7 @@ export const EgressDns = z.object({
   source: DnsSource.nullable(),
   /** What the user set for it (used when the system names none), or []. */
   settings: z.array(z.string()),
-  /** Its apps' stub lookups are redirected to its servers now (an IPv4 server is needed, docs/dns.md). */
+  /** Its apps' stub lookups go to its servers (IPv4: DNAT; IPv6 only: the helper's forwarder; docs/dns.md). */
   redirected: z.boolean(),
 });
 export type EgressDns = z.infer<typeof EgressDns>;

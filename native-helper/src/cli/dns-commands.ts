@@ -17,7 +17,7 @@ function dnsLine(e: EgressDns): string[] {
     e.egress,
     e.servers.join(', ') || '(none known)',
     e.source ? SOURCE_WORDS[e.source]! : '-',
-    e.redirected ? 'follow it' : e.servers.length ? 'system stub (no IPv4 server)' : 'system stub',
+    e.redirected ? 'follow it' : 'system stub',
   ];
 }
 

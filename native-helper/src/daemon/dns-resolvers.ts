@@ -2,10 +2,14 @@
 // says per link (systemd-resolved, else NetworkManager: mechanism/dns), else the user's settings in
 // the policy (`switchyard dns set`). The system is read again when the links change and every 15 s
 // while it has anything to say (a D-Bus property read per link is cheap); a change re-applies.
+// Apps whose egress has IPv6 servers only are served by the forwarder (mechanism/dns/forwarder.ts).
 import { isIP } from 'node:net';
 import { ApiError, type Interface } from '../api/schema.ts';
 import type { DnsSource, EgressDns } from '../api/dns-schema.ts';
+import { DnsForwarder, type ForwardSpec } from '../mechanism/dns/forwarder.ts';
 import { readSystemServers, type LinkServers } from '../mechanism/dns/index.ts';
+import { markFor, type Layout } from '../layout/kernel-layout.ts';
+import { forwarderAddress } from '../policy/compile.ts';
 import type { PolicyDocument } from '../policy/model.ts';
 
 const POLL_MS = 15_000;
@@ -15,6 +19,9 @@ export interface DnsResolversDeps {
   policy: () => PolicyDocument;
   commit: (doc: PolicyDocument) => void;
   interfaces: () => readonly Interface[];
+  layout: Layout;
+  /** Every app's tag and its active egress as last applied (null: none, e.g. held). */
+  apps: () => { tag: number; active: string | null }[];
   /** Re-apply: the servers an egress's apps are redirected to changed. */
   refresh: () => void;
   log: (msg: string) => void;
@@ -27,8 +34,12 @@ export class DnsResolvers {
   private readLinks = '';
   private reading: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Its 'lookup' events (Lookup) say which names managed apps asked through it. */
+  readonly forwarder: DnsForwarder;
 
-  constructor(private readonly deps: DnsResolversDeps) {}
+  constructor(private readonly deps: DnsResolversDeps) {
+    this.forwarder = new DnsForwarder(deps.log);
+  }
 
   /** Reads the system's servers now and whenever the links change (see linksChanged) or POLL_MS pass. */
   async start(): Promise<void> {
@@ -42,11 +53,33 @@ export class DnsResolvers {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.forwarder.stop();
   }
 
-  /** After an apply: a link that came, went or changed its index is read again. */
-  linksChanged(): void {
+  /** After an apply: forwarders for the apps compile() sent to one; new or changed links read again. */
+  afterApply(): void {
+    void this.forwarder.sync(this.forwards());
     if (this.linkKey() !== this.readLinks) void this.read();
+  }
+
+  /** The apps whose active egress has IPv6 servers only (compile() DNATs them to their forwarder). */
+  forwards(): ForwardSpec[] {
+    const all = this.forCompile();
+    const out: ForwardSpec[] = [];
+    for (const a of this.deps.apps()) {
+      const servers = (a.active && all[a.active]) || [];
+      if (!a.active || servers.some((r) => isIP(r) === 4)) continue;
+      const v6 = servers.filter((r) => isIP(r) === 6);
+      if (v6.length)
+        out.push({
+          tag: a.tag,
+          address: forwarderAddress(a.tag),
+          mark: markFor(this.deps.layout, a.tag),
+          egress: a.active,
+          servers: v6,
+        });
+    }
+    return out;
   }
 
   /** Egress → its servers, for compile(). */
@@ -81,7 +114,7 @@ export class DnsResolvers {
       servers,
       source,
       settings: set,
-      redirected: servers.some((s) => isIP(s) === 4),
+      redirected: servers.some((s) => isIP(s) !== 0),
     };
   }
 

@@ -163,6 +163,8 @@ export class Helper {
       policy: () => this.policy.current,
       commit: (doc) => this.policy.commit(doc),
       interfaces: () => this.loop.interfaces,
+      layout: this.layout,
+      apps: () => this.policy.apps.map((a) => ({ tag: a.tag, active: this.loop.evaluation(a.id).active })),
       refresh: () => void this.refresh('policy'),
       log: this.log,
     });
@@ -188,7 +190,7 @@ export class Helper {
       pidsOf: (id) => this.cgroups.pidsOf(id),
       applied: () => {
         this.publishViews();
-        this.dns.linksChanged();
+        this.dns.afterApply();
       },
       dnsResolvers: () => this.dns.forCompile(),
       sysctls: () => this.connections.sysctls(),

@@ -131,7 +131,15 @@ export interface CompileOptions {
 export interface DnsRedirect {
   mark: number;
   egress: string;
+  /** The DNAT target: the egress's IPv4 server, or the app's forwarder when its servers are all IPv6. */
   resolver: string;
+  /** To the helper's forwarder (mechanism/dns/forwarder.ts), which asks with the app's mark. */
+  forwarded?: boolean;
+}
+
+/** Loopback address of an app's DNS forwarder: 127.83.<tag high byte>.<tag low byte>. */
+export function forwarderAddress(tag: number): string {
+  return `127.83.${(tag >> 8) & 0xff}.${tag & 0xff}`;
 }
 
 /**
@@ -160,8 +168,11 @@ export function compile(
     const mark = markFor(layout, app.tag);
     const eff = effectiveChoice(app.choice, policy.override);
     const active = evaluate(app.choice, interfaces, policy).active;
-    const resolver = active ? opts.dnsResolvers?.[active]?.find((r) => isIP(r) === 4) : undefined;
+    const servers = (active && opts.dnsResolvers?.[active]) || [];
+    const resolver = servers.find((r) => isIP(r) === 4);
     if (active && resolver) dns.push({ mark, egress: active, resolver });
+    else if (active && servers.some((r) => isIP(r) === 6))
+      dns.push({ mark, egress: active, resolver: forwarderAddress(app.tag), forwarded: true });
     if (!active && killSwitchHolds(eff, interfaces, policy.paused)) dnsHeld.push(mark);
     if (eff.mode === 'block') {
       if (!policy.paused)
@@ -247,7 +258,7 @@ export function compile(
     }
   }
 
-  for (const egress of new Set(dns.map((d) => d.egress))) {
+  for (const egress of new Set(dns.filter((d) => !d.forwarded).map((d) => d.egress))) {
     // The redirected query leaves with a 127/8 source until masquerade rewrites it, and its reply is
     // un-NATed back to 127/8 on arrival: both need route_localnet on that egress. nft drops any other
     // packet for 127/8 arriving there (dns_guard), so the egress does not accept loopback traffic from outside.
@@ -322,16 +333,18 @@ export function nftTable(
       )
       .sort();
   const dnsChains: TableSpec['chains'] = [];
-  if (dns.length) {
-    const egresses = [...new Set(dns.map((d) => `"${d.egress}"`))].join(', ');
+  if (dns.length)
+    dnsChains.push({
+      name: 'dns_redirect',
+      hook: { type: 'nat', hook: 'output', priority: -100 },
+      rules: [
+        'ip daddr 127.0.0.0/8 meta l4proto { udp, tcp } th dport 53 dnat ip to meta mark map @dns_resolvers',
+      ],
+    });
+  const offHost = dns.filter((d) => !d.forwarded);
+  if (offHost.length) {
+    const egresses = [...new Set(offHost.map((d) => `"${d.egress}"`))].join(', ');
     dnsChains.push(
-      {
-        name: 'dns_redirect',
-        hook: { type: 'nat', hook: 'output', priority: -100 },
-        rules: [
-          'ip daddr 127.0.0.0/8 meta l4proto { udp, tcp } th dport 53 dnat ip to meta mark map @dns_resolvers',
-        ],
-      },
       {
         name: 'dns_masquerade',
         hook: { type: 'nat', hook: 'postrouting', priority: 100 },
