@@ -18,6 +18,7 @@ import { gzipSync } from 'node:zlib';
 import { run } from '../../native-helper/src/mechanism/exec.ts';
 import { repoRoot } from '../bundle-electron.ts';
 import { bundleHelper } from './bundle-helper.ts';
+import { launcherScript } from './node-flags.ts';
 import { buildDeb } from './deb.ts';
 import { LIB, STRIPPED, describePackage } from './layout.ts';
 import { packagedRuntime } from './runtime.ts';
@@ -52,10 +53,7 @@ export async function buildPackages(
     await bundleHelper(join(staged, 'lib'), version);
     // /usr/bin/switchyard: the bundle on the packaged runtime, whatever Node the system has (or not).
     const launcher = join(staged, 'switchyard');
-    writeFileSync(
-      launcher,
-      `#!/bin/sh\nexec ${LIB}/node --disable-warning=ExperimentalWarning ${LIB}/switchyard.mjs "$@"\n`,
-    );
+    writeFileSync(launcher, launcherScript(LIB)); // the helper with its idle-daemon Node options
     chmodSync(launcher, 0o755);
     const sources: Record<string, string> = { node: await packagedRuntime() };
     for (const [name, from] of Object.entries(STRIPPED)) sources[name] = join(repoRoot, from);

@@ -16,7 +16,8 @@
         "src/mounts.c",
         "src/wifi.c",
         "src/writes.c",
-        "src/journal.c"
+        "src/journal.c",
+        "src/memory.c"
       ],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "libraries": ["-lbpf", "-lpthread"]

@@ -2,11 +2,19 @@
 // half of them with a policy (blocked), and the lab running, over 60 s (10 s in quick mode).
 // Targets from issue 16: RSS under 80 MB, CPU under 0.5 % of one core, for the packaged helper (the
 // bundle on the Node runtime the package carries, what users run); the checkout's (tsx) for comparison.
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleHelper } from '../../build/package/bundle-helper.ts';
-import { HELPER_NODE_FLAGS } from '../../build/package/node-flags.ts';
+import { launcherScript } from '../../build/package/node-flags.ts';
 import { packagedRuntime } from '../../build/package/runtime.ts';
 import { Lab } from '../lab/lab.ts';
 import { REPO, RunningHelper } from '../lab/switchyard-helper.ts';
@@ -50,11 +58,12 @@ function commOf(pid: number): string {
 }
 
 /**
- * The package's layout in a temporary folder: the bundle, and beside it the built parts it loads
- * (linked from the checkout, where `npm run build` put them). Returns the command that runs it.
+ * The package's layout in a temporary folder: the bundle, the runtime and the built parts it loads
+ * beside it (linked from the checkout, where `npm run build` put them), and the package's launcher
+ * (/usr/bin/switchyard, with the helper's Node options). Returns the launcher.
  */
 async function packagedHelper(dir: string): Promise<string[]> {
-  const bundle = await bundleHelper(dir, 'bench');
+  await bundleHelper(dir, 'bench');
   const parts: Record<string, string> = {
     'switchyard_native.node': 'native-helper/native/build/Release/switchyard_native.node',
     'switchyard-datapath': 'native-helper/native/datapath/build/switchyard-datapath',
@@ -66,7 +75,11 @@ async function packagedHelper(dir: string): Promise<string[]> {
     mkdirSync(dirname(join(dir, to)), { recursive: true });
     symlinkSync(join(REPO, from), join(dir, to));
   }
-  return [await packagedRuntime(), ...HELPER_NODE_FLAGS, bundle];
+  symlinkSync(await packagedRuntime(), join(dir, 'node'));
+  const launcher = join(dir, 'switchyard');
+  writeFileSync(launcher, launcherScript(dir));
+  chmodSync(launcher, 0o755);
+  return [launcher];
 }
 
 function rssBytes(pid: number): number {
@@ -109,6 +122,25 @@ function threadCpuSeconds(pid: number, ticks: number): Map<string, number> {
     }
   }
   return out;
+}
+
+/** process.memoryUsage() and V8's heap spaces (committed/used) in MB, on one line. */
+export function describeMemory(json: string): string {
+  const m = JSON.parse(json) as {
+    usage: Record<string, number>;
+    spaces: Record<string, { size: number; used: number }>;
+    mappings?: Record<string, number>;
+  };
+  const mb = (n: number) => (n / MB).toFixed(1);
+  const usage = Object.entries(m.usage).map(([k, v]) => `${k} ${mb(v)}`);
+  const spaces = Object.entries(m.spaces)
+    .filter(([, s]) => s.size > 0)
+    .map(([k, s]) => `${k} ${mb(s.size)}/${mb(s.used)}`);
+  const mappings = Object.entries(m.mappings ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6)
+    .map(([k, v]) => `${k.replace(/^.*\//, '')} ${mb(v)}`);
+  return `${usage.join(', ')}; heap spaces committed/used: ${spaces.join(', ')}${mappings.length ? `; resident by mapping: ${mappings.join(', ')}` : ''}`;
 }
 
 /** The functions with the most self time in a .cpuprofile, one per line (for the log). */
@@ -215,6 +247,9 @@ async function measureIdle(ctx: BenchContext, label: string, command: string[] |
     const file = `${profileDir}/helper-${helper.pid}.cpuprofile`;
     for (let i = 0; i < 50 && !existsSync(file); i++) await sleep(100);
     ctx.log(`${label}: CPU profile of the idle window: ${file}\n${topSelfTime(readFileSync(file, 'utf8'))}`);
+    const memory = file.replace(/\.cpuprofile$/, '.memory.json');
+    if (existsSync(memory))
+      ctx.log(`${label}: memory at the end (MB): ${describeMemory(readFileSync(memory, 'utf8'))}`);
   }
   const heap = readFileSync(`/proc/${helper.pid}/status`, 'utf8').match(/VmHWM:\s+(\d+)/)?.[1];
   ctx.log(

@@ -4,6 +4,7 @@
 void sy_init_wifi(napi_env env, napi_value exports); /* wifi.c */
 void sy_init_writes(napi_env env, napi_value exports); /* writes.c */
 void sy_init_journal(napi_env env, napi_value exports); /* journal.c */
+void sy_init_memory(napi_env env, napi_value exports); /* memory.c */
 
 static napi_value init(napi_env env, napi_value exports)
 {
@@ -18,6 +19,7 @@ static napi_value init(napi_env env, napi_value exports)
 	sy_init_wifi(env, exports);
 	sy_init_writes(env, exports);
 	sy_init_journal(env, exports);
+	sy_init_memory(env, exports);
 	return exports;
 }
 

@@ -31,6 +31,7 @@ import { type AppCgroup, AppCgroups } from './app-cgroups.ts';
 import { type GroupInfo, lookupGroup } from './auth.ts';
 import { readCatalog, withCatalog } from './catalog-sync.ts';
 import { Counters } from './counters.ts';
+import { MemoryTrim } from './memory-trim.ts';
 import { EgressLoop, type RefreshReason } from './egress-loop.ts';
 import { DnsResolvers } from './dns-resolvers.ts';
 import { EventBus } from './event-bus.ts';
@@ -86,6 +87,8 @@ export class Helper {
   private readonly problems: Problems;
   private readonly policy: PolicyState;
   private readonly viewEvents = new ViewEvents(this.bus);
+  /** Freed malloc memory goes back to the kernel after start and after applies. */
+  private readonly memory = new MemoryTrim();
   private readonly loop: EgressLoop;
   /** Each egress's DNS servers, for the stub redirect (docs/dns.md). */
   readonly dns: DnsResolvers;
@@ -190,6 +193,7 @@ export class Helper {
       pidsOf: (id) => this.cgroups.pidsOf(id),
       applied: () => {
         this.publishViews();
+        this.memory.poke();
         this.dns.afterApply();
       },
       dnsResolvers: () => this.dns.forCompile(),
@@ -284,6 +288,7 @@ export class Helper {
     await this.reactions.syncNetworks();
     this.ticker = setInterval(() => void this.tick(), 1000);
     this.counters.start();
+    this.memory.poke();
     this.unwatch = this.policy.watchManaged(() =>
       this.reloadManaged().catch((err: Error) => this.log(`managed policy: ${err.message}`)),
     );
@@ -303,6 +308,7 @@ export class Helper {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     this.counters.stop();
+    this.memory.stop();
     this.unwatch?.();
     this.adoption?.stop();
     await this.watcher?.stop();

@@ -127,6 +127,8 @@ export interface NativeAddon {
   bpfMapLookup(path: string, keys: Buffer): Buffer;
   /** Mounts bpffs at mountPoint unless one is there (flock'd on the directory); true when it mounted now. */
   ensureBpffs(mountPoint: string): boolean;
+  /** malloc_trim(0): freed malloc memory goes back to the kernel; true when some was released. */
+  trimMemory(): boolean;
   /**
    * netnsPath: the initial network namespace to open the connector in (default /proc/1/ns/net; not
    * needed when already in it). receiveBufferBytes: socket buffer (default 8 MiB; the kernel doubles it).
