@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Interface } from '../api/schema.ts';
 import { renderTable } from '../mechanism/nft/spec.ts';
 import { compile, networkOf } from './compile.ts';
+import type { FlowPlan } from './flow-plan.ts';
 import { addApp, emptyPolicy, ensureEgressTables, setChoice, type PolicyDocument } from './model.ts';
 import { hex, layoutFor, markFor, tableFor } from '../layout/kernel-layout.ts';
 
@@ -210,6 +211,35 @@ describe('compile', () => {
     expect(text).not.toContain(hex(markFor(layout, 2)) + ' } ip daddr 127');
     // while an egress is usable nothing is held
     expect(renderTable(compile(p, [up1, up2], layout).nft!)).not.toContain('th dport 53 counter');
+  });
+
+  it("sends an encrypt rule's lookups to its tunnel's server, or nowhere", () => {
+    const p = ensureEgressTables(policy(), ['tun0']);
+    const cls = {
+      key: 'k',
+      tag: 0xf001,
+      mark: markFor(layout, 0xf001),
+      app: 'ks',
+      appTag: 1,
+      tunnel: 'tun0',
+      keyGroup: null,
+    };
+    const flows = { classes: [cls], lists: [], chains: [], counters: [] } as unknown as FlowPlan;
+    const tun = { ...up1, name: 'tun0', kind: 'tunnel' as const };
+    const on = compile(p, [up1, up2, tun], layout, { flows, dnsResolvers: { tun0: ['10.77.0.1'] } });
+    expect(on.nft!.maps.find((m) => m.name === 'dns_resolvers')!.elements).toContainEqual([
+      hex(cls.mark),
+      '10.77.0.1',
+    ]);
+    const none = renderTable(compile(p, [up1, up2, tun], layout, { flows }).nft!);
+    expect(none).toContain(`meta mark { ${hex(cls.mark)} } ip daddr 127.0.0.0/8`);
+    const down = renderTable(
+      compile(p, [up1, up2, { ...tun, usable: false }], layout, {
+        flows,
+        dnsResolvers: { tun0: ['10.77.0.1'] },
+      }).nft!,
+    );
+    expect(down).toContain(`meta mark { ${hex(cls.mark)} } ip daddr 127.0.0.0/8`);
   });
 
   it('refuses an egress without a table and too many egresses', () => {

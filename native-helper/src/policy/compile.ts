@@ -240,6 +240,11 @@ export function compile(
     )!;
     rules.push(...held.rules);
     kill.push(held.guard);
+    // A lookup the rule sent into the tunnel goes to the tunnel's server, through it, or nowhere.
+    const tunnelDns = opts.dnsResolvers?.[c.tunnel]?.find((r) => isIP(r) === 4);
+    const tunnelUp = interfaces.some((i) => i.name === c.tunnel && i.usable);
+    if (tunnelDns && tunnelUp) dns.push({ mark: c.mark, egress: c.tunnel, resolver: tunnelDns });
+    else dnsHeld.push(c.mark);
   }
 
   const routes: RouteSpec[] = [];
