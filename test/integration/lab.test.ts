@@ -170,6 +170,7 @@ describe.skipIf(!isRoot)('lab lifecycle', () => {
       'lab-updater',
       'resolver-a',
       'resolver-b',
+      'resolver-gw',
       'sleep',
     ]);
     expect(recorded.every((p) => p.running)).toBe(true);

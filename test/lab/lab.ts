@@ -537,9 +537,10 @@ export class Lab {
     if (server.readyLine) await waitForLine(logFile, server.readyLine, started, server.name);
   }
 
-  /** The queries an uplink's ISP resolver answered so far (its log; see servers/resolver.ts). */
+  /** The queries an uplink's ISP resolver ('gateway': the gateway's) answered so far (servers/resolver.ts). */
   async resolverQueries(id: string): Promise<ResolverQuery[]> {
-    const text = await readFile(join(logDir(this.prefix), `resolver-${this.uplink(id).id}.log`), 'utf8');
+    const name = id === 'gateway' ? 'resolver-gw' : `resolver-${this.uplink(id).id}`;
+    const text = await readFile(join(logDir(this.prefix), `${name}.log`), 'utf8');
     return text
       .split('\n')
       .filter((l) => l.startsWith('{'))

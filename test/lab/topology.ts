@@ -309,6 +309,31 @@ function servers(): ServerSpec[] {
   ];
 }
 
+/**
+ * The tunnel gateway's resolver, on the gateway's own addresses: a tunnel egress's lookups sent there
+ * through the tunnel arrive from the tunnel address (`switchyard dns set sy-tun0 198.18.250.2`).
+ */
+export function gatewayResolverServer(): ServerSpec {
+  const a = ADDRESSES;
+  return {
+    name: 'resolver-gw',
+    role: 'gateway',
+    argv: [
+      '{node}',
+      'servers/resolver.ts',
+      '--name=gateway',
+      `--listen=${a.gatewayV4}`,
+      `--listen=${a.gatewayV6}`,
+      `--servers-v4=${a.serversV4}`,
+      `--servers-v6=${a.serversV6}`,
+      `--gateway-v4=${a.gatewayV4}`,
+      `--gateway-v6=${a.gatewayV6}`,
+      `--port=${PORTS.dns}`,
+    ],
+    readyLine: 'lab-resolver ready',
+  };
+}
+
 /** The ISP's own resolver on its customer-side addresses (the uplink's gateway), logging who asked. */
 export function resolverServer(u: UplinkSpec): ServerSpec {
   const a = ADDRESSES;
@@ -341,7 +366,7 @@ export function describeLab(prefix: string, uplinkCount: number): Topology {
     core: coreFragment(),
     uplinks,
     uplinkFragments: uplinks.map(uplinkFragment),
-    servers: [...servers(), ...uplinks.map(resolverServer)],
+    servers: [...servers(), ...uplinks.map(resolverServer), gatewayResolverServer()],
     apps: SAMPLE_APPS,
     addresses: ADDRESSES,
     ports: PORTS,

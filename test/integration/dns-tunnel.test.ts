@@ -1,0 +1,165 @@
+// DNS of a tunnel egress, in the lab: the user gives the tunnel its gateway's resolver
+// (`switchyard dns set sy-tun0 …`, the gateway's lab resolver on its own address), and an app set to the
+// tunnel has its stub lookups answered there, arriving from its tunnel address, i.e. through the tunnel.
+// With the tunnel's gateway gone and the kill switch on, the lookup gets no answer and no resolver
+// sees it. Set up with nothing but the `switchyard` CLI, like tunnel-egress.test.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../native-helper/src/mechanism/exec.ts';
+import { Lab } from '../lab/lab.ts';
+import { REPO, SWITCHYARD, type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { NODE, eventually } from './support.ts';
+
+const isRoot = process.getuid?.() === 0;
+const sy = async (...args: string[]) => (await run([SWITCHYARD, ...args])).stdout.trim();
+const ASK = `${REPO}/test/integration/fixtures/dns-ask.ts`;
+
+describe.skipIf(!isRoot)("a tunnel egress's DNS goes through the tunnel to its gateway's resolver", () => {
+  let lab: Lab;
+  let helper: RunningHelper;
+  let gateway: ChildProcess;
+  let work: string;
+
+  const fresh = () => `q${randomBytes(5).toString('hex')}.lab`;
+  async function ask(name: string, tcp = false): Promise<{ rcode?: number; error?: string }> {
+    const argv = [SWITCHYARD, 'run', '--app', 'asker', '--socket', helper.socket, '--'];
+    argv.push(...NODE, ASK, '--managed', ...(tcp ? ['--tcp'] : []), '--timeout=3000', name);
+    return JSON.parse((await lab.exec('desktop', argv)).trim().split('\n').pop()!) as { rcode?: number };
+  }
+  async function seenBy(name: string): Promise<string[]> {
+    const seen: string[] = [];
+    for (const id of ['gateway', ...lab.uplinks.map((u) => u.id)])
+      for (const q of await lab.resolverQueries(id))
+        if (q.name === name) seen.push(`${q.resolver} ${q.client} ${q.transport}`);
+    return seen.sort();
+  }
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'sy-dns-tunnel-'));
+    lab = await Lab.up({ prefix: Lab.randomPrefix() });
+    await lab.setSystemResolver('stub');
+    helper = await startHelper(lab);
+    await helper.cli([
+      'app',
+      'add',
+      '--name',
+      'Asker',
+      '--id',
+      'asker',
+      '--cmdline',
+      'fixtures/dns-ask\\.ts --managed',
+    ]);
+    const tag = JSON.parse((await helper.cli(['app', 'show', 'asker', '--json'])).stdout).tag as number;
+
+    const desktopKey = await sy('tunnel', 'keygen');
+    writeFileSync(join(work, 'desktop.key'), desktopKey, { mode: 0o600 });
+    const desktopPub = (await run([SWITCHYARD, 'tunnel', 'pubkey'], { input: desktopKey })).stdout.trim();
+    const gatewayKey = await sy('tunnel', 'keygen');
+    const gatewayPub = (await run([SWITCHYARD, 'tunnel', 'pubkey'], { input: gatewayKey })).stdout.trim();
+    const config = {
+      instance: lab.prefix,
+      privateKey: gatewayKey,
+      listenPort: 51901,
+      address: '10.77.0.1/24',
+      uplinks: [{ name: 'internet', interface: 'eth0' }],
+      peers: [
+        {
+          name: 'desktop',
+          publicKey: desktopPub,
+          addresses: ['10.77.0.2/32'],
+          apps: [{ tag, allow: ['0.0.0.0/0'] }],
+        },
+      ],
+    };
+    writeFileSync(join(work, 'gw.json'), JSON.stringify(config), { mode: 0o600 });
+    gateway = spawn(
+      'nsenter',
+      [
+        `--net=/run/netns/${lab.nsName('gateway')}`,
+        '--',
+        SWITCHYARD,
+        'gateway',
+        '--config',
+        join(work, 'gw.json'),
+      ].concat(['--state-dir', work, '--socket', `/run/switchyard/${lab.prefix}-gw.sock`]),
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let gwLog = '';
+    gateway.stderr!.on('data', (d) => (gwLog += d));
+    await eventually(
+      'the gateway to listen',
+      async () => gwLog,
+      (l) => l.includes('listening on UDP'),
+      30_000,
+    );
+
+    await helper.cli([
+      'tunnel',
+      'add',
+      'sy-tun0',
+      '--gateway',
+      `${lab.servers.gatewayV4}:51901`,
+      '--gateway-key',
+      gatewayPub,
+      '--private-key-file',
+      join(work, 'desktop.key'),
+      '--address',
+      '10.77.0.2/24',
+    ]);
+    await eventually(
+      'the tunnel up',
+      async () => JSON.parse((await helper.cli(['tunnels', '--json'])).stdout) as { state: string }[],
+      (t) => t[0]?.state === 'up',
+      30_000,
+    );
+    await helper.cli(['dns', 'set', 'sy-tun0', lab.servers.gatewayV4]);
+    for (const u of lab.uplinks) await helper.cli(['dns', 'set', u.ifname, u.v4.gateway]);
+    await helper.cli(['egress', 'set', 'asker', 'sy-tun0', '--kill-switch']);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (gateway && gateway.exitCode === null) {
+      const done = new Promise((r) => gateway.once('exit', r));
+      gateway.kill('SIGTERM');
+      await done;
+    }
+    await helper?.stop();
+    await lab?.down();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("answers the app's stub lookups at the gateway's resolver, from the tunnel address (UDP and TCP)", async () => {
+    const shown = JSON.parse((await helper.cli(['dns', 'show', '--json'])).stdout) as {
+      egresses: { egress: string; servers: string[]; source: string }[];
+    };
+    expect(shown.egresses.find((e) => e.egress === 'sy-tun0')).toMatchObject({
+      servers: [lab.servers.gatewayV4],
+      source: 'settings',
+    });
+    for (const tcp of [false, true]) {
+      const name = fresh();
+      expect((await ask(name, tcp)).rcode).toBe(3);
+      expect(await seenBy(name)).toEqual([`gateway 10.77.0.2 ${tcp ? 'tcp' : 'udp'}`]);
+    }
+  });
+
+  it('with the gateway gone and the kill switch on, the lookup gets no answer and no resolver sees it', async () => {
+    const done = new Promise((r) => gateway.once('exit', r));
+    gateway.kill('SIGTERM');
+    await done;
+    await eventually(
+      'the tunnel down and the app held',
+      async () => JSON.parse((await helper.cli(['apps', '--json'])).stdout),
+      (l: { id: string; egress: { state: string } }[]) =>
+        l.find((a) => a.id === 'asker')?.egress.state === 'killed',
+      90_000,
+    );
+    const name = fresh();
+    expect((await ask(name)).error).toBeTruthy();
+    expect(await seenBy(name)).toEqual([]);
+  }, 120_000);
+});
