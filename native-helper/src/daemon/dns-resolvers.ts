@@ -1,12 +1,13 @@
 // Each egress's DNS servers, for the stub redirect (policy/compile.ts, docs/dns.md): what the system
 // says per link (systemd-resolved, else NetworkManager: mechanism/dns), else the user's settings in
 // the policy (`switchyard dns set`). The system is read again when the links change and every 15 s
-// while it has anything to say (a D-Bus property read per link is cheap); a change re-applies.
+// (a few D-Bus property reads per link; a lease that brings servers later is seen); a change re-applies.
 // Apps whose egress has IPv6 servers only are served by the forwarder (mechanism/dns/forwarder.ts).
 import { isIP } from 'node:net';
 import { ApiError, type Interface } from '../api/schema.ts';
 import type { DnsSource, EgressDns } from '../api/dns-schema.ts';
 import { DnsForwarder, type ForwardSpec } from '../mechanism/dns/forwarder.ts';
+import { inInitialNetns } from '../mechanism/dns/busctl.ts';
 import { readSystemServers, type LinkServers } from '../mechanism/dns/index.ts';
 import { markFor, type Layout } from '../layout/kernel-layout.ts';
 import { forwarderAddress } from '../policy/compile.ts';
@@ -44,9 +45,9 @@ export class DnsResolvers {
   /** Reads the system's servers now and whenever the links change (see linksChanged) or POLL_MS pass. */
   async start(): Promise<void> {
     await this.read();
-    this.timer = setInterval(() => {
-      if (Object.keys(this.system).length) void this.read();
-    }, POLL_MS);
+    // Outside the host's namespace the system is never asked (mechanism/dns/busctl.ts): nothing to poll.
+    if (!this.deps.readSystem && !inInitialNetns()) return;
+    this.timer = setInterval(() => void this.read(), POLL_MS);
     this.timer.unref();
   }
 
