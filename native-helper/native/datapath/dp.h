@@ -11,7 +11,7 @@
 #include "wire.h"
 
 #define SY_MAX_SESSIONS 1024
-#define SY_MAX_PEERS 256
+#define SY_MAX_PEERS 4096 /* slots; an unused one is zero pages the kernel never backs */
 #define SY_MAX_ADDRS 8
 #define SY_MAX_RULES 64
 #define SY_MAX_DSTS 16
@@ -58,7 +58,7 @@ struct sy_peer {
     struct sockaddr_in6 endpoint;
     uint8_t n_addrs, n_rules;
     struct sy_cidr addrs[SY_MAX_ADDRS];
-    struct sy_rule rules[SY_MAX_RULES];
+    struct sy_rule *rules; /* n_rules of them on the heap, NULL for none: an idle peer is ~200 bytes */
     uint64_t base_bytes[2]; /* the slot's byte sums when this peer took it: stats report from here */
 };
 
@@ -115,6 +115,7 @@ struct sy_dp {
     int aes_available;
     struct sy_session sessions[SY_MAX_SESSIONS];
     struct sy_peer peers[SY_MAX_PEERS];
+    _Atomic int peers_used; /* slots below this were ever taken: scans stop here (slots are never freed) */
     pthread_rwlock_t peers_lock;
     struct sy_tag_policy tags[65536];
     struct sy_worker *workers[SY_MAX_WORKERS];

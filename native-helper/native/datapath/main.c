@@ -105,11 +105,14 @@ static int parse_cidr(const uint8_t *p, struct sy_cidr *c) {
 
 static int find_peer(uint32_t id, int create) {
     int free_slot = -1;
-    for (int i = 0; i < SY_MAX_PEERS; i++) {
+    int used = atomic_load(&G.peers_used);
+    for (int i = 0; i < used; i++) {
         if (G.peers[i].used && G.peers[i].id == id) return i;
         if (!G.peers[i].used && free_slot < 0) free_slot = i;
     }
-    return create ? free_slot : -1;
+    if (!create) return -1;
+    if (free_slot < 0 && used < SY_MAX_PEERS) free_slot = used;
+    return free_slot;
 }
 
 static uint64_t slot_bytes_sum(int slot, int dir) {
@@ -133,31 +136,38 @@ static int ctl_set_peer(const uint8_t *p, size_t n) {
     size_t off = 28;
     for (int i = 0; i < np.n_addrs; i++, off += 18)
         if (off + 18 > n || parse_cidr(p + off, &np.addrs[i]) < 0) return -1;
+    if (np.n_rules && !(np.rules = calloc(np.n_rules, sizeof(struct sy_rule)))) return -1;
     for (int i = 0; i < np.n_rules; i++) {
-        if (off + 8 > n) return -1;
+        if (off + 8 > n) goto bad;
         struct sy_rule *r = &np.rules[i];
         memcpy(&r->tag, p + off, 2);
         r->n_dst = p[off + 2];
         memcpy(&r->mark, p + off + 4, 4);
         off += 8;
-        if (r->n_dst > SY_MAX_DSTS) return -1;
+        if (r->n_dst > SY_MAX_DSTS) goto bad;
         for (int d = 0; d < r->n_dst; d++, off += 18)
-            if (off + 18 > n || parse_cidr(p + off, &r->dst[d]) < 0) return -1;
+            if (off + 18 > n || parse_cidr(p + off, &r->dst[d]) < 0) goto bad;
     }
     pthread_rwlock_wrlock(&G.peers_lock);
     int slot = find_peer(id, 1);
     if (slot < 0) {
         pthread_rwlock_unlock(&G.peers_lock);
-        return -1;
+        goto bad;
     }
     struct sy_peer *old = &G.peers[slot];
+    struct sy_rule *old_rules = old->used ? old->rules : NULL;
     for (int d = 0; d < 2; d++) /* a slot taken by another peer starts its byte counts at zero */
         np.base_bytes[d] = old->used && old->id == id ? old->base_bytes[d] : slot_bytes_sum(slot, d);
     atomic_store(&np.send_session, old->used ? atomic_load(&old->send_session) : -1);
     if (old->used && np.endpoint.sin6_port == 0) np.endpoint = old->endpoint; /* keep a roamed endpoint */
     memcpy(old, &np, sizeof(np));
+    if (slot >= atomic_load(&G.peers_used)) atomic_store(&G.peers_used, slot + 1);
     pthread_rwlock_unlock(&G.peers_lock);
+    free(old_rules); /* workers read rules only under the read lock, so none holds the old ones now */
     return 0;
+bad:
+    free(np.rules);
+    return -1;
 }
 
 static int ctl_add_session(const uint8_t *p, size_t n) {
@@ -213,7 +223,7 @@ static int ctl_del_session(const uint8_t *p, size_t n) {
         return -1;
     }
     atomic_store_explicit(&s->state, 2, memory_order_release);
-    for (int i = 0; i < SY_MAX_PEERS; i++) {
+    for (int i = 0, used = atomic_load(&G.peers_used); i < used; i++) {
         int cur = slot;
         atomic_compare_exchange_strong(&G.peers[i].send_session, &cur, -1);
     }
@@ -269,7 +279,7 @@ static void ctl_stats(void) {
     o += (size_t)snprintf(buf + o, sizeof(buf) - o, "],\"peers\":[");
     first = 1;
     pthread_rwlock_rdlock(&G.peers_lock);
-    for (int k = 0; k < SY_MAX_PEERS && o < sizeof(buf) - 128; k++) {
+    for (int k = 0, used = atomic_load(&G.peers_used); k < used && o < sizeof(buf) - 128; k++) {
         const struct sy_peer *p = &G.peers[k];
         if (!p->used) continue;
         o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s{\"id\":%u,\"group\":%u,\"txBytes\":%llu,\"rxBytes\":%llu}",
@@ -336,12 +346,12 @@ int main(int argc, char **argv) {
     G.nworkers = workers;
     G.vnet_offloads = offload;
     /* The same rate the control process admits (PROTOCOL.md): beyond it, cookies decide. */
-    sy_bucket_init(&G.hs_bucket, 200, 50, sy_now_ms());
+    sy_bucket_init(&G.hs_bucket, 2000, 500, sy_now_ms()); /* responder.ts HANDSHAKES_PER_SECOND, _BURST */
     sy_bucket_init(&G.cookie_bucket, 20000, 2000, sy_now_ms());
     pthread_rwlock_init(&G.peers_lock, NULL);
     pthread_mutex_init(&G.out_lock, NULL);
     for (int i = 0; i < SY_MAX_SESSIONS; i++) pthread_spin_init(&G.sessions[i].replay_lock, PTHREAD_PROCESS_PRIVATE);
-    for (int i = 0; i < SY_MAX_PEERS; i++) atomic_store(&G.peers[i].send_session, -1);
+    /* A slot's send_session is set (-1) when a peer takes it: untouched slots stay unbacked pages. */
 
     char tun[IFNAMSIZ] = "";
     if (sy_adopt_tun(tunfds, workers, offload, tun) < 0) {

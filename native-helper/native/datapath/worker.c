@@ -85,7 +85,7 @@ static int peer_owns(const struct sy_peer *p, int family, const uint8_t *addr) {
 
 static int peer_for_dst(int family, const uint8_t *dst) {
     if (G.mode == SY_MODE_CLIENT) return G.peers[0].used ? 0 : -1;
-    for (int i = 0; i < SY_MAX_PEERS; i++)
+    for (int i = 0, used = atomic_load_explicit(&G.peers_used, memory_order_relaxed); i < used; i++)
         if (G.peers[i].used && peer_owns(&G.peers[i], family, dst)) return i;
     return -1;
 }
@@ -95,7 +95,7 @@ static int peer_for_dst(int family, const uint8_t *dst) {
 static int tag_peer_slot(struct sy_tag_policy *t) {
     int slot = atomic_load_explicit(&t->peer_slot, memory_order_relaxed);
     if (slot >= 0 && G.peers[slot].used && G.peers[slot].id == t->peer_id) return slot;
-    for (int i = 0; i < SY_MAX_PEERS; i++)
+    for (int i = 0, used = atomic_load_explicit(&G.peers_used, memory_order_relaxed); i < used; i++)
         if (G.peers[i].used && G.peers[i].id == t->peer_id) {
             atomic_store_explicit(&t->peer_slot, i, memory_order_relaxed);
             return i;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { genkey, pubkey } from '../tunnel/keys.ts';
 import { TunnelConfig } from '../tunnel/config.ts';
-import { parseGatewayConfig } from './config.ts';
+import { GATEWAY_MAX_SLOTS, parseGatewayConfig } from './config.ts';
 
 const base = () => ({
   privateKey: genkey(),
@@ -24,6 +24,24 @@ describe('gateway config', () => {
     expect(c.tunName).toBe('sygw0');
     expect(c.enableForwarding).toBe(true);
     expect(c.instance).toBe('default');
+  });
+
+  it('takes 1,000 peers, and counts key groups against the slots the data path has', () => {
+    const peer = (i: number, groups = 0) => ({
+      name: `p${i}`,
+      publicKey: pubkey(genkey()),
+      addresses: [`198.19.${64 + (i >> 8)}.${i & 255}/32`],
+      apps: [],
+      groups: Array.from({ length: groups }, (_, g) => ({ name: `g${g}`, apps: [] })),
+    });
+    expect(
+      parseGatewayConfig({ ...base(), peers: Array.from({ length: 1000 }, (_, i) => peer(i)) }).peers,
+    ).toHaveLength(1000);
+    // 300 peers with 15 groups each need 4,800 slots.
+    const grouped = Array.from({ length: 300 }, (_, i) => peer(i, 15));
+    expect(() => parseGatewayConfig({ ...base(), peers: grouped })).toThrow(
+      `300 peers with their key groups need 4800 slots; a gateway has ${GATEWAY_MAX_SLOTS}`,
+    );
   });
 
   it('names the problem: unknown uplink, shared key, bad key, bad prefix', () => {

@@ -19,6 +19,12 @@ export const GatewayApp = z
   })
   .strict();
 
+/**
+ * Peer slots the data path has (SY_MAX_PEERS in native/datapath/dp.h): one per peer and one per key
+ * group of a peer. An idle slot costs a few hundred bytes, so this is far beyond what one gateway serves.
+ */
+export const GATEWAY_MAX_SLOTS = 4096;
+
 export const GatewayPeer = z
   .object({
     name: Name,
@@ -65,7 +71,7 @@ export const GatewayConfig = z
       .array(z.object({ name: Name, interface: z.string().regex(/^[A-Za-z0-9_.@:-]{1,15}$/) }).strict())
       .min(1)
       .max(8),
-    peers: z.array(GatewayPeer).max(250),
+    peers: z.array(GatewayPeer).max(GATEWAY_MAX_SLOTS),
     /** Turn on IP forwarding in the gateway's network namespace (needed to forward at all). */
     enableForwarding: z.boolean().default(true),
     preferAes: z.boolean().default(true),
@@ -77,6 +83,13 @@ export const GatewayConfig = z
   .superRefine((c, ctx) => {
     const uplinks = new Set(c.uplinks.map((u) => u.name));
     const keys = new Set<string>();
+    const slots = c.peers.reduce((n, p) => n + 1 + p.groups.length, 0);
+    if (slots > GATEWAY_MAX_SLOTS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['peers'],
+        message: `${c.peers.length} peers with their key groups need ${slots} slots; a gateway has ${GATEWAY_MAX_SLOTS} (one per peer and one per key group)`,
+      });
     c.peers.forEach((p, i) => {
       if (keys.has(p.publicKey))
         ctx.addIssue({

@@ -3,7 +3,7 @@
 import type { Datapath, Endpoint } from '../tunnel/datapath.ts';
 import { HandshakeError } from '../tunnel/noise.ts';
 import { INIT_LEN, chooseCipher, consumeInitiation, createResponse, mac1Valid } from '../tunnel/handshake.ts';
-import type { KeyPair } from '../tunnel/keys.ts';
+import { forgetPublicKeys, rememberPublicKeys, type KeyPair } from '../tunnel/keys.ts';
 import { IndexAllocator, TokenBucket, type TunnelTimers } from '../tunnel/timers.ts';
 
 export interface ResponderPeer {
@@ -27,6 +27,12 @@ export interface ResponderCounters {
 
 /** Sessions one peer slot may hold at once: the one in use, the one replacing it, and one more. */
 export const MAX_SESSIONS_PER_PEER = 3;
+/** Handshakes admitted before cookies are asked for; the data path's hs_bucket has the same numbers. */
+export const HANDSHAKE_BURST = 500;
+export const HANDSHAKES_PER_SECOND = 2000;
+/** One source's initiations (WireGuard's ratelimiter: 20/s, burst 5), before any DH. */
+export const SOURCE_BURST = 5;
+export const SOURCE_PER_SECOND = 20;
 
 interface PeerState {
   lastTimestamp: Buffer | null;
@@ -46,7 +52,9 @@ export class Responder {
   private indices = new IndexAllocator();
   private byKey = new Map<string, ResponderPeer>();
   private state = new Map<number, PeerState>();
-  private global = new TokenBucket(50, 200);
+  // The rate the data path admits before it counts as under load (PROTOCOL.md, "Under load"): a
+  // second guard in case something else feeds us handshakes.
+  private global = new TokenBucket(HANDSHAKE_BURST, HANDSHAKES_PER_SECOND);
   private perSource = new Map<string, TokenBucket>();
 
   constructor(
@@ -65,13 +73,17 @@ export class Responder {
   setPeers(peers: ResponderPeer[]): void {
     this.byKey.clear();
     for (const p of peers) this.byKey.set(`${p.publicKey.toString('base64')}|${p.group}`, p);
+    rememberPublicKeys(
+      this,
+      peers.map((p) => p.publicKey),
+    );
   }
 
   private bucketFor(address: string): TokenBucket {
     let b = this.perSource.get(address);
     if (!b) {
       if (this.perSource.size > 10_000) this.perSource.clear();
-      b = new TokenBucket(5, 2);
+      b = new TokenBucket(SOURCE_BURST, SOURCE_PER_SECOND);
       this.perSource.set(address, b);
     }
     return b;
@@ -172,6 +184,7 @@ export class Responder {
   }
 
   stop(): void {
+    forgetPublicKeys(this);
     for (const st of this.state.values()) for (const s of st.sessions) clearTimeout(s.timer);
   }
 }
