@@ -4,7 +4,7 @@ import { downStale } from './cleanup.ts';
 import { DEFAULT_PREFIX, DEFAULT_UPLINKS, Lab, downByPrefix, requireRoot, type LabStatus } from './lab.ts';
 import { checkPrefix } from './topology.ts';
 
-const USAGE = `usage: lab up|down|status|move [--prefix P] [--uplinks N] [--apps] [--stale]
+const USAGE = `usage: lab up|down|status|move [--prefix P] [--uplinks N] [--apps] [--stub] [--stale]
   up       create the namespaced network (desktop, one ISP per uplink, internet, gateway) and its servers
   down     remove everything named after the prefix (also after a crash)
   status   show namespaces, uplinks, servers and running apps
@@ -12,6 +12,8 @@ const USAGE = `usage: lab up|down|status|move [--prefix P] [--uplinks N] [--apps
   --prefix P   name prefix of everything created (default ${DEFAULT_PREFIX})
   --uplinks N  number of uplinks for up (default ${DEFAULT_UPLINKS})
   --apps       also start the sample apps (lab-browser, lab-chat, lab-updater)
+  --stub       with up: the desktop's resolv.conf names the resolved-like stub at 127.0.0.53 (which asks
+               the default uplink's ISP resolver) instead of the lab DNS, as on a desktop with resolved
   --stale      with down: remove every lab whose owning test process died without cleaning up`;
 
 function printStatus(s: LabStatus): void {
@@ -33,7 +35,8 @@ function printStatus(s: LabStatus): void {
   line(`Servers (in ${s.prefix}-internet) at ${v.v4} and ${v.v6}:`);
   line(`  HTTP :${v.httpPort}   UDP echo :${v.udpEchoPort}   DNS :${v.dnsPort}   iperf3 :${v.iperf3Port}`);
   line(`  DNS names: ${v.names.server}, ${v.names.gateway}, ${v.names.whoami} (TXT: who asked)`);
-  line(`Gateway (${s.prefix}-gateway): ${v.gatewayV4}, ${v.gatewayV6}`);
+  line(`Gateway (${s.prefix}-gateway): ${v.gatewayV4}, ${v.gatewayV6} (its resolver answers there too)`);
+  line('ISP resolvers: each on its uplink gateway (198.18.n.1, fd5a:n::1); stub: 127.0.0.53 in the desktop');
   line('Processes:');
   for (const p of s.processes) {
     line(
@@ -52,6 +55,7 @@ async function main(argv: string[]): Promise<void> {
       prefix: { type: 'string', default: DEFAULT_PREFIX },
       uplinks: { type: 'string', default: String(DEFAULT_UPLINKS) },
       apps: { type: 'boolean', default: false },
+      stub: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       stale: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -70,7 +74,17 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'up': {
       const uplinks = Number(values.uplinks);
-      const lab = await Lab.up({ prefix, uplinks, startApps: values.apps, cleanupOnExit: false });
+      const lab = await Lab.up({
+        prefix,
+        uplinks,
+        startApps: values.apps && !values.stub,
+        cleanupOnExit: false,
+      });
+      if (values.stub) {
+        // Before the apps start: a process takes its resolv.conf when it starts.
+        await lab.setSystemResolver('stub');
+        if (values.apps) for (const app of lab.appNames) await lab.startApp(app);
+      }
       printStatus(await lab.status());
       console.log(`\nLab "${prefix}" is up. Take it down with: lab down --prefix ${prefix}`);
       return;
