@@ -5,6 +5,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { output, run, type RunOptions, type RunResult } from '../../native-helper/src/mechanism/exec.ts';
 import type { TrafficRecord } from './apps/traffic-log.ts';
+import { parseResolverLog, type ResolverQuery } from './servers/resolver-log.ts';
 import { downByPrefix, labNamespaces, type DownReport } from './cleanup.ts';
 import { appArgv, writeDesktopEntries } from './desktop-entries.ts';
 import { applyFragment, ipBatch, routeLine } from './engine.ts';
@@ -44,6 +45,7 @@ import {
 export { downByPrefix, type DownReport } from './cleanup.ts';
 export type { Role, UplinkSpec } from './topology.ts';
 export type { TrafficRecord } from './apps/traffic-log.ts';
+export type { ResolverQuery } from './servers/resolver-log.ts';
 
 export const DEFAULT_PREFIX = 'sylab';
 export const DEFAULT_UPLINKS = 2;
@@ -55,20 +57,6 @@ export interface UpOptions {
   startApps?: boolean;
   /** Take the lab down on exit, SIGINT, SIGTERM or an uncaught error (default true; the CLI turns it off). */
   cleanupOnExit?: boolean;
-}
-
-/** One query an ISP resolver answered (a line of its log). */
-export interface ResolverQuery {
-  kind: 'dns-query';
-  /** The ISP namespace's role, e.g. isp-a. */
-  resolver: string;
-  /** Who asked (the source address as the resolver saw it). */
-  client: string;
-  /** The resolver address it was asked on. */
-  local: string;
-  transport: 'udp' | 'tcp';
-  name?: string;
-  type?: number;
 }
 
 export interface LabUplink extends UplinkSpec {
@@ -540,11 +528,7 @@ export class Lab {
   /** The queries an uplink's ISP resolver ('gateway': the gateway's) answered so far (servers/resolver.ts). */
   async resolverQueries(id: string): Promise<ResolverQuery[]> {
     const name = id === 'gateway' ? 'resolver-gw' : `resolver-${this.uplink(id).id}`;
-    const text = await readFile(join(logDir(this.prefix), `${name}.log`), 'utf8');
-    return text
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as ResolverQuery);
+    return parseResolverLog(await readFile(join(logDir(this.prefix), `${name}.log`), 'utf8'));
   }
 }
 
