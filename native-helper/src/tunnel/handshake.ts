@@ -57,8 +57,19 @@ export type Cipher = typeof CIPHER_CHACHA | typeof CIPHER_AESGCM;
 const MAC1_LABEL = Buffer.from('mac1----', 'ascii');
 const COOKIE_LABEL = Buffer.from('cookie--', 'ascii');
 
+// mac1 keys are derived from static keys we trust (ours, a configured peer's, the gateway's), never
+// from a key a stranger sends, so remembering them is bounded by the config; each handshake needed
+// three of these hashes otherwise.
+const mac1Keys = new Map<string, Buffer>();
 function mac1Key(receiverStatic: Uint8Array): Buffer {
-  return hash(MAC1_LABEL, receiverStatic);
+  const id = Buffer.from(receiverStatic).toString('latin1');
+  let key = mac1Keys.get(id);
+  if (!key) {
+    if (mac1Keys.size >= 8192) mac1Keys.clear();
+    key = hash(MAC1_LABEL, receiverStatic);
+    mac1Keys.set(id, key);
+  }
+  return key;
 }
 function mac(key: Uint8Array, body: Uint8Array): Buffer {
   return hmac(Buffer.from(key), body).subarray(0, 16);
