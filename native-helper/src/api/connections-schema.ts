@@ -29,6 +29,8 @@ export const Connection = z.object({
   port: z.number().int().min(0).max(65535).nullable(),
   /** The local address it left from. */
   source: z.string(),
+  /** Its local port; null for protocols without ports. */
+  sourcePort: z.number().int().min(0).max(65535).nullable(),
   /** The interface it went out of; null when none of the helper's interfaces holds its source. */
   egress: EgressName.nullable(),
   /** Bytes and packets at the IP layer (headers included); null until the kernel has counted them. */

@@ -9,6 +9,7 @@ import { print, rate, table } from './format.ts';
 import { appDetails, eventLine, interfaceRows, stateText, statusText } from './state-format.ts';
 import { wireguardLines } from './wireguard-format.ts';
 import { eventCommands } from './event-commands.ts';
+import { connectionCommands } from './connection-commands.ts';
 import { ruleCommands } from './rule-commands.ts';
 import { tunnelCommands } from './tunnel-commands.ts';
 import { dnsCommands } from './dns-commands.ts';
@@ -219,6 +220,7 @@ export const commands: Command[] = [
       ),
   },
   ...eventCommands,
+  ...connectionCommands,
   {
     name: 'pause',
     usage: 'pause',

@@ -12,6 +12,7 @@ function conn(key: number, app: string): Connection {
     name: null,
     port: 443,
     source: '10.1.0.2',
+    sourcePort: 40000 + key,
     egress: 'eth0',
     txBytes: null,
     rxBytes: null,

@@ -138,6 +138,7 @@ export class Connections {
       name: this.deps.nameOf?.(app, r.orig.dst) ?? null,
       port: r.orig.dport,
       source: r.orig.src,
+      sourcePort: r.orig.sport,
       egress: this.egressOf(r.orig.src, r.family) ?? this.deps.evaluation(app).active,
       txBytes: null,
       rxBytes: null,
