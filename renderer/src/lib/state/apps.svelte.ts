@@ -1,5 +1,6 @@
 // The app catalog as the UI sees it: list, search, filter, live counters and egress edits.
 import type { App, EgressChoice, EventData } from '#switchyard/api/schema.ts';
+import { CounterCells, type Counters } from './counter-cells.svelte.ts';
 import type { SwitchyardClient } from '../transport/types.ts';
 import { toApiError } from '../transport/types.ts';
 import { launchApp } from './launch.ts';
@@ -55,7 +56,11 @@ export function countByFilter(apps: readonly App[]): Record<AppFilter, number> {
 }
 
 export class AppsState {
-  list = $state<App[]>([]);
+  /**
+   * Raw, not deeply reactive: every change replaces the app (and the array), so filtering 1,000 apps
+   * reads plain objects. Counters change in place once a second and are reactive per app (counterCells).
+   */
+  list = $state.raw<App[]>([]);
   query = $state('');
   filter = $state<AppFilter>('all');
   selectedId = $state<string | null>(null);
@@ -70,12 +75,16 @@ export class AppsState {
 
   visible = $derived(filterApps(this.list, this.query, this.filter));
   counts = $derived(countByFilter(this.list));
-  selected = $derived(this.list.find((a) => a.id === this.selectedId) ?? null);
+  // A lookup rebuilt with the list (which is replaced on every change), never written to.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  #byId = $derived(new Map(this.list.map((a) => [a.id, a])));
+  selected = $derived((this.selectedId !== null && this.#byId.get(this.selectedId)) || null);
   /** Apps flagged or quarantined now, by name. */
   held = $derived(this.list.filter((a) => a.held.length).sort((a, b) => a.name.localeCompare(b.name)));
 
   #client: SwitchyardClient;
   #notices: Notices | undefined;
+  #counters = new CounterCells();
 
   constructor(client: SwitchyardClient, notices?: Notices) {
     this.#client = client;
@@ -84,7 +93,9 @@ export class AppsState {
 
   async load(): Promise<void> {
     try {
-      this.list = await this.#client.call('apps.list', {});
+      const list = await this.#client.call('apps.list', {});
+      this.#counters.reset(list);
+      this.list = list;
       this.loadError = null;
     } catch (e) {
       this.loadError = `The app list could not be loaded: ${toApiError(e).message}`;
@@ -94,7 +105,12 @@ export class AppsState {
   }
 
   byId(id: string): App | undefined {
-    return this.list.find((a) => a.id === id);
+    return this.#byId.get(id);
+  }
+
+  /** An app's live counters; reading them in a template re-renders only when that app's numbers change. */
+  countersOf(app: App): Counters {
+    return this.#counters.read(app);
   }
 
   nameOf(id: string | null): string {
@@ -102,35 +118,29 @@ export class AppsState {
     return this.byId(id)?.name ?? id;
   }
 
-  /** Live counters, once a second: update rates and totals in place. */
+  /**
+   * Live counters, once a second. Each app's numbers live in a cell of their own: only rows that show an
+   * app whose numbers changed re-render, and the list, its filter and its sort are not touched.
+   */
   applyCounters(data: EventData<'counters'>): void {
-    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local lookup table, not state
-    const index = new Map(this.list.map((a, i) => [a.id, i]));
+    const byId = this.#byId;
     for (const c of data.apps) {
-      const i = index.get(c.id);
-      if (i === undefined) continue;
-      const app = this.list[i] as App;
-      const prev = app.counters;
-      if (
-        prev.txRate !== c.txRate ||
-        prev.rxRate !== c.rxRate ||
-        prev.txBytes !== c.txBytes ||
-        prev.rxBytes !== c.rxBytes
-      )
-        app.counters = { txBytes: c.txBytes, rxBytes: c.rxBytes, txRate: c.txRate, rxRate: c.rxRate };
+      const app = byId.get(c.id);
+      if (app) this.#counters.set(app, c);
     }
   }
 
   applyChanged(data: EventData<'app.changed'>): void {
     const i = this.list.findIndex((a) => a.id === data.id);
     if (data.removed || !data.app) {
-      if (i >= 0) this.list.splice(i, 1);
+      if (i >= 0) this.list = this.list.toSpliced(i, 1);
+      this.#counters.delete(data.id);
       if (this.selectedId === data.id) this.selectedId = null;
       return;
     }
     if (data.app.pids.length) delete this.launchFailed[data.id];
-    if (i >= 0) this.list[i] = data.app;
-    else this.list.push(data.app);
+    this.#counters.set(data.app, data.app.counters);
+    this.list = i >= 0 ? this.list.with(i, data.app) : [...this.list, data.app];
   }
 
   /** Send a new egress choice; the helper's answer (or its app.changed event) becomes the truth. */
