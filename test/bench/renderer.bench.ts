@@ -1,6 +1,7 @@
 // Renderer cost: gzip size of the production bundle, time to first render of the apps list, main-thread
 // cost of one live `counters` update, and JS heap, all with 1,000 fake apps. Anchors in the same run:
-// a minimal Svelte "hello" page built with the same toolchain (size), and the same UI with 10 apps.
+// a minimal Svelte "hello" page built with the same toolchain (size, and its load: the floor of a first
+// render), and the same UI with 10 apps.
 // The UI runs in a demo build (FakeHelper, `?demo&apps=N`) served under the real CSP to /usr/bin/chromium.
 import { createServer, type Server } from 'node:http';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -34,8 +35,9 @@ export async function benchRenderer(ctx: BenchContext): Promise<BenchRow[]> {
   if (!(await exists(CHROMIUM)))
     throw new Error(`${CHROMIUM} is missing; install Debian's chromium package to run the renderer bench.`);
   const rows: BenchRow[] = [];
-  rows.push(...(await bundleRows(ctx)));
-  rows.push(...(await browserRows(ctx)));
+  const bundles = await bundleRows(ctx);
+  rows.push(...bundles.rows);
+  rows.push(...(await browserRows(ctx, bundles.helloDir)));
   return rows;
 }
 
@@ -113,7 +115,7 @@ async function buildRenderer(outDir: string, mode: 'production' | 'demo'): Promi
   });
 }
 
-async function bundleRows(ctx: BenchContext): Promise<BenchRow[]> {
+async function bundleRows(ctx: BenchContext): Promise<{ rows: BenchRow[]; helloDir: string }> {
   const prodDir = path.join(ctx.tmpdir, 'renderer-prod');
   ctx.log('building the renderer (production) into a temp dir');
   await buildRenderer(prodDir, 'production');
@@ -121,11 +123,12 @@ async function bundleRows(ctx: BenchContext): Promise<BenchRow[]> {
   if (prod.files.some((f) => /fake/i.test(f)))
     ctx.log(`warning: the production build contains a fake-transport chunk: ${prod.files.join(', ')}`);
   ctx.log('building the Svelte hello page (anchor)');
-  const hello = await gzipSizes(await buildHelloPage(ctx));
+  const helloDir = await buildHelloPage(ctx);
+  const hello = await gzipSizes(helloDir);
   const kib = (b: number) => b / 1024;
   const anchorJs = 'Svelte hello page, JS';
   const how = 'gzip -9 of every file of `vite build` (node:zlib)';
-  return [
+  const rows: BenchRow[] = [
     {
       group: GROUP,
       name: 'bundle, JS',
@@ -150,6 +153,7 @@ async function bundleRows(ctx: BenchContext): Promise<BenchRow[]> {
       note: 'anchor: one Svelte 5 component ($state + button) mounted, same vite + Svelte plugin + build options; ≈ the Svelte client runtime',
     },
   ];
+  return { rows, helloDir };
 }
 
 // ---------- 2–4. in the browser ----------
@@ -197,12 +201,16 @@ async function serve(ctx: BenchContext, dir: string): Promise<string> {
   return `http://127.0.0.1:${port}/`;
 }
 
+const APP_ROW = '[role="list"][aria-label="Apps"] [role="listitem"]';
+/** The hello page's content: its one button. */
+const HELLO_CONTENT = '#app button';
+
 // Runs in the page before its own scripts (a string so this file needs no DOM types). Records when the
-// apps list first holds a row (and the frame after that), and wraps the FakeHelper's 1 s interval to
-// count counters ticks and time their synchronous part.
-const PAGE_PROBE = `(() => {
+// page's content (the apps list's first row) is first in the DOM, and the frame after that, and wraps
+// the FakeHelper's 1 s interval to count counters ticks and time their synchronous part.
+const pageProbe = (rowSelector: string) => `(() => {
   const bench = (window.__bench = { firstRowAt: null, firstRowFrameAt: null, setSize: null, ticks: 0, tickMs: 0 });
-  const rowSelector = '[role="list"][aria-label="Apps"] [role="listitem"]';
+  const rowSelector = ${JSON.stringify(rowSelector)};
   const mo = new MutationObserver(() => {
     const row = document.querySelector(rowSelector);
     if (!row || bench.firstRowAt !== null) return;
@@ -242,7 +250,15 @@ interface OpenedUi {
   firstRowMs: number;
 }
 
-async function openUi(browser: Browser, base: string, apps: number, tick: boolean): Promise<OpenedUi> {
+/**
+ * One cold load: a new browser context, navigation, then waiting (polled from outside) until the probe
+ * saw `selector` in the DOM and the animation frame after it.
+ */
+async function openPage(
+  browser: Browser,
+  url: string,
+  selector: string,
+): Promise<OpenedUi & { probe: Probe }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   try {
     const page = await context.newPage();
@@ -251,11 +267,10 @@ async function openUi(browser: Browser, base: string, apps: number, tick: boolea
     page.on('console', (m) => {
       if (m.type() === 'error') pageErrors.push(m.text());
     });
-    await page.addInitScript({ content: PAGE_PROBE });
+    await page.addInitScript({ content: pageProbe(selector) });
     const cdp = await context.newCDPSession(page);
     // Wall-clock durations (the default time domain), like performance.now() and the 1 s frame budget.
     await cdp.send('Performance.enable', { timeDomain: 'timeTicks' });
-    const url = `${base}?demo&apps=${apps}${tick ? '' : '&tick=off'}#/apps`;
     await page.goto(url, { timeout: RENDER_TIMEOUT_MS });
     // Polled from outside: waitForFunction evaluates a string in the page, which the UI's CSP forbids.
     // The timestamps are taken inside the page, so the polling interval does not affect them.
@@ -263,7 +278,7 @@ async function openUi(browser: Browser, base: string, apps: number, tick: boolea
     for (const deadline = Date.now() + RENDER_TIMEOUT_MS; probe.firstRowFrameAt === null;) {
       if (Date.now() > deadline)
         throw new Error(
-          `the apps list at ${url} showed no row within ${RENDER_TIMEOUT_MS / 1000} s` +
+          `${url} showed no ${selector} within ${RENDER_TIMEOUT_MS / 1000} s` +
             (pageErrors.length
               ? `; page errors: ${pageErrors.join(' | ')}`
               : '; no page errors were reported.'),
@@ -271,16 +286,31 @@ async function openUi(browser: Browser, base: string, apps: number, tick: boolea
       await sleep(50);
       probe = await readProbe(page);
     }
-    if (probe.setSize !== apps)
-      throw new Error(
-        `the apps list at ${url} reports ${probe.setSize} apps, not ${apps}; is ?apps=N honoured?`,
-      );
     if (pageErrors.length) throw new Error(`page errors at ${url}: ${pageErrors.join(' | ')}`);
-    return { context, page, cdp, firstRenderMs: probe.firstRowFrameAt!, firstRowMs: probe.firstRowAt! };
+    return {
+      context,
+      page,
+      cdp,
+      probe,
+      firstRenderMs: probe.firstRowFrameAt!,
+      firstRowMs: probe.firstRowAt!,
+    };
   } catch (err) {
     await context.close().catch(() => {});
     throw err;
   }
+}
+
+async function openUi(browser: Browser, base: string, apps: number, tick: boolean): Promise<OpenedUi> {
+  const url = `${base}?demo&apps=${apps}${tick ? '' : '&tick=off'}#/apps`;
+  const ui = await openPage(browser, url, APP_ROW);
+  if (ui.probe.setSize !== apps) {
+    await ui.context.close().catch(() => {});
+    throw new Error(
+      `the apps list at ${url} reports ${ui.probe.setSize} apps, not ${apps}; is ?apps=N honoured?`,
+    );
+  }
+  return ui;
 }
 
 async function metrics(cdp: CDPSession): Promise<Record<string, number>> {
@@ -357,12 +387,13 @@ async function fakeTickMs(apps: number): Promise<number> {
   return median(samples);
 }
 
-async function browserRows(ctx: BenchContext): Promise<BenchRow[]> {
+async function browserRows(ctx: BenchContext, helloDir: string): Promise<BenchRow[]> {
   const demoDir = path.join(ctx.tmpdir, 'renderer-demo');
   ctx.defer('remove the demo build', () => rm(demoDir, { recursive: true, force: true }));
   ctx.log('building the renderer (demo mode) into a temp dir');
   await buildRenderer(demoDir, 'demo');
   const base = await serve(ctx, demoDir);
+  const helloBase = await serve(ctx, helloDir);
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
   ctx.defer('close chromium', () => browser.close());
@@ -371,10 +402,18 @@ async function browserRows(ctx: BenchContext): Promise<BenchRow[]> {
   const updateSeconds = ctx.quick ? 6 : 20;
   const render: Record<number, number[]> = { [BIG]: [], [SMALL]: [] };
   const rowInserted: Record<number, number[]> = { [BIG]: [], [SMALL]: [] };
+  const hello: { render: number[]; inserted: number[] } = { render: [], inserted: [] };
   // One warm-up load so the first measured run does not pay for chromium's own start-up work.
   await (await openUi(browser, base, SMALL, false)).context.close();
   // Interleaved so drift on a shared machine hits both sizes alike.
+  await (await openPage(browser, helloBase, HELLO_CONTENT)).context.close();
   for (let i = 0; i < runs; i++) {
+    // The anchor: the Svelte hello page, loaded the same way (same server headers, same probe).
+    const h = await openPage(browser, helloBase, HELLO_CONTENT);
+    await h.context.close();
+    hello.render.push(h.firstRenderMs);
+    hello.inserted.push(h.firstRowMs);
+    ctx.log(`hello page, run ${i + 1}/${runs}: content after ${h.firstRenderMs.toFixed(1)} ms`);
     for (const apps of [SMALL, BIG]) {
       if (ctx.signal.aborted) throw new Error('interrupted');
       const ui = await openUi(browser, base, apps, false);
@@ -441,7 +480,22 @@ async function browserRows(ctx: BenchContext): Promise<BenchRow[]> {
       name: `first render, ${SMALL} apps`,
       value: median(render[SMALL]!),
       unit: 'ms',
-      note: `anchor: ${ttfrNote(SMALL)}`,
+      ratio: {
+        against: 'first render, Svelte hello page',
+        value: median(render[SMALL]!) / median(hello.render),
+      },
+      target: { max: 1.5, label: '≤ 1.5× the Svelte hello page (issue 16)' },
+      note: `anchor of the row above; ${ttfrNote(SMALL)}`,
+    },
+    {
+      group: GROUP,
+      name: 'first render, Svelte hello page',
+      value: median(hello.render),
+      unit: 'ms',
+      note:
+        `anchor: the hello page of the bundle rows, served the same way (same server, CSP headers, chromium), ` +
+        `median of ${runs} cold loads interleaved with the runs above, navigation start → first animation frame after ` +
+        `its button is in the DOM: ${ms(hello.render)}; button inserted at ${median(hello.inserted).toFixed(0)} ms (median)`,
     },
     {
       group: GROUP,
