@@ -434,6 +434,9 @@ export class FakeHelper implements SwitchyardClient {
       case 'tunnels.remove':
         this.rules.removeTunnel((params as Params<'tunnels.remove'>).name);
         return { ok: true };
+      // The fake sees no traffic: its history of connections stays empty.
+      case 'connections.list':
+        return { connections: [], tracking: true, problem: null };
       case 'events.history': {
         const { limit } = params as Params<'events.history'>;
         return this.history.slice(-limit);
