@@ -65,6 +65,17 @@ export const EgressState = z.enum([
 ]);
 export type EgressState = z.infer<typeof EgressState>;
 
+/**
+ * Which traffic the helper routes: include (only the apps given a choice; the default) or exclude
+ * (everything not managed goes through `via`, the managed apps keep their own choices; with killSwitch
+ * it leaves by no other interface while `via` is down). See docs/egress.md.
+ */
+export const PolicyMode = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('include') }).strict(),
+  z.object({ kind: z.literal('exclude'), via: EgressName, killSwitch: z.boolean() }).strict(),
+]);
+export type PolicyMode = z.infer<typeof PolicyMode>;
+
 /** A program running now, for "Add app… from a running process": one entry per executable. */
 export const RunningProgram = z.object({
   exe: z.string(),
@@ -105,6 +116,8 @@ export const App = z.object({
   }),
   /** Where it gets its updates (a flagged app may still reach them); absent when none are set. */
   updateServers: z.array(z.string()).optional(),
+  /** Its local networks stay reachable under its kill switch (uplinks' subnets, link-local, mDNS). */
+  lanAccess: z.boolean().optional(),
   /** Flags from security tools and quarantines in force; their rules hold the app's traffic. */
   held: z.array(
     z.object({
@@ -256,6 +269,8 @@ export const Status = z.object({
   paused: z.boolean(),
   /** Global "send everything through…" override; null when off. */
   override: EgressName.nullable(),
+  /** Include (only chosen apps) or exclude (everything else via one egress); absent: include. */
+  mode: PolicyMode.optional(),
   cgroupRoot: z.string(),
   policyPath: z.string(),
   managedPolicyPath: z.string().nullable(),

@@ -32,6 +32,8 @@ import { eventEvents, eventMethods } from './events-schema.ts';
 import { gatewayMethods } from './gateway-schema.ts';
 import { connectionEvents, connectionMethods } from './connections-schema.ts';
 import { dnsMethods } from './dns-schema.ts';
+import { modeMethods } from './mode-schema.ts';
+export { ModeView, UnmanagedExplanation } from './mode-schema.ts';
 export { RuleList, NetworkList } from './rules-schema.ts';
 export { ReactionsState, TemplateView } from './events-schema.ts';
 export { GatewayPeerSpec } from './gateway-schema.ts';
@@ -207,6 +209,7 @@ export const methods = {
   ...gatewayMethods,
   ...connectionMethods,
   ...dnsMethods,
+  ...modeMethods,
 } as const;
 
 export type Methods = typeof methods;

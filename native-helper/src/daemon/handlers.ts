@@ -13,6 +13,7 @@ import type { Handlers } from './dispatch.ts';
 import type { Helper } from './helper.ts';
 import { ruleHandlersFor } from './rule-handlers.ts';
 import { eventHandlersFor } from './event-handlers.ts';
+import { modeHandlersFor } from './mode-handlers.ts';
 import { connectionHandlersFor } from './connections-handlers.ts';
 import { dnsHandlersFor } from './dns-handlers.ts';
 import { ApiServer } from './server.ts';
@@ -47,6 +48,7 @@ export function handlersFor(h: Helper): Handlers {
   return {
     ...ruleHandlersFor(h),
     ...eventHandlersFor(h),
+    ...modeHandlersFor(h),
     ...connectionHandlersFor(h),
     ...dnsHandlersFor(h),
     'status.get': () => h.status(),

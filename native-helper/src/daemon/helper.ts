@@ -21,8 +21,16 @@ import { runningPrograms } from '../catalog/running-programs.ts';
 import { HostResolver } from '../mechanism/host-resolver.ts';
 import { type KernelWatch, watchKernel } from './kernel-watch.ts';
 import { isHeld } from '../policy/kill-switch.ts';
-import { type PolicyApp, addApp, removeApp, setChoice } from '../policy/model.ts';
-import { type Layout, layoutFor } from '../layout/kernel-layout.ts';
+import {
+  type PolicyApp,
+  type PolicyDocument,
+  addApp,
+  modeOf,
+  removeApp,
+  setChoice,
+} from '../policy/model.ts';
+import { type Layout, layoutFor, markFor } from '../layout/kernel-layout.ts';
+import { BYPASS_TAG } from '../policy/exclude-mode.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import { API_VERSION } from '../api/schema.ts';
 import { VERSION } from '../version.ts';
@@ -126,6 +134,7 @@ export class Helper {
       () => void this.refresh('interfaces'),
       this.log,
       (note) => this.bus.emit('audit.appended', this.audit.append(note)),
+      markFor(this.layout, BYPASS_TAG),
     );
     this.rules = new EncryptionRules({
       policy: this.policy,
@@ -417,6 +426,7 @@ export class Helper {
       egress: { state: ev.state, active: ev.active },
       counters: this.counters.ofApp(a.id),
       ...(a.updateServers?.length ? { updateServers: a.updateServers } : {}),
+      ...(a.lanAccess ? { lanAccess: true } : {}),
       held: (this.reactions.heldApps().get(a.id) ?? []).map((e) => ({
         event: e.id,
         kind: e.kind === 'app.quarantined' ? ('quarantined' as const) : ('flagged' as const),
@@ -450,6 +460,7 @@ export class Helper {
       startedAt: this.startedAt,
       paused: this.policy.current.paused,
       override: this.policy.current.override,
+      mode: modeOf(this.policy.current),
       cgroupRoot: this.cgroups.root,
       policyPath: this.policy.path,
       managedPolicyPath: this.opts.managedPolicyPath,
@@ -545,6 +556,12 @@ export class Helper {
 
   async setPaused(paused: boolean): Promise<void> {
     this.policy.commit({ ...this.policy.current, paused });
+    await this.refresh('policy');
+  }
+
+  /** A change to the user's document (mode, LAN access: daemon/mode-handlers.ts), then applied. */
+  async changePolicy(change: (doc: PolicyDocument) => PolicyDocument): Promise<void> {
+    this.policy.commit(change(this.policy.current));
     await this.refresh('policy');
   }
 

@@ -74,6 +74,8 @@ export class TunnelManager {
     private readonly log: (msg: string) => void,
     /** Writes to the audit trail: a key group losing or regaining its session is one. */
     private readonly audit: (note: AuditNote) => void = () => {},
+    /** The mark of the data path's UDP sockets (exclude-mode.ts BYPASS_TAG): never routed into a tunnel. */
+    private readonly udpMark?: number,
   ) {
     this.path = join(stateDir, 'tunnels.json');
   }
@@ -218,6 +220,7 @@ export class TunnelManager {
           address: record.addresses,
           cipher: record.cipher,
           apps: this.apps.map((a) => ({ tag: a.tag, policyId: a.policyId })),
+          ...(this.udpMark ? { udpMark: this.udpMark } : {}),
         },
         {},
         {

@@ -12,7 +12,9 @@ import {
   killSwitchNft,
   killSwitchState,
 } from './kill-switch.ts';
-import type { PolicyDocument } from './model.ts';
+import { modeOf, type PolicyDocument } from './model.ts';
+import { excludeGuardChain, excludeRules, EXCLUDE_KILL_COUNTER } from './exclude-mode.ts';
+import { lanGuardRules, lanRoutes, lanRules } from './lan-access.ts';
 import { HELD_COUNTER, type FlowPlan } from './flow-plan.ts';
 import {
   CLASS_TAG_BASE,
@@ -208,7 +210,8 @@ export function compile(
           table: tableFor(layout, n),
         });
     });
-    const killSwitch = killSwitchState(eff, policy.paused, mark, layout);
+    if (app.lanAccess) rules.push(...lanRules(mark, layout));
+    const killSwitch = killSwitchState(eff, policy.paused, mark, layout, app.lanAccess === true);
     if (killSwitch) {
       rules.push(...killSwitch.rules);
       kill.push(killSwitch.guard);
@@ -247,7 +250,14 @@ export function compile(
     else dnsHeld.push(c.mark);
   }
 
+  // Exclude mode: everything unmarked into its egress (exclude-mode.ts).
+  const mode = modeOf(policy);
+  rules.push(...excludeRules(mode, policy.egressTables, policy.paused, layout));
+  if (mode.kind === 'exclude') inUse.add(mode.via);
+
   const routes: RouteSpec[] = [];
+  if (policy.apps.some((a) => a.lanAccess && effectiveChoice(a.choice, policy.override).mode === 'ordered'))
+    routes.push(...lanRoutes(interfaces, layout, networkOf));
   const sysctls: Record<string, string> = {};
   for (const egress of [...inUse].sort()) {
     const iface = interfaces.find((i) => i.name === egress);
@@ -285,7 +295,7 @@ export function nftTable(
   layout: Layout,
   kill: readonly KillGuard[],
   dns: readonly DnsRedirect[] = [],
-  interfaces: readonly Pick<Iface, 'name' | 'addresses'>[] = [],
+  interfaces: readonly Pick<Iface, 'name' | 'kind' | 'usable' | 'addresses'>[] = [],
   flows?: FlowPlan,
   dnsHeld: readonly number[] = [],
 ): TableSpec {
@@ -311,6 +321,12 @@ export function nftTable(
         ]
       : []),
     ...killSwitch.output,
+    ...lanGuardRules(
+      kill.filter((k) => k.lan).map((k) => hex(k.mark)),
+      interfaces,
+      'kill_counters',
+      networkOf,
+    ),
     // The rules again, per packet: counting, and the backstop for flows the classifier missed. A class
     // mark no rule gives any more (a socket from before a change) leaves nowhere.
     ...(flows
@@ -337,6 +353,7 @@ export function nftTable(
           .map((a) => `"${i.name}" . ${a.address}`),
       )
       .sort();
+  const excludeGuard = excludeGuardChain(modeOf(policy), policy.paused);
   const dnsChains: TableSpec['chains'] = [];
   if (dns.length)
     dnsChains.push({
@@ -369,6 +386,7 @@ export function nftTable(
     name: layout.nftTable,
     counters: [
       { name: 'wrong_source' },
+      ...(excludeGuard ? [{ name: EXCLUDE_KILL_COUNTER }] : []),
       ...apps.flatMap((a) => ['tx', 'rx', KILL_COUNTER].map((k) => ({ name: `${k}_${a.tag}` }))),
       ...(flows?.counters ?? []).map((name) => ({ name })),
     ],
@@ -416,6 +434,7 @@ export function nftTable(
         rules: [`ct mark & ${ours} meta mark set ct mark`],
       },
       ...dnsChains,
+      ...(excludeGuard ? [excludeGuard] : []),
       ...(flows?.chains ?? []).map((c) => ({ name: c.name, rules: c.rules })),
     ],
   };

@@ -45,6 +45,8 @@ export function isHeld(evaluation: { state: EgressState }): boolean {
 export interface KillGuard {
   mark: number;
   allowed: string[];
+  /** The app may also reach its local networks by the uplinks (policy/lan-access.ts guards it). */
+  lan?: boolean;
 }
 
 /** The counter kind of packets an app's kill switch dropped in nft: counter `kill_<tag>`. */
@@ -60,6 +62,7 @@ export function killSwitchState(
   paused: boolean,
   mark: number,
   layout: Layout,
+  lanAccess = false,
 ): { rules: RuleSpec[]; guard: KillGuard } | null {
   if (effective.mode !== 'ordered' || !killSwitchArmed(effective, paused)) return null;
   const rules = FAMILIES.map((family): RuleSpec => ({
@@ -69,7 +72,8 @@ export function killSwitchState(
     mask: MARK_MASK,
     action: 'unreachable',
   }));
-  return { rules, guard: { mark, allowed: ['lo', ...effective.egresses] } };
+  const guard = { mark, allowed: ['lo', ...effective.egresses] };
+  return { rules, guard: lanAccess ? { ...guard, lan: true } : guard };
 }
 
 /**
@@ -82,13 +86,14 @@ export function killSwitchNft(
   counters: [string, string][],
 ): { output: string[]; sets: SetSpec[]; counterMap: MapSpec } {
   return {
-    output: guards.length
+    // Apps with LAN access have their own guard rules (lan-access.ts lanGuardRules).
+    output: guards.some((k) => !k.lan)
       ? [
           'meta mark @kill_marks meta mark . oifname != @kill_allowed counter name meta mark map @kill_counters drop',
         ]
       : [],
     sets: [
-      { name: 'kill_marks', type: 'mark', elements: guards.map((k) => hex(k.mark)) },
+      { name: 'kill_marks', type: 'mark', elements: guards.filter((k) => !k.lan).map((k) => hex(k.mark)) },
       {
         name: 'kill_allowed',
         type: 'mark . ifname',

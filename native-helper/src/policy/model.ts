@@ -1,6 +1,6 @@
 // The persisted policy document: what the user chose, validated with zod and versioned.
 import { z } from 'zod';
-import { AppId, AppMatcher, AppSource, EgressChoice, EgressName } from '../api/schema.ts';
+import { AppId, AppMatcher, AppSource, EgressChoice, EgressName, PolicyMode } from '../api/schema.ts';
 import {
   Destination,
   GroupName,
@@ -26,6 +26,8 @@ export const PolicyApp = z
     choice: EgressChoice,
     /** Where the app gets its updates: a flagged app may still reach them (the default reaction). */
     updateServers: z.array(Destination).max(64).optional(),
+    /** Reaches its local networks under its kill switch (policy/lan-access.ts); absent: no. */
+    lanAccess: z.boolean().optional(),
   })
   .strict();
 export type PolicyApp = z.infer<typeof PolicyApp>;
@@ -38,6 +40,8 @@ export const PolicyDocument = z
     override: EgressName.nullable(),
     /** The user's DNS servers per egress (daemon/dns-resolvers.ts), used when the system names none. */
     dnsResolvers: z.record(EgressName, z.array(z.string().max(45)).min(1).max(8)).optional(),
+    /** Include or exclude mode (policy/exclude-mode.ts); absent: include, as before it existed. */
+    mode: PolicyMode.optional(),
     /** Egress name → index n of its routing table (see layout/kernel-layout.ts tableFor). Never reused while listed. */
     egressTables: z.record(
       z.string(),
@@ -208,11 +212,30 @@ export function setChoice(doc: PolicyDocument, id: string, choice: EgressChoice)
   return { ...doc, apps: doc.apps.map((a) => (a.id === id ? { ...a, choice: parsed } : a)) };
 }
 
+/** Sets whether the app reaches its local networks under its kill switch. */
+export function setLanAccess(doc: PolicyDocument, id: string, on: boolean): PolicyDocument {
+  if (!doc.apps.some((a) => a.id === id)) throw new Error(`no app "${id}" in the policy; add it first.`);
+  return {
+    ...doc,
+    apps: doc.apps.map((a) => {
+      if (a.id !== id) return a;
+      const { lanAccess: _, ...rest } = a;
+      return on ? { ...rest, lanAccess: true } : rest;
+    }),
+  };
+}
+
+/** The mode in force (absent means include). */
+export function modeOf(doc: Pick<PolicyDocument, 'mode'>): PolicyMode {
+  return doc.mode ?? { kind: 'include' };
+}
+
 /** Every egress the policy may route through (app lists, the override, the tunnels rules name). */
 export function referencedEgresses(doc: PolicyDocument, extra: readonly string[] = []): string[] {
   const names = new Set<string>();
   for (const a of doc.apps) if (a.choice.mode === 'ordered') for (const e of a.choice.egresses) names.add(e);
   if (doc.override) names.add(doc.override);
+  if (doc.mode?.kind === 'exclude') names.add(doc.mode.via);
   for (const r of doc.rules) if (r.action.type === 'encrypt') names.add(r.action.tunnel);
   for (const a of [doc.trustDefaults.trusted, doc.trustDefaults.untrusted])
     if (a.type === 'encrypt') names.add(a.tunnel);
@@ -232,7 +255,8 @@ export function ensureEgressTables(doc: PolicyDocument, extra: readonly string[]
   let n = 1;
   for (const e of missing) {
     while (used.has(n)) n++;
-    if (n >= TABLES_PER_SLOT)
+    // The last index is the LAN table's (policy/lan-access.ts LAN_TABLE_INDEX).
+    if (n >= TABLES_PER_SLOT - 1)
       throw new Error('no routing table left for another egress; remove unused egresses from the policy.');
     tables[e] = n;
     used.add(n);

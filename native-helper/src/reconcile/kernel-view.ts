@@ -34,8 +34,9 @@ export function monitorLineKey(line: string, family: Family, scope: KernelScope)
   return null;
 }
 
+// `ip` prints a zero mark as plain 0 (exclude mode's rules match unmarked packets).
 const RULE_RE =
-  /^(Deleted )?(\d+):\s+from all fwmark (0x[0-9a-f]+)(?:\/(0x[0-9a-f]+))? (?:lookup (\S+)|(unreachable|prohibit|blackhole))(?: suppress_prefixlength (\d+))?\s*$/;
+  /^(Deleted )?(\d+):\s+from all fwmark (0x[0-9a-f]+|0)(?:\/(0x[0-9a-f]+))? (?:lookup (\S+)|(unreachable|prohibit|blackhole))(?: suppress_prefixlength (\d+))?\s*$/;
 
 function ruleLineKey(text: string, family: Family, scope: KernelScope): string | null {
   const prio = /^(?:Deleted )?(\d+):/.exec(text);

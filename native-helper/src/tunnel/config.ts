@@ -70,6 +70,8 @@ export const TunnelConfig = z
     offload: z.boolean().default(true),
     /** Run the data path in this network namespace (tests, or a helper that keeps tunnels apart). */
     netns: z.string().optional(),
+    /** SO_MARK of the tunnel's own UDP sockets, so routing that captures unmarked traffic skips them. */
+    udpMark: z.number().int().min(1).max(0xffffffff).optional(),
   })
   .strict();
 export type TunnelConfig = z.infer<typeof TunnelConfig>;

@@ -117,6 +117,8 @@ export interface DatapathOptions {
   flowmark?: boolean;
   /** Create the TUN and sockets inside this network namespace (a name under /run/netns). */
   netns?: string;
+  /** SO_MARK of the UDP sockets (the exclude mode's bypass mark: the tunnel never carries itself). */
+  udpMark?: number;
   binary?: string;
   /** Off only for debugging with strace. */
   seccomp?: boolean;
@@ -222,7 +224,9 @@ export class Datapath extends EventEmitter<DatapathEvents> {
     let child: Supervised;
     try {
       inherited.push(...addon.tunOpen(opts.tun, workers, { offload: !!opts.offload, ...netns }));
-      inherited.push(...addon.udpOpen(opts.port ?? 0, workers, netns).fds);
+      const udp = addon.udpOpen(opts.port ?? 0, workers, netns).fds;
+      inherited.push(...udp);
+      if (opts.udpMark) for (const fd of udp) addon.setSocketMark(process.pid, fd, opts.udpMark);
       if (opts.flowmark)
         inherited.push(
           addon.flowmarkAttach(opts.tun, FLOWMARK_OBJECT, { ...netns, ingress: opts.mode === 'gateway' }),

@@ -73,6 +73,7 @@ export async function runTunnel(
     offload: cfg.offload,
     flowmark: true,
     netns: cfg.netns,
+    ...(cfg.udpMark ? { udpMark: cfg.udpMark } : {}),
   });
   try {
     // The TUN lives as long as the data path: its settings need applying, never removing.
