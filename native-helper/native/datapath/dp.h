@@ -122,6 +122,7 @@ struct sy_dp {
     volatile void *flowmarks; /* mmap'd sy_flow_slot array or NULL (writable in gateway mode) */
     pthread_mutex_t out_lock; /* control frames to stdout */
     struct sy_bucket hs_bucket;     /* handshake messages forwarded to the control process */
+    _Atomic uint64_t under_load_until_ms; /* initiations need a cookie (mac2) until then */
     struct sy_bucket cookie_bucket; /* cookie replies sent under load */
 };
 

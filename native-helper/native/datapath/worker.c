@@ -311,11 +311,17 @@ static void forward_handshake(struct sy_worker *w, const struct sockaddr_in6 *fr
         return;
     }
     uint8_t flags = 0;
-    if (!sy_bucket_take(&G.hs_bucket, now)) {
-        if (G.mode != SY_MODE_GATEWAY || pkt[1] != SY_TYPE_INIT) {
-            sy_count(w, C_HS_RATE_LIMITED, 1);
-            return;
-        }
+    /* As WireGuard: once the bucket ran dry we stay under load for a second, so a flood's gaps
+     * between bursts do not let unproven initiations through; a busy gateway whose bucket never
+     * empties never asks for cookies. */
+    int took = sy_bucket_take(&G.hs_bucket, now);
+    if (!took) atomic_store_explicit(&G.under_load_until_ms, now + 1000, memory_order_relaxed);
+    int under_load = now < atomic_load_explicit(&G.under_load_until_ms, memory_order_relaxed);
+    if (!took && (G.mode != SY_MODE_GATEWAY || pkt[1] != SY_TYPE_INIT)) {
+        sy_count(w, C_HS_RATE_LIMITED, 1);
+        return;
+    }
+    if (under_load && G.mode == SY_MODE_GATEWAY && pkt[1] == SY_TYPE_INIT) {
         if (!sy_mac2_ok(pkt, len, from, now)) {
             if (sy_bucket_take(&G.cookie_bucket, now)) {
                 uint8_t reply[SY_COOKIE_REPLY_LEN];
