@@ -10,6 +10,7 @@ import { appDetails, eventLine, interfaceRows, stateText, statusText } from './s
 import { wireguardLines } from './wireguard-format.ts';
 import { eventCommands } from './event-commands.ts';
 import { connectionCommands } from './connection-commands.ts';
+import { modeCommands } from './mode-commands.ts';
 import { ruleCommands } from './rule-commands.ts';
 import { tunnelCommands } from './tunnel-commands.ts';
 import { dnsCommands } from './dns-commands.ts';
@@ -221,6 +222,7 @@ export const commands: Command[] = [
   },
   ...eventCommands,
   ...connectionCommands,
+  ...modeCommands,
   {
     name: 'pause',
     usage: 'pause',
