@@ -1,0 +1,142 @@
+// The compile output of exclude mode and LAN access per app: rules, routes and the nft guards.
+import { describe, expect, it } from 'vitest';
+import type { Interface } from '../api/schema.ts';
+import { renderTable } from '../mechanism/nft/spec.ts';
+import { compile } from './compile.ts';
+import { addApp, emptyPolicy, ensureEgressTables, setLanAccess, type PolicyDocument } from './model.ts';
+import { hex, layoutFor, markFor, MARK_MASK, tableFor } from '../layout/kernel-layout.ts';
+import { LAN_TABLE_INDEX } from './lan-access.ts';
+
+const layout = layoutFor('unit', 5);
+type Iface = Pick<Interface, 'name' | 'kind' | 'usable' | 'addresses' | 'gateways'>;
+const eth: Iface = {
+  name: 'eth0', kind: 'ethernet', usable: true,
+  addresses: [{ family: 4, address: '198.18.1.2', prefixLength: 24 }, { family: 6, address: 'fd5a:1::2', prefixLength: 64 }],
+  gateways: [{ family: 4, address: '198.18.1.1' }, { family: 6, address: 'fd5a:1::1' }],
+}; // prettier-ignore
+const tun: Iface = {
+  name: 'sy-office', kind: 'tunnel', usable: true,
+  addresses: [{ family: 4, address: '10.77.0.2', prefixLength: 24 }], gateways: [],
+}; // prettier-ignore
+
+function policy(mode: PolicyDocument['mode']): PolicyDocument {
+  let d = emptyPolicy();
+  d = addApp(d, {
+    id: 'ks',
+    name: 'KS',
+    icon: null,
+    source: 'manual',
+    matchers: { exe: ['/bin/x'] },
+    choice: { mode: 'ordered', egresses: ['sy-office'], killSwitch: true },
+  });
+  return ensureEgressTables({ ...d, ...(mode ? { mode } : {}) });
+}
+
+describe('exclude mode', () => {
+  it('routes unmarked packets only into its egress, and holds them there with the kill switch', () => {
+    const d = policy({ kind: 'exclude', via: 'sy-office', killSwitch: true });
+    const s = compile(d, [eth, tun], layout);
+    const unmarked = s.rules.filter((r) => r.fwmark === 0);
+    const table = tableFor(layout, d.egressTables['sy-office']!);
+    expect(unmarked).toEqual(
+      expect.arrayContaining([
+        {
+          family: 4,
+          priority: layout.priorities.lookup + 8,
+          fwmark: 0,
+          mask: MARK_MASK,
+          action: 'lookup',
+          table,
+        },
+        {
+          family: 6,
+          priority: layout.priorities.lookup + 8,
+          fwmark: 0,
+          mask: MARK_MASK,
+          action: 'lookup',
+          table,
+        },
+        {
+          family: 4,
+          priority: layout.priorities.lookup + 9,
+          fwmark: 0,
+          mask: MARK_MASK,
+          action: 'unreachable',
+        },
+        {
+          family: 6,
+          priority: layout.priorities.lookup + 9,
+          fwmark: 0,
+          mask: MARK_MASK,
+          action: 'unreachable',
+        },
+      ]),
+    );
+    expect(unmarked).toHaveLength(4);
+    expect(s.routes.filter((r) => r.table === table).map((r) => r.dev)).toContain('sy-office');
+    const nft = renderTable(s.nft!);
+    expect(nft).toContain('chain exclude_guard');
+    expect(nft).toContain('meta mark != 0 return');
+    expect(nft).toContain('oifname { "lo", "sy-office" } return');
+    expect(nft).toContain('counter name exclude_kill drop');
+  });
+
+  it('without the kill switch, or paused, only routes', () => {
+    const off = compile(policy({ kind: 'exclude', via: 'sy-office', killSwitch: false }), [eth, tun], layout);
+    expect(off.rules.filter((r) => r.fwmark === 0).map((r) => r.action)).toEqual(['lookup', 'lookup']);
+    expect(renderTable(off.nft!)).not.toContain('exclude_guard');
+    const paused = policy({ kind: 'exclude', via: 'sy-office', killSwitch: true });
+    const p = compile({ ...paused, paused: true }, [eth, tun], layout);
+    expect(p.rules.filter((r) => r.fwmark === 0).map((r) => r.action)).toEqual(['lookup', 'lookup']);
+  });
+
+  it('include mode adds nothing for unmarked packets', () => {
+    const s = compile(policy(undefined), [eth, tun], layout);
+    expect(s.rules.some((r) => r.fwmark === 0)).toBe(false);
+    expect(renderTable(s.nft!)).not.toContain('exclude');
+  });
+});
+
+describe('LAN access', () => {
+  it("looks up the uplinks' local networks first and lets them past the kill switch's guard", () => {
+    const d = setLanAccess(policy(undefined), 'ks', true);
+    const s = compile(d, [eth, { ...tun, usable: false }], layout);
+    const mark = markFor(layout, 1);
+    const lan = tableFor(layout, LAN_TABLE_INDEX);
+    expect(s.rules).toContainEqual({
+      family: 4,
+      priority: layout.priorities.first,
+      fwmark: mark,
+      mask: MARK_MASK,
+      action: 'lookup',
+      table: lan,
+    });
+    const dsts = s.routes.filter((r) => r.table === lan).map((r) => `${r.dst} ${r.dev}`);
+    expect(dsts.sort()).toEqual(
+      [
+        '198.18.1.0/24 eth0',
+        '169.254.0.0/16 eth0',
+        '224.0.0.251 eth0',
+        'fd5a:1::/64 eth0',
+        'fe80::/64 eth0',
+        'ff02::fb eth0',
+      ].sort(),
+    );
+    // The tunnel is not an uplink: its network is not local.
+    expect(dsts.some((x) => x.includes('10.77.0.0'))).toBe(false);
+    const nft = renderTable(s.nft!);
+    expect(nft).toContain(
+      `meta mark { ${hex(mark)} } meta mark . oifname != @kill_allowed oifname != { "eth0" }`,
+    );
+    expect(nft).toContain('ip daddr != { 169.254.0.0/16, 198.18.1.0/24, 224.0.0.251 }');
+    expect(nft).toContain('ip6 daddr != { fd5a:1::/64, fe80::/10, ff02::fb }');
+    // Its mark is not among the plain kill-switched ones.
+    expect(s.nft!.sets.find((x) => x.name === 'kill_marks')!.elements).not.toContain(hex(mark));
+  });
+
+  it('adds nothing for an app without it', () => {
+    const s = compile(policy(undefined), [eth, tun], layout);
+    expect(s.rules.some((r) => r.priority === layout.priorities.first)).toBe(false);
+    expect(s.routes.some((r) => r.table === tableFor(layout, LAN_TABLE_INDEX))).toBe(false);
+  });
+});
