@@ -216,6 +216,12 @@ export async function runShell(adapter: ElectronAdapter, opts: ShellOptions): Pr
           state.status = status;
           break;
         }
+        case 'mode': {
+          await helper.call('mode.set', { mode: action.mode });
+          generation++;
+          state.status = await helper.call('status.get', {});
+          break;
+        }
         case 'egress': {
           const app = await helper.call('egress.set', { app: action.app, choice: action.choice });
           generation++;

@@ -1,6 +1,6 @@
 // What the tray shows, as a pure function of state. main.ts turns the model into a real Menu; the
 // tests read it directly. Every clickable item carries the action it triggers.
-import type { App, AppId, EgressChoice, Interface, Status } from '#switchyard/api/schema.ts';
+import type { App, AppId, EgressChoice, Interface, PolicyMode, Status } from '#switchyard/api/schema.ts';
 import type { HelperConnection } from '#switchyard/api/shell-schema.ts';
 import { timeLeft } from './time-left.ts';
 
@@ -11,6 +11,7 @@ export type TrayAction =
   | { kind: 'quit' }
   | { kind: 'pause'; paused: boolean }
   | { kind: 'override'; egress: string | null }
+  | { kind: 'mode'; mode: PolicyMode }
   | { kind: 'egress'; app: AppId; choice: EgressChoice }
   | { kind: 'pin'; app: AppId; pinned: boolean }
   | { kind: 'clear'; app: AppId }
@@ -193,12 +194,46 @@ export function buildTrayModel(state: TrayState): TrayModel {
       })),
     ],
   });
+  items.push(modeMenu(status, interfaces));
   items.push(
     { type: 'submenu', label: 'Pinned apps', enabled: state.apps.length > 0, items: pinChoices(state) },
     sep,
     quit,
   );
   return { icon, tooltip, items };
+}
+
+/** Include or exclude mode: "everything but the apps with a choice" through one egress (kill switch on). */
+function modeMenu(status: Status, interfaces: readonly Interface[]): TrayItem {
+  const mode = status.mode ?? { kind: 'include' as const };
+  return {
+    type: 'submenu',
+    label: mode.kind === 'exclude' ? `Mode: everything else via ${mode.via}` : 'Mode: only chosen apps',
+    enabled: true,
+    items: [
+      {
+        type: 'radio',
+        label: 'Only chosen apps (include)',
+        enabled: true,
+        checked: mode.kind === 'include',
+        action: { kind: 'mode', mode: { kind: 'include' } },
+      },
+      ...interfaces.map((i): TrayItem => ({
+        type: 'radio',
+        label: `Everything else via ${ifaceLabel(i)} (exclude)`,
+        enabled: true,
+        checked: mode.kind === 'exclude' && mode.via === i.name,
+        action: {
+          kind: 'mode',
+          mode: {
+            kind: 'exclude',
+            via: i.name,
+            killSwitch: mode.kind === 'exclude' ? mode.killSwitch : true,
+          },
+        },
+      })),
+    ],
+  };
 }
 
 /** "Firefox — quarantined, 52 min left" with what holds it and the way to clear it. */
