@@ -134,7 +134,8 @@ export class Helper {
       () => void this.refresh('interfaces'),
       this.log,
       (note) => this.bus.emit('audit.appended', this.audit.append(note)),
-      markFor(this.layout, BYPASS_TAG),
+      // Off until the marked sockets' handshake is fixed (it stalled tunnel-egress.test.ts): opt in.
+      process.env.SWITCHYARD_TUNNEL_BYPASS === '1' ? markFor(this.layout, BYPASS_TAG) : undefined,
     );
     this.rules = new EncryptionRules({
       policy: this.policy,
