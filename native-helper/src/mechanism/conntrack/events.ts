@@ -90,7 +90,9 @@ class Watch extends EventEmitter implements ConntrackWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.restart) clearTimeout(this.restart);
-    await this.child?.stop('SIGTERM');
+    // A reader with nothing to flush: conntrack -E takes 1–2 s to act on SIGTERM or SIGINT, which every
+    // helper restart would wait for.
+    await this.child?.stop('SIGKILL');
   }
 }
 
