@@ -158,8 +158,9 @@ export function describePackage(
     license: 'GPL-3.0-or-later',
     depends: {
       // util-linux (setpriv, nsenter) is essential on Debian: never listed.
-      deb: ['iproute2', 'nftables', 'procps', 'systemd | systemd-standalone-sysusers'],
-      rpm: ['iproute', 'nftables', 'util-linux', 'procps-ng', 'systemd'],
+      // conntrack: the per-app connection history (conntrack -E).
+      deb: ['iproute2', 'nftables', 'procps', 'conntrack', 'systemd | systemd-standalone-sysusers'],
+      rpm: ['iproute', 'nftables', 'util-linux', 'procps-ng', 'conntrack-tools', 'systemd'],
     },
     files,
     dirs: [...new Set(dirs)].sort(),

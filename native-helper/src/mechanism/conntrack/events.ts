@@ -68,23 +68,30 @@ class Watch extends EventEmitter implements ConntrackWatch {
       }
     });
     const pid = await child.spawned;
-    void child.exited.then((status) => {
-      if (this.child !== child || this.stopped) return;
+    let starting = true;
+    const ended = child.exited.then((status) => {
+      const err = new Error(`conntrack -E ended: ${status.stderrTail.trim() || `code ${status.code}`}`);
+      if (starting || this.child !== child || this.stopped) return err;
       this.child = null;
-      this.emit(
-        'error',
-        new Error(`conntrack -E ended: ${status.stderrTail.trim() || `code ${status.code}`}`),
-      );
+      if (this.listenerCount('error') > 0) this.emit('error', err);
       this.restart = setTimeout(() => {
         this.restart = null;
         this.start().then(
           () => this.emit('restarted'),
-          (err: Error) => this.emit('error', err),
+          (err: Error) => {
+            if (this.listenerCount('error') > 0) this.emit('error', err);
+          },
         );
       }, 1000);
     });
     // Spawned is not yet listening: a flow that starts before it joins the groups would be missed.
-    await netfilterSubscribed(pid);
+    // It may also end at once (conntrack not installed): then start() fails with its reason.
+    const early = await Promise.race([netfilterSubscribed(pid).then(() => null), ended]);
+    starting = false;
+    if (early) {
+      this.child = null;
+      throw early;
+    }
   }
 
   async stop(): Promise<void> {
