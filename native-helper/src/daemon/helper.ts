@@ -134,8 +134,8 @@ export class Helper {
       () => void this.refresh('interfaces'),
       this.log,
       (note) => this.bus.emit('audit.appended', this.audit.append(note)),
-      // Off until the marked sockets' handshake is fixed (it stalled tunnel-egress.test.ts): opt in.
-      process.env.SWITCHYARD_TUNNEL_BYPASS === '1' ? markFor(this.layout, BYPASS_TAG) : undefined,
+      // The tunnel's own UDP never takes an app's or the exclude mode's route into a tunnel.
+      markFor(this.layout, BYPASS_TAG),
     );
     this.rules = new EncryptionRules({
       policy: this.policy,
@@ -214,6 +214,9 @@ export class Helper {
       running: (id) => this.cgroups.has(id),
       interfaces: () => this.loop.interfaces,
     });
+    this.wireguard = new WireguardPeers(this.log, undefined, () =>
+      unmarkWireguardDaemons({ layout: this.layout, log: this.log }),
+    );
     this.connections = new Connections({
       layout: this.layout,
       bus: this.bus,
@@ -225,9 +228,6 @@ export class Helper {
       problem: (m) => (m ? this.problems.set('connections', m) : this.problems.clear('connections')),
       log: this.log,
     });
-    this.wireguard = new WireguardPeers(this.log, undefined, () =>
-      unmarkWireguardDaemons({ layout: this.layout, log: this.log }),
-    );
   }
 
   // ---------- lifecycle ----------

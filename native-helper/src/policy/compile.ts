@@ -13,7 +13,7 @@ import {
   killSwitchState,
 } from './kill-switch.ts';
 import { modeOf, type PolicyDocument } from './model.ts';
-import { excludeGuardChain, excludeRules, EXCLUDE_KILL_COUNTER } from './exclude-mode.ts';
+import { BYPASS_TAG, excludeGuardChain, excludeRules, EXCLUDE_KILL_COUNTER } from './exclude-mode.ts';
 import { lanGuardRules, lanRoutes, lanRules } from './lan-access.ts';
 import { HELD_COUNTER, type FlowPlan } from './flow-plan.ts';
 import {
@@ -311,6 +311,9 @@ export function nftTable(
   const classRange = `meta mark & ${hex(0xfffff000)} == ${hex(layout.markBase | CLASS_TAG_BASE)}`;
   const output = [
     `meta mark & ${hex(SLOT_MASK)} != ${hex(layout.markBase)} return`,
+    // A tunnel's own UDP: ours so that no app rule routes it, otherwise system traffic (it sits in the
+    // flow-class range, whose unknown marks are dropped below).
+    `meta mark ${hex(markFor(layout, BYPASS_TAG))} return`,
     'ct mark set meta mark',
     'counter name meta mark map @tx_counters',
     // A held app's lookup to the loopback stub would leave by the stub's own socket: drop it here.

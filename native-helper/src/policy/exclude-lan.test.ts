@@ -6,6 +6,7 @@ import { compile } from './compile.ts';
 import { addApp, emptyPolicy, ensureEgressTables, setLanAccess, type PolicyDocument } from './model.ts';
 import { hex, layoutFor, markFor, MARK_MASK, tableFor } from '../layout/kernel-layout.ts';
 import { LAN_TABLE_INDEX } from './lan-access.ts';
+import { BYPASS_TAG } from './exclude-mode.ts';
 
 const layout = layoutFor('unit', 5);
 type Iface = Pick<Interface, 'name' | 'kind' | 'usable' | 'addresses' | 'gateways'>;
@@ -33,6 +34,19 @@ function policy(mode: PolicyDocument['mode']): PolicyDocument {
 }
 
 describe('exclude mode', () => {
+  it("lets a tunnel's own UDP (the bypass mark) out like system traffic: no rule routes it, nft returns first", () => {
+    const d = policy({ kind: 'exclude', via: 'sy-office', killSwitch: true });
+    const s = compile(d, [eth, tun], layout);
+    const bypass = markFor(layout, BYPASS_TAG);
+    expect(s.rules.some((r) => r.fwmark !== undefined && (bypass & (r.mask ?? MARK_MASK)) === r.fwmark)).toBe(
+      false,
+    );
+    const out = renderTable(s.nft);
+    const at = out.indexOf(`meta mark ${hex(bypass)} return`);
+    expect(at).toBeGreaterThan(-1);
+    expect(at).toBeLessThan(out.indexOf('ct mark set meta mark'));
+  });
+
   it('routes unmarked packets only into its egress, and holds them there with the kill switch', () => {
     const d = policy({ kind: 'exclude', via: 'sy-office', killSwitch: true });
     const s = compile(d, [eth, tun], layout);
