@@ -151,9 +151,15 @@ describe.skipIf(!isRoot)("a tunnel egress's DNS goes through the tunnel to its g
     const done = new Promise((r) => gateway.once('exit', r));
     gateway.kill('SIGTERM');
     await done;
+    // The app keeps asking (into the tunnel, unanswered): that is how the tunnel learns its gateway is
+    // gone (no reply for 15 s, then an unanswered initiation: PROTOCOL.md). An idle tunnel learns it
+    // only when its session expires.
     await eventually(
       'the tunnel down and the app held',
-      async () => JSON.parse((await helper.cli(['apps', '--json'])).stdout),
+      async () => {
+        await ask(fresh());
+        return JSON.parse((await helper.cli(['apps', '--json'])).stdout);
+      },
       (l: { id: string; egress: { state: string } }[]) =>
         l.find((a) => a.id === 'asker')?.egress.state === 'killed',
       90_000,

@@ -249,6 +249,23 @@ export class TunnelManager {
         },
       );
       live.running = running;
+      // The default session's liveness (tunnel.ts watchLiveness): an initiation unanswered for one retry
+      // means the gateway is gone or no longer knows us. The tunnel stops counting as up, so its apps
+      // fail over or are held at once, not when the session expires; it keeps trying meanwhile.
+      running.initiator.on('unanswered', (reason: string) => {
+        if (live.state !== 'up') return;
+        live.state = 'connecting';
+        live.problem = `the gateway ${record.gateway} does not answer (${reason}); still trying`;
+        this.log(`tunnel ${record.name}: ${live.problem}`);
+        this.onChange();
+      });
+      running.initiator.on('established', () => {
+        if (live.state !== 'connecting' || live.problem === null) return;
+        live.state = 'up';
+        live.problem = null;
+        this.log(`tunnel ${record.name} is up again`);
+        this.onChange();
+      });
       // With the flow classes' metadata tags too (the config carries apps' own tags only).
       this.configure(running);
       running.datapath.on('exit', () => {

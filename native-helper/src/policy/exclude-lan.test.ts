@@ -41,7 +41,7 @@ describe('exclude mode', () => {
     expect(s.rules.some((r) => r.fwmark !== undefined && (bypass & (r.mask ?? MARK_MASK)) === r.fwmark)).toBe(
       false,
     );
-    const out = renderTable(s.nft);
+    const out = renderTable(s.nft!);
     const at = out.indexOf(`meta mark ${hex(bypass)} return`);
     expect(at).toBeGreaterThan(-1);
     expect(at).toBeLessThan(out.indexOf('ct mark set meta mark'));
