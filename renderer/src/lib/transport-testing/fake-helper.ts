@@ -34,6 +34,7 @@ import { explainFor } from './fake-explain.ts';
 import { FakeNetworks, isNetworkMethod } from './fake-networks.ts';
 import { FakeReactions, isEventMethod } from './fake-reactions.ts';
 import { FakeRules, isRuleMethod } from './fake-rules.ts';
+import { FakeModeDns, isModeDnsMethod } from './fake-mode-dns.ts';
 
 /** Gateway mode's methods, whichever the schema has: the fake is no gateway and refuses them all. */
 type GatewayMethodName = Extract<AnyMethodName, `gateway.${string}`>;
@@ -71,6 +72,8 @@ export class FakeHelper implements SwitchyardClient {
   networks: FakeNetworks;
   /** Flags, quarantines, reaction templates, schedules and the audit trail. */
   reactions: FakeReactions;
+  /** Include/exclude mode, LAN access per app, DNS servers per egress. */
+  modeDns: FakeModeDns;
   /** Every call made, for tests to assert on. */
   calls: { method: string; params: unknown }[] = [];
   #listeners = new ListenerSet();
@@ -117,6 +120,13 @@ export class FakeHelper implements SwitchyardClient {
       { history: opts.reactionHistory ?? true },
     );
     for (const app of this.apps) app.held = this.reactions.heldOf(app.id);
+    this.modeDns = new FakeModeDns({
+      apps: () => this.apps,
+      interfaces: () => this.interfaces,
+      appChanged: (app) =>
+        this.emit('app.changed', { app: structuredClone(app), id: app.id, removed: false }),
+      policyChanged: (summary) => this.emit('policy.changed', { app: null, summary, actor: USER }),
+    });
     this.networks = new FakeNetworks({
       now: this.#now(),
       emit: (event, data) => this.emit(event, data),
@@ -287,6 +297,7 @@ export class FakeHelper implements SwitchyardClient {
   #handle(method: AnyMethodName, params: unknown): unknown {
     if (isNetworkMethod(method)) return this.networks.handle(method, params);
     if (isRuleMethod(method)) return this.rules.handle(method, params);
+    if (isModeDnsMethod(method)) return this.modeDns.handle(method, params);
     if (isEventMethod(method)) return this.reactions.handle(method, params);
     if (isGatewayMethod(method)) throw new ApiError('UNAVAILABLE', `${method} is not available in the demo.`);
     switch (method) {
