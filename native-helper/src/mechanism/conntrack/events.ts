@@ -3,7 +3,7 @@
 // counters only when an entry is destroyed. Runs in the caller's network namespace. The child is ours
 // on a pipe, started through `setpriv --pdeathsig KILL` so it never outlives the helper.
 import { EventEmitter } from 'node:events';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { NETLINK_NETFILTER, subscribed } from '../netlink/watch.ts';
 import { run } from '../exec.ts';
 import { type Supervised, supervisor } from '../supervisor.ts';
 import { type ConntrackRecord, parseConntrackLine } from './parse.ts';
@@ -86,7 +86,7 @@ class Watch extends EventEmitter implements ConntrackWatch {
     });
     // Spawned is not yet listening: a flow that starts before it joins the groups would be missed.
     // It may also end at once (conntrack not installed): then start() fails with its reason.
-    const early = await Promise.race([netfilterSubscribed(pid).then(() => null), ended]);
+    const early = await Promise.race([subscribed(pid, 3000, NETLINK_NETFILTER).then(() => null), ended]);
     starting = false;
     if (early) {
       this.child = null;
@@ -117,31 +117,4 @@ export async function dumpConntrack(filter: MarkFilter, family: 4 | 6): Promise<
     { allowFailure: true, timeoutMs: 10_000 },
   );
   return stdout.split('\n').flatMap((l) => parseConntrackLine(l) ?? []);
-}
-
-/** Waits until `pid` holds a NETLINK_NETFILTER socket that joined multicast groups (≤ timeoutMs). */
-async function netfilterSubscribed(pid: number, timeoutMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (let wait = 2; Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
-    if (await hasNetfilterGroups(pid)) return true;
-    await new Promise((r) => setTimeout(r, wait));
-  }
-  return false;
-}
-
-async function hasNetfilterGroups(pid: number): Promise<boolean> {
-  try {
-    const inodes = new Set<string>();
-    for (const fd of await readdir(`/proc/${pid}/fd`)) {
-      const m = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''));
-      if (m) inodes.add(m[1]!);
-    }
-    const lines = (await readFile(`/proc/${pid}/net/netlink`, 'utf8')).split('\n').slice(1);
-    return lines.some((l) => {
-      const f = l.trim().split(/\s+/); // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
-      return f[1] === '12' && /[1-9a-f]/i.test(f[3] ?? '') && inodes.has(f[9] ?? '');
-    });
-  } catch {
-    return false;
-  }
 }

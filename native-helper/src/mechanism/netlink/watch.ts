@@ -38,20 +38,24 @@ export async function startTicks(pid: number): Promise<string | null> {
   }
 }
 
+/** Netlink protocol numbers as /proc/PID/net/netlink shows them (its Eth column). */
+export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
+
 /**
- * Waits until `pid` holds a NETLINK_ROUTE socket that has joined multicast groups (read from
+ * Waits until `pid` holds a netlink socket of `protocol` that has joined multicast groups (read from
  * /proc/PID/net/netlink, which shows the process's own namespace), for at most `timeoutMs`.
  */
-export async function subscribed(pid: number, timeoutMs = 3000): Promise<boolean> {
+export async function subscribed(pid: number, timeoutMs = 3000, protocol = NETLINK_ROUTE): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (let wait = 2; Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
-    if (await hasRouteGroups(pid)) return true;
+    if (await hasGroups(pid, protocol)) return true;
     await new Promise((r) => setTimeout(r, wait));
   }
   return false;
 }
 
-async function hasRouteGroups(pid: number): Promise<boolean> {
+async function hasGroups(pid: number, protocol: number): Promise<boolean> {
   try {
     const inodes = new Set<string>();
     for (const fd of await readdir(`/proc/${pid}/fd`)) {
@@ -61,10 +65,10 @@ async function hasRouteGroups(pid: number): Promise<boolean> {
     const lines = (await readFile(`/proc/${pid}/net/netlink`, 'utf8')).split('\n').slice(1);
     return lines.some((l) => {
       const f = l.trim().split(/\s+/); // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
-      return f[1] === '0' && /[1-9a-f]/i.test(f[3] ?? '') && inodes.has(f[9] ?? '');
+      return f[1] === String(protocol) && /[1-9a-f]/i.test(f[3] ?? '') && inodes.has(f[9] ?? '');
     });
   } catch {
-    return false; // gone, or not yet exec'd into ip
+    return false; // gone, or not yet exec'd into its program
   }
 }
 
