@@ -3,25 +3,23 @@
 // tunnel has its stub lookups answered there, arriving from its tunnel address, i.e. through the tunnel.
 // With the tunnel's gateway gone and the kill switch on, the lookup gets no answer and no resolver
 // sees it. Set up with nothing but the `switchyard` CLI, like tunnel-egress.test.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../native-helper/src/mechanism/exec.ts';
 import { Lab } from '../lab/lab.ts';
 import { REPO, SWITCHYARD, type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
+import { type LabGateway, startLabGateway } from './lab-gateway.ts';
 import { NODE, eventually } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
-const sy = async (...args: string[]) => (await run([SWITCHYARD, ...args])).stdout.trim();
 const ASK = `${REPO}/test/integration/fixtures/dns-ask.ts`;
 
 describe.skipIf(!isRoot)("a tunnel egress's DNS goes through the tunnel to its gateway's resolver", () => {
   let lab: Lab;
   let helper: RunningHelper;
-  let gateway: ChildProcess;
+  let gateway: LabGateway;
   let work: string;
 
   const fresh = () => `q${randomBytes(5).toString('hex')}.lab`;
@@ -55,47 +53,9 @@ describe.skipIf(!isRoot)("a tunnel egress's DNS goes through the tunnel to its g
     ]);
     const tag = JSON.parse((await helper.cli(['app', 'show', 'asker', '--json'])).stdout).tag as number;
 
-    const desktopKey = await sy('tunnel', 'keygen');
-    writeFileSync(join(work, 'desktop.key'), desktopKey, { mode: 0o600 });
-    const desktopPub = (await run([SWITCHYARD, 'tunnel', 'pubkey'], { input: desktopKey })).stdout.trim();
-    const gatewayKey = await sy('tunnel', 'keygen');
-    const gatewayPub = (await run([SWITCHYARD, 'tunnel', 'pubkey'], { input: gatewayKey })).stdout.trim();
-    const config = {
-      instance: lab.prefix,
-      privateKey: gatewayKey,
-      listenPort: 51901,
-      address: '10.77.0.1/24',
-      uplinks: [{ name: 'internet', interface: 'eth0' }],
-      peers: [
-        {
-          name: 'desktop',
-          publicKey: desktopPub,
-          addresses: ['10.77.0.2/32'],
-          apps: [{ tag, allow: ['0.0.0.0/0'] }],
-        },
-      ],
-    };
-    writeFileSync(join(work, 'gw.json'), JSON.stringify(config), { mode: 0o600 });
-    gateway = spawn(
-      'nsenter',
-      [
-        `--net=/run/netns/${lab.nsName('gateway')}`,
-        '--',
-        SWITCHYARD,
-        'gateway',
-        '--config',
-        join(work, 'gw.json'),
-      ].concat(['--state-dir', work, '--socket', `/run/switchyard/${lab.prefix}-gw.sock`]),
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let gwLog = '';
-    gateway.stderr!.on('data', (d) => (gwLog += d));
-    await eventually(
-      'the gateway to listen',
-      async () => gwLog,
-      (l) => l.includes('listening on UDP'),
-      30_000,
-    );
+    // The gateway, in the lab's gateway namespace.
+    gateway = await startLabGateway(lab, work, { port: 51901, apps: [{ tag, allow: ['0.0.0.0/0'] }] });
+    const { gatewayPub } = gateway;
 
     await helper.cli([
       'tunnel',
@@ -122,11 +82,7 @@ describe.skipIf(!isRoot)("a tunnel egress's DNS goes through the tunnel to its g
   }, 120_000);
 
   afterAll(async () => {
-    if (gateway && gateway.exitCode === null) {
-      const done = new Promise((r) => gateway.once('exit', r));
-      gateway.kill('SIGTERM');
-      await done;
-    }
+    await gateway?.stop();
     await helper?.stop();
     await lab?.down();
     rmSync(work, { recursive: true, force: true });
@@ -148,9 +104,7 @@ describe.skipIf(!isRoot)("a tunnel egress's DNS goes through the tunnel to its g
   });
 
   it('with the gateway gone and the kill switch on, the lookup gets no answer and no resolver sees it', async () => {
-    const done = new Promise((r) => gateway.once('exit', r));
-    gateway.kill('SIGTERM');
-    await done;
+    await gateway.stop();
     // The app keeps asking (into the tunnel, unanswered): that is how the tunnel learns its gateway is
     // gone (no reply for 15 s, then an unanswered initiation: PROTOCOL.md). An idle tunnel learns it
     // only when its session expires.
