@@ -11,6 +11,7 @@ import { explain, resolveDestination } from '../policy/evaluate.ts';
 import type { Peer } from './auth.ts';
 import type { Handlers } from './dispatch.ts';
 import type { Helper } from './helper.ts';
+import { knownEgresses } from './known-egresses.ts';
 import { ruleHandlersFor } from './rule-handlers.ts';
 import { eventHandlersFor } from './event-handlers.ts';
 import { modeHandlersFor } from './mode-handlers.ts';
@@ -28,15 +29,6 @@ function gatewayOnly(method: string) {
       `this is a desktop helper; ${method} is answered by \`switchyard gateway\``,
     );
   };
-}
-
-/** The egresses an app may name: the interfaces the helper sees (loopback is none) and the tunnels. */
-function egressNames(h: Helper): string[] {
-  const interfaces = h
-    .interfaceList()
-    .filter((i) => i.kind !== 'loopback')
-    .map((i) => i.name);
-  return [...new Set([...interfaces, ...h.tunnels.list().map((t) => t.name)])];
 }
 
 export function handlersFor(h: Helper): Handlers {
@@ -100,7 +92,7 @@ export function handlersFor(h: Helper): Handlers {
     },
     'egress.set': async ({ app, choice: asked, allowAbsent }, ctx) => {
       h.app(app); // an unknown app is named before its interfaces are judged
-      const choice = checkEgressNames(asked, egressNames(h), allowAbsent === true);
+      const choice = checkEgressNames(asked, knownEgresses(h), allowAbsent === true);
       const result = await h.setChoice(app, choice);
       changed(app, describeEgressSet(result.name, choice), ctx.actor);
       return result;
@@ -112,7 +104,7 @@ export function handlersFor(h: Helper): Handlers {
     },
     'policy.override': async ({ egress: asked }, ctx) => {
       // Everything through one egress: it must be there (WLAN0 is wlan0).
-      const egress = asked ? spellEgresses([asked], egressNames(h), false, false)[0]! : null;
+      const egress = asked ? spellEgresses([asked], knownEgresses(h), false, false)[0]! : null;
       await h.setOverride(egress);
       changed(null, egress ? `everything sent through ${egress}` : 'override turned off', ctx.actor);
       return h.status();

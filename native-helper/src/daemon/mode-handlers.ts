@@ -10,6 +10,7 @@ import { describeMode, explainUnmanaged } from '../policy/exclude-mode.ts';
 import { setLanAccess } from '../policy/model.ts';
 import type { Handlers } from './dispatch.ts';
 import type { Helper } from './helper.ts';
+import { knownEgresses } from './known-egresses.ts';
 
 type ModeHandlers = Pick<Handlers, keyof typeof modeMethods>;
 
@@ -21,15 +22,6 @@ function view(h: Helper): ModeView {
     viaUsable:
       mode.kind === 'exclude' ? h.interfaceList().some((i) => i.name === mode.via && i.usable) : null,
   };
-}
-
-/** The egresses exclude mode may name: the interfaces the helper sees (not loopback) and the tunnels. */
-function egressNames(h: Helper): string[] {
-  const interfaces = h
-    .interfaceList()
-    .filter((i) => i.kind !== 'loopback')
-    .map((i) => i.name);
-  return [...new Set([...interfaces, ...h.tunnels.list().map((t) => t.name)])];
 }
 
 export function modeHandlersFor(h: Helper): ModeHandlers {
@@ -44,7 +36,7 @@ export function modeHandlersFor(h: Helper): ModeHandlers {
       let mode: PolicyMode = asked;
       if (asked.kind === 'exclude') {
         // It must exist now (a tunnel or an interface), spelt as the helper spells it; no "allow absent".
-        const via = spellEgresses([asked.via], egressNames(h), false, false)[0]!;
+        const via = spellEgresses([asked.via], knownEgresses(h), false, false)[0]!;
         mode = { ...asked, via };
       }
       await h.changePolicy((doc) => ({ ...doc, mode }));

@@ -15,6 +15,7 @@ import {
 import { modeOf, type PolicyDocument } from './model.ts';
 import { BYPASS_TAG, excludeGuardChain, excludeRules, EXCLUDE_KILL_COUNTER } from './exclude-mode.ts';
 import { lanGuardRules, lanRoutes, lanRules } from './lan-access.ts';
+import { connectedRoutes } from './connected-routes.ts';
 import { HELD_COUNTER, type FlowPlan } from './flow-plan.ts';
 import {
   CLASS_TAG_BASE,
@@ -97,22 +98,7 @@ export function egressRoutes(iface: Iface, table: number): RouteSpec[] {
         metric,
         ...(family === 4 ? { scope: 'link' as const } : {}),
       });
-    const seen = new Set<string>();
-    for (const a of addrs) {
-      if (a.prefixLength >= (family === 4 ? 32 : 128)) continue;
-      const dst = networkOf(family, a.address, a.prefixLength);
-      if (seen.has(dst)) continue;
-      seen.add(dst);
-      routes.push({
-        family,
-        table,
-        dst,
-        dev: iface.name,
-        src: a.address,
-        metric,
-        ...(family === 4 ? { scope: 'link' as const } : {}),
-      });
-    }
+    routes.push(...connectedRoutes(iface.name, family, addrs, table, metric, networkOf));
   }
   return routes;
 }

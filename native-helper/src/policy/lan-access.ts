@@ -8,6 +8,7 @@
 import type { Interface } from '../api/schema.ts';
 import type { Family, RouteSpec, RuleSpec } from '../reconcile/types.ts';
 import { MARK_MASK, TABLES_PER_SLOT, tableFor, type Layout } from '../layout/kernel-layout.ts';
+import { connectedRoutes } from './connected-routes.ts';
 
 const FAMILIES: Family[] = [4, 6];
 
@@ -60,22 +61,7 @@ export function lanRoutes(
       const addrs = iface.addresses.filter(
         (a) => a.family === family && !isLinkLocalAddress(family, a.address),
       );
-      const seen = new Set<string>();
-      for (const a of addrs) {
-        if (a.prefixLength >= (family === 4 ? 32 : 128)) continue;
-        const dst = networkOf(family, a.address, a.prefixLength);
-        if (seen.has(dst)) continue;
-        seen.add(dst);
-        routes.push({
-          family,
-          table,
-          dst,
-          dev: iface.name,
-          src: a.address,
-          metric,
-          ...(family === 4 ? { scope: 'link' as const } : {}),
-        });
-      }
+      routes.push(...connectedRoutes(iface.name, family, addrs, table, metric, networkOf));
       // Host routes are named without /32 or /128, as `ip` prints them.
       const local = family === 4 ? [LINK_LOCAL[4], MDNS[4]] : ['fe80::/64', MDNS[6]];
       for (const dst of local)
