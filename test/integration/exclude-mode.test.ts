@@ -87,14 +87,33 @@ describe.skipIf(!isRoot)('exclude mode through a tunnel (real packets)', () => {
     const excluded = await probeAs(lab, helper, 'probe', 3000);
     expect(excluded.httpV4!.address).toBe(wifi);
 
-    // The tunnel gone: not one packet of an unmanaged process leaves by any uplink.
+    // The tunnel gone: not one packet of an unmanaged process leaves by any uplink. Counted where each
+    // uplink's ISP receives packets for the servers (an interface's own counters also see the kernel's
+    // neighbour probes).
     await helper.cli(['tunnel', 'rm', 'sy-tun0']);
-    const uplinks = lab.uplinks.map((u) => u.ifname);
+    const { v4, v6 } = lab.servers;
+    for (const u of lab.uplinks)
+      await lab.exec(u.ispRole, ['nft', '-f', '-'], {
+        input: `table inet syexcl { counter to_servers {}
+          chain watch { type filter hook prerouting priority -300; ip daddr ${v4} counter name to_servers; ip6 daddr ${v6} counter name to_servers; }
+        }\n`,
+      });
     const txPackets = async () =>
       Promise.all(
-        uplinks.map(async (dev) =>
-          Number((await lab.exec('desktop', ['cat', `/sys/class/net/${dev}/statistics/tx_packets`])).trim()),
-        ),
+        lab.uplinks.map(async (u) => {
+          const out = await lab.exec(u.ispRole, [
+            'nft',
+            '-j',
+            'list',
+            'counter',
+            'inet',
+            'syexcl',
+            'to_servers',
+          ]);
+          return (JSON.parse(out) as { nftables: { counter?: { packets: number } }[] }).nftables.find(
+            (x) => x.counter,
+          )!.counter!.packets;
+        }),
       );
     const before = await txPackets();
     const held = parseProbe(await lab.exec('desktop', probeArgv(lab, { timeoutMs: 1500 })));
@@ -106,5 +125,9 @@ describe.skipIf(!isRoot)('exclude mode through a tunnel (real packets)', () => {
       null,
     ]);
     expect(after).toEqual(before);
+    // The counters see what does go out: the excluded app's packets to the servers, by wlan0's ISP.
+    await probeAs(lab, helper, 'probe', 3000);
+    const wifiAt = lab.uplinks.findIndex((u) => u.ifname === 'wlan0');
+    expect((await txPackets())[wifiAt]).toBeGreaterThan(after[wifiAt]!);
   });
 });
