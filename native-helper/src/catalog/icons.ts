@@ -73,19 +73,19 @@ export function createIconResolver(opts: IconOptions): IconResolver {
     return p;
   };
 
+  let folders: Promise<IconFolder[][]> | null = null;
+  const chainFolders = () =>
+    (folders ??= themeChain(opts.theme, theme).then((chain) =>
+      Promise.all(chain.map((t) => themeFolders(t, size, baseDirs, list))),
+    ));
+
   return async (icon: string) => {
     const value = icon.trim();
     if (value === '') return null;
     if (path.isAbsolute(value)) return readIconAsDataUrl(value, maxBytes);
     if (value.includes('/')) return null; // neither a name nor an absolute path
     const name = value.replace(/\.(png|svg|xpm)$/i, '');
-    for (const file of await themedCandidates(
-      name,
-      await themeChain(opts.theme, theme),
-      size,
-      baseDirs,
-      list,
-    )) {
+    for (const file of themedCandidates(name, await chainFolders())) {
       const url = await readIconAsDataUrl(file, maxBytes);
       if (url) return url;
     }
@@ -125,29 +125,60 @@ async function themeChain(
   return chain;
 }
 
-/** Icon files in lookup order: per theme, directories matching the size exactly, then the closest ones. */
-async function themedCandidates(
-  name: string,
-  chain: readonly Theme[],
+/** A theme folder that exists, with its file names. */
+interface IconFolder {
+  path: string;
+  names: Set<string>;
+}
+
+/**
+ * A theme's existing folders in lookup order (directories matching the size exactly, then the closest
+ * ones), listed once per resolver: each icon is then a scan of a few sets, not hundreds of readdirs.
+ */
+async function themeFolders(
+  theme: Theme,
   size: number,
   baseDirs: readonly string[],
   list: (dir: string) => Promise<Set<string>>,
-): Promise<string[]> {
-  const out: string[] = [];
-  for (const theme of chain) {
-    const dirs = theme.dirs
-      .map((dir, order) => ({ dir, order, distance: sizeDistance(dir, size) }))
-      .sort((a, b) => a.dir.scale - b.dir.scale || a.distance - b.distance || a.order - b.order);
-    for (const { dir } of dirs) {
-      for (const base of baseDirs) {
-        const folder = path.join(base, theme.name, dir.name);
-        const names = await list(folder);
-        for (const ext of LOOKUP_EXTENSIONS)
-          if (names.has(`${name}.${ext}`)) out.push(path.join(folder, `${name}.${ext}`));
-      }
+): Promise<IconFolder[]> {
+  const dirs = theme.dirs
+    .map((dir, order) => ({ dir, order, distance: sizeDistance(dir, size) }))
+    .sort((a, b) => a.dir.scale - b.dir.scale || a.distance - b.distance || a.order - b.order);
+  const out: IconFolder[] = [];
+  for (const { dir } of dirs) {
+    for (const base of baseDirs) {
+      const names = await listUnder(base, path.join(theme.name, dir.name), list);
+      if (names.size) out.push({ path: path.join(base, theme.name, dir.name), names });
     }
   }
   return out;
+}
+
+/** Icon files in lookup order over the theme chain's folders. */
+function themedCandidates(name: string, folders: readonly IconFolder[][]): string[] {
+  const out: string[] = [];
+  for (const theme of folders)
+    for (const folder of theme)
+      for (const ext of LOOKUP_EXTENSIONS)
+        if (folder.names.has(`${name}.${ext}`)) out.push(path.join(folder.path, `${name}.${ext}`));
+  return out;
+}
+
+/**
+ * The listing of base/rel, reached through its parents' (cached) listings: a theme names hundreds of
+ * size folders and most base dirs hold few of them, so this skips a failing readdir for each missing one.
+ */
+async function listUnder(
+  base: string,
+  rel: string,
+  list: (dir: string) => Promise<Set<string>>,
+): Promise<Set<string>> {
+  let dir = base;
+  for (const part of rel.split('/').filter(Boolean)) {
+    if (!(await list(dir)).has(part)) return new Set();
+    dir = path.join(dir, part);
+  }
+  return list(dir);
 }
 
 /** The spec's DirectorySizeDistance (at scale 1); 0 means the directory matches the size. */
