@@ -216,6 +216,23 @@ export class KernelView {
     return false;
   }
 
+  /**
+   * Deletes the kernel had done before us: their events never come. The view had missed their going
+   * (a device going down takes its IPv4 routes without an event), so it is dropped: the next apply
+   * reads the kernel in full.
+   */
+  alreadyGone(ops: readonly Operation[]): void {
+    for (const k of expectedEvents(ops)) {
+      const left = this.pending.get(k) ?? 0;
+      if (left === 0) continue;
+      if (left === 1) this.pending.delete(k);
+      else this.pending.set(k, left - 1);
+      this.pendingCount--;
+    }
+    if (this.pendingCount === 0) for (const fn of this.drained.splice(0)) fn();
+    this.drop('a delete found the kernel had done it already');
+  }
+
   /** Forgets the expected events (after a failed batch: some lines never ran). */
   forget(): void {
     this.pending.clear();

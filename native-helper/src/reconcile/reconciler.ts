@@ -327,10 +327,7 @@ export class Reconciler {
       }
     };
     // The families are independent: their batches run side by side, each in its own order.
-    const batches = [
-      () => applyBatch(4, batchLines(ops, 4), this.netns),
-      () => applyBatch(6, batchLines(ops, 6), this.netns),
-    ];
+    const batches = [() => this.batch(4, ops), () => this.batch(6, ops)];
     // The nft-first order protects a policy in force. From nothing in force (no table, rules or
     // routes of ours) there is none: the table is written alongside the batches.
     const fromNothing = !nftBefore && before.rules.length === 0 && before.routes.length === 0;
@@ -347,6 +344,12 @@ export class Reconciler {
     }
     // One flip of a generation: connect() sees the old lists or the new ones, never a mix.
     for (const o of ops) if (o.op === 'classifier-replace') this.opts.classifier!.replace(o.lists);
+  }
+
+  /** One family's batch. Deletes the kernel had done already are done; the kept view hears of them. */
+  private async batch(family: 4 | 6, ops: readonly Operation[]): Promise<void> {
+    const gone = new Set(await applyBatch(family, batchLines(ops, family), this.netns));
+    if (gone.size) this.view?.alreadyGone(ops.filter((o) => gone.has(batchLines([o], family)[0] ?? '')));
   }
 
   /** Puts rules, routes, nft table, sysctls and the links asked for back as they were in `state`. */
