@@ -10,6 +10,7 @@ import { ConnectionState } from './connection.svelte.ts';
 import { GroupsState } from './groups.svelte.ts';
 import { HeldState } from './held.svelte.ts';
 import { InterfacesState } from './interfaces.svelte.ts';
+import { ModeState } from './mode.svelte.ts';
 import { NetworksState } from './networks.svelte.ts';
 import { Notices } from './notices.svelte.ts';
 import { PolicySwitches } from './policy-switches.svelte.ts';
@@ -35,6 +36,7 @@ export class Store {
   readonly held: HeldState;
   readonly audit: AuditState;
   readonly switches: PolicySwitches;
+  readonly mode: ModeState;
   /** The sidebar's summary of problems, each with where its cause is shown. */
   readonly health = $derived.by(() =>
     summarizeProblems({
@@ -64,6 +66,7 @@ export class Store {
     this.held = new HeldState(client, this.apps, this.notices);
     this.audit = new AuditState(client);
     this.switches = new PolicySwitches(client, this.settings, this.notices);
+    this.mode = new ModeState(client);
   }
 
   /** Subscribe to everything and load; resolves once the first connection state is known. */
@@ -97,7 +100,10 @@ export class Store {
         this.activity.add('rule.expired', d, m);
       }),
       // Pause and override from the CLI change no app when no route moves: the status says they are on.
-      c.on('policy.changed', () => void this.settings.loadStatus()),
+      c.on('policy.changed', () => {
+        void this.settings.loadStatus();
+        void this.mode.load(); // include/exclude mode from the CLI or the tray
+      }),
       c.on('groups.changed', (d) => this.groups.apply(d)),
       c.on('networks.changed', (d) => this.networks.apply(d)),
       c.on('reactions.changed', (d) => this.held.apply(d)),
@@ -162,6 +168,7 @@ export class Store {
       this.apps.load(),
       this.interfaces.load(),
       this.settings.loadStatus(),
+      this.mode.load(),
       this.rules.load(),
       this.groups.load(),
       this.networks.load(),
