@@ -155,6 +155,8 @@ export const WireguardInfo = z.object({
   publicKey: z.string().nullable(),
   listenPort: z.number().int().nullable(),
   peers: z.array(WireguardPeerInfo),
+  /** Set while its peer does not answer (the egress is not usable): "wg0: peer not answering since 12:03". */
+  problem: z.string().nullable().optional(),
 });
 export type WireguardInfo = z.infer<typeof WireguardInfo>;
 

@@ -51,4 +51,16 @@ describe('WireGuard lines of `switchyard interfaces`', () => {
     expect(text).not.toContain('enp3s0');
     expect(wireguardLines([{ ...wg0, wireguard: null }], NOW)).toContain('its peers could not be read');
   });
+
+  it('says when the peer does not answer, and that the egress is not usable', () => {
+    const dead = {
+      ...wg0,
+      usable: false,
+      wireguard: { ...wg0.wireguard!, problem: 'wg0: peer not answering since 12:03' },
+    };
+    expect(wireguardLines([dead], NOW)).toContain(
+      'wg0: peer not answering since 12:03; not usable until it answers',
+    );
+    expect(wireguardLines([wg0], NOW)).not.toContain('not answering');
+  });
 });

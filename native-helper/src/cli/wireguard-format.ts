@@ -23,6 +23,8 @@ export function wireguardLines(list: readonly Interface[], now = Date.now()): st
     lines.push(
       `${i.name}: WireGuard, public key ${wg.publicKey ?? '(none)'}${wg.listenPort ? `, port ${wg.listenPort}` : ''}`,
     );
+    // Its egress is not usable meanwhile: its apps failed over or are held.
+    if (wg.problem) lines.push(`  ${color.yellow(wg.problem)}; not usable until it answers`);
     if (!wg.peers.length) lines.push('  no peer');
     for (const p of wg.peers) {
       const age = handshakeAge(p.latestHandshake, now);

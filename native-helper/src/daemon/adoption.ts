@@ -20,6 +20,10 @@ export interface AdoptionDeps {
   enroll: (id: string, pid: number, via: 'exec' | 'scan', since?: bigint, exe?: string) => Promise<unknown>;
   problem: (key: string, message: string) => void;
   log: (msg: string) => void;
+  /** Every exec in any namespace, before adoption looks at it (wireguard-guard.ts watches its daemons). */
+  execed?: (pid: number) => void;
+  /** Exec events were lost or are not available: whoever watches them scans /proc instead. */
+  rescan?: () => void;
 }
 
 export class Adoption {
@@ -33,12 +37,21 @@ export class Adoption {
   start(): void {
     const fallBack = (why: string) => {
       this.deps.problem('proc', `${why}; scanning /proc every 2 s instead`);
-      this.scanning ??= setInterval(() => void this.adoptRunning(), 2000);
+      this.scanning ??= setInterval(() => {
+        this.deps.rescan?.();
+        void this.adoptRunning();
+      }, 2000);
     };
     try {
       this.events = new ProcEvents().start({ netnsPath: initialNetnsPath(), execOnly: true });
-      this.events.on('exec', (e) => void this.onExec(e.pid, e.timestampNs));
-      this.events.on('overflow', () => void this.adoptRunning());
+      this.events.on('exec', (e) => {
+        this.deps.execed?.(e.pid);
+        void this.onExec(e.pid, e.timestampNs);
+      });
+      this.events.on('overflow', () => {
+        this.deps.rescan?.();
+        void this.adoptRunning();
+      });
       this.events.on('error', (err) => fallBack(`process events stopped (${err.message})`));
     } catch (err) {
       fallBack(`no process events (${(err as Error).message})`);

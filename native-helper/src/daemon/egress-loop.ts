@@ -66,6 +66,8 @@ export interface EgressLoopDeps {
   sysctls?: () => Record<string, string>;
   /** Each egress's DNS servers, for the stub redirect (dns-resolvers.ts); none: no redirect. */
   dnsResolvers?: () => Record<string, string[]>;
+  /** False while a WireGuard device's peer does not answer (wireguard-health.ts): not usable then. */
+  wireguardAnswering?: (name: string) => boolean;
   /** The encryption rules for this apply (networks identified, trust per app); none: no rules at all. */
   flows?: (
     policy: PolicyDocument,
@@ -193,12 +195,18 @@ export class EgressLoop {
     this.deps.applied();
   }
 
-  /** The kernel's view, with our tunnels marked as such: usable once their handshake is done. */
+  /**
+   * The kernel's view, with our tunnels marked as such: usable once their handshake is done; a
+   * WireGuard device whose peer does not answer is not usable either.
+   */
   private async readInterfaces(): Promise<Interface[]> {
-    const { tunnels } = this.deps;
-    return (await (this.deps.readInterfaces ?? readInterfaces)()).map((i) =>
-      tunnels.has(i.name) ? { ...i, kind: 'tunnel' as const, usable: i.up && tunnels.isUp(i.name) } : i,
-    );
+    const { tunnels, wireguardAnswering } = this.deps;
+    return (await (this.deps.readInterfaces ?? readInterfaces)()).map((i) => {
+      if (tunnels.has(i.name)) return { ...i, kind: 'tunnel' as const, usable: i.up && tunnels.isUp(i.name) };
+      if (i.kind === 'wireguard' && i.usable && wireguardAnswering?.(i.name) === false)
+        return { ...i, usable: false };
+      return i;
+    });
   }
 
   /** What happened to an app's traffic when an interface changed, in the words of the events. */

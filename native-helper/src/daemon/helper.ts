@@ -54,8 +54,7 @@ import { FindingSources, journalMirror } from './finding-sources.ts';
 import { AuditLog } from '../storage/audit-log.ts';
 import { ViewEvents } from './view-events.ts';
 import { Connections } from './connections.ts';
-import { WireguardPeers } from './wireguard-peers.ts';
-import { unmarkWireguardDaemons } from './wireguard-guard.ts';
+import { WireguardEgress } from './wireguard-egress.ts';
 
 export interface HelperOptions {
   instance: string;
@@ -103,7 +102,7 @@ export class Helper {
   private readonly counters: Counters;
   /** What each app talks to (conntrack). */
   readonly connections: Connections;
-  readonly wireguard: WireguardPeers;
+  readonly wireguard: WireguardEgress;
   readonly rules: EncryptionRules;
   readonly reactions: EventReactor;
   readonly audit: AuditLog;
@@ -207,6 +206,7 @@ export class Helper {
         this.dns.afterApply();
       },
       dnsResolvers: () => this.dns.forCompile(),
+      wireguardAnswering: (name) => this.wireguard.health.answering(name),
       sysctls: () => this.connections.sysctls(),
     });
     this.counters = new Counters(this.layout.nftTable, this.bus, this.problems, {
@@ -214,9 +214,12 @@ export class Helper {
       running: (id) => this.cgroups.has(id),
       interfaces: () => this.loop.interfaces,
     });
-    this.wireguard = new WireguardPeers(this.log, undefined, () =>
-      unmarkWireguardDaemons({ layout: this.layout, log: this.log }),
-    );
+    this.wireguard = new WireguardEgress({
+      layout: this.layout,
+      log: this.log,
+      problems: this.problems,
+      changed: () => void this.refresh('interfaces'),
+    });
     this.connections = new Connections({
       layout: this.layout,
       bus: this.bus,
@@ -285,8 +288,11 @@ export class Helper {
       enroll: (id, pid, via, since, exe) => this.enroll(id, pid, via, since, exe),
       problem: (k, m) => this.problems.set(k, m),
       log: this.log,
+      execed: (pid) => this.wireguard.guard.execed(pid),
+      rescan: () => this.wireguard.guard.scanAll(),
     });
     this.adoption.start();
+    this.wireguard.guard.scanAll();
     await this.adoption.adoptRunning();
     this.watcher = await watchKernel({
       interfaces: () => void this.refresh('interfaces'),

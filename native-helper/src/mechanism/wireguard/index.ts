@@ -33,3 +33,4 @@ const DAEMONS = new Set(['wireguard-go', 'boringtun', 'boringtun-cli']);
 export function isWireguardDaemon(exe: string): boolean {
   return DAEMONS.has(exe.slice(exe.lastIndexOf('/') + 1).replace(/ \(deleted\)$/, ''));
 }
+export { nudge } from './nudge.ts';

@@ -53,4 +53,21 @@ describe("a WireGuard interface's peers", () => {
     render(WireguardPeers, { props: { name: 'wg0', wireguard: null } });
     expect(screen.getByText(/could not be read/)).toBeTruthy();
   });
+
+  it('says when the peer does not answer, and only then', () => {
+    const wireguard = {
+      publicKey: null,
+      listenPort: 51821,
+      peers: [{ publicKey: PEER, endpoint: null, allowedIps: ['0.0.0.0/0'], latestHandshake: null }],
+    };
+    const { unmount } = render(WireguardPeers, {
+      props: { name: 'wg0', wireguard: { ...wireguard, problem: 'wg0: peer not answering since 12:03' } },
+    });
+    expect(screen.getByRole('status').textContent).toBe(
+      'wg0: peer not answering since 12:03. Not usable until it answers.',
+    );
+    unmount();
+    render(WireguardPeers, { props: { name: 'wg0', wireguard } });
+    expect(screen.queryByRole('status')).toBeNull();
+  });
 });
