@@ -4,7 +4,7 @@ import type { EgressChoice, EventEnvelope } from '../api/schema.ts';
 import { type OptionSpec, type Parsed, UsageError, list, required, str } from './args.ts';
 import { resolveApp } from './app-names.ts';
 import { withClient } from './connect.ts';
-import { explainArgs, explanationText, withPort } from './explain-format.ts';
+import { explainArgs, explanationText, unmanagedArgs, unmanagedText, withPort } from './explain-format.ts';
 import { print, rate, table } from './format.ts';
 import { appDetails, eventLine, interfaceRows, stateText, statusText } from './state-format.ts';
 import { wireguardLines } from './wireguard-format.ts';
@@ -178,22 +178,37 @@ export const commands: Command[] = [
   },
   {
     name: 'explain',
-    usage: 'explain APP HOST[:PORT] [--udp]',
+    usage: 'explain (APP | --unmanaged) HOST[:PORT] [--udp]',
     summary: 'which egress a connection would take, and why',
     example: 'switchyard explain firefox example.org:443',
     notes: [
       'HOST: a name, resolved as the app would (its resolver, within 1.5 s), or an address; [IPv6]:PORT.',
       'PORT: 443 when left out. `--app APP --dst HOST:PORT` also works.',
+      'Says when an app with LAN access reaches a local destination directly, and when exclude mode leaves an app its own choice.',
+      '--unmanaged: for a process in no app, e.g. `switchyard explain --unmanaged 192.0.2.1:443` (exclude mode sends it through its egress; include mode leaves it to the system routing).',
     ],
-    options: { app: { type: 'string' }, dst: { type: 'string' }, udp: { type: 'boolean' } },
+    options: {
+      app: { type: 'string' },
+      dst: { type: 'string' },
+      udp: { type: 'boolean' },
+      unmanaged: { type: 'boolean' },
+    },
     run: async (p) => {
+      const protocol = p.values.udp ? 'udp' : 'tcp';
+      if (p.values.unmanaged) {
+        const destination = withPort(unmanagedArgs(p));
+        return withClient(p, async (c) => {
+          const e = await c.call('mode.explain', { destination, protocol });
+          print(p, e, () => unmanagedText(e));
+        });
+      }
       const [appText, hostText] = explainArgs(p);
       const destination = withPort(hostText);
       await withClient(p, async (c) => {
         const e = await c.call('explain', {
           app: await resolveApp(c, appText),
           destination,
-          protocol: p.values.udp ? 'udp' : 'tcp',
+          protocol,
         });
         print(p, e, () => explanationText(e));
       });

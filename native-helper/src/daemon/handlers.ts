@@ -140,6 +140,7 @@ export function handlersFor(h: Helper): Handlers {
         ...h.switches,
         routeGet: kernelRouteGet,
         rules: h.rules.forExplain(a.id),
+        mode: h.status().mode,
       });
     },
     'tunnels.list': async () => {

@@ -3,8 +3,9 @@
 import { isIP } from 'node:net';
 import type { KernelRoute } from '../mechanism/netlink/route-get.ts';
 import { describeChoice } from '../api/describe.ts';
-import type { EgressChoice, EgressState, Explanation, Interface } from '../api/schema.ts';
+import type { EgressChoice, EgressState, Explanation, Interface, PolicyMode } from '../api/schema.ts';
 import { type AppRules, explainRule } from './explain-rules.ts';
+import { excludedStep, type ExplainInterface, lanDestination, lanReason, lanStep } from './explain-modes.ts';
 import { hex, markFor, type Layout } from '../layout/kernel-layout.ts';
 import { heldReason, isHeld, killSwitchHolds, notHeldReason, ownKillSwitch } from './kill-switch.ts';
 
@@ -89,6 +90,8 @@ export interface ExplainApp {
   name: string;
   tag: number;
   choice: EgressChoice;
+  /** May reach its local networks even while held (lan-access.ts). */
+  lanAccess?: boolean;
 }
 
 export interface ExplainContext extends GlobalSwitches {
@@ -97,12 +100,14 @@ export interface ExplainContext extends GlobalSwitches {
   routeGet: (address: string, mark: number, protocol: 'tcp' | 'udp', port: number) => Promise<KernelRoute>;
   /** The app's encryption rules in force, if any apply to it. */
   rules?: AppRules | null;
+  /** Include or exclude mode (exclude-mode.ts); include when not given. */
+  mode?: PolicyMode;
 }
 
 export async function explain(
   app: ExplainApp,
   destination: Destination,
-  interfaces: readonly Usability[],
+  interfaces: readonly ExplainInterface[],
   ctx: ExplainContext,
 ): Promise<Explanation> {
   const mark = markFor(ctx.layout, app.tag);
@@ -111,6 +116,8 @@ export async function explain(
   if (ctx.override && app.choice.mode !== 'block')
     steps.push(`The global override sends it through ${ctx.override}.`);
   if (ctx.paused) steps.push('Policies are paused: routing stays, block and kill switch are lifted.');
+  const excluded = excludedStep(ctx.mode, app.name);
+  if (excluded) steps.push(excluded);
   const eff = effectiveChoice(app.choice, ctx.override);
   if (eff.mode === 'ordered')
     for (const e of eff.egresses)
@@ -130,6 +137,18 @@ export async function explain(
   );
 
   const base = { app: app.id, destination, sourceAddress: k.ok ? k.src : null, steps, ...rule };
+  // LAN access: the app's LAN table comes before its lookups and its kill switch.
+  const lan =
+    app.lanAccess && eff.mode === 'ordered' ? lanDestination(interfaces, destination.address) : null;
+  if (lan && k.ok && k.dev) {
+    steps.splice(steps.length - 1, 0, lanStep(app.name, destination.address, lan));
+    if (k.dev !== lan.uplink)
+      steps.push(
+        `The kernel does not match the decision yet (${k.dev} instead of ${lan.uplink}); the helper may still be applying it.`,
+      );
+    const reason = lanReason(app.name, destination.host, lan, k.dev, isHeld(ev));
+    return { ...base, verdict: 'egress', egress: k.dev, reason };
+  }
   if (!k.ok) {
     const why =
       ev.state === 'blocked'
@@ -164,7 +183,10 @@ export async function explain(
     ev.state === 'fallback-default'
       ? notHeldReason(app.name, k.dev)
       : `${app.name} uses the system routing, which sends this destination out of ${k.dev}.`;
-  return { ...base, verdict: 'default', egress: k.dev, reason };
+  // In exclude mode "default" would read as "through the exclude egress": say it is not.
+  const keeps =
+    ctx.mode?.kind === 'exclude' ? ` It is excluded from exclude mode (via ${ctx.mode.via}).` : '';
+  return { ...base, verdict: 'default', egress: k.dev, reason: reason + keeps };
 }
 
 function capitalize(s: string): string {

@@ -125,14 +125,16 @@ export async function explainUnmanaged(
       ...base,
       verdict: 'default' as const,
       egress: k.ok ? (k.dev ?? null) : null,
-      reason: `Include mode: processes in no app use the system routing${k.ok ? ` (${k.dev})` : ''}.`,
+      reason: `Include mode: a process in no app follows the system's routing${k.ok ? ` (${k.dev})` : ''}.`,
     };
   if (!k.ok)
     return {
       ...base,
       verdict: 'block' as const,
       egress: null,
-      reason: `Exclude mode: via ${mode.via}, which is down, and the kill switch holds everything not in an app.`,
+      reason: usable
+        ? `Exclude mode via ${mode.via}: the kernel has no route for it (${k.error}).`
+        : `Exclude mode via ${mode.via}: ${mode.via} is down, so the global kill switch holds every process in no app.`,
     };
   if (k.dev !== mode.via)
     steps.push(
@@ -146,7 +148,7 @@ export async function explainUnmanaged(
     egress: k.dev ?? null,
     reason:
       k.dev === mode.via
-        ? `Exclude mode: via ${mode.via}.`
-        : `Exclude mode: via ${mode.via}, which is not used now (${k.dev}).`,
+        ? `Exclude mode via ${mode.via}: a process in no app goes through ${mode.via}; with ${mode.via} down it ${mode.killSwitch ? 'is held by the global kill switch' : "follows the system's routing (the kill switch is off)"}.`
+        : `Exclude mode via ${mode.via}: ${usable ? `${mode.via} is not used yet` : `${mode.via} is down`}, so a process in no app follows the system's routing (${k.dev}).`,
   };
 }
