@@ -158,9 +158,17 @@ export function describePackage(
     license: 'GPL-3.0-or-later',
     depends: {
       // util-linux (setpriv, nsenter) is essential on Debian: never listed.
-      // conntrack: the per-app connection history (conntrack -E).
-      deb: ['iproute2', 'nftables', 'procps', 'conntrack', 'systemd | systemd-standalone-sysusers'],
-      rpm: ['iproute', 'nftables', 'util-linux', 'procps-ng', 'conntrack-tools', 'systemd'],
+      // conntrack: the per-app connection history (conntrack -E); tcpdump: the names apps looked up
+      // (their DNS replies, copied to an NFLOG group: mechanism/dns/nflog-watch.ts).
+      deb: [
+        'iproute2',
+        'nftables',
+        'procps',
+        'conntrack',
+        'tcpdump',
+        'systemd | systemd-standalone-sysusers',
+      ],
+      rpm: ['iproute', 'nftables', 'util-linux', 'procps-ng', 'conntrack-tools', 'tcpdump', 'systemd'],
     },
     files,
     dirs: [...new Set(dirs)].sort(),

@@ -27,6 +27,9 @@ const ANNOUNCE_MS = 1000;
 /** A list within this long of the last dump reuses its counts. */
 const DUMP_FRESH_MS = 1000;
 const CLOSING = new Set(['FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT', 'CLOSE']);
+/** A connection that began without a name is looked at again until it is this old (the reply may come last). */
+const NAME_LATE_MS = 10_000;
+const MAX_UNNAMED = 2000;
 
 export interface ConnectionsDeps {
   layout: Layout;
@@ -38,8 +41,8 @@ export interface ConnectionsDeps {
   evaluation: (app: AppId) => Evaluation;
   /** The app's encryption rules as explain sees them; null when none applies. */
   rules: (app: AppId) => AppRules | null;
-  /** The name the app looked up for an address, when the helper saw the lookup. */
-  nameOf?: (app: AppId, address: string) => string | null;
+  /** The name the app looked up for an address before `at` (ms), when the helper saw the lookup. */
+  nameOf?: (app: AppId, address: string, at: number) => string | null;
   problem: (message: string | null) => void;
   log: (msg: string) => void;
   store?: ConnectionStore;
@@ -53,6 +56,8 @@ export class Connections {
   private announceTimer: NodeJS.Timeout | null = null;
   private lastDump = 0;
   private dumping: Promise<void> | null = null;
+  /** Connections that began without a name, with when: the reply's copy may arrive after conntrack's NEW. */
+  private unnamed = new Map<string, number>();
 
   constructor(private readonly deps: ConnectionsDeps) {
     this.store = deps.store ?? new ConnectionStore();
@@ -93,6 +98,7 @@ export class Connections {
 
   async list(app: AppId | undefined, limit: number): Promise<ConnectionList> {
     await this.refreshCounts();
+    this.nameLate();
     return {
       connections: this.store.list(app, limit).map((c) => ({ ...c, decidedBy: { ...c.decidedBy } })),
       tracking: this.watch !== null,
@@ -108,6 +114,10 @@ export class Connections {
       const c = this.connectionOf(r, key, at);
       if (!c) return;
       this.store.add(c);
+      if (!c.name && this.deps.nameOf) {
+        this.unnamed.set(key, Date.parse(at));
+        if (this.unnamed.size > MAX_UNNAMED) this.unnamed.delete(this.unnamed.keys().next().value!);
+      }
       this.pending.set(c.app, (this.pending.get(c.app) ?? 0) + 1);
       this.announceSoon();
       return;
@@ -135,7 +145,7 @@ export class Connections {
       family: r.family,
       protocol: r.protocol,
       destination: r.orig.dst,
-      name: this.deps.nameOf?.(app, r.orig.dst) ?? null,
+      name: this.deps.nameOf?.(app, r.orig.dst, Date.parse(at)) ?? null,
       port: r.orig.dport,
       source: r.orig.src,
       sourcePort: r.orig.sport,
@@ -151,7 +161,19 @@ export class Connections {
     };
   }
 
-  private appOf(mark: number): AppId | null {
+  /** Names for the connections that began without one, when the lookup's reply has come meanwhile. */
+  private nameLate(): void {
+    const now = Date.now();
+    for (const [key, at] of this.unnamed) {
+      const c = this.store.get(key);
+      const name = c ? this.deps.nameOf?.(c.app, c.destination, at) : null;
+      if (name) this.store.update(key, { name });
+      if (name || !c || now - at > NAME_LATE_MS) this.unnamed.delete(key);
+    }
+  }
+
+  /** The app of a mark: its own, or one of its flow classes'. */
+  appOf(mark: number): AppId | null {
     let tag = tagOfMark(this.deps.layout, mark);
     if (tag === null) return null;
     if (tag > MAX_APP_TAG) tag = this.deps.classes().find((c) => c.tag === tag)?.appTag ?? null;

@@ -66,6 +66,8 @@ export interface EgressLoopDeps {
   sysctls?: () => Record<string, string>;
   /** Each egress's DNS servers, for the stub redirect (dns-resolvers.ts); none: no redirect. */
   dnsResolvers?: () => Record<string, string[]>;
+  /** Whether the apps' DNS replies are copied to the NFLOG group (something reads it: dns-names.ts). */
+  logDnsReplies?: () => boolean;
   /** False while a WireGuard device's peer does not answer (wireguard-health.ts): not usable then. */
   wireguardAnswering?: (name: string) => boolean;
   /** The encryption rules for this apply (networks identified, trust per app); none: no rules at all. */
@@ -174,6 +176,7 @@ export class EgressLoop {
     const desired = compile(policy, current, this.deps.layout, {
       ...(plan ? { flows: plan } : {}),
       ...(dnsResolvers ? { dnsResolvers } : {}),
+      logDnsReplies: this.deps.logDnsReplies?.() ?? false,
     });
     Object.assign(desired.sysctls, this.deps.sysctls?.());
     await this.reconciler.apply(desired);

@@ -54,6 +54,7 @@ import { FindingSources, journalMirror } from './finding-sources.ts';
 import { AuditLog } from '../storage/audit-log.ts';
 import { ViewEvents } from './view-events.ts';
 import { Connections } from './connections.ts';
+import { DnsNames } from './dns-names.ts';
 import { WireguardEgress } from './wireguard-egress.ts';
 
 export interface HelperOptions {
@@ -102,6 +103,8 @@ export class Helper {
   private readonly counters: Counters;
   /** What each app talks to (conntrack). */
   readonly connections: Connections;
+  /** The names apps looked up, for the history (their DNS replies, NFLOG). */
+  readonly dnsNames: DnsNames;
   readonly wireguard: WireguardEgress;
   readonly rules: EncryptionRules;
   readonly reactions: EventReactor;
@@ -208,6 +211,7 @@ export class Helper {
       dnsResolvers: () => this.dns.forCompile(),
       wireguardAnswering: (name) => this.wireguard.health.answering(name),
       sysctls: () => this.connections.sysctls(),
+      logDnsReplies: () => this.dnsNames.reading,
     });
     this.counters = new Counters(this.layout.nftTable, this.bus, this.problems, {
       apps: () => this.policy.apps,
@@ -230,7 +234,15 @@ export class Helper {
       rules: (id) => this.rules.forExplain(id),
       problem: (m) => (m ? this.problems.set('connections', m) : this.problems.clear('connections')),
       log: this.log,
+      nameOf: (id, address, at) => this.dnsNames.nameOf(id, address, at),
     });
+    this.dnsNames = new DnsNames({
+      layout: this.layout,
+      appOf: (mark) => this.connections.appOf(mark),
+      problem: (m) => (m ? this.problems.set('dns-names', m) : this.problems.clear('dns-names')),
+      log: this.log,
+    });
+    this.dnsNames.follow(this.dns.forwarder.events);
   }
 
   // ---------- lifecycle ----------
@@ -278,6 +290,7 @@ export class Helper {
     await this.syncCatalog();
     await this.tunnels.startAll();
     await this.connections.start(); // before the first apply, which switches its accounting on
+    await this.dnsNames.start(); // likewise: the apply copies the DNS replies only while it reads them
     await this.refresh('start');
     await this.dns.start();
 
@@ -333,6 +346,7 @@ export class Helper {
     this.dns.stop();
     this.sources?.close();
     await this.connections.stop();
+    await this.dnsNames.stop();
     await this.loop.stop();
     await this.tunnels.stopAll();
     if (mode === 'keep') {
@@ -557,6 +571,7 @@ export class Helper {
       throw new ApiError('MANAGED', `${a.name} is pinned by the managed policy`);
     await this.cgroups.release(id);
     this.connections.forgetApp(id);
+    this.dnsNames.forgetApp(id);
     this.policy.commit(removeApp(this.policy.current, id));
     await this.refresh('policy');
   }

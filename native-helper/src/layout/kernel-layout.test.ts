@@ -53,6 +53,12 @@ describe('tags layout', () => {
     expect(layoutFor('x', 200).priorities.last).toBeLessThan(32766);
   });
 
+  it('gives each slot an NFLOG group of its own, inside the 16-bit group numbers', () => {
+    expect(layoutFor('a', 1).dnsLogGroup).toBe(0x5a01);
+    expect(layoutFor('b', 2).dnsLogGroup).not.toBe(layoutFor('a', 1).dnsLogGroup);
+    expect(layoutFor('x', 200).dnsLogGroup).toBeLessThanOrEqual(0xffff);
+  });
+
   it('rejects bad instance names and slots', () => {
     expect(() => layoutFor('bad name')).toThrow(/instance name/);
     expect(() => layoutFor('ok', 201)).toThrow(/slot/);

@@ -14,6 +14,9 @@
 //                                   so a marked packet can never fall through to the main table
 //   tables      0x5A000000 + slot * 1024 + n (n 1..1023), one per egress, allocated in the policy.
 //   nft table   inet switchyard_<instance>
+//   NFLOG group 0x5A00 + slot (23041..23240): the DNS replies to the instance's apps, copied for the
+//               connection history's names (mechanism/dns/nflog-watch.ts); one per instance, so two
+//               helpers side by side never read each other's apps' lookups.
 //
 // `switchyard gateway` (gatewayLayout) has its own numbers, below every client slot:
 //   uplink mark 0x5B000000 | 16 bits of the instance << 8 | uplink (1..255); it is also the table id.
@@ -33,6 +36,7 @@ export const PRIORITY_START = 10000;
 export const PRIORITIES_PER_SLOT = 16;
 export const MAX_LOOKUPS = 8;
 export const TABLES_PER_SLOT = 1024;
+export const DNS_LOG_GROUP_BASE = 0x5a00;
 
 /** What one reconciler owns: rule priorities, routing tables and (optionally) one nft table. */
 export interface KernelScope {
@@ -52,6 +56,8 @@ export interface Layout extends KernelScope {
   priorities: { first: number; last: number; block: number; lookup: number; kill: number };
   tables: { first: number; last: number };
   nftTable: string;
+  /** The NFLOG group the nft table copies the instance's apps' DNS replies to. */
+  dnsLogGroup: number;
 }
 
 /** 32-bit FNV-1a of a string's UTF-8 bytes: small, stable ids derived from names. */
@@ -90,6 +96,7 @@ export function layoutFor(instance: string, slotOverride?: number): Layout {
     },
     tables: { first: tableFirst + 1, last: tableFirst + TABLES_PER_SLOT - 1 },
     nftTable: `switchyard_${instance.replace(/-/g, '_')}`,
+    dnsLogGroup: DNS_LOG_GROUP_BASE + slot,
   };
 }
 

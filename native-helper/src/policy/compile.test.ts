@@ -242,6 +242,19 @@ describe('compile', () => {
     expect(down).toContain(`meta mark { ${hex(cls.mark)} } ip daddr 127.0.0.0/8`);
   });
 
+  it("copies DNS replies to the instance's apps into its own NFLOG group, with the app's mark, only when asked", () => {
+    const input = (opts: { logDnsReplies?: boolean }) =>
+      compile(policy(), [up1, up2], layout, opts).nft!.chains.find((c) => c.name === 'input')!.rules;
+    const rule = `ct mark & 0xffff0000 == 0x5a050000 meta l4proto { udp, tcp } th sport 53 meta mark set ct mark log group ${0x5a05}`;
+    expect(input({ logDnsReplies: true })[0]).toBe(rule);
+    // Before the rx counter, which stays as it was.
+    expect(input({ logDnsReplies: true }).slice(1)).toEqual(input({}));
+    expect(input({}).join('\n')).not.toContain('log group');
+    // Another instance logs to another group.
+    const other = compile(policy(), [up1], layoutFor('other', 6), { logDnsReplies: true }).nft!;
+    expect(renderTable(other)).toContain(`log group ${0x5a06}`);
+  });
+
   it('refuses an egress without a table and too many egresses', () => {
     const p = setChoice(policy(), 'df', { mode: 'ordered', egresses: ['wg9'], killSwitch: false });
     expect(() => compile(p, [up1], layout)).toThrow(/ensureEgressTables/);

@@ -114,6 +114,12 @@ export interface CompileOptions {
   dnsResolvers?: Record<string, string[]>;
   /** The encryption rules, planned (flow-plan.ts): flow classes, classifier lists, nft rule chains. */
   flows?: FlowPlan;
+  /**
+   * Copy DNS replies to the apps into the instance's NFLOG group (layout.dnsLogGroup), for the names in
+   * the connection history (daemon/dns-names.ts). Only while something reads the group: binding it is
+   * also what loads nfnetlink_log, which the rule needs.
+   */
+  logDnsReplies?: boolean;
 }
 
 export interface DnsRedirect {
@@ -269,7 +275,7 @@ export function compile(
   return {
     rules,
     routes,
-    nft: nftTable(policy, layout, kill, dns, interfaces, opts.flows, dnsHeld),
+    nft: nftTable(policy, layout, kill, dns, interfaces, opts.flows, dnsHeld, opts.logDnsReplies),
     sysctls,
     ...(opts.flows ? { classifier: opts.flows.lists } : {}),
   };
@@ -284,6 +290,7 @@ export function nftTable(
   interfaces: readonly Pick<Iface, 'name' | 'kind' | 'usable' | 'addresses'>[] = [],
   flows?: FlowPlan,
   dnsHeld: readonly number[] = [],
+  logDnsReplies = false,
 ): TableSpec {
   const ours = `${hex(SLOT_MASK)} == ${hex(layout.markBase)}`;
   const apps = [...policy.apps].sort((a, b) => a.tag - b.tag);
@@ -415,7 +422,16 @@ export function nftTable(
       {
         name: 'input',
         hook: { type: 'filter', hook: 'input', priority: 'filter' },
-        rules: [`ct mark & ${ours} counter name ct mark map @rx_counters`],
+        rules: [
+          // A reply from port 53 to one of our apps (from its egress's resolver, the stub or the forwarder):
+          // logged with the app's mark, so the lookup's names are the app's.
+          ...(logDnsReplies
+            ? [
+                `ct mark & ${ours} meta l4proto { udp, tcp } th sport 53 meta mark set ct mark log group ${layout.dnsLogGroup}`,
+              ]
+            : []),
+          `ct mark & ${ours} counter name ct mark map @rx_counters`,
+        ],
       },
       {
         name: 'prerouting',

@@ -55,7 +55,7 @@ export function questionOf(msg: Buffer): { name: string | null; type: number | n
 
 export class DnsForwarder {
   private readonly listeners = new Map<number, Listener>();
-  /** 'lookup' (Lookup): every question forwarded. */
+  /** 'lookup' (Lookup): every question forwarded; 'answer' ({ tag, answer }): every answer passed back. */
   readonly events = new EventEmitter();
 
   constructor(private readonly log: (msg: string) => void) {}
@@ -130,7 +130,10 @@ export class DnsForwarder {
     this.events.emit('lookup', { tag: spec.tag, egress: spec.egress, ...q } satisfies Lookup);
     for (const server of spec.servers) {
       const answer = await askOnce(server, spec.mark, msg).catch(() => null);
-      if (answer) return answer;
+      if (answer) {
+        this.events.emit('answer', { tag: spec.tag, answer });
+        return answer;
+      }
     }
     return null;
   }
