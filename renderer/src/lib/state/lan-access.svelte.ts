@@ -18,6 +18,7 @@ export class LanAccessState {
 
   /** Turn it on or off; the helper's answer (or its app.changed event) becomes the truth. */
   async set(id: string, on: boolean): Promise<boolean> {
+    if (this.busy[id]) return false; // the switch stays enabled (and focused) while saving
     const name = this.#apps.nameOf(id);
     this.busy[id] = true;
     delete this.errors[id];

@@ -45,7 +45,7 @@ describe("an app's LAN access in its details", () => {
     await fireEvent.click(lan());
     await waitFor(() => expect(fake.apps.find((a) => a.id === app.id)?.lanAccess).toBe(true));
     await waitFor(() => expect(lan().getAttribute('aria-checked')).toBe('true'));
-    expect(pane.textContent).toContain('On: it reaches your local networks');
+    expect(pane.textContent).toContain('On: it reaches devices on your local networks');
 
     await fireEvent.click(lan());
     await waitFor(() => expect(fake.apps.find((a) => a.id === app.id)?.lanAccess).toBe(false));
