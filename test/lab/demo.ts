@@ -18,6 +18,9 @@ export async function startLabSession(
   const lab = await Lab.up({ prefix: opts.prefix ?? 'sylab' });
   const helper = new RunningHelper(lab);
   try {
+    // Like a real desktop, names go through a resolved-like stub at 127.0.0.53, so the connection
+    // history shows them. Before the apps start: a process reads resolv.conf when it starts.
+    await lab.setSystemResolver('stub');
     await helper.start();
     for (const name of lab.appNames) await lab.startApp(name);
     // Something to look at straight away: one app on Wi-Fi with a kill switch.
