@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../lab/lab.ts';
 import { REPO, SWITCHYARD, type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
-import { type LabGateway, startLabGateway } from './lab-gateway.ts';
+import { addDesktopTunnel, type LabGateway, startLabGateway } from './lab-gateway.ts';
 import { NODE, eventually } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -55,27 +55,7 @@ describe.skipIf(!isRoot)("a tunnel egress's DNS goes through the tunnel to its g
 
     // The gateway, in the lab's gateway namespace.
     gateway = await startLabGateway(lab, work, { port: 51901, apps: [{ tag, allow: ['0.0.0.0/0'] }] });
-    const { gatewayPub } = gateway;
-
-    await helper.cli([
-      'tunnel',
-      'add',
-      'sy-tun0',
-      '--gateway',
-      `${lab.servers.gatewayV4}:51901`,
-      '--gateway-key',
-      gatewayPub,
-      '--private-key-file',
-      join(work, 'desktop.key'),
-      '--address',
-      '10.77.0.2/24',
-    ]);
-    await eventually(
-      'the tunnel up',
-      async () => JSON.parse((await helper.cli(['tunnels', '--json'])).stdout) as { state: string }[],
-      (t) => t[0]?.state === 'up',
-      30_000,
-    );
+    await addDesktopTunnel(helper, lab, gateway);
     await helper.cli(['dns', 'set', 'sy-tun0', lab.servers.gatewayV4]);
     for (const u of lab.uplinks) await helper.cli(['dns', 'set', u.ifname, u.v4.gateway]);
     await helper.cli(['egress', 'set', 'asker', 'sy-tun0', '--kill-switch']);

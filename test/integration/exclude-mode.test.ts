@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../lab/lab.ts';
 import { type RunningHelper, startHelper } from '../lab/switchyard-helper.ts';
-import { type LabGateway, startLabGateway } from './lab-gateway.ts';
+import { addDesktopTunnel, type LabGateway, startLabGateway } from './lab-gateway.ts';
 import { PROBE_MATCHER, parseProbe, probeArgv, probeAs } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -45,30 +45,9 @@ describe.skipIf(!isRoot)('exclude mode through a tunnel (real packets)', () => {
         { tag: 0, allow: ['0.0.0.0/0'] },
       ],
     });
-    const { gatewayPub, desktopPub } = gateway;
 
     // The tunnel egress on the desktop, then the app into it with a kill switch.
-    const added = await helper.cli([
-      'tunnel',
-      'add',
-      'sy-tun0',
-      '--gateway',
-      `${lab.servers.gatewayV4}:51900`,
-      '--gateway-key',
-      gatewayPub,
-      '--private-key-file',
-      join(work, 'desktop.key'),
-      '--address',
-      '10.77.0.2/24',
-    ]);
-    expect(added.stdout).toContain(desktopPub);
-    const up = Date.now() + 30_000;
-    let tunnels = JSON.parse((await helper.cli(['tunnels', '--json'])).stdout) as { state: string }[];
-    while (tunnels[0]?.state !== 'up' && Date.now() < up) {
-      await new Promise((r) => setTimeout(r, 300));
-      tunnels = JSON.parse((await helper.cli(['tunnels', '--json'])).stdout);
-    }
-    expect(tunnels[0]?.state).toBe('up');
+    expect(await addDesktopTunnel(helper, lab, gateway)).toContain(gateway.desktopPub);
     const wifi = lab.uplink('wlan0').v4.address;
     await helper.cli(['egress', 'set', 'probe', 'wlan0']);
     const shown = await helper.cli(['mode', 'exclude', '--via', 'SY-TUN0']);
@@ -78,6 +57,16 @@ describe.skipIf(!isRoot)('exclude mode through a tunnel (real packets)', () => {
     expect(wrong.stderr).toContain('Did you mean');
     const status = JSON.parse((await helper.cli(['status', '--json'])).stdout) as { mode: unknown };
     expect(status.mode).toEqual({ kind: 'exclude', via: 'sy-tun0', killSwitch: true });
+    // explain says it: a process in no app goes through the tunnel, the app keeps its own choice.
+    const server = `${lab.servers.v4}:80`;
+    const viaTunnel = (await helper.cli(['explain', '--unmanaged', server])).stdout;
+    expect(viaTunnel).toContain('verdict: egress via sy-tun0');
+    expect(viaTunnel).toContain(
+      'Exclude mode via sy-tun0: a process in no app goes through sy-tun0; with sy-tun0 down it is held by the global kill switch.',
+    );
+    const own = (await helper.cli(['explain', 'probe', server])).stdout;
+    expect(own).toContain('verdict: egress via wlan0');
+    expect(own).toContain('Probe is in Switchyard, so it is excluded and keeps its own egress choice.');
 
     // A process in no app: through the tunnel; its own UDP still flows (the tunnel stays up).
     const unmanaged = parseProbe(await lab.exec('desktop', probeArgv(lab, { timeoutMs: 3000 })));
@@ -91,6 +80,9 @@ describe.skipIf(!isRoot)('exclude mode through a tunnel (real packets)', () => {
     // uplink's ISP receives packets for the servers (an interface's own counters also see the kernel's
     // neighbour probes).
     await helper.cli(['tunnel', 'rm', 'sy-tun0']);
+    const heldWhy = (await helper.cli(['explain', '--unmanaged', server])).stdout;
+    expect(heldWhy).toContain('verdict: block');
+    expect(heldWhy).toContain('sy-tun0 is down, so the global kill switch holds every process in no app.');
     const { v4, v6 } = lab.servers;
     for (const u of lab.uplinks)
       await lab.exec(u.ispRole, ['nft', '-f', '-'], {

@@ -1,12 +1,14 @@
 // A `switchyard gateway` in the lab's gateway namespace with fresh keys for it and for the desktop, as
 // the helper tests that tunnel through it set it up: the desktop's private key is in
 // WORK/desktop.key, and its peer entry lets the desktop (10.77.0.2) claim the given app tags.
+// addDesktopTunnel: the desktop's tunnel to it, added with the CLI as a user would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../native-helper/src/mechanism/exec.ts';
 import type { Lab } from '../lab/lab.ts';
-import { SWITCHYARD } from '../lab/switchyard-helper.ts';
+import { type RunningHelper, SWITCHYARD } from '../lab/switchyard-helper.ts';
+import { eventually } from './support.ts';
 
 export interface LabGateway {
   process: ChildProcess;
@@ -84,4 +86,37 @@ export async function startLabGateway(
     await new Promise((r) => setTimeout(r, 200));
   }
   return gateway;
+}
+
+/**
+ * `switchyard tunnel add NAME` on the desktop to this gateway (address 10.77.0.2/24, the desktop's
+ * key file), then waits until the tunnel is up. Returns what the CLI printed.
+ */
+export async function addDesktopTunnel(
+  helper: RunningHelper,
+  lab: Lab,
+  gateway: LabGateway,
+  name = 'sy-tun0',
+): Promise<string> {
+  const added = await helper.cli([
+    'tunnel',
+    'add',
+    name,
+    '--gateway',
+    `${lab.servers.gatewayV4}:${gateway.port}`,
+    '--gateway-key',
+    gateway.gatewayPub,
+    '--private-key-file',
+    gateway.desktopKeyFile,
+    '--address',
+    '10.77.0.2/24',
+  ]);
+  await eventually(
+    `tunnel ${name} up`,
+    async () =>
+      JSON.parse((await helper.cli(['tunnels', '--json'])).stdout) as { name: string; state: string }[],
+    (t) => t.find((x) => x.name === name)?.state === 'up',
+    30_000,
+  );
+  return added.stdout;
 }

@@ -63,6 +63,17 @@ describe.skipIf(!isRoot)('LAN access per app in the lab (real packets)', () => {
     expect(await pingAs(lab.uplink('wlan0').v4.gateway)).toBe(true);
     expect(await pingAs(lab.uplink('enp3s0').v4.gateway)).toBe(true);
     expect(await pingAs(lab.uplink('enp3s0').v6.gateway)).toBe(true);
+    // explain says it: the local host directly on the LAN although held, the server held.
+    const local = (await helper.cli(['explain', 'probe', `${lab.uplink('wlan0').v4.gateway}:80`])).stdout;
+    expect(local).toContain('verdict: egress via wlan0');
+    expect(local).toMatch(
+      /Probe has LAN access: \S+ is on wlan0's subnet \S+, so it goes out on the LAN directly by wlan0, allowed although its kill switch holds the rest of its traffic\./,
+    );
+    const v6 = (await helper.cli(['explain', 'probe', `[${lab.uplink('enp3s0').v6.gateway}]:80`])).stdout;
+    expect(v6).toContain("is on enp3s0's subnet");
+    const beyond = (await helper.cli(['explain', 'probe', `${lab.servers.v4}:80`])).stdout;
+    expect(beyond).toContain('verdict: block');
+    expect(beyond).not.toContain('LAN access');
     // The internet's servers see nothing of it (HTTP, UDP, v4, v6, DNS).
     const r = await probeAs(lab, helper, 'probe', 1500);
     expect(addresses(r)).toEqual([null, null, null, null, null]);
