@@ -5,6 +5,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MethodName, ParamsIn, Result } from '../../native-helper/src/api/schema.ts';
 import type { Lab } from '../lab/lab.ts';
+import { LOW_CONTRAST_TEXT } from './contrast-probe.ts';
 import { UiSession, VIEWPORTS, cannotRun } from './harness.ts';
 import { eventually } from '../integration/support.ts';
 
@@ -34,6 +35,18 @@ describe.skipIf(cannotRun)('include/exclude mode and LAN access from the UI, aga
       () => ask('mode.get', {}),
       (v) => JSON.stringify(v.mode) === JSON.stringify(want),
     );
+
+  /** Text under 4.5:1 in the Routing control or the details, light and dark. */
+  const lowContrast = async () => {
+    const out: string[] = [];
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.waitForTimeout(150);
+      for (const t of await page.evaluate<string[]>(LOW_CONTRAST_TEXT)) out.push(`${scheme}: ${t}`);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    return out;
+  };
 
   beforeAll(async () => {
     await ui.start();
@@ -99,6 +112,47 @@ describe.skipIf(cannotRun)('include/exclude mode and LAN access from the UI, aga
     await page.setViewportSize(VIEWPORTS.wide);
   });
 
+  it('warns in its one line while wlan0 is down, and the helper says wlan0 is not usable', async () => {
+    await lab.setUplink('wlan0', 'down');
+    try {
+      const view = await eventually(
+        'wlan0 not usable for exclude mode',
+        () => ask('mode.get', {}),
+        (v) => v.viaUsable === false,
+      );
+      expect(view.mode).toEqual({ kind: 'exclude', via: 'wlan0', killSwitch: true });
+      const warn = control().locator('.what.warn');
+      await warn.waitFor({ timeout: 15_000 });
+      expect(await warn.innerText()).toBe(
+        'wlan0 is down: the kill switch blocks everything not listed here until it is back.',
+      );
+      expect(await via().locator('option:checked').innerText()).toBe('wlan0 (down)');
+      expect(await lowContrast()).toEqual([]);
+      await page.mouse.move(0, 0);
+      await ui.shot('mode-exclude-down');
+
+      // Its kill switch off from the UI: the line says that traffic uses the system routing meanwhile.
+      await kill().click();
+      await modeIs({ kind: 'exclude', via: 'wlan0', killSwitch: false });
+      await expect
+        .poll(() => warn.innerText(), { timeout: 15_000 })
+        .toBe('wlan0 is down: everything not listed here uses the system routing until it is back.');
+    } finally {
+      // With the exclude kill switch on, the kernel refuses the uplink's default route when it comes back
+      // ("Nexthop has invalid gateway": it checks the gateway with an unmarked lookup, which the
+      // `fwmark 0 unreachable` rule answers). Off, the lookup falls through to main.
+      await ask('mode.set', { mode: { kind: 'exclude', via: 'wlan0', killSwitch: false } });
+      await lab.setUplink('wlan0', 'up');
+    }
+    await eventually(
+      'wlan0 usable again',
+      () => ask('mode.get', {}),
+      (v) => v.viaUsable === true,
+      30_000,
+    );
+    await expect.poll(() => control().locator('.what.warn').count(), { timeout: 15_000 }).toBe(0);
+  });
+
   it('goes back to "Only the apps I choose", and the unmanaged flow to the system routing', async () => {
     await radio('Only the apps I choose').click();
     const view = await modeIs({ kind: 'include' });
@@ -124,6 +178,7 @@ describe.skipIf(cannotRun)('include/exclude mode and LAN access from the UI, aga
     expect(on?.lanAccess).toBe(true);
     await expect.poll(() => lan().getAttribute('aria-checked'), { timeout: 15_000 }).toBe('true');
     expect(await details().innerText()).toContain('On: it reaches devices on your local networks');
+    expect(await lowContrast()).toEqual([]);
     await lan().scrollIntoViewIfNeeded();
     await page.mouse.move(0, 0);
     await ui.shot('app-lan-access');
