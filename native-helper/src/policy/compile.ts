@@ -160,7 +160,7 @@ export function compile(
 
   for (const app of policy.apps) {
     const mark = markFor(layout, app.tag);
-    const eff = effectiveChoice(app.choice, policy.override);
+    const eff = effectiveChoice(app.choice, policy.override, policy.mode);
     const active = evaluate(app.choice, interfaces, policy).active;
     const servers = (active && opts.dnsResolvers?.[active]) || [];
     const resolver = servers.find((r) => isIP(r) === 4);
@@ -248,7 +248,11 @@ export function compile(
   if (mode.kind === 'exclude') inUse.add(mode.via);
 
   const routes: RouteSpec[] = [];
-  if (policy.apps.some((a) => a.lanAccess && effectiveChoice(a.choice, policy.override).mode === 'ordered'))
+  if (
+    policy.apps.some(
+      (a) => a.lanAccess && effectiveChoice(a.choice, policy.override, policy.mode).mode === 'ordered',
+    )
+  )
     routes.push(...lanRoutes(interfaces, layout, networkOf));
   const sysctls: Record<string, string> = {};
   for (const egress of [...inUse].sort()) {

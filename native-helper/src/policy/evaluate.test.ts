@@ -83,6 +83,35 @@ describe('evaluate', () => {
       killSwitch: false,
     });
   });
+
+  it('exclude mode sends a default app through its egress with the mode kill switch, unless overridden', () => {
+    const exclude = { kind: 'exclude' as const, via: 'sy-tun0', killSwitch: true };
+    expect(effectiveChoice({ mode: 'default' }, null, exclude)).toEqual({
+      mode: 'ordered',
+      egresses: ['sy-tun0'],
+      killSwitch: true,
+    });
+    expect(effectiveChoice(ordered(['eth0'], false), null, exclude)).toEqual(ordered(['eth0'], false));
+    expect(effectiveChoice({ mode: 'default' }, 'wg0', exclude)).toMatchObject({ egresses: ['wg0'] });
+    const sw = { paused: false, override: null, mode: exclude };
+    expect(evaluate({ mode: 'default' }, ifs({ 'sy-tun0': true }), sw)).toEqual({
+      state: 'routed',
+      active: 'sy-tun0',
+    });
+    expect(evaluate({ mode: 'default' }, ifs({ 'sy-tun0': false }), sw)).toEqual({
+      state: 'killed',
+      active: null,
+    });
+    expect(
+      evaluate({ mode: 'default' }, ifs({ 'sy-tun0': false }), {
+        ...sw,
+        mode: { ...exclude, killSwitch: false },
+      }),
+    ).toEqual({
+      state: 'fallback-default',
+      active: null,
+    });
+  });
 });
 
 const noLookup = (host: string) => Promise.reject(new Error(`no lookups in this test (${host})`));

@@ -13,6 +13,8 @@ export interface GlobalSwitches {
   paused: boolean;
   /** Send every non-blocked app through this egress (with the app's own kill switch, if any). */
   override: string | null;
+  /** Exclude mode sends the apps left on default through its egress (exclude-mode.ts); absent: include. */
+  mode?: PolicyMode | undefined;
 }
 
 export interface Evaluation {
@@ -24,9 +26,17 @@ type Usability = Pick<Interface, 'name' | 'usable'>;
 
 /**
  * The choice actually in force. The override replaces the list of every app except blocked ones;
- * an app's own kill switch still applies to it, a default app gets no kill switch.
+ * an app's own kill switch still applies to it, a default app gets no kill switch. Without an
+ * override, exclude mode sends an app left on default through its egress, with the mode's kill switch:
+ * only the apps given a choice of their own are excluded.
  */
-export function effectiveChoice(choice: EgressChoice, override: string | null): EgressChoice {
+export function effectiveChoice(
+  choice: EgressChoice,
+  override: string | null,
+  mode?: PolicyMode,
+): EgressChoice {
+  if (!override && mode?.kind === 'exclude' && choice.mode === 'default')
+    return { mode: 'ordered', egresses: [mode.via], killSwitch: mode.killSwitch };
   if (!override || choice.mode === 'block') return choice;
   return {
     mode: 'ordered',
@@ -48,7 +58,7 @@ export function evaluate(
   interfaces: readonly Usability[],
   sw: GlobalSwitches,
 ): Evaluation {
-  const eff = effectiveChoice(choice, sw.override);
+  const eff = effectiveChoice(choice, sw.override, sw.mode);
   if (eff.mode === 'block')
     return sw.paused ? { state: 'paused', active: null } : { state: 'blocked', active: null };
   if (eff.mode === 'default')
@@ -100,8 +110,6 @@ export interface ExplainContext extends GlobalSwitches {
   routeGet: (address: string, mark: number, protocol: 'tcp' | 'udp', port: number) => Promise<KernelRoute>;
   /** The app's encryption rules in force, if any apply to it. */
   rules?: AppRules | null;
-  /** Include or exclude mode (exclude-mode.ts); include when not given. */
-  mode?: PolicyMode;
 }
 
 export async function explain(
@@ -116,9 +124,9 @@ export async function explain(
   if (ctx.override && app.choice.mode !== 'block')
     steps.push(`The global override sends it through ${ctx.override}.`);
   if (ctx.paused) steps.push('Policies are paused: routing stays, block and kill switch are lifted.');
-  const excluded = excludedStep(ctx.mode, app.name);
+  const excluded = excludedStep(ctx.mode, app.name, app.choice);
   if (excluded) steps.push(excluded);
-  const eff = effectiveChoice(app.choice, ctx.override);
+  const eff = effectiveChoice(app.choice, ctx.override, ctx.mode);
   if (eff.mode === 'ordered')
     for (const e of eff.egresses)
       steps.push(`${e} is ${interfaces.some((i) => i.name === e && i.usable) ? 'usable' : 'not usable'}.`);
@@ -185,7 +193,9 @@ export async function explain(
       : `${app.name} uses the system routing, which sends this destination out of ${k.dev}.`;
   // In exclude mode "default" would read as "through the exclude egress": say it is not.
   const keeps =
-    ctx.mode?.kind === 'exclude' ? ` It is excluded from exclude mode (via ${ctx.mode.via}).` : '';
+    ctx.mode?.kind === 'exclude' && app.choice.mode !== 'default'
+      ? ` It is excluded from exclude mode (via ${ctx.mode.via}).`
+      : '';
   return { ...base, verdict: 'default', egress: k.dev, reason: reason + keeps };
 }
 

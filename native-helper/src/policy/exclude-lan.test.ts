@@ -47,6 +47,41 @@ describe('exclude mode', () => {
     expect(at).toBeLessThan(out.indexOf('ct mark set meta mark'));
   });
 
+  it('sends an app left on default through its egress with the mode kill switch; an app with a choice keeps it', () => {
+    let d = policy({ kind: 'exclude', via: 'sy-office', killSwitch: true });
+    d = addApp(d, { id: 'def', name: 'Def', icon: null, source: 'manual', matchers: { exe: ['/bin/d'] } });
+    d = addApp(d, {
+      id: 'own',
+      name: 'Own',
+      icon: null,
+      source: 'manual',
+      matchers: { exe: ['/bin/o'] },
+      choice: { mode: 'ordered', egresses: ['eth0'], killSwitch: false },
+    });
+    d = ensureEgressTables(d);
+    const markOf = (id: string) => markFor(layout, d.apps.find((a) => a.id === id)!.tag);
+    const rulesOf = (id: string) =>
+      compile(d, [eth, tun], layout).rules.filter((r) => r.fwmark === markOf(id));
+    const office = tableFor(layout, d.egressTables['sy-office']!);
+    expect(
+      rulesOf('def')
+        .filter((r) => r.action === 'lookup')
+        .map((r) => r.table),
+    ).toEqual([office, office]);
+    expect(rulesOf('def').filter((r) => r.action === 'unreachable')).toHaveLength(2);
+    expect(
+      rulesOf('own')
+        .filter((r) => r.action === 'lookup')
+        .map((r) => r.table),
+    ).toEqual([tableFor(layout, d.egressTables['eth0']!), tableFor(layout, d.egressTables['eth0']!)]);
+    // In include mode the default app has no rule of its own: the system routing carries it.
+    expect(
+      compile({ ...d, mode: { kind: 'include' } }, [eth, tun], layout).rules.filter(
+        (r) => r.fwmark === markOf('def'),
+      ),
+    ).toEqual([]);
+  });
+
   it('routes unmarked packets only into its egress, and holds them there with the kill switch', () => {
     const d = policy({ kind: 'exclude', via: 'sy-office', killSwitch: true });
     const s = compile(d, [eth, tun], layout);

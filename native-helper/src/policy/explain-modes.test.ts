@@ -142,17 +142,36 @@ describe('explain in exclude mode', () => {
     );
     expect(pinned).toMatchObject({ verdict: 'egress', egress: 'wlan0' });
     expect(pinned.steps).toContain(
-      'Exclude mode sends every process in no app through sy-tun0; Probe is in Switchyard, so it is excluded and keeps its own egress choice.',
+      'Exclude mode sends every app left on default through sy-tun0; Probe has an egress choice of its own, so it is excluded and keeps it.',
     );
+  });
+
+  it('sends an app left on default through the mode egress, held when it is down', async () => {
     const onDefault = await explain(
       app({ choice: { mode: 'default' } }),
       dest('198.18.0.10'),
       [wlan0, tun(true)],
-      ctx(routed('wlan0', '198.18.1.2'), { mode }),
+      ctx(routed('sy-tun0', '10.77.0.2'), { mode }),
     );
-    expect(onDefault.reason).toBe(
-      'Probe uses the system routing, which sends this destination out of wlan0. It is excluded from exclude mode (via sy-tun0).',
+    expect(onDefault).toMatchObject({ verdict: 'egress', egress: 'sy-tun0' });
+    expect(onDefault.steps.join(' ')).toContain('Probe is on default, so it goes through sy-tun0.');
+    const down = await explain(
+      app({ choice: { mode: 'default' } }),
+      dest('198.18.0.10'),
+      [wlan0, tun(false)],
+      ctx(
+        { ok: false, dev: null, src: null, gateway: null, table: null, error: 'Network is unreachable' },
+        { mode },
+      ),
     );
+    expect(down).toMatchObject({ verdict: 'block', egress: null });
+    const { reason } = await explain(
+      app({ choice: { mode: 'default' } }),
+      dest('198.18.0.10'),
+      [wlan0, tun(false)],
+      ctx(routed('wlan0', '198.18.1.2'), { mode: { ...mode, killSwitch: false } }),
+    );
+    expect(reason).not.toMatch(/excluded/);
   });
 
   it('says nothing of it in include mode', async () => {

@@ -1,8 +1,9 @@
 // explain's part for issue 17's modes (docs/egress.md, "Everything but"): an app with LAN access
 // reaches a local destination directly on the LAN, even while its kill switch holds the rest; and in
-// exclude mode an app in Switchyard is excluded, so it keeps its own egress choice. Pure.
+// exclude mode an app with a choice of its own is excluded and keeps it, one left on default goes
+// through the mode's egress. Pure.
 import { addressValue, isIP } from '../api/ip.ts';
-import type { Interface, PolicyMode } from '../api/schema.ts';
+import type { EgressChoice, Interface, PolicyMode } from '../api/schema.ts';
 import { networkOf } from './compile.ts';
 import { LINK_LOCAL, lanUplinks, MDNS } from './lan-access.ts';
 
@@ -63,8 +64,14 @@ export function lanReason(appName: string, host: string, lan: LanMatch, dev: str
   return `${appName} has LAN access: ${host} is on ${lan.network}, so it goes out on the LAN directly by ${dev}${why}.`;
 }
 
-/** In exclude mode, the step saying that an app in Switchyard is excluded; null in include mode. */
-export function excludedStep(mode: PolicyMode | undefined, appName: string): string | null {
+/** In exclude mode, the step saying whether the app is excluded (a choice of its own) or not; null in include mode. */
+export function excludedStep(
+  mode: PolicyMode | undefined,
+  appName: string,
+  choice: Pick<EgressChoice, 'mode'>,
+): string | null {
   if (mode?.kind !== 'exclude') return null;
-  return `Exclude mode sends every process in no app through ${mode.via}; ${appName} is in Switchyard, so it is excluded and keeps its own egress choice.`;
+  if (choice.mode === 'default')
+    return `Exclude mode sends every app left on default, and every process in no app, through ${mode.via}, with the mode's kill switch ${mode.killSwitch ? 'on' : 'off'}; ${appName} is on default, so it goes through ${mode.via}.`;
+  return `Exclude mode sends every app left on default through ${mode.via}; ${appName} has an egress choice of its own, so it is excluded and keeps it.`;
 }
