@@ -24,6 +24,11 @@ export interface WireguardPair {
   helperWrap: string[];
   /** `ip link set wg0 up|down` on the desktop (addresses stay, as with a flapping link). */
   setDesktop(admin: 'up' | 'down'): Promise<void>;
+  /**
+   * The gateway side stops (false) or starts again (true) answering: its input drops the desktop's
+   * WireGuard UDP, as when the peer's machine is gone. wg0 on the desktop stays up all the while.
+   */
+  setGatewayAnswering(answering: boolean): Promise<void>;
 }
 
 const wg = (args: string[], input?: string) => execFileSync('wg', args, { input, encoding: 'utf8' }).trim();
@@ -110,6 +115,19 @@ export async function wireguardPair(lab: Lab): Promise<WireguardPair> {
     helperWrap: ['sh', WG_MOUNTS, dirs.desktop],
     setDesktop: async (admin) => {
       await lab.exec('desktop', ['ip', 'link', 'set', WG_IFNAME, admin]);
+    },
+    setGatewayAnswering: async (answering) => {
+      if (answering) {
+        await lab.exec('gateway', ['nft', 'delete', 'table', 'inet', 'sylab_wg_gone']);
+        return;
+      }
+      await lab.exec('gateway', ['nft', '-f', '-'], {
+        input: [
+          'table inet sylab_wg_gone {',
+          `  chain in { type filter hook input priority -10; policy accept; udp dport ${WG_PORT.gateway} drop; }`,
+          '}',
+        ].join('\n'),
+      });
     },
   };
 }

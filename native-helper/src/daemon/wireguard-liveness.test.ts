@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { NUDGE_EVERY_MS, type PeerSample, WireguardLiveness, expectsAnswer } from './wireguard-liveness.ts';
+import {
+  NUDGE_EVERY_MS,
+  type PeerSample,
+  WireguardLiveness,
+  expectsAnswer,
+  heardBack,
+} from './wireguard-liveness.ts';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 
@@ -164,5 +170,23 @@ describe('WireGuard liveness', () => {
     expect(expectsAnswer(32, 2000, 0)).toBe(false);
     expect(expectsAnswer(64, 2000, 0)).toBe(true);
     expect(expectsAnswer(80, 2000, 25)).toBe(true);
+  });
+
+  it("the peer's own handshake initiations are no answer: they reach us while ours are lost", () => {
+    const { live, peer, read, advance } = setup();
+    read();
+    for (let i = 0; i < 10; i++) {
+      advance(2000);
+      peer.txBytes += 92; // our responses to its initiations, lost on the way
+      if (i % 3 === 0) peer.rxBytes += 148;
+      read();
+    }
+    expect(live.answering('wg0')).toBe(false);
+    expect(heardBack(148)).toBe(false);
+    expect(heardBack(296)).toBe(false);
+    expect(heardBack(92)).toBe(true); // a response to our initiation
+    expect(heardBack(32)).toBe(true); // a keepalive
+    expect(heardBack(148 + 32)).toBe(true);
+    expect(heardBack(0)).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
 // REKEY_TIMEOUT 5 s, plus one read), or traffic on a session older than REJECT_AFTER_TIME (180 s). A
 // device whose interface is up but whose peer is gone black-holes its apps; the helper then stops
 // counting it as usable (failover, kill switch) until the peer answers again: a newer handshake, or
-// bytes received. Pure: the clock is injected; the samples come from mechanism/wireguard.
+// bytes received that answer us (not the peer's own handshake initiations). Pure: the clock is injected; the samples come from mechanism/wireguard.
 
 /** Data sent and not answered for this long: the peer is not answering. */
 export const SILENT_MS = 18_000;
@@ -15,6 +15,8 @@ const REKEY_TIMEOUT_MS = 5_000;
 export const NUDGE_EVERY_MS = 10_000;
 /** A keepalive is a transport header (16) and an empty payload's tag (16): it expects no answer. */
 const KEEPALIVE_BYTES = 32;
+/** A handshake initiation's size: the one message a peer sends without having heard from us. */
+const INITIATION_BYTES = 148;
 
 export interface PeerSample {
   publicKey: string;
@@ -124,7 +126,7 @@ function step(prev: PeerState, p: PeerSample, t: number): PeerState {
   };
   // A counter that went back: the device was recreated. Start over.
   if (p.rxBytes < prev.rx || p.txBytes < prev.tx) return first(p, t);
-  const answered = p.rxBytes > prev.rx || (p.latestHandshake ?? 0) > (prev.handshake ?? 0);
+  const answered = heardBack(p.rxBytes - prev.rx) || (p.latestHandshake ?? 0) > (prev.handshake ?? 0);
   if (answered) {
     next.unansweredSince = null;
     next.deadSince = null;
@@ -142,6 +144,15 @@ function step(prev: PeerState, p: PeerSample, t: number): PeerState {
     silentFor >= REKEY_TIMEOUT_MS;
   if (next.deadSince === null && (silentFor >= SILENT_MS || expired)) next.deadSince = next.unansweredSince;
   return next;
+}
+
+/**
+ * Whether bytes received prove the peer hears us. Its own handshake initiations (148 bytes each) do not:
+ * a peer that sent data and hears nothing back initiates by itself, and our answers may be what is lost.
+ * Everything else it sends (a handshake response, a cookie, data, a keepalive) answers us.
+ */
+export function heardBack(received: number): boolean {
+  return received > 0 && received % INITIATION_BYTES !== 0;
 }
 
 /**
