@@ -149,7 +149,12 @@ export class Connections {
       port: r.orig.dport,
       source: r.orig.src,
       sourcePort: r.orig.sport,
-      egress: this.egressOf(r.orig.src, r.family) ?? this.deps.evaluation(app).active,
+      // A redirected lookup to the stub is NATed: its reply tuple holds the egress's address. One that
+      // stayed with the stub (or the forwarder) never left this machine.
+      egress:
+        this.egressOf(r.orig.src, r.family) ??
+        this.egressOf(r.reply.dst, r.family) ??
+        (isLoopback(r.orig.dst) && isLoopback(r.reply.src) ? 'lo' : this.deps.evaluation(app).active),
       txBytes: null,
       rxBytes: null,
       txPackets: null,
@@ -246,6 +251,10 @@ export class Connections {
     })();
     return this.dumping;
   }
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1';
 }
 
 function countsOf(r: ConntrackRecord): Partial<Connection> {
