@@ -89,7 +89,7 @@ describe.skipIf(cannotRun)('include/exclude mode and LAN access from the UI, aga
     expect(await radio('Every app except these').evaluate((el) => el === document.activeElement)).toBe(true);
     expect(await kill().getAttribute('aria-checked')).toBe('true');
     const text = await control().innerText();
-    expect(text).toContain('goes through wlan0; the apps listed keep their own egress.');
+    expect(text).toContain('go through wlan0; apps given an egress of their own keep it.');
     expect(text).toContain('On: when wlan0 is down, that traffic is blocked.');
 
     // The kill switch goes off and on again from its switch (Space, as a switch takes).
@@ -124,9 +124,20 @@ describe.skipIf(cannotRun)('include/exclude mode and LAN access from the UI, aga
       const warn = control().locator('.what.warn');
       await warn.waitFor({ timeout: 15_000 });
       expect(await warn.innerText()).toBe(
-        'wlan0 is down: the kill switch blocks everything not listed here until it is back.',
+        'wlan0 is down: the kill switch blocks what it carries until it is back.',
       );
       expect(await via().locator('option:checked').innerText()).toBe('wlan0 (down)');
+      // Apps left on System default go through wlan0 too, so its kill switch holds them: the helper and
+      // their rows say so, in the words the rest of the UI uses.
+      await eventually(
+        'lab-browser held',
+        () => ask('status.get', {}),
+        (st) => st.killed.includes(APP),
+      );
+      const row = page.locator(`.app-row[data-app-id="${APP}"]`);
+      await expect
+        .poll(() => row.locator('.state').innerText(), { timeout: 15_000 })
+        .toBe('Blocked (kill switch)');
       expect(await lowContrast()).toEqual([]);
       await page.mouse.move(0, 0);
       await ui.shot('mode-exclude-down');
@@ -136,7 +147,7 @@ describe.skipIf(cannotRun)('include/exclude mode and LAN access from the UI, aga
       await modeIs({ kind: 'exclude', via: 'wlan0', killSwitch: false });
       await expect
         .poll(() => warn.innerText(), { timeout: 15_000 })
-        .toBe('wlan0 is down: everything not listed here uses the system routing until it is back.');
+        .toBe('wlan0 is down: what it carries uses the system routing until it is back.');
     } finally {
       // With the exclude kill switch on, the kernel refuses the uplink's default route when it comes back
       // ("Nexthop has invalid gateway": it checks the gateway with an unmarked lookup, which the

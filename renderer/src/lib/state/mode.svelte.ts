@@ -19,12 +19,12 @@ export const MODE_LABELS = {
 export function modeSentence(mode: PolicyMode, unavailable: Unavailable, paused = false): string {
   if (mode.kind === 'include')
     return 'Only the apps you give an egress are routed; everything else uses the system routing.';
-  const what = `Everything not listed here (system services, other programs) goes through ${mode.via}; the apps listed keep their own egress.`;
+  const what = `Apps on System default and everything not listed here (system services, other programs) go through ${mode.via}; apps given an egress of their own keep it.`;
   const down = unavailable[mode.via];
   if (!down) return what;
   if (paused || !mode.killSwitch)
-    return `${mode.via} is ${down}: everything not listed here uses the system routing until it is back.`;
-  return `${mode.via} is ${down}: the kill switch blocks everything not listed here until it is back.`;
+    return `${mode.via} is ${down}: what it carries uses the system routing until it is back.`;
+  return `${mode.via} is ${down}: the kill switch blocks what it carries until it is back.`;
 }
 
 /** The kill switch's line, worded as an app's ("On: … blocked", "Off: … system routing"). */

@@ -11,13 +11,13 @@ describe('mode words', () => {
     );
     const ex = { kind: 'exclude', via: 'sy-office', killSwitch: true } as const;
     expect(modeSentence(ex, {})).toBe(
-      'Everything not listed here (system services, other programs) goes through sy-office; the apps listed keep their own egress.',
+      'Apps on System default and everything not listed here (system services, other programs) go through sy-office; apps given an egress of their own keep it.',
     );
     expect(modeSentence(ex, { 'sy-office': 'connecting' })).toBe(
-      'sy-office is connecting: the kill switch blocks everything not listed here until it is back.',
+      'sy-office is connecting: the kill switch blocks what it carries until it is back.',
     );
     expect(modeSentence({ ...ex, killSwitch: false }, { 'sy-office': 'down' })).toBe(
-      'sy-office is down: everything not listed here uses the system routing until it is back.',
+      'sy-office is down: what it carries uses the system routing until it is back.',
     );
     // Paused lifts the kill switch, as it lifts every app's.
     expect(modeSentence(ex, { 'sy-office': 'down' }, true)).toContain('uses the system routing');

@@ -52,8 +52,8 @@ describe('include or exclude mode above the app list', () => {
     );
     await waitFor(() => expect((via() as HTMLSelectElement | null)?.value).toBe('wlan0'));
     expect((radio('Every app except these') as HTMLInputElement).checked).toBe(true);
-    expect(control().textContent).toContain('Everything not listed here');
-    expect(control().textContent).toContain('goes through wlan0');
+    expect(control().textContent).toContain('Apps on System default and everything not listed here');
+    expect(control().textContent).toContain('go through wlan0');
     expect(kill()?.getAttribute('aria-checked')).toBe('true');
     expect(control().textContent).toContain('On: when wlan0 is down, that traffic is blocked.');
 
@@ -84,7 +84,7 @@ describe('include or exclude mode above the app list', () => {
     fake.setUsable('wlan0', false);
     await waitFor(() =>
       expect(control().querySelector('.what.warn')?.textContent).toBe(
-        'wlan0 is down: the kill switch blocks everything not listed here until it is back.',
+        'wlan0 is down: the kill switch blocks what it carries until it is back.',
       ),
     );
     expect(within(via()!).getByRole('option', { name: 'wlan0 (down)' })).toBeTruthy();
