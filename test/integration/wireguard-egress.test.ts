@@ -22,14 +22,17 @@ import { PROBE_MATCHER, eventually, probeAs } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
 
-// Counts, on the desktop, the app's packets (those with a mark) as they leave: by wg0, and by anything
-// else but loopback. Priority 500: after every filter, so only what really goes out is counted.
+// Counts, on the desktop, the app's packets (those with a mark, but not the bypass mark that
+// wireguard-go's own UDP and the helper's nudges carry: tag 0xffff) as they leave: by wg0, and by
+// anything else but loopback. Priority 500: after every filter, so only what really goes out is counted.
 const COUNTERS = `table inet sywgcount {
   counter via_wg {}
   counter elsewhere {}
   chain out { type filter hook postrouting priority 500; policy accept;
-    meta mark != 0 oifname "${WG_IFNAME}" counter name via_wg
-    meta mark != 0 oifname != { "${WG_IFNAME}", "lo" } counter name elsewhere
+    meta mark == 0 return
+    meta mark & 0x0000ffff == 0x0000ffff return
+    oifname "${WG_IFNAME}" counter name via_wg
+    oifname != { "${WG_IFNAME}", "lo" } counter name elsewhere
   }
 }`;
 
@@ -160,6 +163,63 @@ describe.skipIf(!isRoot)('an existing WireGuard (wireguard-go) as an egress', ()
     expect(back.httpV6.address).toBe(enp3s0.v6.address);
   });
 
+  it('a peer that stops answering: the app fails over (kill switch off) or is held (on), and is back when it answers', async () => {
+    const enp3s0 = lab.uplinks.find((u) => u.ifname === 'enp3s0')!;
+    const wg0 = async () => (await interfaces()).find((i) => i.name === WG_IFNAME);
+    await helper.cli(['egress', 'set', 'probe', WG_IFNAME, 'enp3s0']);
+    expect((await probeAs(lab, helper, 'probe', 3000)).httpV4.address).toBe(lab.servers.gatewayV4);
+
+    await wg.setGatewayAnswering(false);
+    let answering = false;
+    try {
+      // The app keeps sending, as apps do: data that nothing answers is what tells (an idle wg0 is not judged).
+      const dead = await eventually(
+        'wg0 not usable while its peer does not answer',
+        async () => {
+          await probeAs(lab, helper, 'probe', 1000);
+          return wg0();
+        },
+        (i) => i?.usable === false,
+        120_000,
+      );
+      expect(dead!.up).toBe(true); // the interface itself never went down
+      expect(dead!.wireguard?.problem).toMatch(/^wg0: peer not answering since \d\d:\d\d$/);
+      const status = JSON.parse((await helper.cli(['status', '--json'])).stdout) as { problems: string[] };
+      expect(status.problems).toContain(dead!.wireguard!.problem);
+      expect((await helper.cli(['interfaces'])).stdout).toContain('peer not answering since');
+      const over = await probeAs(lab, helper, 'probe', 3000);
+      expect(over.httpV4.address).toBe(enp3s0.v4.address);
+      expect(over.udpV4.address).toBe(enp3s0.v4.address);
+
+      // With the kill switch: held, not one packet out of an uplink.
+      await helper.cli(['egress', 'set', 'probe', WG_IFNAME, '--kill-switch']);
+      await resetCounters();
+      const held = await probeAs(lab, helper, 'probe', 2000);
+      expect([held.httpV4.address, held.udpV4.address, held.httpV6.address, held.udpV6.address]).toEqual([
+        null,
+        null,
+        null,
+        null,
+      ]);
+      expect(await counters()).toEqual({ viaWg: 0, elsewhere: 0 });
+
+      // The peer answers again: the helper's nudges bring a handshake, and the app goes through wg0.
+      await wg.setGatewayAnswering(true);
+      answering = true;
+      const alive = await eventually('wg0 usable again', wg0, (i) => i?.usable === true, 120_000);
+      expect(alive!.wireguard?.problem ?? null).toBeNull();
+      expect(helper.log()).toMatch(/wg0: the peer answers again/);
+      await resetCounters();
+      const back = await probeAs(lab, helper, 'probe', 3000);
+      expect(back.httpV4.address).toBe(lab.servers.gatewayV4);
+      expect(back.udpV4.address).toBe(lab.servers.gatewayV4);
+      expect((await counters()).elsewhere).toBe(0);
+    } finally {
+      // The next cases need the peer.
+      if (!answering) await wg.setGatewayAnswering(true);
+    }
+  }, 400_000);
+
   it("never puts wireguard-go into an app, so its own UDP never takes an app's route into wg0", async () => {
     // An app whose pattern matches wireguard-go, sent into wg0 with its kill switch: adopted, its UDP
     // would loop through wg0 (or be held) once it binds a new socket.
@@ -224,7 +284,9 @@ describe.skipIf(!isRoot)('an existing WireGuard (wireguard-go) as an egress', ()
       (e) => e === `${enp3s0.v4.address}:51830`,
       30_000,
     );
-    expect(helper.log()).toMatch(/took the app mark off WireGuard's own UDP socket \(pid \d+, port 51830\)/);
+    expect(helper.log()).toMatch(
+      /gave WireGuard's own UDP socket \(pid \d+, port 51830\) the bypass mark instead of an app mark/,
+    );
     const r = await probeAs(lab, helper, 'probe', 3000);
     expect(r.httpV4.address).toBe(lab.servers.gatewayV4);
   });

@@ -68,11 +68,8 @@ export class WireguardHealth {
         const problem = this.problem(name);
         if (problem) this.deps.problems.set(problemKey(name), problem);
         else this.deps.problems.clear(problemKey(name));
-        this.deps.log(
-          problem
-            ? `${problem}: its apps fail over or are held until it answers`
-            : `${name}: the peer answers again`,
-        );
+        // Setting the problem logs it already.
+        if (!problem) this.deps.log(`${name}: the peer answers again`);
         this.deps.changed();
       }
       if (this.liveness.nudgeDue(name)) this.nudge(name, dev);
