@@ -1,6 +1,7 @@
-// DNS of a tunnel egress, in the lab: the user gives the tunnel its gateway's resolver
-// (`switchyard dns set sy-tun0 …`, the gateway's lab resolver on its own address), and an app set to the
-// tunnel has its stub lookups answered there, arriving from its tunnel address, i.e. through the tunnel.
+// DNS of a tunnel egress, in the lab: the gateway offers its resolver (`switchyard gateway --dns`, the
+// lab resolver on its own address), the tunnel learns it in the handshake with no step of the user's,
+// and an app set to the tunnel has its stub lookups answered there, arriving from its tunnel address,
+// i.e. through the tunnel. A user's `switchyard dns set` still overrides it.
 // With the tunnel's gateway gone and the kill switch on, the lookup gets no answer and no resolver
 // sees it. Set up with nothing but the `switchyard` CLI, like tunnel-egress.test.ts.
 import { randomBytes } from 'node:crypto';
@@ -56,7 +57,6 @@ describe.skipIf(!isRoot)("a tunnel egress's DNS goes through the tunnel to its g
     // The gateway, in the lab's gateway namespace.
     gateway = await startLabGateway(lab, work, { port: 51901, apps: [{ tag, allow: ['0.0.0.0/0'] }] });
     await addDesktopTunnel(helper, lab, gateway);
-    await helper.cli(['dns', 'set', 'sy-tun0', lab.servers.gatewayV4]);
     for (const u of lab.uplinks) await helper.cli(['dns', 'set', u.ifname, u.v4.gateway]);
     await helper.cli(['egress', 'set', 'asker', 'sy-tun0', '--kill-switch']);
   }, 120_000);
@@ -74,13 +74,27 @@ describe.skipIf(!isRoot)("a tunnel egress's DNS goes through the tunnel to its g
     };
     expect(shown.egresses.find((e) => e.egress === 'sy-tun0')).toMatchObject({
       servers: [lab.servers.gatewayV4],
-      source: 'settings',
+      source: 'gateway',
     });
+    expect((await helper.cli(['dns', 'show'])).stdout).toMatch(/sy-tun0 .*from the gateway/);
     for (const tcp of [false, true]) {
       const name = fresh();
       expect((await ask(name, tcp)).rcode).toBe(3);
       expect(await seenBy(name)).toEqual([`gateway 10.77.0.2 ${tcp ? 'tcp' : 'udp'}`]);
     }
+  });
+
+  it("lets the user's setting override the gateway's resolver, and falls back to it when cleared", async () => {
+    const sourceOf = async () =>
+      (
+        JSON.parse((await helper.cli(['dns', 'show', '--json'])).stdout) as {
+          egresses: { egress: string; servers: string[]; source: string }[];
+        }
+      ).egresses.find((e) => e.egress === 'sy-tun0');
+    await helper.cli(['dns', 'set', 'sy-tun0', '10.77.0.53']);
+    expect(await sourceOf()).toMatchObject({ servers: ['10.77.0.53'], source: 'settings' });
+    await helper.cli(['dns', 'clear', 'sy-tun0']);
+    expect(await sourceOf()).toMatchObject({ servers: [lab.servers.gatewayV4], source: 'gateway' });
   });
 
   it('with the gateway gone and the kill switch on, the lookup gets no answer and no resolver sees it', async () => {

@@ -1,6 +1,8 @@
 // A `switchyard gateway` in the lab's gateway namespace with fresh keys for it and for the desktop, as
 // the helper tests that tunnel through it set it up: the desktop's private key is in
-// WORK/desktop.key, and its peer entry lets the desktop (10.77.0.2) claim the given app tags.
+// WORK/desktop.key, and its peer entry lets the desktop (10.77.0.2) claim the given app tags. It offers
+// its peers the resolver the lab runs on its own address (`switchyard gateway --dns`), as a real
+// gateway offers its DNS; the desktop's tunnel learns it in the handshake.
 // addDesktopTunnel: the desktop's tunnel to it, added with the CLI as a user would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -32,7 +34,12 @@ async function keypair(): Promise<{ key: string; pub: string }> {
 export async function startLabGateway(
   lab: Lab,
   work: string,
-  opts: { port: number; apps: { tag: number; allow: string[] }[] },
+  opts: {
+    port: number;
+    apps: { tag: number; allow: string[] }[];
+    /** The resolvers it offers; the lab's resolver on the gateway's address when not given. */
+    dns?: string[];
+  },
 ): Promise<LabGateway> {
   const desktop = await keypair();
   const gw = await keypair();
@@ -48,6 +55,7 @@ export async function startLabGateway(
   };
   writeFileSync(join(work, 'gw.json'), JSON.stringify(config), { mode: 0o600 });
   const socket = `/run/switchyard/${lab.prefix}-gw.sock`;
+  const dns = opts.dns ?? [lab.servers.gatewayV4];
   const child = spawn(
     'nsenter',
     [`--net=/run/netns/${lab.nsName('gateway')}`, '--', SWITCHYARD, 'gateway'].concat([
@@ -57,6 +65,7 @@ export async function startLabGateway(
       work,
       '--socket',
       socket,
+      ...(dns.length ? ['--dns', dns.join(',')] : []),
     ]),
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -29,6 +29,8 @@ int sy_mac1_ok(const uint8_t *msg, size_t len) {
     if (!atomic_load(&keyed)) return 1;
     if (len == SY_INIT_LEN && msg[1] == SY_TYPE_INIT) return mac_eq(mac1_key, 32, msg, SY_INIT_MAC1_OFF);
     if (len == SY_RESPONSE_LEN && msg[1] == SY_TYPE_RESPONSE) return mac_eq(mac1_key, 32, msg, SY_RESPONSE_MAC1_OFF);
+    if (len == SY_RESPONSE_RESOLVERS_LEN && msg[1] == SY_TYPE_RESPONSE)
+        return mac_eq(mac1_key, 32, msg, SY_RESPONSE_RESOLVERS_MAC1_OFF);
     return 0;
 }
 

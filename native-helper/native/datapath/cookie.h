@@ -12,6 +12,7 @@
 #define SY_INIT_MAC1_OFF 148
 #define SY_INIT_MAC2_OFF 164
 #define SY_RESPONSE_MAC1_OFF 64
+#define SY_RESPONSE_RESOLVERS_MAC1_OFF 96
 #define SY_COOKIE_SECRET_MS 120000
 
 /* Our static public key: mac1 of what we receive is keyed by it, and cookie replies are sealed with it. */

@@ -12,6 +12,8 @@
 #define SY_TYPE_DATA 4
 #define SY_INIT_LEN 180
 #define SY_RESPONSE_LEN 80
+/* A response that also carries the gateway's resolvers (asked for in the initiation). */
+#define SY_RESPONSE_RESOLVERS_LEN 112
 #define SY_HDR_LEN 16
 #define SY_TAG_LEN 16
 #define SY_MAX_CLEAR 64

@@ -362,7 +362,7 @@ static int rule_allows(const struct sy_peer *p, uint16_t tag, int family, const 
 static void decap_one(struct wctx *c, const struct sockaddr_in6 *from, uint8_t *pkt, size_t len, uint64_t now) {
     struct sy_worker *w = c->w;
     if (len >= 2 && pkt[0] == SY_VERSION &&
-        ((pkt[1] == SY_TYPE_INIT && len == SY_INIT_LEN) || (pkt[1] == SY_TYPE_RESPONSE && len == SY_RESPONSE_LEN) ||
+        ((pkt[1] == SY_TYPE_INIT && len == SY_INIT_LEN) || (pkt[1] == SY_TYPE_RESPONSE && (len == SY_RESPONSE_LEN || len == SY_RESPONSE_RESOLVERS_LEN)) ||
          (pkt[1] == SY_TYPE_COOKIE && len == SY_COOKIE_REPLY_LEN && G.mode == SY_MODE_CLIENT))) {
         forward_handshake(w, from, pkt, len);
         return;

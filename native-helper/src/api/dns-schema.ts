@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { method } from './method.ts';
 import { EgressName } from './model.ts';
 
-export const DnsSource = z.enum(['systemd-resolved', 'NetworkManager', 'settings']);
+/** 'gateway': a tunnel's gateway offered them in the handshake (`switchyard gateway --dns`). */
+export const DnsSource = z.enum(['systemd-resolved', 'NetworkManager', 'settings', 'gateway']);
 export type DnsSource = z.infer<typeof DnsSource>;
 
 export const EgressDns = z.object({
@@ -13,7 +14,7 @@ export const EgressDns = z.object({
   servers: z.array(z.string()),
   /** Where they come from; null when none is known (its apps' lookups stay with the system stub). */
   source: DnsSource.nullable(),
-  /** What the user set for it (used when the system names none), or []. */
+  /** What the user set for it (used when the system names none; on a tunnel, before its gateway's), or []. */
   settings: z.array(z.string()),
   /** Its apps' stub lookups go to its servers (IPv4: DNAT; IPv6 only: the helper's forwarder; docs/dns.md). */
   redirected: z.boolean(),

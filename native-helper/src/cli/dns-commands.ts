@@ -10,6 +10,7 @@ const SOURCE_WORDS: Record<string, string> = {
   'systemd-resolved': 'systemd-resolved',
   NetworkManager: 'NetworkManager',
   settings: 'your setting',
+  gateway: 'from the gateway',
 };
 
 function dnsLine(e: EgressDns): string[] {
@@ -39,12 +40,13 @@ export const dnsCommands: Command[] = [
   {
     name: 'dns set',
     usage: 'dns set IFACE ADDR...',
-    summary: 'set the DNS servers of an egress the system names none for (a tunnel: its gateway resolver)',
-    example: 'switchyard dns set sy-tun0 10.77.0.1',
+    summary: "set the DNS servers of an egress the system names none for, or override a gateway's",
+    example: 'switchyard dns set wlan0 192.168.1.1',
     notes: [
       'ADDR: IPv4 or IPv6 addresses, at most 8. systemd-resolved or NetworkManager, when they name',
       "servers for the interface, come first. An app's lookups to the system stub (127.0.0.53) then go",
       "to these servers through the app's egress. `switchyard dns clear IFACE` removes the setting.",
+      'A tunnel learns its resolvers from its gateway (`switchyard gateway --dns`); a setting overrides them.',
     ],
     run: (p) =>
       withClient(p, async (c) => {

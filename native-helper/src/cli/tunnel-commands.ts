@@ -1,5 +1,7 @@
 // The CLI's tunnel and gateway commands: keys, tunnel egresses, and `switchyard gateway`.
 import { readFileSync } from 'node:fs';
+import { isIP } from '../api/ip.ts';
+import { MAX_GATEWAY_RESOLVERS } from '../tunnel/handshake.ts';
 import { type Parsed, UsageError, list, required, str } from './args.ts';
 import type { Command } from './commands.ts';
 import { withClient } from './connect.ts';
@@ -225,10 +227,17 @@ export const tunnelCommands: Command[] = [
   },
   {
     name: 'gateway',
-    usage: 'gateway --config FILE [--socket PATH] [--state-dir DIR]',
+    usage: 'gateway --config FILE [--dns ADDR[,ADDR]] [--socket PATH] [--state-dir DIR]',
     summary: 'run a tunnel gateway in the foreground',
+    example: 'switchyard gateway --config /etc/switchyard/gateway.json --dns 10.77.0.1',
+    notes: [
+      '--dns: the resolvers (at most 2) the gateway offers its peers, reachable through the tunnel, e.g. a',
+      'resolver on its own tunnel address. Clients learn them in the handshake and send the lookups of the',
+      'tunnel\'s apps there (`switchyard dns show`). Overrides the config\'s "dns"; not saved to it.',
+    ],
     options: {
       config: { type: 'string' },
+      dns: { type: 'string' },
       'state-dir': { type: 'string' },
       'socket-group': { type: 'string' },
       'socket-mode': { type: 'string' },
@@ -242,10 +251,27 @@ export const tunnelCommands: Command[] = [
         stateDir: str(p, 'state-dir'),
         socketGroup: str(p, 'socket-group') ?? 'switchyard',
         socketMode: parseInt(str(p, 'socket-mode') ?? '660', 8),
+        dns: gatewayDns(str(p, 'dns')),
       });
     },
   },
 ];
+
+/** `--dns 10.77.0.1,fd77::1`: checked here, so a typo is named before the gateway starts. */
+export function gatewayDns(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const list = text
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  const bad = list.find((a) => isIP(a) === 0);
+  if (bad !== undefined)
+    throw new UsageError(`--dns: "${bad}" is not an IPv4 or IPv6 address (e.g. --dns 10.77.0.1)`);
+  if (!list.length) throw new UsageError('--dns: give a resolver address, e.g. --dns 10.77.0.1');
+  if (list.length > MAX_GATEWAY_RESOLVERS)
+    throw new UsageError(`--dns: a gateway offers at most ${MAX_GATEWAY_RESOLVERS} resolvers`);
+  return list;
+}
 
 const appText = (a: { tag: number; allow: string[]; uplink?: string }) =>
   `${a.tag}→${a.allow.join(',')}${a.uplink ? `@${a.uplink}` : ''}`;

@@ -92,6 +92,9 @@ export function tunnelText(t: Tunnel, apps: readonly App[]): string {
     `  our key:     ${t.publicKey}  (list it under the gateway's peers)`,
     `  addresses:   ${t.addresses.join(' ')}`,
     `  cipher:      ${t.cipher}`,
+    t.gatewayDns === undefined
+      ? null
+      : `  gateway DNS: ${t.gatewayDns.join(', ') || 'none offered'}  (\`switchyard dns show\`)`,
     t.txBytes === undefined
       ? null
       : `  traffic:     sent ${bytes(t.txBytes)}, received ${bytes(t.rxBytes ?? 0)}`,

@@ -16,19 +16,20 @@ const iface = (name: string, index: number): Interface =>
     addresses: [],
   }) as unknown as Interface;
 
-function make(active: Record<number, string | null> = {}) {
+function make(active: Record<number, string | null> = {}, gateway: Record<string, string[]> = {}) {
   let doc: PolicyDocument = emptyPolicy();
   let refreshes = 0;
   const layout = layoutFor('dnstest');
   const dns = new DnsResolvers({
     policy: () => doc,
     commit: (d) => (doc = d),
-    interfaces: () => [iface('lo', 1), iface('wlan0', 2), iface('eth0', 3)],
+    interfaces: () => [iface('lo', 1), iface('wlan0', 2), iface('eth0', 3), iface('sy-tun0', 4)],
     layout,
     apps: () => Object.entries(active).map(([tag, a]) => ({ tag: Number(tag), active: a })),
     refresh: () => refreshes++,
     log: () => {},
     readSystem: async () => ({ eth0: { servers: ['192.0.2.53'], source: 'systemd-resolved' } }),
+    gatewayResolvers: () => gateway,
   });
   return { dns, layout, doc: () => doc, refreshes: () => refreshes };
 }
@@ -50,11 +51,37 @@ describe('DnsResolvers', () => {
     expect(t.dns.forCompile()).toEqual({ wlan0: ['198.18.1.1', 'fd5a:1::1'], eth0: ['192.0.2.53'] });
     expect(t.dns.show().map((e) => [e.egress, e.source])).toEqual([
       ['eth0', 'systemd-resolved'],
+      ['sy-tun0', null],
       ['wlan0', 'settings'],
     ]);
     t.dns.set('wlan0', []);
     expect(t.doc().dnsResolvers).toEqual({ eth0: ['203.0.113.1'] });
     expect(t.refreshes()).toBeGreaterThanOrEqual(4);
+  });
+
+  it("takes a tunnel's resolvers from its gateway, unless the user set others", async () => {
+    const gateway: Record<string, string[]> = { 'sy-tun0': ['10.77.0.1'] };
+    const t = make({ 7: 'sy-tun0' }, gateway);
+    await t.dns.start();
+    t.dns.stop();
+    expect(t.dns.one('sy-tun0')).toEqual({
+      egress: 'sy-tun0',
+      servers: ['10.77.0.1'],
+      source: 'gateway',
+      settings: [],
+      redirected: true,
+    });
+    expect(t.dns.forCompile()).toEqual({ eth0: ['192.0.2.53'], 'sy-tun0': ['10.77.0.1'] });
+    t.dns.set('sy-tun0', ['10.77.0.53']);
+    expect(t.dns.one('sy-tun0')).toMatchObject({ servers: ['10.77.0.53'], source: 'settings' });
+    expect(t.dns.forCompile()['sy-tun0']).toEqual(['10.77.0.53']);
+    t.dns.set('sy-tun0', []);
+    expect(t.dns.one('sy-tun0')).toMatchObject({ servers: ['10.77.0.1'], source: 'gateway' });
+    // A gateway offering IPv6 only: the tunnel's apps are served by the forwarder, as on any egress.
+    gateway['sy-tun0'] = ['fd77::1'];
+    expect(t.dns.forwards()).toMatchObject([{ tag: 7, egress: 'sy-tun0', servers: ['fd77::1'] }]);
+    delete gateway['sy-tun0'];
+    expect(t.dns.one('sy-tun0')).toMatchObject({ servers: [], source: null, redirected: false });
   });
 
   it('refuses what is not an address, and loopback servers, in words', () => {

@@ -1,6 +1,7 @@
 // Each egress's DNS servers, for the stub redirect (policy/compile.ts, docs/dns.md): what the system
 // says per link (systemd-resolved, else NetworkManager: mechanism/dns), else the user's settings in
-// the policy (`switchyard dns set`). The system is read again when the links change and every 15 s
+// the policy (`switchyard dns set`); a tunnel's, what its gateway offers unless the user set others.
+// The system is read again when the links change and every 15 s
 // (a few D-Bus property reads per link; a lease that brings servers later is seen); a change re-applies.
 // Apps whose egress has IPv6 servers only are served by the forwarder (mechanism/dns/forwarder.ts).
 import { isIP } from 'node:net';
@@ -26,6 +27,8 @@ export interface DnsResolversDeps {
   /** Re-apply: the servers an egress's apps are redirected to changed. */
   refresh: () => void;
   log: (msg: string) => void;
+  /** Tunnel → the resolvers its gateway offered in the handshake (TunnelManager.gatewayResolvers). */
+  gatewayResolvers?: () => Record<string, string[]>;
   /** mechanism/dns unless a test stands in. */
   readSystem?: (links: readonly { name: string; index: number }[]) => Promise<Record<string, LinkServers>>;
 }
@@ -86,10 +89,37 @@ export class DnsResolvers {
   /** Egress → its servers, for compile(). */
   forCompile(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    for (const [egress, servers] of Object.entries(this.deps.policy().dnsResolvers ?? {}))
-      out[egress] = servers;
-    for (const [egress, s] of Object.entries(this.system)) out[egress] = s.servers;
+    for (const egress of this.known()) {
+      const r = this.resolve(egress);
+      if (r) out[egress] = r.servers;
+    }
     return out;
+  }
+
+  /** Every egress some source names servers for. */
+  private known(): string[] {
+    return [
+      ...new Set([
+        ...Object.keys(this.deps.policy().dnsResolvers ?? {}),
+        ...Object.keys(this.system),
+        ...Object.keys(this.deps.gatewayResolvers?.() ?? {}),
+      ]),
+    ];
+  }
+
+  /**
+   * Which servers an egress uses and why. A tunnel's gateway resolvers come before the system's (which
+   * knows nothing of the tunnel), and the user's setting before both; on other links the system's
+   * servers come first and the setting is for links it names none for.
+   */
+  private resolve(egress: string): { servers: string[]; source: DnsSource } | null {
+    const set = this.deps.policy().dnsResolvers?.[egress] ?? [];
+    const gateway = this.deps.gatewayResolvers?.()[egress] ?? [];
+    const sys = this.system[egress];
+    if (gateway.length)
+      return set.length ? { servers: set, source: 'settings' } : { servers: gateway, source: 'gateway' };
+    if (sys) return sys;
+    return set.length ? { servers: set, source: 'settings' } : null;
   }
 
   /** Every non-loopback interface and every egress with settings. */
@@ -101,19 +131,19 @@ export class DnsResolvers {
         .filter((i) => i.kind !== 'loopback')
         .map((i) => i.name),
       ...Object.keys(settings),
+      ...this.known(),
     ]);
     return [...names].sort().map((egress) => this.one(egress));
   }
 
   one(egress: string): EgressDns {
     const set = this.deps.policy().dnsResolvers?.[egress] ?? [];
-    const sys = this.system[egress];
-    const servers = sys ? sys.servers : set;
-    const source: DnsSource | null = sys ? sys.source : set.length ? 'settings' : null;
+    const r = this.resolve(egress);
+    const servers = r?.servers ?? [];
     return {
       egress,
       servers,
-      source,
+      source: r?.source ?? null,
       settings: set,
       redirected: servers.some((s) => isIP(s) !== 0),
     };

@@ -21,12 +21,14 @@ export interface GatewayModeOptions {
   stateDir?: string | undefined;
   socketGroup: string;
   socketMode: number;
+  /** `--dns`: the resolvers offered to peers, instead of the config's `dns` (not saved to it). */
+  dns?: string[] | undefined;
 }
 
 export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> {
   const log = (m: string) => console.error(`${new Date().toISOString()} switchyard-gateway: ${m}`);
   const config = await loadGatewayConfig(opts.configPath);
-  const gateway = await runGateway(config);
+  const gateway = await runGateway(opts.dns ? { ...config, dns: opts.dns } : config);
   const startedAt = new Date().toISOString();
   const status = (): Status => ({
     version: VERSION,
@@ -133,6 +135,8 @@ export async function runGatewayMode(opts: GatewayModeOptions): Promise<number> 
   });
   await server.listen();
   log(`gateway ${config.instance} listening on UDP ${gateway.port}, API on ${opts.socketPath}`);
+  const dns = gateway.config.dns;
+  if (dns.length) log(`offering resolver${dns.length > 1 ? 's' : ''} ${dns.join(', ')} to its peers`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

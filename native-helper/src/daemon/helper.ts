@@ -182,6 +182,7 @@ export class Helper {
       apps: () => this.policy.apps.map((a) => ({ tag: a.tag, active: this.loop.evaluation(a.id).active })),
       refresh: () => void this.refresh('policy'),
       log: this.log,
+      gatewayResolvers: () => this.tunnels.gatewayResolvers(),
     });
     this.loop = new EgressLoop({
       layout: this.layout,

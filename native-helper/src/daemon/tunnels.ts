@@ -50,6 +50,8 @@ interface Live {
   groupProblems: Map<string, string>;
   /** The data path's last byte counts per peer slot (0 the default session), from refreshBytes(). */
   bytes: Map<number, { tx: number; rx: number }>;
+  /** The resolvers the gateway offered in its last handshake response (kept while it is down). */
+  gatewayDns: string[];
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -125,29 +127,39 @@ export class TunnelManager {
     );
   }
 
+  /** Tunnel → the resolvers its gateway offers, for tunnels whose gateway offers any. */
+  gatewayResolvers(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const [name, l] of this.live) if (l.gatewayDns.length) out[name] = l.gatewayDns;
+    return out;
+  }
+
   list(): Tunnel[] {
-    return [...this.live.values()].map(({ record, state, problem, running, groupProblems, bytes }) => ({
-      name: record.name,
-      gateway: record.gateway,
-      gatewayPublicKey: record.gatewayPublicKey,
-      publicKey: pubkey(record.privateKey),
-      addresses: record.addresses,
-      cipher: record.cipher,
-      state,
-      problem: [problem, ...groupProblems.values()].filter(Boolean).join('; ') || null,
-      ...(running && {
-        txBytes: sum([...bytes.values()].map((b) => b.tx)),
-        rxBytes: sum([...bytes.values()].map((b) => b.rx)),
+    return [...this.live.values()].map(
+      ({ record, state, problem, running, groupProblems, bytes, gatewayDns }) => ({
+        name: record.name,
+        gateway: record.gateway,
+        gatewayPublicKey: record.gatewayPublicKey,
+        publicKey: pubkey(record.privateKey),
+        addresses: record.addresses,
+        cipher: record.cipher,
+        state,
+        problem: [problem, ...groupProblems.values()].filter(Boolean).join('; ') || null,
+        gatewayDns,
+        ...(running && {
+          txBytes: sum([...bytes.values()].map((b) => b.tx)),
+          rxBytes: sum([...bytes.values()].map((b) => b.rx)),
+        }),
+        groups: (running?.groups() ?? []).map((g) => ({
+          name: g.name,
+          established: g.established,
+          epoch: g.epoch,
+          since: g.since === null ? null : new Date(g.since).toISOString(),
+          txBytes: bytes.get(g.peerId)?.tx ?? 0,
+          rxBytes: bytes.get(g.peerId)?.rx ?? 0,
+        })),
       }),
-      groups: (running?.groups() ?? []).map((g) => ({
-        name: g.name,
-        established: g.established,
-        epoch: g.epoch,
-        since: g.since === null ? null : new Date(g.since).toISOString(),
-        txBytes: bytes.get(g.peerId)?.tx ?? 0,
-        rxBytes: bytes.get(g.peerId)?.rx ?? 0,
-      })),
-    }));
+    );
   }
 
   async add(
@@ -208,6 +220,7 @@ export class TunnelManager {
       problem: null,
       groupProblems: new Map(),
       bytes: new Map(),
+      gatewayDns: [],
     };
     this.live.set(record.name, live);
     try {
@@ -259,6 +272,16 @@ export class TunnelManager {
         this.log(`tunnel ${record.name}: ${live.problem}`);
         this.onChange();
       });
+      // Every handshake response says which resolvers the gateway offers (none from an older gateway).
+      const learnDns = (resolvers: string[] | null) => {
+        const dns = resolvers ?? [];
+        if (dns.join() === live.gatewayDns.join()) return;
+        live.gatewayDns = dns;
+        this.log(`tunnel ${record.name}: the gateway offers ${dns.join(', ') || 'no resolver'}`);
+        this.onChange();
+      };
+      running.initiator.on('established', (s) => learnDns(s.resolvers));
+      if (running.initiator.session) learnDns(running.initiator.session.resolvers);
       running.initiator.on('established', () => {
         if (live.state !== 'connecting' || live.problem === null) return;
         live.state = 'up';

@@ -26,6 +26,20 @@ describe('gateway config', () => {
     expect(c.instance).toBe('default');
   });
 
+  it('takes the resolvers it offers its peers (at most two addresses), and none by default', () => {
+    expect(parseGatewayConfig(base()).dns).toEqual([]);
+    expect(parseGatewayConfig({ ...base(), dns: ['198.19.77.1', 'fd77::1'] }).dns).toEqual([
+      '198.19.77.1',
+      'fd77::1',
+    ]);
+    expect(() => parseGatewayConfig({ ...base(), dns: ['resolver.lan'] })).toThrow(
+      /a resolver is an IPv4 or IPv6 address/,
+    );
+    expect(() => parseGatewayConfig({ ...base(), dns: ['10.0.0.1', '10.0.0.2', '10.0.0.3'] })).toThrow(
+      /at most 2 resolvers/,
+    );
+  });
+
   it('takes 1,000 peers, and counts key groups against the slots the data path has', () => {
     const peer = (i: number, groups = 0) => ({
       name: `p${i}`,

@@ -1,7 +1,9 @@
 // The gateway's configuration file (JSON), validated with zod.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { isIP } from '../api/ip.ts';
 import { describeZodError } from '../api/schema.ts';
+import { MAX_GATEWAY_RESOLVERS } from '../tunnel/handshake.ts';
 import { AddressList, Base64Key, CidrText } from '../tunnel/config.ts';
 
 const Name = z
@@ -67,6 +69,14 @@ export const GatewayConfig = z
     /** The gateway's own tunnel address and the tunnel subnet, e.g. 10.77.0.1/24, or one per family. */
     address: AddressList,
     mtu: z.number().int().min(576).max(1500).default(1419),
+    /**
+     * The resolvers this gateway offers its peers, reachable through the tunnel (e.g. its own tunnel
+     * address, or a resolver beyond it); sent in the handshake response (PROTOCOL.md, "Resolvers").
+     */
+    dns: z
+      .array(z.string().refine((a) => isIP(a) !== 0, 'a resolver is an IPv4 or IPv6 address, e.g. 10.77.0.1'))
+      .max(MAX_GATEWAY_RESOLVERS, `a gateway offers at most ${MAX_GATEWAY_RESOLVERS} resolvers`)
+      .default([]),
     uplinks: z
       .array(z.object({ name: Name, interface: z.string().regex(/^[A-Za-z0-9_.@:-]{1,15}$/) }).strict())
       .min(1)

@@ -128,7 +128,7 @@ export async function runGateway(
   const slotsOf = (p: GatewayPeer) => [p.name, ...p.groups.map((g) => `${p.name}/${g.name}`)];
   const timing = { ...DEFAULT_TIMERS, ...timers };
   let current = cfg.peers;
-  const responder = new Responder(dp, ourStatic, install(cfg.peers), timing, cfg.preferAes);
+  const responder = new Responder(dp, ourStatic, install(cfg.peers), timing, cfg.preferAes, cfg.dns);
   dp.on('exit', () => responder.stop());
   const updatePeers = async (peers: GatewayPeerInput[]) => {
     const checked = parseGatewayConfig({ ...cfg, peers }).peers;

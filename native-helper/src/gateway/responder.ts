@@ -63,6 +63,8 @@ export class Responder {
     peers: ResponderPeer[],
     private readonly timers: TunnelTimers,
     private readonly preferAes: boolean,
+    /** The resolvers this gateway offers inside the tunnel; told to initiators that ask. */
+    private readonly resolvers: readonly string[] = [],
   ) {
     this.setPeers(peers);
     dp.on('handshake', (from, msg, meta) => this.onMessage(from, msg, meta.cookieProved));
@@ -128,7 +130,12 @@ export class Responder {
     }
     st.lastTimestamp = got.timestamp;
     const localIndex = this.indices.allocate();
-    const response = createResponse({ received: got, senderIndex: localIndex, cipher });
+    const response = createResponse({
+      received: got,
+      senderIndex: localIndex,
+      cipher,
+      resolvers: this.resolvers,
+    });
     const keys = got.state.split();
     this.dp.addSession({
       localIndex,

@@ -1,6 +1,7 @@
 // Switchyard's handshake messages (PROTOCOL.md): Noise IK wrapped in a prefix, indices, mac1 and
 // mac2, and the cookie reply a gateway under load sends instead of doing DH.
 import { timingSafeEqual } from 'node:crypto';
+import { addressValue, isIPv4, isIPv6 } from '../api/ip.ts';
 import { generateKeyPair, type KeyPair } from './keys.ts';
 import { HandshakeError, HandshakeState, PATTERN_IK, hash, hmac } from './noise.ts';
 import { xchachaOpen } from './xchacha.ts';
@@ -14,6 +15,12 @@ export const TYPE_COOKIE = 3;
 export const TYPE_DATA = 4;
 export const INIT_LEN = 180;
 export const RESPONSE_LEN = 80;
+/** A response that also carries the gateway's resolvers (the initiation asked for them). */
+export const RESPONSE_RESOLVERS_LEN = 112;
+/** Initiation flags (the byte after the cipher offer): bit 0 asks for the gateway's resolvers. */
+const FLAG_ASK_RESOLVERS = 1;
+/** Resolver slots in such a response: 16 bytes each (IPv4-mapped for IPv4), all zeros when unused. */
+export const MAX_GATEWAY_RESOLVERS = 2;
 export const COOKIE_REPLY_LEN = 64;
 const INIT_MAC1 = 148; // mac2 follows at 164, over everything before it
 /** A cookie from a cookie reply is good for this long (the gateway rotates its secret every 120 s). */
@@ -78,7 +85,7 @@ function mac(key: Uint8Array, body: Uint8Array): Buffer {
 /** Where mac1 sits: 148 in an initiation (mac2 follows it), at the end of a response. */
 function mac1Offset(message: Uint8Array): number | null {
   if (message.length === INIT_LEN && message[1] === TYPE_INIT) return INIT_MAC1;
-  if (message.length === RESPONSE_LEN && message[1] === TYPE_RESPONSE) return RESPONSE_LEN - 16;
+  if (isResponseLength(message.length) && message[1] === TYPE_RESPONSE) return message.length - 16;
   return null;
 }
 
@@ -150,6 +157,8 @@ export function createInitiation(opts: {
   cookie?: Buffer | null;
   /** The key group this session is for; '' the tunnel's default session. */
   group?: string;
+  /** Ask the gateway for its resolvers (a gateway that does not know the flag answers as before). */
+  askResolvers?: boolean;
 }): Initiation {
   const state = new HandshakeState(
     PATTERN_IK,
@@ -165,6 +174,7 @@ export function createInitiation(opts: {
   );
   const tail = Buffer.alloc(8 + GROUP_FIELD);
   tail[0] = opts.cipherOffer;
+  tail[1] = opts.askResolvers ? FLAG_ASK_RESOLVERS : 0;
   tail.writeUInt32BE(opts.epoch >>> 0, 4);
   encodeGroup(opts.group ?? '').copy(tail, 8);
   const payload = Buffer.concat([opts.timestamp ?? tai64n(), tail]);
@@ -190,6 +200,8 @@ export interface ReceivedInitiation {
   epoch: number;
   /** The key group the initiator asks a session for; '' the default. */
   group: string;
+  /** The initiator asked for our resolvers: the response carries them (RESPONSE_RESOLVERS_LEN). */
+  asksResolvers: boolean;
 }
 
 /** Responder: parse and authenticate message 1. Throws HandshakeError on anything wrong. */
@@ -214,6 +226,7 @@ export function consumeInitiation(message: Uint8Array, ourStatic: KeyPair): Rece
     cipherOffer: payload[12]!,
     epoch: payload.readUInt32BE(16),
     group,
+    asksResolvers: ((payload[13] ?? 0) & FLAG_ASK_RESOLVERS) !== 0,
   };
 }
 
@@ -221,8 +234,13 @@ export function createResponse(opts: {
   received: ReceivedInitiation;
   senderIndex: number;
   cipher: Cipher;
+  /** The resolvers this gateway offers inside the tunnel; sent only when the initiation asked. */
+  resolvers?: readonly string[];
 }): Buffer {
-  const noise = opts.received.state.writeMessage(Buffer.from([opts.cipher, 0, 0, 0]));
+  const head = Buffer.from([opts.cipher, 0, 0, 0]);
+  const noise = opts.received.state.writeMessage(
+    opts.received.asksResolvers ? Buffer.concat([head, encodeResolvers(opts.resolvers ?? [])]) : head,
+  );
   const idx = Buffer.alloc(8);
   idx.writeUInt32BE(opts.senderIndex >>> 0, 0);
   idx.writeUInt32BE(opts.received.peerIndex >>> 0, 4);
@@ -233,11 +251,46 @@ export function createResponse(opts: {
 export interface ReceivedResponse {
   peerIndex: number;
   cipher: Cipher;
+  /** The gateway's resolvers; absent when the response has no such field (not asked, or an older gateway). */
+  resolvers?: string[];
+}
+
+function isResponseLength(n: number): boolean {
+  return n === RESPONSE_LEN || n === RESPONSE_RESOLVERS_LEN;
+}
+
+/** Up to MAX_GATEWAY_RESOLVERS addresses, 16 bytes each (IPv4 as ::ffff:a.b.c.d), zero-filled. */
+export function encodeResolvers(addresses: readonly string[]): Buffer {
+  if (addresses.length > MAX_GATEWAY_RESOLVERS)
+    throw new Error(`a gateway offers at most ${MAX_GATEWAY_RESOLVERS} resolvers`);
+  const out = Buffer.alloc(16 * MAX_GATEWAY_RESOLVERS);
+  addresses.forEach((a, i) => {
+    const v4 = isIPv4(a);
+    if (!v4 && !isIPv6(a)) throw new Error(`resolver "${a}" is not an IP address`);
+    const value = v4 ? (0xffffn << 32n) | addressValue(a) : addressValue(a);
+    out.writeBigUInt64BE(value >> 64n, 16 * i);
+    out.writeBigUInt64BE(value & 0xffff_ffff_ffff_ffffn, 16 * i + 8);
+  });
+  return out;
+}
+
+export function decodeResolvers(field: Uint8Array): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 16 <= field.length; i += 16) {
+    const b = Buffer.from(field.subarray(i, i + 16));
+    if (b.every((x) => x === 0)) continue;
+    const v4 = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+    const groups = Array.from({ length: 8 }, (_, g) => b.readUInt16BE(2 * g).toString(16)).join(':');
+    // The URL parser writes IPv6 in its canonical short form (RFC 5952).
+    out.push(v4 ? [...b.subarray(12)].join('.') : new URL(`http://[${groups}]/`).hostname.slice(1, -1));
+  }
+  return out;
 }
 
 /** Initiator: the receiver index of a response, to find the pending handshake. */
 export function responseReceiverIndex(message: Uint8Array): number | null {
-  if (message.length !== RESPONSE_LEN || message[0] !== VERSION || message[1] !== TYPE_RESPONSE) return null;
+  if (!isResponseLength(message.length) || message[0] !== VERSION || message[1] !== TYPE_RESPONSE)
+    return null;
   return Buffer.from(message).readUInt32BE(8);
 }
 
@@ -250,15 +303,20 @@ export function consumeResponse(
   if (responseReceiverIndex(message) !== initiation.senderIndex >>> 0)
     throw new HandshakeError('response for another handshake');
   if (!mac1Valid(message, ourStatic.publicKey)) throw new HandshakeError('response mac1 is wrong');
-  const payload = initiation.state.readMessage(message.subarray(12, RESPONSE_LEN - 16));
+  const payload = initiation.state.readMessage(message.subarray(12, message.length - 16));
   const cipher = payload[0];
+  const withResolvers = message.length === RESPONSE_RESOLVERS_LEN;
   if (
-    payload.length !== 4 ||
+    payload.length !== (withResolvers ? 4 + 16 * MAX_GATEWAY_RESOLVERS : 4) ||
     (cipher !== CIPHER_CHACHA && cipher !== CIPHER_AESGCM) ||
     !(offer & (1 << cipher))
   )
     throw new HandshakeError('response chose a cipher we did not offer');
-  return { peerIndex: Buffer.from(message).readUInt32BE(4), cipher };
+  return {
+    peerIndex: Buffer.from(message).readUInt32BE(4),
+    cipher,
+    ...(withResolvers ? { resolvers: decodeResolvers(payload.subarray(4)) } : {}),
+  };
 }
 
 /** The responder's pick from an offer: AES-256-GCM only when both ends have it. */

@@ -4,7 +4,6 @@ import { EventEmitter } from 'node:events';
 import type { Datapath, Endpoint } from './datapath.ts';
 import {
   COOKIE_LIFETIME_MS,
-  RESPONSE_LEN,
   consumeResponse,
   cookieReplyReceiverIndex,
   createInitiation,
@@ -27,6 +26,8 @@ export interface InitiatorOptions {
   group?: string;
   /** Shared by every initiator of one data path: their sessions' indexes must never collide. */
   indices?: IndexAllocator;
+  /** Ask the gateway for the resolvers it offers inside the tunnel (the default session does). */
+  askResolvers?: boolean;
 }
 
 interface Live {
@@ -34,6 +35,8 @@ interface Live {
   createdAt: number;
   epoch: number;
   cipher: Cipher;
+  /** The resolvers the gateway offered in this handshake; null when it did not say (older gateway). */
+  resolvers: string[] | null;
 }
 
 export interface InitiatorEvents {
@@ -100,6 +103,7 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
       epoch,
       cookie: this.cookie && Date.now() - this.cookie.at < COOKIE_LIFETIME_MS ? this.cookie.value : null,
       group: this.o.group ?? '',
+      askResolvers: this.o.askResolvers ?? false,
     });
     this.dp.send(this.o.endpoint, this.pending.message);
     this.handshakesSent++;
@@ -129,8 +133,7 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
       this.sendInitiation();
       return;
     }
-    if (msg.length !== RESPONSE_LEN || !this.pending) return;
-    if (responseReceiverIndex(msg) !== this.pending.senderIndex) return;
+    if (!this.pending || responseReceiverIndex(msg) !== this.pending.senderIndex) return;
     let r;
     try {
       r = consumeResponse(msg, this.pending, this.o.ourStatic, this.o.cipherOffer);
@@ -155,7 +158,13 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     keys.send.fill(0);
     keys.receive.fill(0);
     const previous = this.current;
-    this.current = { localIndex: init.senderIndex, createdAt: Date.now(), epoch, cipher: r.cipher };
+    this.current = {
+      localIndex: init.senderIndex,
+      createdAt: Date.now(),
+      epoch,
+      cipher: r.cipher,
+      resolvers: r.resolvers ?? null,
+    };
     // Keep the old session a moment for packets already in flight, then forget it.
     if (previous)
       this.later(this.o.timers.rekeyTimeoutMs, () => {

@@ -125,6 +125,7 @@ export async function runTunnel(
       timers: { ...DEFAULT_TIMERS, ...timers },
       group,
       indices,
+      askResolvers: group === '', // the gateway's resolvers come with the default session
     });
   const initiator = initiatorFor(1, '');
   // Key groups: a peer slot each (ids from 2, kept per name for the tunnel's life) and an initiator.

@@ -1,13 +1,13 @@
 // The per-app DNS forwarder, for an egress whose servers are all IPv6: nft cannot DNAT an app's IPv4
 // query to 127.0.0.53 into an IPv6 packet, so compile() DNATs it to the app's own loopback address
 // (compile.ts forwarderAddress) instead, where this forwarder listens (UDP and TCP, port 53). It asks the egress's
-// servers over UDP from a socket carrying THE APP's mark, so the question follows the app's routing:
-// its egress, failover and kill switch (a held app's question is unreachable and never leaves).
+// servers from a socket carrying THE APP's mark (upstream.ts), so the question follows the app's routing:
+// its egress, failover and kill switch (a held app's question is unreachable and never leaves). A UDP
+// question goes up over UDP (again over TCP when the answer is truncated), a TCP one over TCP.
 import { createSocket, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:net';
-import { isIP } from 'node:net';
-import { setSocketMark } from '../sockets/index.ts';
+import { askUpstream, type Transport } from './upstream.ts';
 
 export interface ForwardSpec {
   tag: number;
@@ -32,8 +32,6 @@ interface Listener {
   udp: Socket;
   tcp: Server;
 }
-
-const TIMEOUT_MS = 2000;
 
 /** The question's name and type, or nulls when the message is not a plain query. */
 export function questionOf(msg: Buffer): { name: string | null; type: number | null } {
@@ -92,7 +90,7 @@ export class DnsForwarder {
     const udp = createSocket('udp4');
     const l: Listener = { spec, udp, tcp: createServer() };
     udp.on('message', (msg, r) => {
-      void this.ask(l.spec, msg).then((answer) => answer && udp.send(answer, r.port, r.address));
+      void this.ask(l.spec, msg, 'udp').then((answer) => answer && udp.send(answer, r.port, r.address));
     });
     udp.on('error', (e) => this.log(`dns: forwarder ${address}: ${e.message}`));
     await new Promise<void>((resolve, reject) => {
@@ -108,7 +106,7 @@ export class DnsForwarder {
         while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
           const msg = Buffer.from(pending.subarray(2, 2 + pending.readUInt16BE(0)));
           pending = pending.subarray(2 + msg.length);
-          void this.ask(l.spec, msg).then((answer) => {
+          void this.ask(l.spec, msg, 'tcp').then((answer) => {
             if (!answer || s.destroyed) return;
             const len = Buffer.alloc(2);
             len.writeUInt16BE(answer.length);
@@ -125,11 +123,11 @@ export class DnsForwarder {
   }
 
   /** The first answer of the egress's servers, asked from a socket with the app's mark; null: none. */
-  private async ask(spec: ForwardSpec, msg: Buffer): Promise<Buffer | null> {
+  private async ask(spec: ForwardSpec, msg: Buffer, transport: Transport): Promise<Buffer | null> {
     const q = questionOf(msg);
     this.events.emit('lookup', { tag: spec.tag, egress: spec.egress, ...q } satisfies Lookup);
     for (const server of spec.servers) {
-      const answer = await askOnce(server, spec.mark, msg).catch(() => null);
+      const answer = await askUpstream(server, spec.mark, msg, transport).catch(() => null);
       if (answer) {
         this.events.emit('answer', { tag: spec.tag, answer });
         return answer;
@@ -142,38 +140,4 @@ export class DnsForwarder {
     l.udp.close();
     l.tcp.close();
   }
-}
-
-function socketFd(s: Socket): number {
-  const state = Object.getOwnPropertySymbols(s).find((k) => String(k) === 'Symbol(state symbol)');
-  const fd = (s as unknown as Record<symbol, { handle?: { fd?: number } }>)[state!]?.handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new Error('the UDP socket has no file descriptor');
-  return fd;
-}
-
-function askOnce(server: string, mark: number, msg: Buffer): Promise<Buffer> {
-  const s = createSocket(isIP(server) === 6 ? 'udp6' : 'udp4');
-  return new Promise<Buffer>((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error('timeout')), TIMEOUT_MS);
-    const done = (err: Error | null, answer?: Buffer) => {
-      clearTimeout(timer);
-      s.close();
-      if (err) reject(err);
-      else resolve(answer!);
-    };
-    s.on('error', (e) => done(e));
-    s.on('message', (answer) => {
-      if (answer.length >= 2 && answer.readUInt16BE(0) === msg.readUInt16BE(0)) done(null, answer);
-    });
-    s.bind(0, () => {
-      try {
-        // Before the first send: the question leaves as the app's own packet would.
-        setSocketMark(process.pid, socketFd(s), mark);
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
-      s.send(msg, 53, server);
-    });
-  });
 }
