@@ -89,6 +89,9 @@ export class Store {
         this.activity.add('interface.changed', d, m);
         // Tunnels are interfaces: a rule's problem follows its tunnel.
         this.rules.refreshSoon();
+        // An egress that stops being usable may come with a problem of the helper's (a WireGuard peer
+        // not answering), which the sidebar reads from the status.
+        if (this.settings.status) void this.settings.loadStatus();
       }),
       c.on('rules.changed', (d) => {
         this.rules.applyList(d);
