@@ -7,7 +7,8 @@ import { run } from '../../native-helper/src/mechanism/exec.ts';
 import { readInterfaces } from '../../native-helper/src/mechanism/netlink/read.ts';
 import { layoutFor } from '../../native-helper/src/layout/kernel-layout.ts';
 import { compile } from '../../native-helper/src/policy/compile.ts';
-import { ruleLine } from '../../native-helper/src/reconcile/diff.ts';
+import { applyBatch } from '../../native-helper/src/mechanism/netlink/batch.ts';
+import { routeLine, ruleLine } from '../../native-helper/src/reconcile/diff.ts';
 import { ReconcileError, Reconciler } from '../../native-helper/src/reconcile/reconciler.ts';
 import type { DesiredState } from '../../native-helper/src/reconcile/types.ts';
 import { benchPolicy } from '../bench/apply.bench.ts';
@@ -128,6 +129,40 @@ describe('kept kernel view', () => {
     const again = await reconciler.apply(ten);
     expect(again.fromView).toBe(false);
     expect(await reconciler.plan(ten)).toEqual([]);
+  });
+
+  it('a link that goes down takes its IPv4 routes without an event: the view is dropped, a delete of one is done', async () => {
+    // An IPv4-only device (as a tunnel is): no IPv6 route event tells of its routes' going.
+    await ip('link', 'add', 'name', 'up3', 'type', 'veth', 'peer', 'name', 'pe3');
+    await ip('addr', 'add', '198.18.3.2/24', 'dev', 'up3');
+    await ip('link', 'set', 'pe3', 'up');
+    await ip('link', 'set', 'up3', 'up');
+    const via3 = {
+      family: 4 as const,
+      table: ten.routes[0]!.table,
+      dst: '198.51.100.0/24',
+      via: '198.18.3.1',
+      dev: 'up3',
+      metric: 0,
+    };
+    const withUp3: DesiredState = { ...ten, routes: [...ten.routes, via3] };
+    await reconciler.apply(withUp3);
+    await viewSettles();
+    expect((await reconciler.apply(withUp3)).fromView).toBe(true);
+    // A flap: the route is gone from the kernel, so the next apply must not trust the view.
+    await ip('link', 'set', 'up3', 'down');
+    await ip('link', 'set', 'up3', 'up');
+    await viewSettles();
+    const back = await reconciler.apply(withUp3);
+    expect(back.fromView).toBe(false);
+    expect(back.operations).toEqual([{ op: 'route-replace', route: via3 }]);
+    // Down again: deleting the route the kernel removed is "No such process", taken as done.
+    await ip('link', 'set', 'up3', 'down');
+    const line = routeLine('del', via3);
+    expect(await applyBatch(4, [line], { netns: NS })).toEqual([line]);
+    await reconciler.apply(ten);
+    expect(await reconciler.plan(ten)).toEqual([]);
+    await ip('link', 'del', 'up3');
   });
 
   it('teardown leaves nothing in our ranges', async () => {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { KernelScope } from '../layout/kernel-layout.ts';
 import { routeLine, ruleLine, type Operation } from './diff.ts';
-import { expectedEvents, KernelView, monitorLineKey, routeEventKey, ruleEventKey } from './kernel-view.ts';
+import {
+  expectedEvents,
+  KernelView,
+  linkTakesRoutes,
+  monitorLineKey,
+  routeEventKey,
+  ruleEventKey,
+} from './kernel-view.ts';
 import type { RouteSpec, RuleSpec } from './types.ts';
 
 const scope: KernelScope = {
@@ -161,6 +168,18 @@ describe('KernelView bookkeeping', () => {
     expect(view.lastDropped).toMatch(/had done it already/);
     view.settle({ rules: [], routes: [] }, since);
     expect(view.current()).toBeNull();
+  });
+
+  it('drops the view when a link goes down or away (its IPv4 routes go without an event), not when one comes up', () => {
+    const { view, feed } = viewWithState();
+    feed('[LINK]7: wg0: <POINTOPOINT,NOARP,UP,LOWER_UP> mtu 1420 qdisc noqueue state UNKNOWN group default ');
+    feed('[LINK]3: up1@if2: <NO-CARRIER,BROADCAST,MULTICAST,UP,M-DOWN> mtu 1500 state LOWERLAYERDOWN');
+    expect(view.current()).toEqual({ rules: [rule], routes: [route] });
+    feed('[LINK]7: wg0: <POINTOPOINT,NOARP> mtu 1420 qdisc noqueue state DOWN group default ');
+    expect(view.current()).toBeNull();
+    expect(view.lastDropped).toMatch(/a link went down or away/);
+    expect(linkTakesRoutes('[LINK]Deleted 7: wg0: <POINTOPOINT,NOARP,UP,LOWER_UP> mtu 1420')).toBe(true);
+    expect(linkTakesRoutes('    link/ether 52:02:f4:cb:84:4d brd ff:ff:ff:ff:ff:ff')).toBe(false);
   });
 
   it('drops the view when the kernel does not confirm a write in time', async () => {

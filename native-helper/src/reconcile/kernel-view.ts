@@ -5,6 +5,8 @@
 // event per batch line; every event in our priority range or tables must consume one. Any other
 // event there (a foreign change), an unparsable one, anything on the monitors' stderr (e.g. a
 // netlink overflow) or a monitor exiting drops the view, and the next apply reads the kernel in full.
+// So does a link going down or away: the kernel then removes its IPv4 routes without an event (IPv6
+// says so), so the IPv4 monitor also watches links.
 // A write counts as verified when every expected event arrived with exactly the content asked for.
 import { type Supervised, supervisor } from '../mechanism/supervisor.ts';
 import { subscribed } from '../mechanism/netlink/watch.ts';
@@ -25,6 +27,12 @@ export function routeEventKey(verb: 'add' | 'del', r: RouteSpec): string {
   if (verb === 'del') return `del route ${routeKey(r)}`;
   const extra = [r.dev, r.via ?? '', r.src ?? '', r.scope ?? '', r.onlink ? 'onlink' : ''].join('|');
   return `add route ${routeKey(r)}|${extra}`;
+}
+
+/** A `[LINK]` monitor line of a link deleted or set down: the kernel drops its IPv4 routes silently. */
+export function linkTakesRoutes(line: string): boolean {
+  const m = /^\[LINK\](Deleted )?\d+: [^:]+: <([^>]*)>/.exec(line);
+  return m !== null && (m[1] !== undefined || !m[2]!.split(',').includes('UP'));
 }
 
 /** The key of one monitor line, null when it is outside our scope, 'foreign' when ours but unreadable. */
@@ -135,7 +143,11 @@ export class KernelView {
         '--pdeathsig',
         'KILL',
         '--',
-        ...ipArgv(this.netns, ['monitor', 'label', 'rule', 'route'], family),
+        ...ipArgv(
+          this.netns,
+          ['monitor', 'label', 'rule', 'route', ...(family === 4 ? ['link'] : [])],
+          family,
+        ),
       ];
       const child = supervisor.start(argv, {
         name: `ip -${family} monitor (reconciler)`,
@@ -166,6 +178,10 @@ export class KernelView {
   }
 
   private onLine(line: string, family: Family): void {
+    if (line.startsWith('[LINK]')) {
+      if (linkTakesRoutes(line)) this.drop(`a link went down or away: ${line.trim()}`);
+      return;
+    }
     const key = monitorLineKey(line, family, this.scope);
     if (key === null) return;
     const left = this.pending.get(key) ?? 0;
