@@ -69,6 +69,9 @@ describe.skipIf(cannotRun)('tunnels and hand-added apps in the UI, against the r
         work,
         '--socket',
         gatewaySocket,
+        // The resolver it offers (the lab's, on its address); the tunnel learns it in the handshake.
+        '--dns',
+        lab.servers.gatewayV4,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -170,6 +173,12 @@ describe.skipIf(cannotRun)('tunnels and hand-added apps in the UI, against the r
       gatewayPub,
     );
     expect(await card.innerText()).toContain('ChaCha20-Poly1305');
+    // The gateway's resolver, learned in the handshake with no step of the user's.
+    expect(up!.gatewayDns).toEqual([lab.servers.gatewayV4]);
+    await expect
+      .poll(async () => card.innerText(), { timeout: 15_000 })
+      .toMatch(new RegExp(`DNS\\s+${lab.servers.gatewayV4.replaceAll('.', '\\.')}\\s+from the gateway`));
+    await ui.shot('tunnel-up-dns');
   });
 
   it('a rule through key group work shows the group established, with its bytes and the app using it', async () => {

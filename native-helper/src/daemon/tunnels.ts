@@ -50,8 +50,11 @@ interface Live {
   groupProblems: Map<string, string>;
   /** The data path's last byte counts per peer slot (0 the default session), from refreshBytes(). */
   bytes: Map<number, { tx: number; rx: number }>;
-  /** The resolvers the gateway offered in its last handshake response (kept while it is down). */
-  gatewayDns: string[];
+  /**
+   * The resolvers the gateway offered in its last handshake response (kept while it is down); null
+   * before any handshake, or from a gateway that does not say.
+   */
+  gatewayDns: string[] | null;
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -130,7 +133,7 @@ export class TunnelManager {
   /** Tunnel → the resolvers its gateway offers, for tunnels whose gateway offers any. */
   gatewayResolvers(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    for (const [name, l] of this.live) if (l.gatewayDns.length) out[name] = l.gatewayDns;
+    for (const [name, l] of this.live) if (l.gatewayDns?.length) out[name] = l.gatewayDns;
     return out;
   }
 
@@ -145,7 +148,7 @@ export class TunnelManager {
         cipher: record.cipher,
         state,
         problem: [problem, ...groupProblems.values()].filter(Boolean).join('; ') || null,
-        gatewayDns,
+        ...(gatewayDns ? { gatewayDns } : {}),
         ...(running && {
           txBytes: sum([...bytes.values()].map((b) => b.tx)),
           rxBytes: sum([...bytes.values()].map((b) => b.rx)),
@@ -220,7 +223,7 @@ export class TunnelManager {
       problem: null,
       groupProblems: new Map(),
       bytes: new Map(),
-      gatewayDns: [],
+      gatewayDns: null,
     };
     this.live.set(record.name, live);
     try {
@@ -273,11 +276,14 @@ export class TunnelManager {
         this.onChange();
       });
       // Every handshake response says which resolvers the gateway offers (none from an older gateway).
-      const learnDns = (resolvers: string[] | null) => {
-        const dns = resolvers ?? [];
-        if (dns.join() === live.gatewayDns.join()) return;
+      const learnDns = (dns: string[] | null) => {
+        if (JSON.stringify(dns) === JSON.stringify(live.gatewayDns)) return;
         live.gatewayDns = dns;
-        this.log(`tunnel ${record.name}: the gateway offers ${dns.join(', ') || 'no resolver'}`);
+        const offer =
+          dns === null
+            ? 'does not say which resolvers it offers'
+            : `offers ${dns.join(', ') || 'no resolver'}`;
+        this.log(`tunnel ${record.name}: the gateway ${offer}`);
         this.onChange();
       };
       running.initiator.on('established', (s) => learnDns(s.resolvers));

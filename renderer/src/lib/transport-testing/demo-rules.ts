@@ -22,6 +22,7 @@ export function demoTunnels(r: () => number, now: number): Tunnel[] {
       cipher: 'auto',
       state: 'up',
       problem: null,
+      gatewayDns: ['198.19.40.1'],
       txBytes: 48_300_000,
       rxBytes: 391_000_000,
       groups: [
