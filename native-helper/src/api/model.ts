@@ -216,7 +216,10 @@ export const Tunnel = z.object({
   cipher: z.enum(['auto', 'chacha20poly1305', 'aes256gcm']),
   state: z.enum(['connecting', 'up', 'down']),
   problem: z.string().nullable(),
-  /** The resolvers its gateway offered in the last handshake (`switchyard gateway --dns`); [] none. */
+  /**
+   * The resolvers its gateway offered in the last handshake (`switchyard gateway --dns`); [] none;
+   * absent before a handshake said (or from a gateway too old to say).
+   */
   gatewayDns: z.array(z.string()).optional(),
   /** Inner (IP) bytes sent and received through the tunnel by every session since it started. */
   txBytes: z.number().optional(),
