@@ -134,8 +134,9 @@ describe.skipIf(!isRoot)('DNS through the system resolver (real packets in the l
       for (const tcp of [false, true]) {
         const name = fresh();
         expect((await ask(name, { app: 'asker', tcp })).rcode).toBe(3);
-        // The forwarder asks over UDP, from a socket with the app's mark: out of wlan0, over IPv6.
-        expect(await seenBy(name)).toEqual(['isp-a fd5a:1::2 udp']);
+        // The forwarder asks as the app asked (UDP or TCP), from a socket with the app's mark: out of
+        // wlan0, over IPv6.
+        expect(await seenBy(name)).toEqual([`isp-a fd5a:1::2 ${tcp ? 'tcp' : 'udp'}`]);
       }
       expect((await ask('whoami.lab', { app: 'asker', tcp: true })).answers).toEqual([
         { type: 16, text: 'resolver=isp-a client=fd5a:1::2' },
