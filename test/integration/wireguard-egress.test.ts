@@ -1,7 +1,9 @@
 // A user's own WireGuard (wireguard-go, as wg-quick makes it on a kernel without the module) as an app's
 // egress, with real packets in the lab: the servers see the WireGuard gateway's address; with wg0 down
 // and the kill switch on, nothing of the app leaves by another interface; without the kill switch it
-// fails over; explain names wg0; the API shows the peer and a recent handshake.
+// fails over; explain names wg0; the API shows the peer and a recent handshake. A peer that stops
+// answering (the gateway drops its UDP) makes wg0 not usable until it answers again; wireguard-go's own
+// UDP never goes into wg0, neither from an app's cgroup nor in exclude mode via wg0.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Interface } from '../../native-helper/src/api/schema.ts';
 import { queryUapi } from '../../native-helper/src/mechanism/wireguard/index.ts';
@@ -18,7 +20,7 @@ import {
   uapiSet,
   wireguardPair,
 } from '../lab/wireguard.ts';
-import { PROBE_MATCHER, eventually, probeAs } from './support.ts';
+import { PROBE_MATCHER, eventually, parseProbe, probeArgv, probeAs } from './support.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -248,7 +250,35 @@ describe.skipIf(!isRoot)('an existing WireGuard (wireguard-go) as an egress', ()
     expect(wg0.wireguard?.listenPort).toBe(51829);
   });
 
-  it("takes an app's mark off wireguard-go's UDP when it runs inside that app's cgroup (started from it)", async () => {
+  it("in exclude mode via wg0, wireguard-go's own UDP (unmarked until the guard marks it) goes around wg0, not into it", async () => {
+    const enp3s0 = lab.uplinks.find((u) => u.ifname === 'enp3s0')!;
+    await helper.cli(['mode', 'exclude', '--via', WG_IFNAME]);
+    try {
+      // New sockets opened now carry no mark: exclude mode would send them into wg0 itself.
+      await uapiSet(join(wg.dirs.desktop, `${WG_IFNAME}.sock`), ['listen_port=51832']);
+      await eventually(
+        'the gateway hearing the desktop from the new port on the uplink',
+        async () => (await queryUapi(join(wg.dirs.gateway, `${WG_IFNAME}.sock`))).peers[0]!.endpoint,
+        (e) => e === `${enp3s0.v4.address}:51832`,
+        30_000,
+      );
+      expect(helper.log()).toMatch(
+        /gave WireGuard's own UDP socket \(pid \d+, port 51832\) the bypass mark:/,
+      );
+      // A process in no app goes through wg0: the servers see the WireGuard gateway.
+      const unmanaged = await eventually(
+        'an unmanaged process through wg0',
+        async () => parseProbe(await lab.exec('desktop', probeArgv(lab, { timeoutMs: 3000 }))),
+        (r) => r.httpV4.address === lab.servers.gatewayV4,
+        60_000,
+      );
+      expect(unmanaged.udpV4.address).toBe(lab.servers.gatewayV4);
+    } finally {
+      await helper.cli(['mode', 'include']);
+    }
+  }, 200_000);
+
+  it("gives wireguard-go's UDP the bypass mark instead of an app's when it runs inside that app's cgroup (started from it)", async () => {
     // As when wg-quick is run from a terminal that is an app sent into wg0: the cgroup is inherited.
     const lines = await lab.exec('desktop', [
       SWITCHYARD,
@@ -287,7 +317,13 @@ describe.skipIf(!isRoot)('an existing WireGuard (wireguard-go) as an egress', ()
     expect(helper.log()).toMatch(
       /gave WireGuard's own UDP socket \(pid \d+, port 51830\) the bypass mark instead of an app mark/,
     );
-    const r = await probeAs(lab, helper, 'probe', 3000);
-    expect(r.httpV4.address).toBe(lab.servers.gatewayV4);
+    // Until the guard marked them (2 s at most), the new sockets' packets looped through wg0, and the
+    // gateway may have taken the inner address for the desktop's: it roams back on the next packet.
+    await eventually(
+      'the app through wg0 again',
+      () => probeAs(lab, helper, 'probe', 3000),
+      (r) => r.httpV4.address === lab.servers.gatewayV4,
+      60_000,
+    );
   });
 });
