@@ -36,12 +36,16 @@ describe.skipIf(!isRoot)('exclude mode through a tunnel (real packets)', () => {
     // The app whose traffic goes into the tunnel, and its tag (the gateway lets the peer claim it).
     await helper.cli(['app', 'add', '--name', 'Probe', '--id', 'probe', '--cmdline', PROBE_MATCHER]);
     const tag = JSON.parse((await helper.cli(['app', 'show', 'probe', '--json'])).stdout).tag as number;
+    // An app left on default: not excluded, so it goes through the tunnel too (with its own tag).
+    await helper.cli(['app', 'add', '--name', 'Plain', '--id', 'plain', '--cmdline', 'no-such-program-here']);
+    const plainTag = JSON.parse((await helper.cli(['app', 'show', 'plain', '--json'])).stdout).tag as number;
 
     // The gateway, in the lab's gateway namespace.
     gateway = await startLabGateway(lab, work, {
       port: 51900,
       apps: [
         { tag, allow: ['0.0.0.0/0'] },
+        { tag: plainTag, allow: ['0.0.0.0/0'] },
         { tag: 0, allow: ['0.0.0.0/0'] },
       ],
     });
@@ -77,6 +81,19 @@ describe.skipIf(!isRoot)('exclude mode through a tunnel (real packets)', () => {
     // The excluded app keeps its own egress.
     const excluded = await probeAs(lab, helper, 'probe', 3000);
     expect(excluded.httpV4!.address).toBe(wifi);
+    // The app on default goes through the tunnel, and explain and the app's state say so.
+    const plain = await probeAs(lab, helper, 'plain', 3000, false);
+    expect([plain.httpV4.address, plain.udpV4.address]).toEqual([
+      lab.servers.gatewayV4,
+      lab.servers.gatewayV4,
+    ]);
+    expect((await helper.cli(['explain', 'plain', server])).stdout).toContain(
+      'Plain is on default, so it goes through sy-tun0.',
+    );
+    const plainApp = JSON.parse((await helper.cli(['app', 'show', 'plain', '--json'])).stdout) as {
+      egress: unknown;
+    };
+    expect(plainApp.egress).toEqual({ state: 'routed', active: 'sy-tun0' });
 
     // The tunnel gone: not one packet of an unmanaged process leaves by any uplink. Counted where each
     // uplink's ISP receives packets for the servers (an interface's own counters also see the kernel's
@@ -111,13 +128,15 @@ describe.skipIf(!isRoot)('exclude mode through a tunnel (real packets)', () => {
       );
     const before = await txPackets();
     const held = parseProbe(await lab.exec('desktop', probeArgv(lab, { timeoutMs: 1500 })));
+    const plainHeld = await probeAs(lab, helper, 'plain', 1500, false);
     const after = await txPackets();
-    expect([held.httpV4.address, held.udpV4.address, held.httpV6.address, held.udpV6.address]).toEqual([
-      null,
-      null,
-      null,
-      null,
-    ]);
+    for (const r of [held, plainHeld])
+      expect([r.httpV4.address, r.udpV4.address, r.httpV6.address, r.udpV6.address]).toEqual([
+        null,
+        null,
+        null,
+        null,
+      ]);
     expect(after).toEqual(before);
     // The counters see what does go out: the excluded app's packets to the servers, by wlan0's ISP.
     await probeAs(lab, helper, 'probe', 3000);

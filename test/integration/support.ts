@@ -63,6 +63,8 @@ export async function probeAs(
   helper: RunningHelper,
   app: string,
   timeoutMs = 2000,
+  /** false: a command line PROBE_MATCHER does not match, so only `run --app` puts it in the app. */
+  managed = true,
 ): Promise<ProbeResult> {
   const argv = [
     SWITCHYARD,
@@ -72,7 +74,7 @@ export async function probeAs(
     '--socket',
     helper.socket,
     '--',
-    ...probeArgv(lab, { managed: true, timeoutMs }),
+    ...probeArgv(lab, { managed, timeoutMs }),
   ];
   return parseProbe(await lab.exec('desktop', argv));
 }
