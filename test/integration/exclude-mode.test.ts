@@ -142,5 +142,14 @@ describe.skipIf(!isRoot)('exclude mode through a tunnel (real packets)', () => {
     await probeAs(lab, helper, 'probe', 3000);
     const wifiAt = lab.uplinks.findIndex((u) => u.ifname === 'wlan0');
     expect((await txPackets())[wifiAt]).toBeGreaterThan(after[wifiAt]!);
+
+    // An uplink that goes down and comes back gets its default route again while the global kill
+    // switch holds: the kernel checks the new gateway with an unmarked lookup, which must find the
+    // uplink's subnet (main without default routes), not the kill switch's unreachable.
+    await lab.setUplink('enp3s0', 'down');
+    await lab.setUplink('enp3s0', 'up');
+    const routes = await lab.exec('desktop', ['ip', '-4', 'route', 'show', 'default', 'dev', 'enp3s0']);
+    expect(routes).toContain(`via ${lab.uplink('enp3s0').v4.gateway}`);
+    expect((await helper.cli(['mode'])).stdout).toContain('kill switch on');
   });
 });

@@ -121,7 +121,19 @@ describe('exclude mode', () => {
         },
       ]),
     );
-    expect(unmarked).toHaveLength(4);
+    // Before them, main without its default routes: connected subnets, and the kernel's own check of
+    // a new gateway route, never meet the kill switch.
+    for (const family of [4, 6])
+      expect(unmarked).toContainEqual({
+        family,
+        priority: layout.priorities.first,
+        fwmark: 0,
+        mask: MARK_MASK,
+        action: 'lookup',
+        table: 254,
+        suppressPrefixlength: 0,
+      });
+    expect(unmarked).toHaveLength(6);
     expect(s.routes.filter((r) => r.table === table).map((r) => r.dev)).toContain('sy-office');
     const nft = renderTable(s.nft!);
     expect(nft).toContain('chain exclude_guard');
@@ -132,11 +144,21 @@ describe('exclude mode', () => {
 
   it('without the kill switch, or paused, only routes', () => {
     const off = compile(policy({ kind: 'exclude', via: 'sy-office', killSwitch: false }), [eth, tun], layout);
-    expect(off.rules.filter((r) => r.fwmark === 0).map((r) => r.action)).toEqual(['lookup', 'lookup']);
+    expect(off.rules.filter((r) => r.fwmark === 0).map((r) => r.action)).toEqual([
+      'lookup',
+      'lookup',
+      'lookup',
+      'lookup',
+    ]);
     expect(renderTable(off.nft!)).not.toContain('exclude_guard');
     const paused = policy({ kind: 'exclude', via: 'sy-office', killSwitch: true });
     const p = compile({ ...paused, paused: true }, [eth, tun], layout);
-    expect(p.rules.filter((r) => r.fwmark === 0).map((r) => r.action)).toEqual(['lookup', 'lookup']);
+    expect(p.rules.filter((r) => r.fwmark === 0).map((r) => r.action)).toEqual([
+      'lookup',
+      'lookup',
+      'lookup',
+      'lookup',
+    ]);
   });
 
   it('include mode adds nothing for unmarked packets', () => {

@@ -13,6 +13,8 @@ import type { Family, RuleSpec } from '../reconcile/types.ts';
 import { MARK_MASK, MAX_TAG, tableFor, type Layout } from '../layout/kernel-layout.ts';
 
 const FAMILIES: Family[] = [4, 6];
+/** The kernel's main table. */
+const MAIN_TABLE = 254;
 
 /**
  * The tag whose mark the helper gives its tunnels' own UDP sockets: ours, but no rule routes it, so the
@@ -43,14 +45,28 @@ export function excludeRules(
       `egress ${mode.via} has no routing table in the policy; call ensureEgressTables() before compile().`,
     );
   const p = excludePriorities(layout);
-  const rules: RuleSpec[] = FAMILIES.map((family) => ({
-    family,
-    priority: p.lookup,
-    fwmark: 0,
-    mask: MARK_MASK,
-    action: 'lookup',
-    table: tableFor(layout, n),
-  }));
+  const rules: RuleSpec[] = FAMILIES.flatMap((family): RuleSpec[] => [
+    // The main table without its default routes first (as wg-quick does): connected subnets stay
+    // local, and the kernel's own lookup when a gateway route is added (it checks the gateway is
+    // reachable, with no mark) finds the uplink's subnet instead of the kill switch's unreachable.
+    {
+      family,
+      priority: layout.priorities.first,
+      fwmark: 0,
+      mask: MARK_MASK,
+      action: 'lookup',
+      table: MAIN_TABLE,
+      suppressPrefixlength: 0,
+    },
+    {
+      family,
+      priority: p.lookup,
+      fwmark: 0,
+      mask: MARK_MASK,
+      action: 'lookup',
+      table: tableFor(layout, n),
+    },
+  ]);
   if (excludeKillArmed(mode, paused))
     for (const family of FAMILIES)
       rules.push({ family, priority: p.kill, fwmark: 0, mask: MARK_MASK, action: 'unreachable' });
