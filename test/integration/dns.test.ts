@@ -141,6 +141,11 @@ describe.skipIf(!isRoot)('DNS through the system resolver (real packets in the l
       expect((await ask('whoami.lab', { app: 'asker', tcp: true })).answers).toEqual([
         { type: 16, text: 'resolver=isp-a client=fd5a:1::2' },
       ]);
+      // An answer too big for UDP comes back truncated; the forwarder asks again over TCP and hands the
+      // app the whole answer over UDP.
+      const big = `big-${randomBytes(4).toString('hex')}.lab`;
+      expect((await ask(big, { app: 'asker' })).answers).toHaveLength(6);
+      expect(await seenBy(big)).toEqual(['isp-a fd5a:1::2 tcp', 'isp-a fd5a:1::2 udp']);
       // Unmanaged lookups still go through the stub to the default uplink.
       const name = fresh();
       await ask(name);

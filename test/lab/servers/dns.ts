@@ -2,6 +2,7 @@
 //   server.lab   A/AAAA → the servers' addresses
 //   gateway.lab  A/AAAA → the gateway's public addresses
 //   whoami.lab   TXT → the address of whoever asked; A/AAAA → that address when the family matches
+//   big*.lab     TXT → 6 strings of 120 characters, an answer too big for plain UDP (512 bytes)
 // Anything else is NXDOMAIN; a known name without that type answers NOERROR with no records.
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -51,6 +52,11 @@ export function answerQuestion(
       return { rcode: RCODE.NOERROR, answers };
     }
     default:
+      if (/^big[a-z0-9-]*\.lab$/.test(q.name) && q.type === TYPE.TXT)
+        return {
+          rcode: RCODE.NOERROR,
+          answers: Array.from({ length: 6 }, (_, i) => ({ type: TYPE.TXT, text: `${i}`.repeat(120) })),
+        };
       return { rcode: RCODE.NXDOMAIN, answers: [] };
   }
 }

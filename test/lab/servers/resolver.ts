@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { respond, type DnsZone } from './dns.ts';
-import { parseQuery } from './dns-wire.ts';
+import { encodeResponse, parseQuery } from './dns-wire.ts';
 import { listenTcp } from './dns-tcp.ts';
 
 const { values } = parseArgs({
@@ -45,7 +45,13 @@ function answer(msg: Buffer, client: string, local: string, transport: 'udp' | '
     // respond() answers FORMERR
   }
   console.log(JSON.stringify({ kind: 'dns-query', resolver: name, client, local, transport, ...question }));
-  return respond(zone, msg, client, whoami);
+  const full = respond(zone, msg, client, whoami);
+  // Without EDNS (which this resolver does not speak) a UDP answer is at most 512 bytes: a bigger one
+  // goes back truncated (TC, no records), and the asker asks again over TCP (RFC 1035, RFC 7766).
+  if (transport === 'tcp' || full.length <= 512 || !question) return full;
+  const cut = encodeResponse(parseQuery(msg), full.readUInt16BE(2) & 0xf, []);
+  cut.writeUInt16BE(cut.readUInt16BE(2) | 0x0200, 2);
+  return cut;
 }
 
 try {
