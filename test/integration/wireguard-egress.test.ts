@@ -30,8 +30,10 @@ const isRoot = process.getuid?.() === 0;
 const COUNTERS = `table inet sywgcount {
   counter via_wg {}
   counter elsewhere {}
+  counter nudges {}
   chain out { type filter hook postrouting priority 500; policy accept;
     meta mark == 0 return
+    meta mark & 0x0000ffff == 0x0000ffff oifname "${WG_IFNAME}" meta l4proto icmp counter name nudges
     meta mark & 0x0000ffff == 0x0000ffff return
     oifname "${WG_IFNAME}" counter name via_wg
     oifname != { "${WG_IFNAME}", "lo" } counter name elsewhere
@@ -51,6 +53,13 @@ describe.skipIf(!isRoot)('an existing WireGuard (wireguard-go) as an egress', ()
     for (const o of out.nftables as { counter?: { name: string; packets: number } }[])
       if (o.counter) byName[o.counter.name] = o.counter.packets;
     return { viaWg: byName.via_wg ?? 0, elsewhere: byName.elsewhere ?? 0 };
+  };
+  /** The helper's nudges into wg0 (ICMP echoes with the bypass mark) since the last reset. */
+  const nudges = async () => {
+    const out = JSON.parse(
+      await lab.exec('desktop', ['nft', '-j', 'list', 'counter', 'inet', 'sywgcount', 'nudges']),
+    );
+    return (out.nftables as { counter?: { packets: number } }[]).find((o) => o.counter)!.counter!.packets;
   };
   const resetCounters = () => lab.exec('desktop', ['nft', 'reset', 'counters', 'table', 'inet', 'sywgcount']);
   const interfaces = async () =>
@@ -204,6 +213,8 @@ describe.skipIf(!isRoot)('an existing WireGuard (wireguard-go) as an egress', ()
         null,
       ]);
       expect(await counters()).toEqual({ viaWg: 0, elsewhere: 0 });
+      // Meanwhile the helper nudges wg0 (every 10 s), so that it keeps shaking hands.
+      await eventually('a nudge into wg0', nudges, (n) => n > 0, 30_000);
 
       // The peer answers again: the helper's nudges bring a handshake, and the app goes through wg0.
       await wg.setGatewayAnswering(true);
