@@ -149,10 +149,6 @@ describe.skipIf(cannotRun)('include/exclude mode and LAN access from the UI, aga
         .poll(() => warn.innerText(), { timeout: 15_000 })
         .toBe('wlan0 is down: what it carries uses the system routing until it is back.');
     } finally {
-      // With the exclude kill switch on, the kernel refuses the uplink's default route when it comes back
-      // ("Nexthop has invalid gateway": it checks the gateway with an unmarked lookup, which the
-      // `fwmark 0 unreachable` rule answers). Off, the lookup falls through to main.
-      await ask('mode.set', { mode: { kind: 'exclude', via: 'wlan0', killSwitch: false } });
       await lab.setUplink('wlan0', 'up');
     }
     await eventually(
