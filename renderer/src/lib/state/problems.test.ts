@@ -52,6 +52,17 @@ describe('summarizeProblems', () => {
     expect(healthLine(true, w.status, problems.slice(1))).toEqual({ tone: 'warn', text: 'Needs attention' });
   });
 
+  it("says an app on default in exclude mode is held by the mode's kill switch, not its own", () => {
+    const w = world();
+    const app = w.apps[0]!;
+    app.choice = { mode: 'default' };
+    app.egress = { state: 'killed', active: null };
+    w.status = { ...w.status!, mode: { kind: 'exclude', via: 'sy-office', killSwitch: true } };
+    const [held] = summarizeProblems(w);
+    expect(held!.text).toBe(`${app.name} is blocked by the kill switch of "Every app except these"`);
+    expect(held!.detail).toContain('sy-office is not up');
+  });
+
   it('does not count a down interface no app relies on', () => {
     const w = world();
     w.interfaces.find((i) => i.name === 'wlan0')!.usable = false;

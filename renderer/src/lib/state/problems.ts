@@ -54,13 +54,24 @@ export function summarizeProblems({ status, apps, interfaces, tunnels, holding }
     });
 
   // Apps whose kill switch holds their traffic right now: the most serious, nothing leaves.
+  // An app left on default in exclude mode is held by the mode's kill switch, not one of its own.
+  const mode = status?.mode;
   for (const a of apps.filter((x) => x.egress.state === 'killed'))
-    out.push({
-      key: `killed:${a.id}`,
-      text: `${a.name} is blocked by its kill switch`,
-      detail: `None of ${listed(a).join(', ') || 'its egresses'} is up, so its kill switch holds its traffic.`,
-      target: { kind: 'app', id: a.id },
-    });
+    out.push(
+      mode?.kind === 'exclude' && a.choice.mode === 'default'
+        ? {
+            key: `killed:${a.id}`,
+            text: `${a.name} is blocked by the kill switch of "Every app except these"`,
+            detail: `${mode.via} is not up, so the mode's kill switch holds the traffic of ${a.name}, which is on System default.`,
+            target: { kind: 'app', id: a.id },
+          }
+        : {
+            key: `killed:${a.id}`,
+            text: `${a.name} is blocked by its kill switch`,
+            detail: `None of ${listed(a).join(', ') || 'its egresses'} is up, so its kill switch holds its traffic.`,
+            target: { kind: 'app', id: a.id },
+          },
+    );
 
   // An interface is a problem when an app (or the override) relies on it and it cannot carry traffic.
   const wanted = new Set([...apps.flatMap(listed), ...(status?.override ? [status.override] : [])]);
