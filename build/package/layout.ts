@@ -159,16 +159,27 @@ export function describePackage(
     depends: {
       // util-linux (setpriv, nsenter) is essential on Debian: never listed.
       // conntrack: the per-app connection history (conntrack -E); tcpdump: the names apps looked up
-      // (their DNS replies, copied to an NFLOG group: mechanism/dns/nflog-watch.ts).
+      // (their DNS replies, copied to an NFLOG group: mechanism/dns/nflog-watch.ts); ping: the nudge
+      // that makes a silent WireGuard peer shake hands again (mechanism/wireguard/nudge.ts).
       deb: [
         'iproute2',
         'nftables',
         'procps',
         'conntrack',
         'tcpdump',
+        'iputils-ping',
         'systemd | systemd-standalone-sysusers',
       ],
-      rpm: ['iproute', 'nftables', 'util-linux', 'procps-ng', 'conntrack-tools', 'tcpdump', 'systemd'],
+      rpm: [
+        'iproute',
+        'nftables',
+        'util-linux',
+        'procps-ng',
+        'conntrack-tools',
+        'tcpdump',
+        'iputils',
+        'systemd',
+      ],
     },
     files,
     dirs: [...new Set(dirs)].sort(),

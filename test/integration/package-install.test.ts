@@ -155,7 +155,7 @@ describe.skipIf(!isRoot || !haveTools)('the .deb on a fresh Debian 12 root', () 
       [
         'debootstrap',
         '--variant=minbase',
-        '--include=iproute2,nftables,procps,conntrack,tcpdump,systemd-standalone-sysusers',
+        '--include=iproute2,nftables,procps,conntrack,tcpdump,iputils-ping,systemd-standalone-sysusers',
         'bookworm',
         root,
         MIRROR,
