@@ -86,7 +86,9 @@ describe.skipIf(cannotRun)('include/exclude mode and LAN access from the UI, aga
 
     expect(await radio('Every app except these').isChecked()).toBe(true);
     // The keyboard stays where it was: nothing is disabled (and so unfocused) while it saves.
-    expect(await radio('Every app except these').evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(
+      await radio('Every app except these').evaluate((el) => el === el.ownerDocument.activeElement),
+    ).toBe(true);
     expect(await kill().getAttribute('aria-checked')).toBe('true');
     const text = await control().innerText();
     expect(text).toContain('go through wlan0; apps given an egress of their own keep it.');
@@ -97,7 +99,7 @@ describe.skipIf(cannotRun)('include/exclude mode and LAN access from the UI, aga
     await page.keyboard.press('Space');
     await modeIs({ kind: 'exclude', via: 'wlan0', killSwitch: false });
     await expect.poll(() => kill().getAttribute('aria-checked'), { timeout: 15_000 }).toBe('false');
-    expect(await kill().evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await kill().evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
     expect(await control().innerText()).toContain(
       'Off: when wlan0 is down, that traffic uses the system routing.',
     );

@@ -56,12 +56,12 @@ export function handlersFor(h: Helper): Handlers {
     },
     'processes.list': () => h.runningPrograms(),
     'apps.add': async (p, ctx) => {
-      const app = await h.addManualApp(p);
+      const app = await h.appChanges.addManualApp(p);
       changed(app.id, `added ${app.name}`, ctx.actor);
       return app;
     },
     'apps.remove': async ({ id }, ctx) => {
-      await h.removeManualApp(id);
+      await h.appChanges.removeManualApp(id);
       changed(id, `removed ${id}`, ctx.actor);
       return { ok: true as const };
     },
@@ -72,11 +72,11 @@ export function handlersFor(h: Helper): Handlers {
           'only root may move another process; `switchyard run` moves itself',
         );
       }
-      const cg = await h.enroll(id, pid, 'run');
+      const cg = await h.enrollment.enroll(id, pid, 'run');
       return { cgroup: cg.path, tag: h.app(id).tag };
     },
     'apps.launch': async ({ id, command }, ctx) => {
-      const pid = await h.launch(id, ctx.peer, command);
+      const pid = await h.enrollment.launch(id, ctx.peer, command);
       changed(id, `launched ${id} (pid ${pid})`, ctx.actor);
       return { pid };
     },
@@ -93,7 +93,7 @@ export function handlersFor(h: Helper): Handlers {
     'egress.set': async ({ app, choice: asked, allowAbsent }, ctx) => {
       h.app(app); // an unknown app is named before its interfaces are judged
       const choice = checkEgressNames(asked, knownEgresses(h), allowAbsent === true);
-      const result = await h.setChoice(app, choice);
+      const result = await h.appChanges.setChoice(app, choice);
       changed(app, describeEgressSet(result.name, choice), ctx.actor);
       return result;
     },

@@ -15,27 +15,17 @@ import {
   type Status,
 } from '../api/schema.ts';
 import type { CatalogEntry } from '../catalog/catalog.ts';
-import { slugify } from '../catalog/identity-rules.ts';
-import { compileCmdline } from '../catalog/processes.ts';
 import { runningPrograms } from '../catalog/running-programs.ts';
 import { HostResolver } from '../mechanism/host-resolver.ts';
 import { type KernelWatch, watchKernel } from './kernel-watch.ts';
-import { isHeld } from '../policy/kill-switch.ts';
-import {
-  type PolicyApp,
-  type PolicyDocument,
-  addApp,
-  modeOf,
-  removeApp,
-  setChoice,
-} from '../policy/model.ts';
+import { type PolicyApp, type PolicyDocument, modeOf } from '../policy/model.ts';
 import { type Layout, layoutFor, markFor } from '../layout/kernel-layout.ts';
 import { BYPASS_TAG } from '../policy/exclude-mode.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import { API_VERSION } from '../api/schema.ts';
 import { VERSION } from '../version.ts';
 import { Adoption, inOurNetns, isHelperOrChild } from './adoption.ts';
-import { type AppCgroup, AppCgroups } from './app-cgroups.ts';
+import { AppCgroups } from './app-cgroups.ts';
 import { type GroupInfo, lookupGroup } from './auth.ts';
 import { readCatalog, withCatalog } from './catalog-sync.ts';
 import { Counters } from './counters.ts';
@@ -43,7 +33,6 @@ import { MemoryTrim } from './memory-trim.ts';
 import { EgressLoop, type RefreshReason } from './egress-loop.ts';
 import { DnsResolvers } from './dns-resolvers.ts';
 import { EventBus } from './event-bus.ts';
-import { commandOf, launchApp } from './launcher.ts';
 import { PolicyState } from './policy-state.ts';
 import { preflight } from './preflight.ts';
 import { Problems } from './problems.ts';
@@ -54,6 +43,9 @@ import { FindingSources, journalMirror } from './finding-sources.ts';
 import { AuditLog } from '../storage/audit-log.ts';
 import { ViewEvents } from './view-events.ts';
 import { Connections } from './connections.ts';
+import { type AppViewSources, appView, statusView } from './api-views.ts';
+import { AppChanges } from './app-changes.ts';
+import { Enrollment } from './enrollment.ts';
 import { DnsNames } from './dns-names.ts';
 import { WireguardEgress } from './wireguard-egress.ts';
 
@@ -109,6 +101,10 @@ export class Helper {
   readonly rules: EncryptionRules;
   readonly reactions: EventReactor;
   readonly audit: AuditLog;
+  /** An app's egress choice; apps added and removed by hand. */
+  readonly appChanges: AppChanges;
+  /** Processes joining apps: found (exec watch, scan) or launched. */
+  readonly enrollment: Enrollment;
   /** Which app a finding is about; needs the cgroup subtree, so made in start(). */
   private sources: FindingSources | null = null;
   private cgroups!: AppCgroups;
@@ -244,6 +240,25 @@ export class Helper {
       log: this.log,
     });
     this.dnsNames.follow(this.dns.forwarder.events);
+    this.appChanges = new AppChanges({
+      policy: this.policy,
+      managedPolicyPath: opts.managedPolicyPath,
+      view: (id) => this.app(id),
+      refresh: () => this.refresh('policy'),
+      adoptRunning: () => this.adoptRunning(),
+      forget: async (id) => {
+        await this.cgroups.release(id);
+        this.connections.forgetApp(id);
+        this.dnsNames.forgetApp(id);
+      },
+    });
+    this.enrollment = new Enrollment({
+      policy: this.policy,
+      cgroups: () => this.cgroups,
+      catalog: () => this.catalog,
+      bus: this.bus,
+      log: this.log,
+    });
   }
 
   // ---------- lifecycle ----------
@@ -299,7 +314,7 @@ export class Helper {
     this.adoption = new Adoption({
       cgroups: this.cgroups,
       apps: () => this.policy.apps,
-      enroll: (id, pid, via, since, exe) => this.enroll(id, pid, via, since, exe),
+      enroll: (id, pid, via, since, exe) => this.enrollment.enroll(id, pid, via, since, exe),
       problem: (k, m) => this.problems.set(k, m),
       log: this.log,
       execed: (pid) => this.wireguard.guard.execed(pid),
@@ -420,7 +435,7 @@ export class Helper {
   app(id: AppId): App {
     const a = this.policy.find(id);
     if (!a) throw new ApiError('NOT_FOUND', `no app '${id}'; \`switchyard apps\` lists them`);
-    return this.view(a);
+    return appView(a, this.viewSources, this.reactions.heldApps().get(a.id));
   }
 
   /** What runs now, one entry per program, for Add app (processes.list). */
@@ -429,37 +444,19 @@ export class Helper {
   }
 
   apps(): App[] {
-    return this.policy.apps.map((a) => this.view(a)).sort((x, y) => x.name.localeCompare(y.name));
+    const held = this.reactions.heldApps();
+    return this.policy.apps
+      .map((a) => appView(a, this.viewSources, held.get(a.id)))
+      .sort((x, y) => x.name.localeCompare(y.name));
   }
 
-  private view(a: PolicyApp): App {
-    const pinned = this.policy.managedChoice(a.id);
-    const ev = this.loop.evaluation(a.id);
-    return {
-      id: a.id,
-      name: a.name,
-      icon: a.icon ?? this.catalog.get(a.id)?.icon ?? null,
-      source: a.source,
-      matchers: a.matchers,
-      tag: a.tag,
-      choice: pinned ?? a.choice,
-      managed: pinned !== null,
-      pids: this.cgroups.pidsOf(a.id),
-      egress: { state: ev.state, active: ev.active },
-      counters: this.counters.ofApp(a.id),
-      ...(a.updateServers?.length ? { updateServers: a.updateServers } : {}),
-      ...(a.lanAccess ? { lanAccess: true } : {}),
-      held: (this.reactions.heldApps().get(a.id) ?? []).map((e) => ({
-        event: e.id,
-        kind: e.kind === 'app.quarantined' ? ('quarantined' as const) : ('flagged' as const),
-        source: e.source,
-        reason: e.reason,
-        severity: e.severity,
-        since: e.startedAt,
-        until: e.endsAt,
-      })),
-    };
-  }
+  private readonly viewSources: AppViewSources = {
+    managedChoice: (id) => this.policy.managedChoice(id),
+    evaluation: (id) => this.loop.evaluation(id),
+    catalogIcon: (id) => this.catalog.get(id)?.icon,
+    pids: (id) => this.cgroups.pidsOf(id),
+    counters: (id) => this.counters.ofApp(id),
+  };
 
   interfaceList(): Interface[] {
     return this.loop.interfaces.map((i) =>
@@ -472,9 +469,7 @@ export class Helper {
   }
 
   status(): Status {
-    const apps = this.apps();
-    const problems = this.problems.list;
-    return {
+    return statusView(this.apps(), {
       version: VERSION,
       apiVersion: API_VERSION,
       instance: this.opts.instance,
@@ -486,16 +481,8 @@ export class Helper {
       cgroupRoot: this.cgroups.root,
       policyPath: this.policy.path,
       managedPolicyPath: this.opts.managedPolicyPath,
-      apps: {
-        total: apps.length,
-        managed: apps.filter((a) => a.choice.mode !== 'default').length,
-        running: apps.filter((a) => a.pids.length > 0).length,
-      },
-      killed: apps.filter((a) => isHeld(a.egress)).map((a) => a.id),
-      held: apps.filter((a) => a.held.length).map((a) => a.id),
-      health: problems.length ? 'degraded' : 'ok',
-      problems,
-    };
+      problems: this.problems.list,
+    });
   }
 
   /** The app with its effective choice, for explain. */
@@ -511,72 +498,6 @@ export class Helper {
 
   // ---------- changes from the API ----------
 
-  async setChoice(id: AppId, choice: EgressChoice): Promise<App> {
-    const current = this.policy.find(id);
-    if (!current) throw new ApiError('NOT_FOUND', `no app '${id}'; \`switchyard apps\` lists them`);
-    if (this.policy.managedChoice(id))
-      throw new ApiError(
-        'MANAGED',
-        `${current.name}'s egress is set by the managed policy (${this.opts.managedPolicyPath}) and cannot be changed here`,
-      );
-    if (choice.mode === 'ordered' && new Set(choice.egresses).size !== choice.egresses.length) {
-      throw new ApiError('BAD_REQUEST', 'an egress appears twice in the list');
-    }
-    this.policy.commit(setChoice(this.policy.current, id, choice));
-    await this.refresh('policy');
-    return this.app(id);
-  }
-
-  async addManualApp(p: {
-    id?: string;
-    name: string;
-    icon?: string | null;
-    matchers: PolicyApp['matchers'];
-  }): Promise<App> {
-    const id = p.id ?? slugify(p.name);
-    if (this.policy.find(id))
-      throw new ApiError('CONFLICT', `an app with id '${id}' exists already; pick another --id`);
-    if (p.matchers.cmdline) {
-      try {
-        compileCmdline(p.matchers.cmdline);
-      } catch (err) {
-        throw new ApiError(
-          'BAD_REQUEST',
-          `cmdline is not a valid RE2 regular expression (no look-around or backreferences): ${(err as Error).message}`,
-        );
-      }
-    }
-    this.policy.commit(
-      addApp(this.policy.current, {
-        id,
-        name: p.name,
-        icon: p.icon ?? null,
-        source: 'manual',
-        matchers: p.matchers,
-      }),
-    );
-    await this.adoptRunning();
-    await this.refresh('policy');
-    return this.app(id);
-  }
-
-  async removeManualApp(id: AppId): Promise<void> {
-    const a = this.policy.find(id);
-    if (!a) throw new ApiError('NOT_FOUND', `no app '${id}'`);
-    if (a.source !== 'manual')
-      throw new ApiError(
-        'CONFLICT',
-        `${a.name} comes from its desktop file; set its egress to default instead of removing it`,
-      );
-    if (this.policy.managedChoice(id))
-      throw new ApiError('MANAGED', `${a.name} is pinned by the managed policy`);
-    await this.cgroups.release(id);
-    this.connections.forgetApp(id);
-    this.dnsNames.forgetApp(id);
-    this.policy.commit(removeApp(this.policy.current, id));
-    await this.refresh('policy');
-  }
-
   async setPaused(paused: boolean): Promise<void> {
     this.policy.commit({ ...this.policy.current, paused });
     await this.refresh('policy');
@@ -591,51 +512,5 @@ export class Helper {
   async setOverride(egress: string | null): Promise<void> {
     this.policy.commit({ ...this.policy.current, override: egress });
     await this.refresh('policy');
-  }
-
-  /** Move a process into an app's cgroup and tag the sockets it opened before. */
-  /** Processes being adopted right now (app:pid), so two finders racing emit one adoption. */
-  private readonly adopting = new Set<string>();
-
-  async enroll(
-    id: AppId,
-    pid: number,
-    via: 'exec' | 'scan' | 'run',
-    since?: bigint,
-    exe?: string,
-  ): Promise<AppCgroup> {
-    const app = this.policy.find(id);
-    if (!app) throw new ApiError('NOT_FOUND', `no app '${id}'; add it with \`switchyard app add\``);
-    // The exec watch, a scan and a launch can each find the same new process: it is adopted once.
-    const key = `${id}:${pid}`;
-    const known = this.adopting.has(key) || this.cgroups.pidsOf(id).includes(pid);
-    this.adopting.add(key);
-    let joined;
-    try {
-      joined = await this.cgroups.join(app, pid);
-    } finally {
-      if (!known) this.adopting.delete(key);
-    }
-    const { cgroup, retagged } = joined;
-    const latencyUs = since === undefined ? 0 : Number(process.hrtime.bigint() - since) / 1000;
-    if (!known) this.bus.emit('adoption', { app: id, pid, exe: exe ?? commandOf(pid), latencyUs, via });
-    if (retagged) this.log(`re-tagged ${retagged} socket(s) of pid ${pid} (${id})`);
-    return cgroup;
-  }
-
-  /** Start an app as the calling user inside the app's cgroup; see launcher.ts for why it is safe. */
-  async launch(
-    id: AppId,
-    peer: { pid: number; uid: number; gid: number },
-    command?: string[],
-  ): Promise<number> {
-    const app = this.policy.find(id);
-    if (!app) throw new ApiError('NOT_FOUND', `no app '${id}'`);
-    const argv = command ?? this.catalog.get(id)?.exec;
-    if (!argv?.length)
-      throw new ApiError('BAD_REQUEST', `${app.name} has no command to launch; give one with command`);
-    const pid = await launchApp(app.name, peer, argv, (await this.cgroups.cgroupFor(app)).path);
-    this.bus.emit('adoption', { app: id, pid, exe: argv[0]!, latencyUs: 0, via: 'run' });
-    return pid;
   }
 }
