@@ -26,6 +26,7 @@ export default defineConfig({
           name: 'component',
           include: ['renderer/src/**/*.test.ts'],
           environment: 'jsdom',
+          setupFiles: ['renderer/src/test-setup/match-media.ts'],
         },
       },
       {

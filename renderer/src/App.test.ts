@@ -1,21 +1,7 @@
 import '@testing-library/svelte/vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-// jsdom has no matchMedia; uPlot and the theme read it when they load.
-vi.hoisted(() => {
-  window.matchMedia ??= (query: string) =>
-    ({
-      matches: false,
-      media: query,
-      onchange: null,
-      addEventListener() {},
-      removeEventListener() {},
-      addListener() {},
-      removeListener() {},
-      dispatchEvent: () => false,
-    }) as MediaQueryList;
-});
 import App from './App.svelte';
 import { FakeHelper } from './lib/transport-testing/fake-helper.ts';
 import { LAUNCH_SETTLE_MS } from './lib/state/launch.ts';

@@ -2,20 +2,6 @@ import '@testing-library/svelte/vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-// jsdom has no matchMedia; uPlot and the theme read it when they load.
-vi.hoisted(() => {
-  window.matchMedia ??= (query: string) =>
-    ({
-      matches: false,
-      media: query,
-      onchange: null,
-      addEventListener() {},
-      removeEventListener() {},
-      addListener() {},
-      removeListener() {},
-      dispatchEvent: () => false,
-    }) as MediaQueryList;
-});
 import { ApiError } from '#switchyard/api/schema.ts';
 import App from '../../App.svelte';
 import { FakeHelper } from '../transport-testing/fake-helper.ts';
