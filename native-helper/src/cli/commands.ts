@@ -184,7 +184,7 @@ export const commands: Command[] = [
     notes: [
       'HOST: a name, resolved as the app would (its resolver, within 1.5 s), or an address; [IPv6]:PORT.',
       'PORT: 443 when left out. `--app APP --dst HOST:PORT` also works.',
-      'Says when an app with LAN access reaches a local destination directly, and when exclude mode leaves an app its own choice.',
+      'Says when an app with LAN access reaches a local destination directly, and, in exclude mode, whether an app keeps its own choice or goes through the egress of the mode.',
       '--unmanaged: for a process in no app, e.g. `switchyard explain --unmanaged 192.0.2.1:443` (exclude mode sends it through its egress; include mode leaves it to the system routing).',
     ],
     options: {
