@@ -142,6 +142,11 @@ describe.skipIf(!isRoot)('the switchyard CLI against a real helper', () => {
       expect(r.code).toBe(2);
       expect(r.stdout.split('\n')[0]).toBe(`usage: switchyard ${word} COMMAND [options]`);
     }
+    // A family word that does something alone: `switchyard mode` shows the mode in force.
+    const mode = await sy('mode');
+    expect(mode.code).toBe(0);
+    expect(mode.stdout.trim()).toBe('include mode: only the apps given a choice are routed');
+    expect((await sy('mode', 'inclde')).stderr).toContain('Did you mean mode include?');
     expect((await sy('tunnel')).stdout).toContain('switchyard tunnel show NAME');
     expect((await sy('egress')).stdout).toContain('switchyard egress set APP');
   });

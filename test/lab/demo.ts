@@ -28,6 +28,9 @@ export async function startLabSession(
     // history shows them. Before the apps start: a process reads resolv.conf when it starts.
     await lab.setSystemResolver('stub');
     await helper.start();
+    // Each uplink's own resolver (its ISP's), as systemd-resolved would name them per link on a real
+    // desktop: an app's lookups then leave through the app's egress, to that egress's resolver.
+    for (const u of lab.uplinks) await helper.cli(['dns', 'set', u.ifname, u.v4.gateway, u.v6.gateway]);
     for (const name of lab.appNames) await lab.startApp(name);
     // Something to look at straight away: one app on Wi-Fi with a kill switch.
     await helper.cli(['egress', 'set', 'lab-chat', 'wlan0,enp3s0']);

@@ -24,6 +24,8 @@ export interface Command {
   /** More lines for `switchyard COMMAND --help`: value formats, what repeats. */
   notes?: string[];
   options?: OptionSpec;
+  /** A family word that does something alone (`switchyard mode` shows the mode) instead of its help. */
+  runsAlone?: boolean;
   run(p: Parsed): Promise<number | void>;
 }
 

@@ -29,12 +29,13 @@ async function main(argv: string[]): Promise<number> {
   const command: Command | undefined = findCommand(commands, rest);
   const members = family(commands, rest[0]!);
   // `switchyard rule` (or `gateway`, a command too) alone: what the family can do.
-  if (members.length && rest.length === 1 && (!command || command.name === rest[0])) {
+  if (members.length && rest.length === 1 && (!command || (command.name === rest[0] && !command.runsAlone))) {
     console.log(familyHelp(rest[0]!, members));
     return 2;
   }
   // `gateway peer ad`: the family word runs a command of its own, but a word after it meant a sub-command.
-  const typoAfterFamily = command?.name === rest[0] && members.length && !rest[1]!.startsWith('-');
+  const typoAfterFamily =
+    command?.name === rest[0] && members.length && rest.length > 1 && !rest[1]!.startsWith('-');
   if (!command || typoAfterFamily) {
     if (members.length && rest[1]!.startsWith('-')) {
       console.log(familyHelp(rest[0]!, members));

@@ -30,6 +30,7 @@ export const modeCommands: Command[] = [
     usage: 'mode [--json]',
     summary: 'show include or exclude mode (which traffic the helper routes)',
     example: 'switchyard mode',
+    runsAlone: true,
     run: (p) => {
       noMore(p, 'mode');
       return withClient(p, async (c) => {
