@@ -1,7 +1,7 @@
 // Events that create rules (seed 2): findings from security tools, quarantines by hand, schedules and
 // networks; the reaction templates that say which rules each creates; the audit trail.
 import { z } from 'zod';
-import { AppId, TunnelName } from './model.ts';
+import { type App, AppId, TunnelName } from './model.ts';
 import { Destination, GroupName, KeyGroupName, RuleId } from './rules-model.ts';
 
 export const Severity = z.enum(['low', 'high']);
@@ -136,6 +136,19 @@ export const ActiveEvent = z
   })
   .strict();
 export type ActiveEvent = z.infer<typeof ActiveEvent>;
+
+/** A flag or quarantine in force as an app's `held` entry shows it (the helper's views and the demo's). */
+export function heldEntry(e: ActiveEvent): App['held'][number] {
+  return {
+    event: e.id,
+    kind: e.kind === 'app.quarantined' ? 'quarantined' : 'flagged',
+    source: e.source,
+    reason: e.reason,
+    severity: e.severity,
+    since: e.startedAt,
+    until: e.endsAt,
+  };
+}
 
 /** A report from a security tool: exactly one of app, exe, file or pid names what it is about. */
 export const FindingInput = z

@@ -1,7 +1,7 @@
 // The app and status views the API shows, built from what each part of the helper owns. Pure: the
 // helper passes its parts in (helper.ts), so a view is the same whoever asks.
 import type { App, AppId, EgressChoice, Status } from '../api/schema.ts';
-import type { ActiveEvent } from '../api/events-model.ts';
+import { type ActiveEvent, heldEntry } from '../api/events-model.ts';
 import type { Evaluation } from '../policy/evaluate.ts';
 import { isHeld } from '../policy/kill-switch.ts';
 import type { PolicyApp } from '../policy/model.ts';
@@ -34,15 +34,7 @@ export function appView(a: PolicyApp, s: AppViewSources, held: readonly ActiveEv
     counters: s.counters(a.id),
     ...(a.updateServers?.length ? { updateServers: a.updateServers } : {}),
     ...(a.lanAccess ? { lanAccess: true } : {}),
-    held: held.map((e) => ({
-      event: e.id,
-      kind: e.kind === 'app.quarantined' ? ('quarantined' as const) : ('flagged' as const),
-      source: e.source,
-      reason: e.reason,
-      severity: e.severity,
-      since: e.startedAt,
-      until: e.endsAt,
-    })),
+    held: held.map(heldEntry),
   };
 }
 

@@ -2,6 +2,7 @@
 // (native-helper/src/daemon/event-reactor.ts): a flag or quarantine is an event in force with the
 // event-layer rules its templates made; ending it removes them; every step is an audit line. After each
 // change: audit.appended per line, reactions.changed, rules.changed, then the held apps' app.changed.
+import { heldEntry } from '#switchyard/api/events-model.ts';
 import { eventMethods } from '#switchyard/api/events-schema.ts';
 import {
   ApiError,
@@ -102,15 +103,7 @@ export class FakeReactions {
   heldOf(app: string): App['held'] {
     return this.active
       .filter((e) => e.app === app && (e.kind === 'app.flagged' || e.kind === 'app.quarantined'))
-      .map((e) => ({
-        event: e.id,
-        kind: e.kind === 'app.quarantined' ? ('quarantined' as const) : ('flagged' as const),
-        source: e.source,
-        reason: e.reason,
-        severity: e.severity,
-        since: e.startedAt,
-        until: e.endsAt,
-      }));
+      .map(heldEntry);
   }
 
   list(q: Params<'audit.list'>): AuditEntry[] {
